@@ -1,0 +1,180 @@
+//! The one-shot command line. Each subcommand lives in its own file with the same shape: an
+//! `Args` struct and `run(args, ctx) -> anyhow::Result<ExitCode>`.
+//!
+//! Conventions: `--json` prints stable JSON shapes (docs/CLI.md); exit codes are 0 ok, 1 user or
+//! validation error, 2 internal error; every error names the bad input, carries a stable code
+//! and says what to do next.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{CommandFactory, Parser, Subcommand};
+
+use crate::core::{self, ErrorKind, Options, Orchestrator};
+
+mod clients;
+mod completions;
+mod diff;
+mod draft;
+mod import;
+mod output;
+mod profiles;
+mod run;
+mod secrets;
+mod servers;
+mod validate;
+
+pub use output::Ctx;
+
+const AFTER_HELP: &str = "\
+Examples:
+  mcp-orch clients                                   # which clients are installed, where their files are
+  mcp-orch servers search git                        # fuzzy search the catalog
+  mcp-orch draft add filesystem --client cursor --param path=~/code
+  mcp-orch diff --client cursor                      # what a deploy would change
+  mcp-orch validate --client cursor
+
+State lives in MCP_ORCH_HOME (or --home, or the platform data directory).";
+
+/// mcp-orch: one place to manage the MCP servers of every AI client.
+#[derive(Debug, Parser)]
+#[command(name = "mcp-orch", version, about, after_help = AFTER_HELP, propagate_version = true)]
+pub struct Cli {
+    /// State directory (default: $MCP_ORCH_HOME, else the platform data directory).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub home: Option<PathBuf>,
+    /// Print machine-readable JSON (stable shapes, see docs/CLI.md).
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Every subcommand.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List the known clients: detected or not, config path, server count, profiles.
+    Clients(clients::Args),
+    /// List, create or delete profiles.
+    #[command(subcommand)]
+    Profiles(profiles::Command),
+    /// Search the catalog or show one server.
+    #[command(subcommand)]
+    Servers(servers::Command),
+    /// Build the draft of a client and profile.
+    #[command(subcommand)]
+    Draft(draft::Command),
+    /// Adopt the servers already in a client's file into its draft.
+    Import(import::Args),
+    /// Validate a draft (exit 1 when it has errors).
+    Validate(validate::Args),
+    /// Show what deploying the draft would change in the client's file.
+    Diff(diff::Args),
+    /// Manage the local secret store (values are never printed).
+    #[command(subcommand)]
+    Secrets(secrets::Command),
+    /// Run a server with secrets from the store (used by deployed entries).
+    Run(run::Args),
+    /// Print shell completions.
+    Completions(completions::Args),
+    /// Alias of `servers search` (the original's command name).
+    #[command(name = "list-servers", hide = true)]
+    ListServers(servers::SearchArgs),
+    /// Alias of `servers show`.
+    #[command(name = "describe-server", hide = true)]
+    DescribeServer(servers::ShowArgs),
+    /// Alias of `draft add`.
+    #[command(name = "add-server", hide = true)]
+    AddServer(draft::AddArgs),
+    /// Alias of `draft remove`.
+    #[command(name = "remove-server", hide = true)]
+    RemoveServer(draft::RemoveArgs),
+}
+
+/// Parses the process arguments, runs the command and maps the outcome to an exit code.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = match e.kind() {
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => 0,
+                _ => 1,
+            };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    let json = cli.json;
+    match run(cli) {
+        Ok(code) => code,
+        Err(err) => report(&err, json),
+    }
+}
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let ctx = Ctx::new(cli.json, cli.home);
+    match cli.command {
+        Command::Clients(a) => clients::run(&a, &ctx),
+        Command::Profiles(c) => profiles::run(c, &ctx),
+        Command::Servers(c) => servers::run(c, &ctx),
+        Command::Draft(c) => draft::run(c, &ctx),
+        Command::Import(a) => import::run(&a, &ctx),
+        Command::Validate(a) => validate::run(&a, &ctx),
+        Command::Diff(a) => diff::run(&a, &ctx),
+        Command::Secrets(c) => secrets::run(c, &ctx),
+        Command::Run(a) => run::run(a, &ctx),
+        Command::Completions(a) => {
+            completions::run(&a, &mut Cli::command());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::ListServers(a) => servers::run(servers::Command::Search(a), &ctx),
+        Command::DescribeServer(a) => servers::run(servers::Command::Show(a), &ctx),
+        Command::AddServer(a) => draft::run(draft::Command::Add(a), &ctx),
+        Command::RemoveServer(a) => draft::run(draft::Command::Remove(a), &ctx),
+    }
+}
+
+/// Prints an error (JSON on stdout with `--json`, text on stderr otherwise) and returns its
+/// exit code: 1 for the user's errors, 2 for ours. A closed stdout is not an error.
+fn report(err: &anyhow::Error, json: bool) -> ExitCode {
+    if let Some(io) = err.downcast_ref::<std::io::Error>()
+        && io.kind() == std::io::ErrorKind::BrokenPipe
+    {
+        return ExitCode::SUCCESS;
+    }
+    let (body, kind) = match err.downcast_ref::<core::Error>() {
+        Some(e) => (e.body(), e.kind()),
+        None => (
+            core::ErrorBody {
+                code: "INTERNAL_ERROR",
+                message: format!("{err:#}"),
+                field: None,
+                hint: "this is a bug; please report it with the command you ran".into(),
+                details: serde_json::Value::Null,
+            },
+            ErrorKind::Internal,
+        ),
+    };
+    if json {
+        let doc = serde_json::json!({ "error": body });
+        let _ = writeln!(std::io::stdout(), "{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+    } else {
+        let mut stderr = std::io::stderr().lock();
+        let _ = writeln!(stderr, "error[{}]: {}", body.code, body.message);
+        if let Some(diags) = body.details.get("diagnostics").and_then(|d| d.as_array()) {
+            for d in diags {
+                let _ = writeln!(stderr, "  {}", output::diagnostic_line(d));
+            }
+        }
+        let _ = writeln!(stderr, "  hint: {}", body.hint);
+    }
+    ExitCode::from(if kind == ErrorKind::User { 1 } else { 2 })
+}
+
+/// Opens the orchestrator for a command.
+pub(crate) fn open(home: Option<PathBuf>) -> core::Result<Orchestrator> {
+    Orchestrator::open(Options::from_process(home))
+}

@@ -1,0 +1,229 @@
+//! `mcp-orch draft add|remove|show|clear|copy`.
+
+use std::fmt::Write as _;
+use std::io::{BufRead, IsTerminal};
+use std::process::ExitCode;
+
+use serde_json::json;
+
+use super::Ctx;
+use super::output::{Target, diagnostics_text, parse_pair};
+use crate::core::draft::{Draft, EnvValue};
+use crate::core::orchestrator::AddServer;
+use crate::core::{self, Orchestrator};
+
+/// Draft subcommands.
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    /// Add a catalog server to the draft.
+    Add(AddArgs),
+    /// Remove a server from the draft.
+    Remove(RemoveArgs),
+    /// Show the draft.
+    Show(ShowArgs),
+    /// Remove every server from the draft.
+    Clear(ShowArgs),
+    /// Copy the draft's servers into other clients' drafts.
+    Copy(CopyArgs),
+}
+
+/// Arguments of `draft add`.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  mcp-orch draft add filesystem --client cursor --param path=~/code
+  mcp-orch draft add github --client claude-code --secret GITHUB_PERSONAL_ACCESS_TOKEN   # prompts, or reads stdin
+  mcp-orch draft add n8n --client claude-desktop --param port=5679 --secret N8N_API_KEY=...
+Secret values go to the local secret store; the draft keeps only their names.")]
+pub struct AddArgs {
+    /// Catalog id (see `mcp-orch servers search`).
+    pub server_id: String,
+    #[command(flatten)]
+    target: Target,
+    /// Name of the server in the client's file (default: the catalog id).
+    #[arg(long, short = 'n')]
+    pub name: Option<String>,
+    /// Parameter value, KEY=VALUE (repeatable).
+    #[arg(long = "param", short = 'P', value_name = "KEY=VALUE")]
+    pub params: Vec<String>,
+    /// Environment value, KEY=VALUE (repeatable). Secret vars go to the secret store.
+    #[arg(long = "env", short = 'e', value_name = "KEY=VALUE")]
+    pub env: Vec<String>,
+    /// Secret env var: KEY=VALUE, or KEY alone to reuse a stored secret or type it (repeatable).
+    #[arg(long = "secret", short = 's', value_name = "KEY[=VALUE]")]
+    pub secrets: Vec<String>,
+}
+
+/// Arguments of `draft remove`.
+#[derive(Debug, clap::Args)]
+pub struct RemoveArgs {
+    /// Server name in the draft.
+    pub name: String,
+    #[command(flatten)]
+    target: Target,
+}
+
+/// Arguments of `draft show` and `draft clear`.
+#[derive(Debug, clap::Args)]
+pub struct ShowArgs {
+    #[command(flatten)]
+    target: Target,
+}
+
+/// Arguments of `draft copy`.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Example:\n  mcp-orch draft copy --client cursor --to claude-code,vscode")]
+pub struct CopyArgs {
+    #[command(flatten)]
+    target: Target,
+    /// Target clients, comma-separated.
+    #[arg(long, value_delimiter = ',', required = true)]
+    pub to: Vec<String>,
+    /// Target profile (default: the same profile id).
+    #[arg(long)]
+    pub to_profile: Option<String>,
+}
+
+/// The JSON shape of a draft: servers with secret values never included (only names).
+pub fn draft_json(draft: &Draft) -> serde_json::Value {
+    json!({
+        "client_id": draft.client,
+        "profile_id": draft.profile,
+        "servers": draft.servers,
+        "server_names": draft.servers.keys().collect::<Vec<_>>(),
+        "server_count": draft.servers.len(),
+        "revision": draft.revision,
+        "updated_at": draft.updated_at,
+    })
+}
+
+fn secret_values(orch: &Orchestrator, raw: &[String]) -> core::Result<Vec<(String, Option<String>)>> {
+    let mut stdin_lines = None;
+    raw.iter()
+        .map(|item| match item.split_once('=') {
+            Some((k, v)) => Ok((k.trim().to_owned(), Some(v.to_owned()))),
+            None if orch.secrets().contains(item)? => Ok((item.clone(), None)),
+            None => {
+                let value = if std::io::stdin().is_terminal() {
+                    rpassword::prompt_password(format!("value for secret {item}: "))
+                        .map_err(|e| core::Error::io("reading the secret from the terminal", e))?
+                } else {
+                    let lines = stdin_lines.get_or_insert_with(|| std::io::stdin().lock().lines());
+                    lines.next().transpose().map_err(|e| core::Error::io("reading the secret from stdin", e))?.unwrap_or_default()
+                };
+                if value.is_empty() {
+                    return Err(core::Error::invalid(
+                        "MISSING_SECRET",
+                        format!("secret.{item}"),
+                        format!("no value was given for secret `{item}`"),
+                        format!("give it as --secret {item}=VALUE, type it at the prompt, or pipe it on stdin"),
+                    ));
+                }
+                Ok((item.clone(), Some(value)))
+            }
+        })
+        .collect()
+}
+
+fn show_text(draft: &Draft) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "draft {}/{} ({} servers, revision {})", draft.client, draft.profile, draft.servers.len(), draft.revision);
+    for (name, s) in &draft.servers {
+        let what = match (&s.command, &s.url) {
+            (Some(c), _) => format!("{c} {}", s.args.join(" ")),
+            (None, Some(u)) => u.clone(),
+            _ => String::new(),
+        };
+        let _ = writeln!(out, "  {name:<20} {:<6} {what}", s.transport.as_str());
+        for (k, v) in &s.env {
+            match v {
+                EnvValue::Secret { secret } => {
+                    let _ = writeln!(out, "  {:<20}        {k} = <secret {secret}>", "");
+                }
+                EnvValue::Plain(p) => {
+                    let _ = writeln!(out, "  {:<20}        {k} = {p}", "");
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Runs a draft subcommand.
+pub fn run(cmd: Command, ctx: &Ctx) -> anyhow::Result<ExitCode> {
+    let orch = ctx.open()?;
+    match cmd {
+        Command::Add(args) => {
+            let params = args.params.iter().map(|p| parse_pair("--param", p)).collect::<core::Result<Vec<_>>>()?;
+            let env = args.env.iter().map(|p| parse_pair("--env", p)).collect::<core::Result<Vec<_>>>()?;
+            let secrets = secret_values(&orch, &args.secrets)?;
+            let outcome = orch.add_server(&AddServer {
+                client: args.target.client.clone(),
+                profile: args.target.profile.clone(),
+                server_id: args.server_id.clone(),
+                name: args.name.clone(),
+                params,
+                env,
+                secrets,
+            })?;
+            if ctx.json {
+                ctx.print_json(&json!({
+                    "status": "added",
+                    "server_name": outcome.name,
+                    "server": outcome.server,
+                    "server_count": outcome.server_count,
+                    "stored_secrets": outcome.stored_secrets,
+                    "diagnostics": outcome.diagnostics,
+                }))?;
+            } else {
+                let mut text = format!(
+                    "added `{}` to {}/{} ({} servers)",
+                    outcome.name, args.target.client, args.target.profile, outcome.server_count
+                );
+                if !outcome.stored_secrets.is_empty() {
+                    let _ = write!(text, "\nstored secrets: {}", outcome.stored_secrets.join(", "));
+                }
+                if !outcome.diagnostics.is_empty() {
+                    let _ = write!(text, "\n{}", diagnostics_text(&outcome.diagnostics));
+                }
+                ctx.print(&text)?;
+            }
+        }
+        Command::Remove(args) => {
+            let draft = orch.remove_server(&args.target.client, &args.target.profile, &args.name)?;
+            if ctx.json {
+                ctx.print_json(&json!({ "status": "removed", "server_name": args.name, "server_count": draft.servers.len() }))?;
+            } else {
+                ctx.print(&format!("removed `{}` ({} servers left)", args.name, draft.servers.len()))?;
+            }
+        }
+        Command::Show(args) => {
+            let draft = orch.draft(&args.target.client, &args.target.profile)?;
+            if ctx.json {
+                ctx.print_json(&draft_json(&draft))?;
+            } else {
+                ctx.print(&show_text(&draft))?;
+            }
+        }
+        Command::Clear(args) => {
+            let previous = orch.clear_draft(&args.target.client, &args.target.profile)?;
+            if ctx.json {
+                ctx.print_json(&json!({ "status": "cleared", "previous_count": previous }))?;
+            } else {
+                ctx.print(&format!("cleared the draft ({previous} servers removed)"))?;
+            }
+        }
+        Command::Copy(args) => {
+            let to_profile = args.to_profile.clone().unwrap_or_else(|| args.target.profile.clone());
+            let copied = orch.copy_draft(&args.target.client, &args.target.profile, &args.to, &to_profile)?;
+            if ctx.json {
+                let targets: Vec<_> = copied.iter().map(|(c, n)| json!({ "client_id": c, "profile_id": to_profile, "server_count": n })).collect();
+                ctx.print_json(&json!({ "status": "copied", "targets": targets }))?;
+            } else {
+                for (c, n) in &copied {
+                    ctx.print(&format!("copied into {c}/{to_profile} ({n} servers)"))?;
+                }
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

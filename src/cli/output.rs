@@ -1,0 +1,84 @@
+//! Shared output helpers: JSON or human text, and the context every subcommand gets.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use crate::core::{self, Orchestrator};
+
+/// What every subcommand gets: the output mode and a way to open the core.
+pub struct Ctx {
+    /// Print JSON instead of text.
+    pub json: bool,
+    home: Option<PathBuf>,
+}
+
+impl Ctx {
+    /// A context for one invocation.
+    pub fn new(json: bool, home: Option<PathBuf>) -> Self {
+        Self { json, home }
+    }
+
+    /// Opens the orchestrator.
+    pub fn open(&self) -> core::Result<Orchestrator> {
+        super::open(self.home.clone())
+    }
+
+    /// Prints a value as pretty JSON on stdout.
+    pub fn print_json<T: Serialize>(&self, value: &T) -> anyhow::Result<()> {
+        let mut out = std::io::stdout().lock();
+        serde_json::to_writer_pretty(&mut out, value)?;
+        writeln!(out)?;
+        Ok(())
+    }
+
+    /// Prints human text on stdout.
+    pub fn print(&self, text: &str) -> anyhow::Result<()> {
+        let mut out = std::io::stdout().lock();
+        out.write_all(text.as_bytes())?;
+        if !text.ends_with('\n') {
+            writeln!(out)?;
+        }
+        Ok(())
+    }
+}
+
+/// One line for a diagnostic given as JSON.
+pub fn diagnostic_line(d: &serde_json::Value) -> String {
+    let s = |k: &str| d.get(k).and_then(serde_json::Value::as_str).unwrap_or_default().to_owned();
+    format!("{} [{}] {}: {} (hint: {})", s("severity"), s("code"), s("path"), s("message"), s("hint"))
+}
+
+/// Lines for a list of diagnostics.
+pub fn diagnostics_text(diags: &[core::validate::Diagnostic]) -> String {
+    diags
+        .iter()
+        .map(|d| diagnostic_line(&serde_json::to_value(d).unwrap_or_default()))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Parses `KEY=VALUE`, naming the flag on failure.
+pub fn parse_pair(flag: &'static str, raw: &str) -> core::Result<(String, String)> {
+    match raw.split_once('=') {
+        Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_owned(), v.to_owned())),
+        _ => Err(core::Error::invalid(
+            "INVALID_KEY_VALUE",
+            flag,
+            format!("`{raw}` given to {flag} is not KEY=VALUE"),
+            format!("write it as {flag} name=value"),
+        )),
+    }
+}
+
+/// The client and profile flags shared by draft commands.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Target {
+    /// Client id (see `mcp-orch clients`).
+    #[arg(long, short = 'c')]
+    pub client: String,
+    /// Profile id.
+    #[arg(long, short = 'p', default_value = crate::core::profiles::DEFAULT_PROFILE)]
+    pub profile: String,
+}

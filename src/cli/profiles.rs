@@ -1,0 +1,103 @@
+//! `mcp-orch profiles list|create|delete`.
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use super::Ctx;
+use crate::core::profiles::{Profile, Scope};
+
+/// Profile subcommands.
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    /// List the profiles of one client, or of every client.
+    List {
+        /// Client id (all clients when omitted).
+        #[arg(long, short = 'c')]
+        client: Option<String>,
+    },
+    /// Create a profile.
+    #[command(after_help = "Examples:\n  mcp-orch profiles create dev --client cursor\n  mcp-orch profiles create work --client vscode --project ~/src/app")]
+    Create {
+        /// Profile id.
+        name: String,
+        /// Client id.
+        #[arg(long, short = 'c')]
+        client: String,
+        /// What it is for.
+        #[arg(long, short = 'd', default_value = "")]
+        description: String,
+        /// Deploy to this project's config file (project scope) instead of the user file.
+        #[arg(long, value_name = "DIR")]
+        project: Option<PathBuf>,
+        /// Deploy to this file.
+        #[arg(long, value_name = "FILE")]
+        path: Option<PathBuf>,
+    },
+    /// Delete a profile and its draft.
+    Delete {
+        /// Profile id.
+        name: String,
+        /// Client id.
+        #[arg(long, short = 'c')]
+        client: String,
+    },
+}
+
+/// Runs a profiles subcommand.
+pub fn run(cmd: Command, ctx: &Ctx) -> anyhow::Result<ExitCode> {
+    let orch = ctx.open()?;
+    match cmd {
+        Command::List { client } => {
+            let clients = match client {
+                Some(c) => vec![orch.client(&c)?.id.clone()],
+                None => orch.clients().ids(),
+            };
+            let mut all = Vec::new();
+            for c in clients {
+                let profiles = orch.profiles(&c)?;
+                all.push(serde_json::json!({ "client_id": c, "profiles": profiles }));
+            }
+            if ctx.json {
+                ctx.print_json(&serde_json::json!({ "clients": all }))?;
+            } else {
+                let mut out = String::new();
+                for entry in &all {
+                    let client = entry["client_id"].as_str().unwrap_or_default();
+                    for p in entry["profiles"].as_array().into_iter().flatten() {
+                        let _ = writeln!(
+                            out,
+                            "{client:<15} {:<12} {:<8} {}",
+                            p["id"].as_str().unwrap_or_default(),
+                            p["scope"].as_str().unwrap_or_default(),
+                            p["description"].as_str().unwrap_or_default()
+                        );
+                    }
+                }
+                ctx.print(&out)?;
+            }
+        }
+        Command::Create { name, client, description, project, path } => {
+            let scope = if project.is_some() { Scope::Project } else { Scope::User };
+            let project_dir = project.map(|p| std::path::absolute(&p).unwrap_or(p));
+            let profile = orch.create_profile(
+                &client,
+                Profile { id: name, description, scope, project_dir, path, created_at: None },
+            )?;
+            if ctx.json {
+                ctx.print_json(&serde_json::json!({ "status": "created", "client_id": client, "profile": profile }))?;
+            } else {
+                ctx.print(&format!("created profile `{}` for {client}", profile.id))?;
+            }
+        }
+        Command::Delete { name, client } => {
+            orch.delete_profile(&client, &name)?;
+            if ctx.json {
+                ctx.print_json(&serde_json::json!({ "status": "deleted", "client_id": client, "profile_id": name }))?;
+            } else {
+                ctx.print(&format!("deleted profile `{name}` of {client}"))?;
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,146 @@
+//! `mcp-orch servers search|show`.
+
+use std::fmt::Write as _;
+use std::process::ExitCode;
+
+use serde_json::json;
+
+use super::Ctx;
+use crate::core::catalog::{ServerEntry, Transport};
+use crate::core::search::Query;
+
+/// Server subcommands.
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    /// Fuzzy-search the catalog (all entries without a query).
+    Search(SearchArgs),
+    /// Show one catalog entry in full.
+    Show(ShowArgs),
+}
+
+/// Arguments of `servers search`.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:\n  mcp-orch servers search fs\n  mcp-orch servers search --transport http\n  mcp-orch servers search db --tag database --json")]
+pub struct SearchArgs {
+    /// Fuzzy query over id, name, tags and description.
+    pub query: Option<String>,
+    /// Only this transport (stdio, http, sse).
+    #[arg(long, short = 't')]
+    pub transport: Option<String>,
+    /// Only entries with this tag.
+    #[arg(long)]
+    pub tag: Option<String>,
+    /// At most this many results.
+    #[arg(long, short = 'n')]
+    pub limit: Option<usize>,
+}
+
+/// Arguments of `servers show`.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Example:\n  mcp-orch servers show github")]
+pub struct ShowArgs {
+    /// Catalog id.
+    pub id: String,
+}
+
+/// The summary shape of an entry in listings.
+pub fn summary(entry: &ServerEntry) -> serde_json::Value {
+    json!({
+        "server_id": entry.id,
+        "display_name": entry.name,
+        "description": entry.description,
+        "transport": entry.transport,
+        "tags": entry.tags,
+        "package": entry.package,
+        "source": entry.source,
+        "has_parameters": !entry.params.is_empty(),
+        "requires_env": entry.env.iter().any(|e| e.required),
+    })
+}
+
+/// Runs a servers subcommand.
+pub fn run(cmd: Command, ctx: &Ctx) -> anyhow::Result<ExitCode> {
+    let orch = ctx.open()?;
+    match cmd {
+        Command::Search(args) => {
+            let transport = args.transport.as_deref().map(str::parse::<Transport>).transpose()?;
+            let query = Query { text: args.query.clone().unwrap_or_default(), transport, tag: args.tag.clone() };
+            let hits = orch.search(&query);
+            let shown: Vec<&ServerEntry> = hits.iter().map(|(e, _)| *e).take(args.limit.unwrap_or(usize::MAX)).collect();
+            if ctx.json {
+                let servers: Vec<_> = shown.iter().map(|e| summary(e)).collect();
+                ctx.print_json(&json!({ "query": query, "servers": servers, "count": servers.len(), "total": hits.len() }))?;
+            } else if shown.is_empty() {
+                ctx.print("no servers match")?;
+            } else {
+                let mut out = String::new();
+                for e in shown {
+                    let _ = writeln!(out, "{:<24} {:<6} {}", e.id, e.transport.as_str(), e.description);
+                }
+                ctx.print(&out)?;
+            }
+        }
+        Command::Show(args) => {
+            let entry = orch.server(&args.id)?;
+            if ctx.json {
+                ctx.print_json(entry)?;
+            } else {
+                ctx.print(&describe(entry))?;
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn describe(e: &ServerEntry) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "{} ({})\n  {}", e.name, e.id, e.description);
+    let _ = writeln!(out, "  transport: {}", e.transport);
+    if let Some(cmd) = &e.command {
+        let _ = writeln!(out, "  command:   {cmd} {}", e.args.join(" "));
+    }
+    if let Some(url) = &e.url {
+        let _ = writeln!(out, "  url:       {url}");
+    }
+    for h in &e.headers {
+        let _ = writeln!(out, "  header:    {}: {}", h.name, h.value);
+    }
+    if let Some(p) = &e.package {
+        let _ = writeln!(out, "  package:   {} {}", p.registry, p.name);
+    }
+    if !e.tags.is_empty() {
+        let _ = writeln!(out, "  tags:      {}", e.tags.join(", "));
+    }
+    if let Some(d) = &e.docs_url {
+        let _ = writeln!(out, "  docs:      {d}");
+    }
+    if !e.params.is_empty() {
+        let _ = writeln!(out, "  parameters:");
+        for p in &e.params {
+            let mut extra = Vec::new();
+            if p.required {
+                extra.push("required".to_owned());
+            }
+            if let Some(d) = &p.default {
+                extra.push(format!("default {d}"));
+            }
+            if let Some(x) = &p.example {
+                extra.push(format!("e.g. {x}"));
+            }
+            let _ = writeln!(out, "    {} ({}) {} [{}]", p.name, p.kind.as_str(), p.description, extra.join(", "));
+        }
+    }
+    if !e.env.is_empty() {
+        let _ = writeln!(out, "  env vars:");
+        for v in &e.env {
+            let flags = [(v.required, "required"), (!v.required, "optional"), (v.secret, "secret")]
+                .iter()
+                .filter(|(on, _)| *on)
+                .map(|(_, s)| *s)
+                .collect::<Vec<_>>()
+                .join(", ");
+            let _ = writeln!(out, "    {} [{flags}] {}", v.name, v.description);
+        }
+    }
+    out
+}

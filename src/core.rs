@@ -1,0 +1,24 @@
+//! The domain: client registry, catalog and search, drafts, secrets, validation, rendering,
+//! format-preserving editing and diffs. No UI, HTTP or CLI code lives here; every front-end
+//! calls the [`Orchestrator`] façade.
+
+pub mod catalog;
+pub mod clients;
+pub mod diff;
+pub mod document;
+pub mod draft;
+pub mod env;
+pub mod error;
+pub mod fsutil;
+pub mod import;
+pub mod orchestrator;
+pub mod overlay;
+pub mod profiles;
+pub mod render;
+pub mod search;
+pub mod secrets;
+pub mod state;
+pub mod validate;
+
+pub use error::{Error, ErrorBody, ErrorKind, Result};
+pub use orchestrator::{Options, Orchestrator};

@@ -1,0 +1,323 @@
+//! The client registry: which MCP clients exist, where each keeps its config file on every OS
+//! and scope, and how it spells server entries. It is data (`assets/clients.toml`, embedded)
+//! plus the user's `<home>/clients.toml`, never code.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::core::env::{Environment, Os};
+use crate::core::error::{Error, Result};
+use crate::core::overlay;
+
+const EMBEDDED: &str = include_str!("../../assets/clients.toml");
+
+/// Config file syntax.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    /// Strict JSON.
+    Json,
+    /// JSON with comments and trailing commas.
+    Jsonc,
+    /// TOML.
+    Toml,
+    /// YAML.
+    Yaml,
+}
+
+impl Format {
+    /// Lower-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Json => "json",
+            Self::Jsonc => "jsonc",
+            Self::Toml => "toml",
+            Self::Yaml => "yaml",
+        }
+    }
+}
+
+/// How the server collection is laid out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EntriesKind {
+    /// A map keyed by server name.
+    Map,
+    /// A list of entries, each with a name field.
+    List,
+}
+
+/// Candidate paths per OS and scope.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ClientPaths {
+    /// macOS user-scope candidates.
+    #[serde(default)]
+    pub macos: Vec<String>,
+    /// Linux user-scope candidates.
+    #[serde(default)]
+    pub linux: Vec<String>,
+    /// Windows user-scope candidates.
+    #[serde(default)]
+    pub windows: Vec<String>,
+    /// Project-scope paths, relative to the project root.
+    #[serde(default)]
+    pub project: Vec<String>,
+}
+
+/// How a stdio entry is spelled.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StdioShape {
+    /// Value of the type field for stdio entries ("" = omit).
+    #[serde(default, rename = "type")]
+    pub type_value: String,
+    /// Field holding the command.
+    pub command: String,
+    /// `string` (command + args) or `argv` (command is the whole argv array).
+    #[serde(default = "default_command_style")]
+    pub command_style: CommandStyle,
+    /// Field holding the args ("" with `argv`).
+    #[serde(default)]
+    pub args: String,
+    /// Field holding the env map.
+    pub env: String,
+    /// Fixed fields added to every stdio entry.
+    #[serde(default)]
+    pub extra: toml::Table,
+}
+
+fn default_command_style() -> CommandStyle {
+    CommandStyle::String
+}
+
+/// How the command is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CommandStyle {
+    /// `command` string plus an `args` array.
+    String,
+    /// `command` is the argv array.
+    Argv,
+}
+
+/// Whether the client's file can declare remote servers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RemoteSupport {
+    /// Native URL entries.
+    Native,
+    /// Needs the `mcp-remote` stdio bridge.
+    Bridge,
+}
+
+/// How a remote (http or sse) entry is spelled.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RemoteShape {
+    /// Native or bridged.
+    pub support: RemoteSupport,
+    /// Type value for Streamable HTTP ("" = omit).
+    #[serde(default)]
+    pub http_type: String,
+    /// Type value for SSE ("" = omit).
+    #[serde(default)]
+    pub sse_type: String,
+    /// URL field for Streamable HTTP.
+    #[serde(default)]
+    pub url: String,
+    /// URL field for SSE.
+    #[serde(default)]
+    pub sse_url: String,
+    /// Headers map field.
+    #[serde(default)]
+    pub headers: String,
+    /// Field mapping header names to env var names (Codex).
+    #[serde(default)]
+    pub env_headers: String,
+    /// Field naming the env var that holds a bearer token (Codex).
+    #[serde(default)]
+    pub bearer_env: String,
+    /// Fixed fields added to every remote entry.
+    #[serde(default)]
+    pub extra: toml::Table,
+}
+
+/// Known limits of a client (0 = none known).
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
+pub struct Limits {
+    /// Most servers the client accepts.
+    #[serde(default)]
+    pub max_servers: usize,
+    /// Most env vars per server.
+    #[serde(default)]
+    pub max_env_vars_per_server: usize,
+    /// Longest server name.
+    #[serde(default)]
+    pub max_name_length: usize,
+}
+
+/// One MCP client.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ClientDef {
+    /// Stable id, e.g. `claude-desktop`.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// File syntax.
+    pub format: Format,
+    /// Key path to the server collection.
+    pub container: Vec<String>,
+    /// Map or list.
+    pub entries: EntriesKind,
+    /// Field repeating the server name inside an entry ("" = none).
+    #[serde(default)]
+    pub name_field: String,
+    /// Field holding the transport type ("" = none).
+    #[serde(default)]
+    pub type_field: String,
+    /// The client's env var reference syntax with `VAR` as placeholder ("" = none).
+    #[serde(default)]
+    pub env_reference: String,
+    /// What the user must do for the change to take effect.
+    #[serde(default)]
+    pub restart_hint: String,
+    /// Documentation.
+    #[serde(default)]
+    pub docs_url: String,
+    /// Facts and pitfalls.
+    #[serde(default)]
+    pub notes: Vec<String>,
+    /// Candidate paths.
+    pub paths: ClientPaths,
+    /// stdio entry spelling.
+    pub stdio: StdioShape,
+    /// Remote entry spelling.
+    pub remote: RemoteShape,
+    /// Limits.
+    #[serde(default)]
+    pub limits: Limits,
+    /// A path pinned by the user (in `<home>/clients.toml`), checked first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// Whether the user file added or changed this client.
+    #[serde(default)]
+    pub user_defined: bool,
+}
+
+/// One probed candidate path.
+#[derive(Debug, Clone, Serialize)]
+pub struct Candidate {
+    /// The expanded path.
+    pub path: PathBuf,
+    /// Whether a file exists there.
+    pub exists: bool,
+}
+
+/// Where a client's file is, and every place that was looked at.
+#[derive(Debug, Clone, Serialize)]
+pub struct ResolvedPath {
+    /// The chosen file: the first existing candidate, else the first candidate.
+    pub path: Option<PathBuf>,
+    /// Whether the chosen file exists.
+    pub exists: bool,
+    /// Every candidate, in probe order.
+    pub candidates: Vec<Candidate>,
+}
+
+impl ClientDef {
+    /// The user-scope path templates for an OS.
+    pub fn templates(&self, os: Os) -> &[String] {
+        match os {
+            Os::Macos => &self.paths.macos,
+            Os::Linux => &self.paths.linux,
+            Os::Windows => &self.paths.windows,
+        }
+    }
+
+    /// The variable that pins this client's file from the environment, e.g.
+    /// `MCP_ORCH_CLIENT_PATH_CLAUDE_CODE`.
+    pub fn override_var(&self) -> String {
+        format!("MCP_ORCH_CLIENT_PATH_{}", self.id.to_uppercase().replace('-', "_"))
+    }
+
+    /// Resolves the user-scope file: environment pin, then user pin, then every OS candidate.
+    pub fn resolve_user(&self, env: &Environment) -> ResolvedPath {
+        let mut templates: Vec<String> = Vec::new();
+        if let Some(pinned) = env.var(&self.override_var()) {
+            templates.push(pinned.to_owned());
+        }
+        templates.extend(self.path.iter().cloned());
+        templates.extend(self.templates(env.os).iter().cloned());
+        let paths = templates.iter().filter_map(|t| env.expand(t));
+        resolve_candidates(paths)
+    }
+
+    /// Resolves the project-scope file under `root`.
+    pub fn resolve_project(&self, root: &Path) -> ResolvedPath {
+        resolve_candidates(self.paths.project.iter().map(|p| root.join(p)))
+    }
+
+    /// Whether the client has a project scope.
+    pub fn has_project_scope(&self) -> bool {
+        !self.paths.project.is_empty()
+    }
+
+    /// Renders an env var reference in the client's syntax, when it has one.
+    pub fn env_ref(&self, var: &str) -> Option<String> {
+        (!self.env_reference.is_empty()).then(|| self.env_reference.replace("VAR", var))
+    }
+}
+
+fn resolve_candidates(paths: impl Iterator<Item = PathBuf>) -> ResolvedPath {
+    let mut candidates: Vec<Candidate> = Vec::new();
+    for path in paths {
+        if candidates.iter().any(|c| c.path == path) {
+            continue;
+        }
+        let exists = path.is_file();
+        candidates.push(Candidate { path, exists });
+    }
+    let chosen = candidates.iter().find(|c| c.exists).or_else(|| candidates.first());
+    ResolvedPath {
+        path: chosen.map(|c| c.path.clone()),
+        exists: chosen.is_some_and(|c| c.exists),
+        candidates,
+    }
+}
+
+/// All known clients.
+#[derive(Debug, Clone)]
+pub struct ClientRegistry {
+    clients: Vec<ClientDef>,
+}
+
+impl ClientRegistry {
+    /// The embedded registry merged with the user file at `user_path`.
+    pub fn load(user_path: &Path) -> Result<Self> {
+        let (entries, user_ids) = overlay::load_with_overlay(EMBEDDED, user_path, "clients")?;
+        let mut clients = Vec::with_capacity(entries.len());
+        for entry in entries {
+            let mut client: ClientDef = overlay::decode(entry, user_path)?;
+            client.user_defined = user_ids.contains(&client.id);
+            clients.push(client);
+        }
+        Ok(Self { clients })
+    }
+
+    /// Every client, in registry order.
+    pub fn all(&self) -> &[ClientDef] {
+        &self.clients
+    }
+
+    /// A client by id.
+    pub fn get(&self, id: &str) -> Result<&ClientDef> {
+        self.clients.iter().find(|c| c.id == id).ok_or_else(|| Error::UnknownClient {
+            id: id.to_owned(),
+            known: self.ids(),
+        })
+    }
+
+    /// Every id.
+    pub fn ids(&self) -> Vec<String> {
+        self.clients.iter().map(|c| c.id.clone()).collect()
+    }
+}

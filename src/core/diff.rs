@@ -1,0 +1,239 @@
+//! Diffs: a structured, deterministic, redacted comparison of the entries that would be
+//! written against what the client's file holds now, and a unified text diff of the file.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::core::validate::{is_reference, looks_secret};
+
+/// The mask shown instead of a secret value.
+pub const REDACTED: &str = "********";
+
+/// One changed field inside a server entry.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FieldChange {
+    /// Dotted path inside the entry, e.g. `args[2]` or `env.API_KEY`.
+    pub path: String,
+    /// Value now (absent when added).
+    pub old_value: Option<Value>,
+    /// Value to be written (absent when removed).
+    pub new_value: Option<Value>,
+}
+
+/// A server whose entry changes.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ServerChange {
+    /// Server name.
+    pub name: String,
+    /// Field changes, in path order.
+    pub changes: Vec<FieldChange>,
+    /// Whether the entry in the file was added by hand and would be taken over.
+    pub takes_over_unmanaged: bool,
+}
+
+/// The server-level summary of a diff.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ServerDiff {
+    /// Names to add.
+    pub added: Vec<String>,
+    /// Names to remove (only entries mcp-orch owns).
+    pub removed: Vec<String>,
+    /// Entries to change.
+    pub modified: Vec<ServerChange>,
+    /// Entries already as wanted.
+    pub unchanged: Vec<String>,
+}
+
+impl ServerDiff {
+    /// Whether nothing changes.
+    pub fn is_empty(&self) -> bool {
+        self.added.is_empty() && self.removed.is_empty() && self.modified.is_empty()
+    }
+
+    /// Number of servers that change.
+    pub fn total_changes(&self) -> usize {
+        self.added.len() + self.removed.len() + self.modified.len()
+    }
+}
+
+/// Compares `desired` entries with the `current` ones in the file. Entries in `current` that
+/// are not desired are removed only when `owned` lists them; others belong to the user.
+pub fn diff_entries(
+    current: &BTreeMap<String, Value>,
+    desired: &BTreeMap<String, Value>,
+    owned: &BTreeSet<String>,
+    adoptable: &BTreeSet<String>,
+) -> ServerDiff {
+    let mut out = ServerDiff::default();
+    for (name, want) in desired {
+        match current.get(name) {
+            None => out.added.push(name.clone()),
+            Some(have) if have == want => out.unchanged.push(name.clone()),
+            Some(have) => {
+                let mut changes = Vec::new();
+                field_changes("", have, want, &mut changes);
+                out.modified.push(ServerChange {
+                    name: name.clone(),
+                    changes,
+                    takes_over_unmanaged: !owned.contains(name) && !adoptable.contains(name),
+                });
+            }
+        }
+    }
+    out.removed = owned.iter().filter(|n| !desired.contains_key(*n) && current.contains_key(*n)).cloned().collect();
+    out
+}
+
+fn join(prefix: &str, key: &str) -> String {
+    if prefix.is_empty() { key.to_owned() } else { format!("{prefix}.{key}") }
+}
+
+fn field_changes(path: &str, old: &Value, new: &Value, out: &mut Vec<FieldChange>) {
+    match (old, new) {
+        (Value::Object(a), Value::Object(b)) => {
+            let keys: BTreeSet<&String> = a.keys().chain(b.keys()).collect();
+            for key in keys {
+                let p = join(path, key);
+                match (a.get(key), b.get(key)) {
+                    (Some(x), Some(y)) if x == y => {}
+                    (Some(x), Some(y)) => field_changes(&p, x, y, out),
+                    (x, y) => out.push(FieldChange { path: p, old_value: x.cloned(), new_value: y.cloned() }),
+                }
+            }
+        }
+        (Value::Array(a), Value::Array(b)) if a.len() == b.len() => {
+            for (i, (x, y)) in a.iter().zip(b).enumerate() {
+                if x != y {
+                    field_changes(&format!("{path}[{i}]"), x, y, out);
+                }
+            }
+        }
+        _ if old != new => {
+            out.push(FieldChange { path: path.to_owned(), old_value: Some(old.clone()), new_value: Some(new.clone()) });
+        }
+        _ => {}
+    }
+}
+
+/// Field names under which entries keep env values and headers, in every client's spelling.
+const SECRET_CONTAINERS: &[&str] = &["env", "envs", "environment", "headers", "http_headers"];
+
+/// Masks secret values: values of known secrets anywhere, and literal values of
+/// secret-looking env vars and headers.
+#[derive(Debug, Clone, Default)]
+pub struct Redactor {
+    values: Vec<String>,
+}
+
+impl Redactor {
+    /// A redactor that masks these known secret values.
+    pub fn new(known: impl IntoIterator<Item = String>) -> Self {
+        let mut values: Vec<String> = known.into_iter().filter(|v| v.len() >= 4).collect();
+        values.sort_by_key(|v| std::cmp::Reverse(v.len()));
+        values.dedup();
+        Self { values }
+    }
+
+    /// Also masks the literal secret-looking values found in these entries.
+    pub fn learn_from_entries<'a>(&mut self, entries: impl IntoIterator<Item = &'a Value>) {
+        for entry in entries {
+            let Some(obj) = entry.as_object() else { continue };
+            for field in SECRET_CONTAINERS {
+                let Some(map) = obj.get(*field).and_then(Value::as_object) else { continue };
+                for (key, value) in map {
+                    if let Some(v) = value.as_str()
+                        && (looks_secret(key) || *field != "env" && *field != "envs" && *field != "environment")
+                        && !is_reference(v)
+                        && v.len() >= 4
+                        && !self.values.iter().any(|x| x == v)
+                    {
+                        self.values.push(v.to_owned());
+                    }
+                }
+            }
+        }
+        self.values.sort_by_key(|v| std::cmp::Reverse(v.len()));
+    }
+
+    /// Masks every known secret inside `text`.
+    pub fn text(&self, text: &str) -> String {
+        let mut out = text.to_owned();
+        for secret in &self.values {
+            if out.contains(secret.as_str()) {
+                out = out.replace(secret.as_str(), REDACTED);
+            }
+            let escaped = serde_json::to_string(secret).unwrap_or_default();
+            let escaped = escaped.trim_matches('"');
+            if escaped != secret && out.contains(escaped) {
+                out = out.replace(escaped, REDACTED);
+            }
+        }
+        out
+    }
+
+    /// Masks secrets inside a JSON value.
+    pub fn value(&self, value: &Value) -> Value {
+        match value {
+            Value::String(s) => Value::String(self.text(s)),
+            Value::Array(a) => Value::Array(a.iter().map(|v| self.value(v)).collect()),
+            Value::Object(o) => Value::Object(o.iter().map(|(k, v)| (k.clone(), self.value(v))).collect()),
+            other => other.clone(),
+        }
+    }
+
+    /// Masks secrets inside a server diff.
+    pub fn server_diff(&self, diff: &mut ServerDiff) {
+        for change in &mut diff.modified {
+            for field in &mut change.changes {
+                field.old_value = field.old_value.as_ref().map(|v| self.value(v));
+                field.new_value = field.new_value.as_ref().map(|v| self.value(v));
+            }
+        }
+    }
+}
+
+/// A unified diff of two texts, labelled with the file's path.
+pub fn unified(old: &str, new: &str, label: &str) -> String {
+    if old == new {
+        return String::new();
+    }
+    similar::TextDiff::from_lines(old, new)
+        .unified_diff()
+        .context_radius(3)
+        .header(&format!("a/{label}"), &format!("b/{label}"))
+        .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn only_owned_entries_are_removed() {
+        let current: BTreeMap<String, Value> =
+            [("mine".to_owned(), json!({"command": "a"})), ("theirs".to_owned(), json!({"command": "b"}))].into();
+        let owned: BTreeSet<String> = ["mine".to_owned()].into();
+        let diff = diff_entries(&current, &BTreeMap::new(), &owned, &BTreeSet::new());
+        assert_eq!(diff.removed, vec!["mine"]);
+    }
+
+    #[test]
+    fn field_paths_are_reported() {
+        let current: BTreeMap<String, Value> = [("s".to_owned(), json!({"args": ["x", "y"], "env": {"A": "1"}}))].into();
+        let desired: BTreeMap<String, Value> = [("s".to_owned(), json!({"args": ["x", "z"], "env": {"B": "2"}}))].into();
+        let diff = diff_entries(&current, &desired, &BTreeSet::new(), &BTreeSet::new());
+        let paths: Vec<&str> = diff.modified[0].changes.iter().map(|c| c.path.as_str()).collect();
+        assert_eq!(paths, vec!["args[1]", "env.A", "env.B"]);
+        assert!(diff.modified[0].takes_over_unmanaged);
+    }
+
+    #[test]
+    fn redacts_known_and_literal_secrets() {
+        let mut r = Redactor::new(["hunter22".to_owned()]);
+        r.learn_from_entries([&json!({"env": {"API_TOKEN": "abcd1234", "MODE": "fast"}})]);
+        assert_eq!(r.text("x hunter22 abcd1234 fast"), format!("x {REDACTED} {REDACTED} fast"));
+    }
+}

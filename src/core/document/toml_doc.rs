@@ -1,0 +1,151 @@
+//! TOML through `toml_edit`: comments, ordering and formatting of everything else survive.
+//! Entries are written as explicit `[mcp_servers.<name>]` tables (with an implicit parent, as
+//! Codex itself does) whose nested maps (`env`, headers) are inline tables.
+
+use serde_json::{Map, Number, Value};
+use toml_edit::{Array, DocumentMut, InlineTable, Item, Table};
+
+use super::{ConfigDocument, Layout};
+use crate::core::error::{Error, Result};
+
+pub struct TomlDocument {
+    doc: DocumentMut,
+    layout: Layout,
+}
+
+impl TomlDocument {
+    pub fn parse(text: &str, layout: Layout) -> Result<Self, String> {
+        let doc: DocumentMut = text.parse().map_err(|e: toml_edit::TomlError| e.to_string())?;
+        Ok(Self { doc, layout })
+    }
+
+    fn container(&self) -> Option<&Table> {
+        let mut table = self.doc.as_table();
+        for key in &self.layout.container {
+            table = table.get(key)?.as_table()?;
+        }
+        Some(table)
+    }
+
+    fn container_mut(&mut self, create: bool) -> Result<Option<&mut Table>> {
+        let mut table = self.doc.as_table_mut();
+        for key in &self.layout.container {
+            if !table.contains_key(key) {
+                if !create {
+                    return Ok(None);
+                }
+                let mut fresh = Table::new();
+                fresh.set_implicit(true);
+                table.insert(key, Item::Table(fresh));
+            }
+            table = table.get_mut(key).and_then(Item::as_table_mut).ok_or_else(|| {
+                Error::invalid(
+                    "CONFIG_SHAPE_ERROR",
+                    key.clone(),
+                    format!("`{key}` is not a table in this TOML file"),
+                    "fix the file by hand; mcp-orch leaves it untouched",
+                )
+            })?;
+        }
+        Ok(Some(table))
+    }
+}
+
+fn item_to_json(item: &Item) -> Value {
+    match item {
+        Item::Value(v) => value_to_json(v),
+        Item::Table(t) => Value::Object(t.iter().map(|(k, v)| (k.to_owned(), item_to_json(v))).collect()),
+        Item::ArrayOfTables(a) => Value::Array(
+            a.iter().map(|t| Value::Object(t.iter().map(|(k, v)| (k.to_owned(), item_to_json(v))).collect())).collect(),
+        ),
+        Item::None => Value::Null,
+    }
+}
+
+fn value_to_json(value: &toml_edit::Value) -> Value {
+    match value {
+        toml_edit::Value::String(s) => Value::String(s.value().clone()),
+        toml_edit::Value::Integer(i) => Value::Number((*i.value()).into()),
+        toml_edit::Value::Float(f) => Number::from_f64(*f.value()).map_or(Value::Null, Value::Number),
+        toml_edit::Value::Boolean(b) => Value::Bool(*b.value()),
+        toml_edit::Value::Datetime(d) => Value::String(d.value().to_string()),
+        toml_edit::Value::Array(a) => Value::Array(a.iter().map(value_to_json).collect()),
+        toml_edit::Value::InlineTable(t) => {
+            Value::Object(t.iter().map(|(k, v)| (k.to_owned(), value_to_json(v))).collect())
+        }
+    }
+}
+
+fn json_to_value(value: &Value) -> toml_edit::Value {
+    match value {
+        Value::Null => toml_edit::Value::from(""),
+        Value::Bool(b) => toml_edit::Value::from(*b),
+        Value::Number(n) => n
+            .as_i64()
+            .map(toml_edit::Value::from)
+            .or_else(|| n.as_f64().map(toml_edit::Value::from))
+            .unwrap_or_else(|| toml_edit::Value::from(n.to_string())),
+        Value::String(s) => toml_edit::Value::from(s.as_str()),
+        Value::Array(a) => {
+            let mut arr = Array::new();
+            for v in a {
+                arr.push(json_to_value(v));
+            }
+            toml_edit::Value::Array(arr)
+        }
+        Value::Object(o) => {
+            let mut t = InlineTable::new();
+            for (k, v) in o {
+                t.insert(k, json_to_value(v));
+            }
+            toml_edit::Value::InlineTable(t)
+        }
+    }
+}
+
+fn fill_table(table: &mut Table, entry: &Map<String, Value>) {
+    let stale: Vec<String> = table.iter().map(|(k, _)| k.to_owned()).filter(|k| !entry.contains_key(k)).collect();
+    for key in stale {
+        table.remove(&key);
+    }
+    for (key, value) in entry {
+        let unchanged = table.get(key).is_some_and(|old| item_to_json(old) == *value);
+        if !unchanged {
+            table.insert(key, Item::Value(json_to_value(value)));
+        }
+    }
+}
+
+impl ConfigDocument for TomlDocument {
+    fn entries(&self) -> Vec<(String, Value)> {
+        self.container()
+            .map(|t| t.iter().map(|(k, v)| (k.to_owned(), item_to_json(v))).collect())
+            .unwrap_or_default()
+    }
+
+    fn set_entry(&mut self, name: &str, entry: &Value) -> Result<()> {
+        let Value::Object(fields) = entry else {
+            return Err(Error::Internal(format!("entry `{name}` is not an object")));
+        };
+        let Some(container) = self.container_mut(true)? else {
+            return Err(Error::Internal("container was not created".into()));
+        };
+        match container.get_mut(name).and_then(Item::as_table_mut) {
+            Some(existing) => fill_table(existing, fields),
+            None => {
+                let mut table = Table::new();
+                fill_table(&mut table, fields);
+                container.insert(name, Item::Table(table));
+            }
+        }
+        Ok(())
+    }
+
+    fn remove_entry(&mut self, name: &str) -> Result<bool> {
+        Ok(self.container_mut(false)?.is_some_and(|c| c.remove(name).is_some()))
+    }
+
+    fn text(&self) -> String {
+        self.doc.to_string()
+    }
+}

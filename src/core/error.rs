@@ -1,0 +1,232 @@
+//! The one error type of the core. Every variant carries a stable code (shared by the CLI,
+//! the MCP tools and the HTTP API), names the bad input and says what to do next.
+
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use crate::core::validate::Diagnostic;
+
+/// Result alias used throughout the core.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong in the core.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A client id that the registry does not know.
+    #[error("unknown client `{id}`")]
+    UnknownClient {
+        /// The id that was given.
+        id: String,
+        /// Known ids, for the hint.
+        known: Vec<String>,
+    },
+    /// A server id that the catalog does not know.
+    #[error("unknown server `{id}`: it is not in the catalog")]
+    UnknownServer {
+        /// The id that was given.
+        id: String,
+        /// Close matches, for the hint.
+        suggestions: Vec<String>,
+    },
+    /// A profile that does not exist for the client.
+    #[error("unknown profile `{profile}` for client `{client}`")]
+    UnknownProfile {
+        /// Client id.
+        client: String,
+        /// Profile id.
+        profile: String,
+    },
+    /// A profile that already exists.
+    #[error("profile `{profile}` already exists for client `{client}`")]
+    ProfileExists {
+        /// Client id.
+        client: String,
+        /// Profile id.
+        profile: String,
+    },
+    /// A named server that is not in the draft.
+    #[error("server `{name}` is not in the draft for {client}/{profile}")]
+    NotInDraft {
+        /// Client id.
+        client: String,
+        /// Profile id.
+        profile: String,
+        /// Server name.
+        name: String,
+    },
+    /// Bad input from the user, with a stable code and the field it concerns.
+    #[error("{message}")]
+    Invalid {
+        /// Stable error code, e.g. `MISSING_REQUIRED_PARAM`.
+        code: &'static str,
+        /// The input that was bad (flag, parameter or JSON path).
+        field: String,
+        /// What was wrong.
+        message: String,
+        /// What to do next.
+        hint: String,
+    },
+    /// The draft failed validation.
+    #[error("the draft for {client}/{profile} is not valid: {} error(s)", count_errors(.diagnostics))]
+    ValidationFailed {
+        /// Client id.
+        client: String,
+        /// Profile id.
+        profile: String,
+        /// Every problem found.
+        diagnostics: Vec<Diagnostic>,
+    },
+    /// A file that exists but cannot be parsed.
+    #[error("cannot parse {}: {message}", path.display())]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// The parser's message, with line and column when known.
+        message: String,
+        /// Stable code: `CONFIG_PARSE_ERROR` for client files, `DATA_FILE_ERROR` for our own files.
+        code: &'static str,
+    },
+    /// An I/O failure.
+    #[error("{context}: {source}")]
+    Io {
+        /// What we were doing.
+        context: String,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// An invariant of our own data was broken (a bug or a corrupted state directory).
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+fn count_errors(diagnostics: &[Diagnostic]) -> usize {
+    diagnostics.iter().filter(|d| d.is_error()).count()
+}
+
+/// Whether a failure is the user's to fix or ours.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    /// Bad input, unknown ids, invalid drafts: exit code 1, HTTP 4xx.
+    User,
+    /// I/O failures and broken invariants: exit code 2, HTTP 5xx.
+    Internal,
+}
+
+/// The structured body every front-end shows for an error.
+#[derive(Debug, Clone, Serialize)]
+pub struct ErrorBody {
+    /// Stable code.
+    pub code: &'static str,
+    /// Human message.
+    pub message: String,
+    /// The bad input, when one is known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// What to do next.
+    pub hint: String,
+    /// Extra structured details (diagnostics, known ids, ...).
+    #[serde(skip_serializing_if = "serde_json::Value::is_null")]
+    pub details: serde_json::Value,
+}
+
+impl Error {
+    /// Shorthand for [`Error::Invalid`].
+    pub fn invalid(
+        code: &'static str,
+        field: impl Into<String>,
+        message: impl Into<String>,
+        hint: impl Into<String>,
+    ) -> Self {
+        Self::Invalid { code, field: field.into(), message: message.into(), hint: hint.into() }
+    }
+
+    /// Wraps an I/O error with what we were doing.
+    pub fn io(context: impl Into<String>, source: std::io::Error) -> Self {
+        Self::Io { context: context.into(), source }
+    }
+
+    /// The stable error code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::UnknownClient { .. } => "UNKNOWN_CLIENT",
+            Self::UnknownServer { .. } => "UNKNOWN_SERVER",
+            Self::UnknownProfile { .. } => "UNKNOWN_PROFILE",
+            Self::ProfileExists { .. } => "PROFILE_EXISTS",
+            Self::NotInDraft { .. } => "SERVER_NOT_IN_DRAFT",
+            Self::Invalid { code, .. } | Self::Parse { code, .. } => code,
+            Self::ValidationFailed { .. } => "VALIDATION_FAILED",
+            Self::Io { .. } => "IO_ERROR",
+            Self::Internal(_) => "INTERNAL_ERROR",
+        }
+    }
+
+    /// Whether this is the user's to fix.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Self::Io { .. } | Self::Internal(_) => ErrorKind::Internal,
+            _ => ErrorKind::User,
+        }
+    }
+
+    /// What to do next.
+    pub fn hint(&self) -> String {
+        match self {
+            Self::UnknownClient { known, .. } => {
+                format!("use one of: {} (see `mcp-orch clients`)", known.join(", "))
+            }
+            Self::UnknownServer { suggestions, .. } if !suggestions.is_empty() => format!(
+                "did you mean {}? Search with `mcp-orch servers search`",
+                suggestions.join(", ")
+            ),
+            Self::UnknownServer { .. } => "search the catalog with `mcp-orch servers search`".into(),
+            Self::UnknownProfile { client, profile } => format!(
+                "create it with `mcp-orch profiles create {profile} --client {client}`, or list them with `mcp-orch profiles list --client {client}`"
+            ),
+            Self::ProfileExists { .. } => "choose another name, or use the existing profile".into(),
+            Self::NotInDraft { client, profile, .. } => format!(
+                "list the draft with `mcp-orch draft show --client {client} --profile {profile}`"
+            ),
+            Self::Invalid { hint, .. } => hint.clone(),
+            Self::ValidationFailed { client, profile, .. } => format!(
+                "fix the errors listed, then check again with `mcp-orch validate --client {client} --profile {profile}`"
+            ),
+            Self::Parse { path, .. } => format!(
+                "fix the syntax of {} (it was left untouched)",
+                path.display()
+            ),
+            Self::Io { .. } => "check that the path exists and is writable".into(),
+            Self::Internal(_) => "this is a bug; please report it with the command you ran".into(),
+        }
+    }
+
+    /// The full structured body.
+    pub fn body(&self) -> ErrorBody {
+        let (field, details) = match self {
+            Self::UnknownClient { id, known } => {
+                (Some("client".to_owned()), serde_json::json!({ "client": id, "known": known }))
+            }
+            Self::UnknownServer { id, suggestions } => (
+                Some("server_id".to_owned()),
+                serde_json::json!({ "server_id": id, "suggestions": suggestions }),
+            ),
+            Self::UnknownProfile { client, profile } | Self::ProfileExists { client, profile } => (
+                Some("profile".to_owned()),
+                serde_json::json!({ "client": client, "profile": profile }),
+            ),
+            Self::NotInDraft { client, profile, name } => (
+                Some("name".to_owned()),
+                serde_json::json!({ "client": client, "profile": profile, "name": name }),
+            ),
+            Self::Invalid { field, .. } => (Some(field.clone()), serde_json::Value::Null),
+            Self::ValidationFailed { diagnostics, .. } => {
+                (None, serde_json::json!({ "diagnostics": diagnostics }))
+            }
+            Self::Parse { path, .. } => (None, serde_json::json!({ "path": path })),
+            Self::Io { .. } | Self::Internal(_) => (None, serde_json::Value::Null),
+        };
+        ErrorBody { code: self.code(), message: self.to_string(), field, hint: self.hint(), details }
+    }
+}

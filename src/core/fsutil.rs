@@ -1,0 +1,183 @@
+//! Safe file primitives shared by every store: atomic, durable replacement (temp file in the
+//! same directory, fsync, rename, fsync of the directory) that keeps the file's mode and
+//! writes through symlinks, inter-process locks, and 0700/0600 creation for private state.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use crate::core::error::{Error, Result};
+
+/// Prefix of our temp files, so leftovers of a killed run can be recognised and removed.
+pub const TEMP_PREFIX: &str = ".mcp-orch-tmp-";
+
+/// Creates a directory (and its parents) with mode 0700 when it does not exist.
+pub fn ensure_private_dir(dir: &Path) -> Result<()> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    let mut builder = fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder.create(dir).map_err(|e| Error::io(format!("creating {}", dir.display()), e))
+}
+
+/// Follows symlinks to the real file, so a dotfile manager's link keeps pointing at it.
+pub fn real_path(path: &Path) -> PathBuf {
+    fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
+}
+
+/// Atomically replaces `path` with `bytes`.
+///
+/// The temp file is created beside the real file (after following symlinks), given the old
+/// file's mode (or `new_mode` for a new file) before any data is written, fsynced, renamed over
+/// the target, and the directory is fsynced. Readers see the old or the new bytes, never a mix.
+pub fn atomic_write(path: &Path, bytes: &[u8], new_mode: u32) -> Result<()> {
+    let target = real_path(path);
+    let dir = target.parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+    if !dir.exists() {
+        fs::create_dir_all(&dir).map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
+    }
+    let ctx = |what: &str| format!("{what} {}", target.display());
+    let mut tmp = tempfile::Builder::new()
+        .prefix(TEMP_PREFIX)
+        .tempfile_in(&dir)
+        .map_err(|e| Error::io(ctx("creating a temp file for"), e))?;
+    let mode = existing_mode(&target).unwrap_or(new_mode);
+    set_mode(tmp.as_file(), mode).map_err(|e| Error::io(ctx("setting the mode of"), e))?;
+    tmp.write_all(bytes).map_err(|e| Error::io(ctx("writing"), e))?;
+    tmp.as_file().sync_all().map_err(|e| Error::io(ctx("syncing"), e))?;
+    tmp.persist(&target).map_err(|e| Error::io(ctx("replacing"), e.error))?;
+    sync_dir(&dir);
+    Ok(())
+}
+
+/// Creates a new file that only the owner can read (mode 0600 from the start, never chmod-ed
+/// afterwards). Fails when the file exists.
+pub fn create_private_file(path: &Path, bytes: &[u8]) -> Result<()> {
+    let mut opts = OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut file = opts.open(path).map_err(|e| Error::io(format!("creating {}", path.display()), e))?;
+    file.write_all(bytes).map_err(|e| Error::io(format!("writing {}", path.display()), e))?;
+    file.sync_all().map_err(|e| Error::io(format!("syncing {}", path.display()), e))
+}
+
+/// The permission bits of an existing file.
+pub fn existing_mode(path: &Path) -> Option<u32> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fs::metadata(path).ok().map(|m| m.permissions().mode() & 0o7777)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        None
+    }
+}
+
+fn set_mode(file: &File, mode: u32) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        file.set_permissions(fs::Permissions::from_mode(mode))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (file, mode);
+        Ok(())
+    }
+}
+
+fn sync_dir(dir: &Path) {
+    // Durability of the rename needs the directory entry on disk; failure to open a directory
+    // (Windows) is not an error for the write itself.
+    if let Ok(d) = File::open(dir) {
+        let _ = d.sync_all();
+    }
+}
+
+/// Reads a file, mapping "not found" to `None`.
+pub fn read_optional(path: &Path) -> Result<Option<Vec<u8>>> {
+    match fs::read(path) {
+        Ok(bytes) => Ok(Some(bytes)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(Error::io(format!("reading {}", path.display()), e)),
+    }
+}
+
+/// An exclusive inter-process lock, released on drop.
+#[derive(Debug)]
+pub struct LockGuard {
+    file: File,
+}
+
+impl LockGuard {
+    /// Blocks until the lock file at `path` is held exclusively.
+    pub fn acquire(path: &Path) -> Result<Self> {
+        if let Some(parent) = path.parent() {
+            ensure_private_dir(parent)?;
+        }
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .read(true)
+            .write(true)
+            .open(path)
+            .map_err(|e| Error::io(format!("opening lock {}", path.display()), e))?;
+        file.lock().map_err(|e| Error::io(format!("locking {}", path.display()), e))?;
+        Ok(Self { file })
+    }
+}
+
+impl Drop for LockGuard {
+    fn drop(&mut self) {
+        let _ = self.file.unlock();
+    }
+}
+
+/// Removes our own temp files older than `min_age` left in `dir` by a killed run.
+pub fn clean_stale_temp_files(dir: &Path, min_age: std::time::Duration) -> usize {
+    let Ok(entries) = fs::read_dir(dir) else { return 0 };
+    let now = std::time::SystemTime::now();
+    entries
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with(TEMP_PREFIX))
+        .filter(|e| {
+            e.metadata()
+                .and_then(|m| m.modified())
+                .is_ok_and(|t| now.duration_since(t).unwrap_or_default() >= min_age)
+        })
+        .filter(|e| fs::remove_file(e.path()).is_ok())
+        .count()
+}
+
+/// Reads and parses a JSON state file, `None` when missing.
+pub fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Option<T>> {
+    let Some(bytes) = read_optional(path)? else { return Ok(None) };
+    serde_json::from_slice(&bytes).map(Some).map_err(|e| Error::Parse {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+        code: "DATA_FILE_ERROR",
+    })
+}
+
+/// Serialises a state value as pretty JSON and writes it atomically with mode 0600.
+pub fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> Result<()> {
+    let mut bytes = serde_json::to_vec_pretty(value)
+        .map_err(|e| Error::Internal(format!("serialising {}: {e}", path.display())))?;
+    bytes.push(b'\n');
+    if let Some(parent) = path.parent() {
+        ensure_private_dir(parent)?;
+    }
+    atomic_write(path, &bytes, 0o600)
+}

@@ -1,0 +1,158 @@
+//! Reading a client's own entries back into draft servers (`mcp-orch import`), the inverse of
+//! rendering, and moving plain-text secrets found there into the secret store.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde_json::Value;
+
+use crate::core::catalog::Transport;
+use crate::core::clients::{ClientDef, CommandStyle};
+use crate::core::draft::{DraftServer, EnvValue, Origin};
+use crate::core::validate::{is_reference, looks_secret};
+
+fn strings(value: Option<&Value>) -> Result<Vec<String>, String> {
+    match value {
+        None | Some(Value::Null) => Ok(Vec::new()),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|v| match v {
+                Value::String(s) => Ok(s.clone()),
+                Value::Number(n) => Ok(n.to_string()),
+                Value::Bool(b) => Ok(b.to_string()),
+                _ => Err("args must be strings (INVALID_ARGS_TYPE)".to_owned()),
+            })
+            .collect(),
+        Some(_) => Err("args is not a list (INVALID_ARGS_TYPE)".into()),
+    }
+}
+
+fn string_map(value: Option<&Value>, what: &str) -> Result<BTreeMap<String, String>, String> {
+    match value {
+        None | Some(Value::Null) => Ok(BTreeMap::new()),
+        Some(Value::Object(map)) => Ok(map
+            .iter()
+            .map(|(k, v)| (k.clone(), v.as_str().map_or_else(|| v.to_string(), str::to_owned)))
+            .collect()),
+        Some(_) => Err(format!("{what} is not an object (INVALID_ENV_TYPE)")),
+    }
+}
+
+/// Converts one entry written in `client`'s spelling into a draft server.
+pub fn parse_entry(client: &ClientDef, entry: &Value, launcher: &Path) -> Result<DraftServer, String> {
+    let obj = entry.as_object().ok_or("the entry is not an object")?;
+    let type_value = (!client.type_field.is_empty())
+        .then(|| obj.get(&client.type_field).and_then(Value::as_str))
+        .flatten()
+        .unwrap_or_default();
+    let remote = &client.remote;
+    let url = [&remote.url, &remote.sse_url, &"url".to_owned()]
+        .into_iter()
+        .filter(|f| !f.is_empty())
+        .find_map(|f| obj.get(f.as_str()).and_then(Value::as_str).map(|u| (f.clone(), u.to_owned())));
+    let shape = &client.stdio;
+    if let Some((field, url)) = url.filter(|_| !obj.contains_key(&shape.command)) {
+        if matches!(type_value, "builtin" | "platform") {
+            return Err(format!("`{type_value}` entries belong to the client"));
+        }
+        let transport = if (!remote.sse_type.is_empty() && type_value == remote.sse_type && remote.sse_type != remote.http_type)
+            || (field == remote.sse_url && field != remote.url)
+        {
+            Transport::Sse
+        } else {
+            Transport::Http
+        };
+        let header_field = if remote.headers.is_empty() { "headers" } else { remote.headers.as_str() };
+        let headers = string_map(obj.get(header_field), "headers")?;
+        return Ok(DraftServer {
+            server_id: None,
+            transport,
+            command: None,
+            args: Vec::new(),
+            url: Some(url),
+            headers,
+            env: BTreeMap::new(),
+            params: BTreeMap::new(),
+            origin: Origin::Imported,
+        });
+    }
+    if matches!(type_value, "builtin" | "platform") {
+        return Err(format!("`{type_value}` entries belong to the client"));
+    }
+    let (command, args) = match shape.command_style {
+        CommandStyle::String => {
+            let command = obj.get(&shape.command).and_then(Value::as_str).ok_or("no command (MISSING_COMMAND)")?.to_owned();
+            let args = if shape.args.is_empty() { Vec::new() } else { strings(obj.get(&shape.args))? };
+            (command, args)
+        }
+        CommandStyle::Argv => {
+            let mut argv = strings(obj.get(&shape.command))?;
+            if argv.is_empty() {
+                return Err("no command (MISSING_COMMAND)".into());
+            }
+            let command = argv.remove(0);
+            (command, argv)
+        }
+    };
+    let mut env: BTreeMap<String, EnvValue> =
+        string_map(obj.get(&shape.env), "env")?.into_iter().map(|(k, v)| (k, EnvValue::Plain(v))).collect();
+    // An entry that runs our own launcher: recover the real command and the secret references.
+    let (command, args) = if Path::new(&command) == launcher && args.first().map(String::as_str) == Some("run") {
+        let mut rest = args.into_iter().skip(2);
+        let mut real = Vec::new();
+        while let Some(arg) = rest.next() {
+            match arg.as_str() {
+                "--env" => {
+                    if let Some((k, v)) = rest.next().as_deref().and_then(|p| p.split_once('=')) {
+                        let secret = v.trim_start_matches("${").trim_end_matches('}').to_owned();
+                        env.insert(k.to_owned(), EnvValue::Secret { secret });
+                    }
+                }
+                "--" => {
+                    real.extend(rest.by_ref());
+                }
+                _ => real.push(arg),
+            }
+        }
+        if real.is_empty() {
+            return Err("launcher entry without a command".into());
+        }
+        let command = real.remove(0);
+        (command, real)
+    } else {
+        (command, args)
+    };
+    Ok(DraftServer {
+        server_id: None,
+        transport: Transport::Stdio,
+        command: Some(command),
+        args,
+        url: None,
+        headers: BTreeMap::new(),
+        env,
+        params: BTreeMap::new(),
+        origin: Origin::Imported,
+    })
+}
+
+/// Moves literal secret-looking env values into `to_store` and replaces them with references.
+/// A name already used for a different value gets a server-specific name.
+pub fn move_secrets(server_name: &str, server: &mut DraftServer, stored: &BTreeMap<String, String>, to_store: &mut BTreeMap<String, String>) {
+    for (key, value) in &mut server.env {
+        let EnvValue::Plain(literal) = value else { continue };
+        if !looks_secret(key) || is_reference(literal) || literal.is_empty() {
+            continue;
+        }
+        let taken = |name: &str| {
+            stored.get(name).or_else(|| to_store.get(name)).is_some_and(|v| v != literal)
+        };
+        let name = if taken(key) {
+            let prefix: String = server_name.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' }).collect();
+            format!("{prefix}_{key}")
+        } else {
+            key.clone()
+        };
+        to_store.insert(name.clone(), literal.clone());
+        *value = EnvValue::Secret { secret: name };
+    }
+}

@@ -1,0 +1,849 @@
+//! The façade: the one handle the CLI, the TUI, the MCP server and the HTTP API all call.
+//! It owns the registry, the catalog and the stores, and every front-end gets the same
+//! behaviour and the same errors from it.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::core::catalog::{Catalog, ParamSpec, ParamType, ServerEntry, Transport};
+use crate::core::clients::{ClientDef, ClientRegistry, RemoteSupport, ResolvedPath};
+use crate::core::diff::{self, Redactor, ServerDiff};
+use crate::core::document;
+use crate::core::draft::{Draft, DraftServer, DraftStore, EnvValue, Origin};
+use crate::core::env::Environment;
+use crate::core::error::{Error, Result};
+use crate::core::fsutil;
+use crate::core::import;
+use crate::core::profiles::{Profile, ProfileStore, Scope};
+use crate::core::render::{self, RenderOptions, SecretStyle};
+use crate::core::search::{self, Hit, Query, SearchIndex};
+use crate::core::secrets::SecretStore;
+use crate::core::state::{DeployRecord, StateDir};
+use crate::core::validate::{self, Diagnostic};
+
+/// A source of the current time, injected so tests control it.
+pub trait Clock: Send + Sync {
+    /// Now.
+    fn now(&self) -> DateTime<Utc>;
+}
+
+/// The system clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}
+
+/// How the orchestrator is set up.
+#[derive(Clone)]
+pub struct Options {
+    /// The state directory.
+    pub home: PathBuf,
+    /// The environment for path resolution.
+    pub env: Environment,
+    /// Absolute path of the `mcp-orch` binary, used by the secret launcher.
+    pub launcher: PathBuf,
+    /// The clock.
+    pub clock: Arc<dyn Clock>,
+}
+
+impl Options {
+    /// Options for this process: `home` (or the default), the process environment, the
+    /// current executable and the system clock.
+    pub fn from_process(home: Option<PathBuf>) -> Self {
+        let env = Environment::from_process();
+        let home = home.or_else(|| env.var("MCP_ORCH_HOME").map(PathBuf::from)).unwrap_or_else(default_home);
+        let launcher = std::env::current_exe()
+            .ok()
+            .and_then(|p| std::fs::canonicalize(p).ok())
+            .unwrap_or_else(|| PathBuf::from("mcp-orch"));
+        Self { home, env, launcher, clock: Arc::new(SystemClock) }
+    }
+}
+
+/// The platform's data directory for mcp-orch.
+pub fn default_home() -> PathBuf {
+    directories::ProjectDirs::from("dev", "mcp-orch", "mcp-orch")
+        .map_or_else(|| PathBuf::from(".mcp-orch"), |d| d.data_dir().to_path_buf())
+}
+
+/// The orchestrator.
+pub struct Orchestrator {
+    state: StateDir,
+    env: Environment,
+    launcher: PathBuf,
+    clock: Arc<dyn Clock>,
+    clients: ClientRegistry,
+    catalog: Catalog,
+    index: SearchIndex,
+    drafts: DraftStore,
+    profiles: ProfileStore,
+    secrets: SecretStore,
+}
+
+/// A client as `mcp-orch clients` shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ClientStatus {
+    /// Client id.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// File format.
+    pub format: &'static str,
+    /// Whether its config file exists.
+    pub detected: bool,
+    /// The chosen path and every candidate probed.
+    pub config: ResolvedPath,
+    /// Servers in the file now (absent when the file is missing or unreadable).
+    pub server_count: Option<usize>,
+    /// Why the file could not be read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Profile ids.
+    pub profiles: Vec<String>,
+    /// Native remote support or bridge.
+    pub remote: RemoteSupport,
+    /// Whether a project scope exists.
+    pub project_scope: bool,
+}
+
+/// A request to add a catalog server to a draft.
+#[derive(Debug, Clone, Default)]
+pub struct AddServer {
+    /// Client id.
+    pub client: String,
+    /// Profile id.
+    pub profile: String,
+    /// Catalog id.
+    pub server_id: String,
+    /// Name in the client's file (defaults to the id).
+    pub name: Option<String>,
+    /// Parameter values.
+    pub params: Vec<(String, String)>,
+    /// Plain env values (values of env vars the catalog marks secret are stored as secrets).
+    pub env: Vec<(String, String)>,
+    /// Secret env vars: name and value (`None` = reuse the stored secret of that name).
+    pub secrets: Vec<(String, Option<String>)>,
+}
+
+/// What adding did.
+#[derive(Debug, Clone, Serialize)]
+pub struct AddOutcome {
+    /// Server name in the draft.
+    pub name: String,
+    /// The resolved server.
+    pub server: DraftServer,
+    /// Servers now in the draft.
+    pub server_count: usize,
+    /// Secrets written to the secret store (names only).
+    pub stored_secrets: Vec<String>,
+    /// The draft's validation result after the change.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// A validation result.
+#[derive(Debug, Clone, Serialize)]
+pub struct ValidationReport {
+    /// Client id.
+    pub client_id: String,
+    /// Profile id.
+    pub profile_id: String,
+    /// No errors (warnings allowed).
+    pub valid: bool,
+    /// Servers in the draft.
+    pub server_count: usize,
+    /// Errors.
+    pub errors: Vec<Diagnostic>,
+    /// Warnings.
+    pub warnings: Vec<Diagnostic>,
+}
+
+/// The plan for one client file.
+#[derive(Debug, Clone, Serialize)]
+pub struct FileDiff {
+    /// Client id.
+    pub client_id: String,
+    /// Profile id.
+    pub profile_id: String,
+    /// The file.
+    pub path: PathBuf,
+    /// Whether it exists now.
+    pub exists: bool,
+    /// Server-level changes (redacted).
+    pub servers: ServerDiff,
+    /// Unified diff of the file (redacted); empty when nothing changes.
+    pub unified_diff: String,
+    /// Things to know (comments not kept, restart needed, ...).
+    pub notes: Vec<String>,
+    /// The file's new text (not redacted; never printed).
+    #[serde(skip)]
+    pub new_text: String,
+    /// The file's current text (never printed).
+    #[serde(skip)]
+    pub old_text: String,
+    /// The rendered entries (never printed).
+    #[serde(skip)]
+    pub entries: BTreeMap<String, Value>,
+}
+
+/// What an import did.
+#[derive(Debug, Clone, Serialize)]
+pub struct ImportReport {
+    /// The file read.
+    pub path: PathBuf,
+    /// Servers adopted into the draft.
+    pub imported: Vec<String>,
+    /// Servers skipped, with the reason.
+    pub skipped: Vec<(String, String)>,
+    /// Plain-text secrets moved into the secret store (names only).
+    pub secrets_moved: Vec<String>,
+    /// Servers now in the draft.
+    pub server_count: usize,
+}
+
+impl Orchestrator {
+    /// Opens the state directory (creating it with mode 0700) and loads the registry and the
+    /// catalog with the user's overlays.
+    pub fn open(options: Options) -> Result<Self> {
+        let Options { home, env, launcher, clock } = options;
+        fsutil::ensure_private_dir(&home)?;
+        let state = StateDir::new(home);
+        let clients = ClientRegistry::load(&state.join("clients.toml"))?;
+        let catalog = Catalog::load(&state.join("catalog.toml"))?;
+        let index = SearchIndex::build(catalog.entries());
+        let locks = state.locks();
+        Ok(Self {
+            drafts: DraftStore::new(state.join("drafts"), locks.clone()),
+            profiles: ProfileStore::new(state.join("profiles.json"), locks.join("profiles.lock")),
+            secrets: SecretStore::new(state.join("secrets.json"), locks.join("secrets.lock")),
+            state,
+            env,
+            launcher,
+            clock,
+            clients,
+            catalog,
+            index,
+        })
+    }
+
+    /// The state directory.
+    pub fn home(&self) -> &Path {
+        self.state.root()
+    }
+
+    /// The state directory layout.
+    pub fn state(&self) -> &StateDir {
+        &self.state
+    }
+
+    /// The environment snapshot.
+    pub fn env(&self) -> &Environment {
+        &self.env
+    }
+
+    /// Now, from the injected clock.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    /// The client registry.
+    pub fn clients(&self) -> &ClientRegistry {
+        &self.clients
+    }
+
+    /// A client by id.
+    pub fn client(&self, id: &str) -> Result<&ClientDef> {
+        self.clients.get(id)
+    }
+
+    /// The catalog.
+    pub fn catalog(&self) -> &Catalog {
+        &self.catalog
+    }
+
+    /// The secret store.
+    pub fn secrets(&self) -> &SecretStore {
+        &self.secrets
+    }
+
+    // ---- clients and profiles -------------------------------------------------------------
+
+    /// Every client with its detected state.
+    pub fn client_statuses(&self) -> Result<Vec<ClientStatus>> {
+        self.clients.all().iter().map(|c| self.client_status(c)).collect()
+    }
+
+    /// One client's detected state.
+    pub fn client_status(&self, client: &ClientDef) -> Result<ClientStatus> {
+        let config = client.resolve_user(&self.env);
+        let (server_count, error) = match (&config.path, config.exists) {
+            (Some(path), true) => match self.read_entries(client, path) {
+                Ok((_, entries)) => (Some(entries.len()), None),
+                Err(e) => (None, Some(e.to_string())),
+            },
+            _ => (None, None),
+        };
+        Ok(ClientStatus {
+            id: client.id.clone(),
+            name: client.name.clone(),
+            format: client.format.as_str(),
+            detected: config.exists,
+            config,
+            server_count,
+            error,
+            profiles: self.profiles.list(&client.id)?.into_iter().map(|p| p.id).collect(),
+            remote: client.remote.support,
+            project_scope: client.has_project_scope(),
+        })
+    }
+
+    /// The profiles of a client.
+    pub fn profiles(&self, client: &str) -> Result<Vec<Profile>> {
+        self.client(client)?;
+        self.profiles.list(client)
+    }
+
+    /// A profile of a client.
+    pub fn profile(&self, client: &str, profile: &str) -> Result<Profile> {
+        self.client(client)?;
+        self.profiles.get(client, profile)
+    }
+
+    /// Creates a profile.
+    pub fn create_profile(&self, client: &str, profile: Profile) -> Result<Profile> {
+        let def = self.client(client)?;
+        if profile.scope == Scope::Project && !def.has_project_scope() && profile.path.is_none() {
+            return Err(Error::invalid(
+                "NO_PROJECT_SCOPE",
+                "scope",
+                format!("{} has no project-scope config file", def.name),
+                "use the user scope, or pin a file with --path",
+            ));
+        }
+        self.profiles.create(client, profile, self.now())
+    }
+
+    /// Deletes a profile and its draft.
+    pub fn delete_profile(&self, client: &str, profile: &str) -> Result<()> {
+        self.client(client)?;
+        self.profiles.delete(client, profile)?;
+        self.drafts.delete(client, profile)
+    }
+
+    /// The file a profile deploys to.
+    pub fn target(&self, client: &str, profile: &str) -> Result<ResolvedPath> {
+        let def = self.client(client)?;
+        let profile = self.profiles.get(client, profile)?;
+        Ok(match (&profile.path, profile.scope) {
+            (Some(path), _) => {
+                let path = self.env.expand(&path.display().to_string()).unwrap_or_else(|| path.clone());
+                let exists = path.is_file();
+                ResolvedPath {
+                    path: Some(path.clone()),
+                    exists,
+                    candidates: vec![crate::core::clients::Candidate { path, exists }],
+                }
+            }
+            (None, Scope::Project) => def.resolve_project(profile.project_dir.as_deref().unwrap_or(&self.env.cwd)),
+            (None, Scope::User) => def.resolve_user(&self.env),
+        })
+    }
+
+    /// The target file, or an error when the client has no candidate path on this OS.
+    pub fn target_path(&self, client: &str, profile: &str) -> Result<PathBuf> {
+        self.target(client, profile)?.path.ok_or_else(|| {
+            Error::invalid(
+                "NO_CONFIG_PATH",
+                "client",
+                format!("no config path is known for `{client}` on this system"),
+                format!("pin one with `mcp-orch profiles create ... --path FILE` or set {}", self.client(client).map(ClientDef::override_var).unwrap_or_default()),
+            )
+        })
+    }
+
+    /// Reads a client file's text (empty when missing) and entries.
+    pub fn read_entries(&self, client: &ClientDef, path: &Path) -> Result<(String, Vec<(String, Value)>)> {
+        let bytes = fsutil::read_optional(path)?.unwrap_or_default();
+        let text = String::from_utf8(bytes).map_err(|_| Error::Parse {
+            path: path.to_path_buf(),
+            message: "the file is not UTF-8".into(),
+            code: "CONFIG_PARSE_ERROR",
+        })?;
+        let doc = document::open(client, &text, path)?;
+        Ok((text, doc.entries()))
+    }
+
+    // ---- catalog --------------------------------------------------------------------------
+
+    /// Ranked catalog search.
+    pub fn search(&self, query: &Query) -> Vec<(&ServerEntry, Hit)> {
+        let entries = self.catalog.entries();
+        search::search(&self.catalog, &self.index, query).into_iter().map(|h| (&entries[h.index], h)).collect()
+    }
+
+    /// A catalog entry.
+    pub fn server(&self, id: &str) -> Result<&ServerEntry> {
+        self.catalog.get(id)
+    }
+
+    // ---- drafts ---------------------------------------------------------------------------
+
+    fn check_target(&self, client: &str, profile: &str) -> Result<()> {
+        self.client(client)?;
+        self.profiles.get(client, profile).map(|_| ())
+    }
+
+    /// The draft of a (client, profile).
+    pub fn draft(&self, client: &str, profile: &str) -> Result<Draft> {
+        self.check_target(client, profile)?;
+        self.drafts.load(client, profile)
+    }
+
+    /// Adds a catalog server to a draft. Parameters are type-checked and defaults applied;
+    /// secrets go to the secret store and the draft keeps their names.
+    pub fn add_server(&self, req: &AddServer) -> Result<AddOutcome> {
+        self.check_target(&req.client, &req.profile)?;
+        let entry = self.server(&req.server_id)?;
+        let name = req.name.clone().unwrap_or_else(|| entry.id.clone());
+        if !validate::is_valid_server_name(&name) {
+            return Err(Error::invalid(
+                "INVALID_SERVER_NAME",
+                "name",
+                format!("`{name}` is not a valid server name"),
+                "use 1 to 64 letters, digits, `-`, `_` or `.`, starting with a letter or digit",
+            ));
+        }
+        let params = resolve_params(entry, &req.params, &self.env)?;
+        let mut stored_secrets = Vec::new();
+        let mut env: BTreeMap<String, EnvValue> = BTreeMap::new();
+        let mut pending_secrets: Vec<(String, String)> = Vec::new();
+        for (key, value) in &req.env {
+            check_env_name(key)?;
+            if entry.env_var(key).is_some_and(|e| e.secret) {
+                pending_secrets.push((key.clone(), value.clone()));
+                env.insert(key.clone(), EnvValue::Secret { secret: key.clone() });
+            } else {
+                env.insert(key.clone(), EnvValue::Plain(value.clone()));
+            }
+        }
+        for (key, value) in &req.secrets {
+            check_env_name(key)?;
+            match value {
+                Some(v) => pending_secrets.push((key.clone(), v.clone())),
+                None if self.secrets.contains(key)? => {}
+                None => {
+                    return Err(Error::invalid(
+                        "MISSING_SECRET",
+                        format!("secret.{key}"),
+                        format!("no value was given for secret `{key}` and none is stored"),
+                        format!("give it as --secret {key}=VALUE, type it at the prompt, or run `mcp-orch secrets set {key}`"),
+                    ));
+                }
+            }
+            env.insert(key.clone(), EnvValue::Secret { secret: key.clone() });
+        }
+        let stored_names: BTreeSet<String> = self.secrets.names()?.into_iter().collect();
+        for var in &entry.env {
+            if env.contains_key(&var.name) {
+                continue;
+            }
+            if let Some(default) = &var.default {
+                env.insert(var.name.clone(), EnvValue::Plain(default.clone()));
+            } else if var.secret && stored_names.contains(&var.name) {
+                env.insert(var.name.clone(), EnvValue::Secret { secret: var.name.clone() });
+            } else if var.required {
+                let flag = if var.secret { format!("--secret {}", var.name) } else { format!("--env {}=VALUE", var.name) };
+                return Err(Error::invalid(
+                    "MISSING_REQUIRED_ENV",
+                    format!("env.{}", var.name),
+                    format!("`{}` needs env var `{}`{}", entry.id, var.name, if var.description.is_empty() { String::new() } else { format!(" ({})", var.description) }),
+                    format!("give it with {flag}"),
+                ));
+            }
+        }
+        let server = build_server(entry, &params, env)?;
+        for (key, value) in &pending_secrets {
+            self.secrets.set(key, value)?;
+            stored_secrets.push(key.clone());
+        }
+        let ((), draft) = self.drafts.update(&req.client, &req.profile, self.now(), |draft| {
+            if draft.servers.contains_key(&name) {
+                return Err(Error::invalid(
+                    "DUPLICATE_NAME",
+                    "name",
+                    format!("the draft already has a server named `{name}`"),
+                    format!("choose another name with --name, or remove it first with `mcp-orch draft remove {name}`"),
+                ));
+            }
+            draft.servers.insert(name.clone(), server.clone());
+            Ok(())
+        })?;
+        Ok(AddOutcome {
+            diagnostics: self.validate_draft(&draft),
+            server_count: draft.servers.len(),
+            name,
+            server,
+            stored_secrets,
+        })
+    }
+
+    /// Removes a server from a draft.
+    pub fn remove_server(&self, client: &str, profile: &str, name: &str) -> Result<Draft> {
+        self.check_target(client, profile)?;
+        let ((), draft) = self.drafts.update(client, profile, self.now(), |draft| {
+            draft.servers.remove(name).map(|_| ()).ok_or_else(|| Error::NotInDraft {
+                client: client.to_owned(),
+                profile: profile.to_owned(),
+                name: name.to_owned(),
+            })
+        })?;
+        Ok(draft)
+    }
+
+    /// Empties a draft; returns how many servers it had.
+    pub fn clear_draft(&self, client: &str, profile: &str) -> Result<usize> {
+        self.check_target(client, profile)?;
+        let (count, _) = self.drafts.update(client, profile, self.now(), |draft| {
+            let count = draft.servers.len();
+            draft.servers.clear();
+            Ok(count)
+        })?;
+        Ok(count)
+    }
+
+    /// Copies a draft's servers into other clients' drafts (same names replaced).
+    pub fn copy_draft(&self, client: &str, profile: &str, targets: &[String], target_profile: &str) -> Result<Vec<(String, usize)>> {
+        let source = self.draft(client, profile)?;
+        for target in targets {
+            self.check_target(target, target_profile)?;
+        }
+        targets
+            .iter()
+            .map(|target| {
+                let (count, _) = self.drafts.update(target, target_profile, self.now(), |draft| {
+                    for (name, server) in &source.servers {
+                        draft.servers.insert(name.clone(), server.clone());
+                    }
+                    Ok(draft.servers.len())
+                })?;
+                Ok((target.clone(), count))
+            })
+            .collect()
+    }
+
+    /// Adopts the servers already in the client's file into the draft. Plain-text secrets are
+    /// moved into the secret store; servers whose names are already in the draft are skipped.
+    pub fn import(&self, client: &str, profile: &str) -> Result<ImportReport> {
+        self.check_target(client, profile)?;
+        let def = self.client(client)?;
+        let path = self.target_path(client, profile)?;
+        let (_, entries) = self.read_entries(def, &path)?;
+        let stored = self.secrets.all()?;
+        let mut converted = Vec::new();
+        let mut skipped = Vec::new();
+        let mut to_store: BTreeMap<String, String> = BTreeMap::new();
+        for (name, value) in entries {
+            match import::parse_entry(def, &value, &self.launcher) {
+                Ok(mut server) => {
+                    import::move_secrets(&name, &mut server, &stored, &mut to_store);
+                    converted.push((name, server));
+                }
+                Err(reason) => skipped.push((name, reason)),
+            }
+        }
+        for (key, value) in &to_store {
+            self.secrets.set(key, value)?;
+        }
+        let (imported, draft) = self.drafts.update(client, profile, self.now(), |draft| {
+            let mut imported = Vec::new();
+            for (name, server) in converted {
+                if draft.servers.contains_key(&name) {
+                    skipped.push((name, "already in the draft".into()));
+                } else {
+                    draft.servers.insert(name.clone(), server);
+                    imported.push(name);
+                }
+            }
+            Ok(imported)
+        })?;
+        Ok(ImportReport {
+            path,
+            imported,
+            skipped,
+            secrets_moved: to_store.into_keys().collect(),
+            server_count: draft.servers.len(),
+        })
+    }
+
+    // ---- validation and diff --------------------------------------------------------------
+
+    /// Validates a draft (pure apart from cached lookups; fast enough for every keystroke).
+    pub fn validate_draft(&self, draft: &Draft) -> Vec<Diagnostic> {
+        let secret_names: BTreeSet<String> = self.secrets.names().unwrap_or_default().into_iter().collect();
+        self.validate_with(draft, &secret_names)
+    }
+
+    /// Validates a draft against a known set of secret names.
+    pub fn validate_with(&self, draft: &Draft, secret_names: &BTreeSet<String>) -> Vec<Diagnostic> {
+        let env = &self.env;
+        let launcher = &self.launcher;
+        let command_exists = |c: &str| Path::new(c) == launcher.as_path() || env.command_exists(c);
+        let ctx = validate::Context {
+            client: self.clients.get(&draft.client).ok(),
+            catalog: &self.catalog,
+            secret_names,
+            command_exists: &command_exists,
+        };
+        validate::validate(draft, &ctx)
+    }
+
+    /// Validates the stored draft of a (client, profile).
+    pub fn validate(&self, client: &str, profile: &str) -> Result<ValidationReport> {
+        let draft = self.draft(client, profile)?;
+        let diagnostics = self.validate_draft(&draft);
+        let (errors, warnings): (Vec<_>, Vec<_>) = diagnostics.into_iter().partition(Diagnostic::is_error);
+        Ok(ValidationReport {
+            client_id: client.to_owned(),
+            profile_id: profile.to_owned(),
+            valid: errors.is_empty(),
+            server_count: draft.servers.len(),
+            errors,
+            warnings,
+        })
+    }
+
+    /// Renders a draft's servers in the client's spelling.
+    pub fn render_entries(&self, client: &ClientDef, servers: &BTreeMap<String, DraftServer>, style: SecretStyle) -> Result<BTreeMap<String, Value>> {
+        let values = if style == SecretStyle::Inline { Some(self.secrets.all()?) } else { None };
+        let opts = RenderOptions { launcher: &self.launcher, secret_style: style, secret_values: values.as_ref() };
+        servers
+            .iter()
+            .map(|(name, server)| Ok((name.clone(), render::render_entry(client, name, server, &opts)?)))
+            .collect()
+    }
+
+    /// The deploy record of a (client, profile).
+    pub fn deploy_record(&self, client: &str, profile: &str) -> Result<DeployRecord> {
+        DeployRecord::load(&self.state.deploy_record(client, profile))
+    }
+
+    /// Plans writing `entries` into the client's file: the structured diff against what the
+    /// file holds, and the new text. Only entries the deploy record owns are removed.
+    pub fn plan_file(&self, client: &str, profile: &str, entries: BTreeMap<String, Value>, adoptable: &BTreeSet<String>) -> Result<FileDiff> {
+        let def = self.client(client)?;
+        let path = self.target_path(client, profile)?;
+        let record = self.deploy_record(client, profile)?;
+        let bytes = fsutil::read_optional(&path)?;
+        let exists = bytes.is_some();
+        let old_text = String::from_utf8(bytes.unwrap_or_default()).map_err(|_| Error::Parse {
+            path: path.clone(),
+            message: "the file is not UTF-8".into(),
+            code: "CONFIG_PARSE_ERROR",
+        })?;
+        let mut doc = document::open(def, &old_text, &path)?;
+        let current: BTreeMap<String, Value> = doc.entries().into_iter().collect();
+        let mut servers = diff::diff_entries(&current, &entries, &record.owned, adoptable);
+        for name in servers.added.iter().chain(servers.modified.iter().map(|m| &m.name)) {
+            doc.set_entry(name, &entries[name])?;
+        }
+        for name in &servers.removed {
+            doc.remove_entry(name)?;
+        }
+        let new_text = if servers.is_empty() { old_text.clone() } else { doc.text() };
+        let mut redactor = Redactor::new(self.secrets.all()?.into_values());
+        redactor.learn_from_entries(current.values().chain(entries.values()));
+        redactor.server_diff(&mut servers);
+        let label = path.display().to_string();
+        let unified_diff = redactor.text(&diff::unified(&old_text, &new_text, label.trim_start_matches('/')));
+        let mut notes = doc.notes();
+        if !servers.is_empty() && !def.restart_hint.is_empty() {
+            notes.push(def.restart_hint.clone());
+        }
+        Ok(FileDiff {
+            client_id: client.to_owned(),
+            profile_id: profile.to_owned(),
+            path,
+            exists,
+            servers,
+            unified_diff,
+            notes,
+            new_text,
+            old_text,
+            entries,
+        })
+    }
+
+    /// Diffs the draft against the client's file.
+    pub fn diff(&self, client: &str, profile: &str) -> Result<FileDiff> {
+        let draft = self.draft(client, profile)?;
+        let def = self.client(client)?;
+        let entries = self.render_entries(def, &draft.servers, SecretStyle::Auto)?;
+        let adoptable = draft.servers.iter().filter(|(_, s)| s.origin == Origin::Imported).map(|(n, _)| n.clone()).collect();
+        self.plan_file(client, profile, entries, &adoptable)
+    }
+}
+
+fn check_env_name(key: &str) -> Result<()> {
+    crate::core::secrets::check_secret_name(key).map_err(|_| {
+        Error::invalid(
+            "INVALID_ENV_NAME",
+            format!("env.{key}"),
+            format!("`{key}` is not a valid environment variable name"),
+            "use letters, digits and `_`, not starting with a digit",
+        )
+    })
+}
+
+/// Checks and normalises one parameter value.
+pub fn check_param(spec: &ParamSpec, value: &str, env: &Environment) -> Result<String> {
+    let bad = |what: &str| {
+        Error::invalid(
+            "INVALID_PARAM_TYPE",
+            format!("params.{}", spec.name),
+            format!("parameter `{}` must be {what}, got `{value}`", spec.name),
+            format!("give it as --param {}=<{}>", spec.name, spec.kind.as_str()),
+        )
+    };
+    if !spec.choices.is_empty() && !spec.choices.iter().any(|c| c == value) {
+        return Err(Error::invalid(
+            "INVALID_PARAM_VALUE",
+            format!("params.{}", spec.name),
+            format!("parameter `{}` must be one of {}, got `{value}`", spec.name, spec.choices.join(", ")),
+            format!("give it as --param {}={}", spec.name, spec.choices[0]),
+        ));
+    }
+    match spec.kind {
+        ParamType::String => Ok(value.to_owned()),
+        ParamType::Int => value.trim().parse::<i64>().map(|n| n.to_string()).map_err(|_| bad("an integer")),
+        ParamType::Bool => match value.trim().to_ascii_lowercase().as_str() {
+            "true" | "yes" | "1" => Ok("true".into()),
+            "false" | "no" | "0" => Ok("false".into()),
+            _ => Err(bad("true or false")),
+        },
+        ParamType::Path if value.trim().is_empty() => Err(bad("a path")),
+        ParamType::Path => Ok(env.expand(value).map_or_else(|| value.to_owned(), |p| p.display().to_string())),
+        ParamType::Url if value.starts_with("http://") || value.starts_with("https://") => Ok(value.to_owned()),
+        ParamType::Url => Err(bad("an http(s) URL")),
+    }
+}
+
+/// Type-checks given params against the entry and applies defaults.
+fn resolve_params(entry: &ServerEntry, given: &[(String, String)], env: &Environment) -> Result<BTreeMap<String, String>> {
+    let mut out = BTreeMap::new();
+    for (key, value) in given {
+        let Some(spec) = entry.param(key) else {
+            let known: Vec<&str> = entry.params.iter().map(|p| p.name.as_str()).collect();
+            return Err(Error::invalid(
+                "UNKNOWN_PARAM",
+                format!("params.{key}"),
+                format!("`{}` has no parameter `{key}`", entry.id),
+                if known.is_empty() { "this server takes no parameters".to_owned() } else { format!("its parameters are: {}", known.join(", ")) },
+            ));
+        };
+        out.insert(key.clone(), check_param(spec, value, env)?);
+    }
+    for spec in &entry.params {
+        if out.contains_key(&spec.name) {
+            continue;
+        }
+        match (&spec.default, spec.required) {
+            (Some(default), _) => {
+                out.insert(spec.name.clone(), check_param(spec, default, env)?);
+            }
+            (None, true) => {
+                let example = spec.example.as_deref().map(|e| format!(" (for example `{e}`)")).unwrap_or_default();
+                return Err(Error::invalid(
+                    "MISSING_REQUIRED_PARAM",
+                    format!("params.{}", spec.name),
+                    format!("`{}` needs parameter `{}`: {}", entry.id, spec.name, spec.description),
+                    format!("give it with --param {}=VALUE{example}", spec.name),
+                ));
+            }
+            (None, false) => {}
+        }
+    }
+    Ok(out)
+}
+
+/// Substitutes `{param}` placeholders; optional params without a value drop the args that
+/// mention them (with a preceding `--flag`), so no literal placeholder reaches a client.
+fn substitute(template: &str, params: &BTreeMap<String, String>) -> Option<String> {
+    let mut out = template.to_owned();
+    for placeholder in validate::placeholders(template) {
+        let value = params.get(placeholder)?;
+        out = out.replace(&format!("{{{placeholder}}}"), value);
+    }
+    Some(out)
+}
+
+fn build_server(entry: &ServerEntry, params: &BTreeMap<String, String>, env: BTreeMap<String, EnvValue>) -> Result<DraftServer> {
+    let unresolved = |field: &str, text: &str| {
+        let names = validate::placeholders(text).join(", ");
+        Error::invalid(
+            "UNRESOLVED_PLACEHOLDER",
+            field.to_owned(),
+            format!("`{text}` in {field} of `{}` needs a value for {{{names}}}", entry.id),
+            format!("give it with --param {}=VALUE", validate::placeholders(text).first().copied().unwrap_or("NAME")),
+        )
+    };
+    let mut args = Vec::new();
+    let mut skip_next_flag = false;
+    for (i, arg) in entry.args.iter().enumerate().rev() {
+        if skip_next_flag && arg.starts_with('-') {
+            skip_next_flag = false;
+            continue;
+        }
+        skip_next_flag = false;
+        match substitute(arg, params) {
+            Some(v) => args.push(v),
+            None => {
+                let optional = validate::placeholders(arg).iter().all(|p| entry.param(p).is_some_and(|s| !s.required));
+                if !optional {
+                    return Err(unresolved(&format!("args[{i}]"), arg));
+                }
+                skip_next_flag = !arg.starts_with('-');
+            }
+        }
+    }
+    args.reverse();
+    let url = match &entry.url {
+        Some(u) => Some(substitute(u, params).ok_or_else(|| unresolved("url", u))?),
+        None => None,
+    };
+    let mut headers = BTreeMap::new();
+    for h in &entry.headers {
+        match substitute(&h.value, params) {
+            Some(v) => {
+                let refs_missing = render::replace_refs(&v, |name| env.contains_key(name).then(String::new)).is_none();
+                if refs_missing && !h.required {
+                    continue;
+                }
+                headers.insert(h.name.clone(), v);
+            }
+            None if !h.required => {}
+            None => return Err(unresolved(&format!("headers.{}", h.name), &h.value)),
+        }
+    }
+    if entry.transport == Transport::Stdio && entry.command.is_none() {
+        return Err(Error::Internal(format!("catalog entry `{}` is stdio but has no command", entry.id)));
+    }
+    Ok(DraftServer {
+        server_id: Some(entry.id.clone()),
+        transport: entry.transport,
+        command: entry.command.clone(),
+        args,
+        url,
+        headers,
+        env,
+        params: params.clone(),
+        origin: Origin::Catalog,
+    })
+}

@@ -1,0 +1,6 @@
+//! mcp-orch: one place to manage the MCP server configuration of every AI client.
+//!
+//! The [`core`] is the domain and its façade; [`cli`] is the one-shot command line built on it.
+
+pub mod cli;
+pub mod core;
