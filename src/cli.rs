@@ -41,7 +41,7 @@ State lives in MCP_ORCH_HOME (or --home, or the platform data directory).";
 #[derive(Debug, Parser)]
 #[command(name = "mcp-orch", version, about, after_help = AFTER_HELP, propagate_version = true)]
 pub struct Cli {
-    /// State directory (default: $MCP_ORCH_HOME, else the platform data directory).
+    /// State directory (default: `$MCP_ORCH_HOME`, else the platform data directory).
     #[arg(long, global = true, value_name = "DIR")]
     pub home: Option<PathBuf>,
     /// Print machine-readable JSON (stable shapes, see docs/CLI.md).
@@ -125,7 +125,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Validate(a) => validate::run(&a, &ctx),
         Command::Diff(a) => diff::run(&a, &ctx),
         Command::Secrets(c) => secrets::run(c, &ctx),
-        Command::Run(a) => run::run(a, &ctx),
+        Command::Run(a) => run::run(&a, &ctx),
         Command::Completions(a) => {
             completions::run(&a, &mut Cli::command());
             Ok(ExitCode::SUCCESS)
@@ -160,7 +160,11 @@ fn report(err: &anyhow::Error, json: bool) -> ExitCode {
     };
     if json {
         let doc = serde_json::json!({ "error": body });
-        let _ = writeln!(std::io::stdout(), "{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+        let _ = writeln!(
+            std::io::stdout(),
+            "{}",
+            serde_json::to_string_pretty(&doc).unwrap_or_default()
+        );
     } else {
         let mut stderr = std::io::stderr().lock();
         let _ = writeln!(stderr, "error[{}]: {}", body.code, body.message);

@@ -2,7 +2,9 @@
 
 /// Arguments of `completions`.
 #[derive(Debug, clap::Args)]
-#[command(after_help = "Example:\n  mcp-orch completions bash > ~/.local/share/bash-completion/completions/mcp-orch")]
+#[command(
+    after_help = "Example:\n  mcp-orch completions bash > ~/.local/share/bash-completion/completions/mcp-orch"
+)]
 pub struct Args {
     /// bash, zsh, fish, elvish or powershell.
     pub shell: clap_complete::Shell,

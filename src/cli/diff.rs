@@ -9,7 +9,9 @@ use crate::core::orchestrator::FileDiff;
 
 /// Arguments of `diff`.
 #[derive(Debug, clap::Args)]
-#[command(after_help = "Shows the server-level changes and the unified diff of the client's file; writes nothing.\n\nExample:\n  mcp-orch diff --client cursor")]
+#[command(
+    after_help = "Shows the server-level changes and the unified diff of the client's file; writes nothing.\n\nExample:\n  mcp-orch diff --client cursor"
+)]
 pub struct Args {
     #[command(flatten)]
     target: Target,
@@ -28,18 +30,35 @@ pub fn plan_text(plan: &FileDiff) -> String {
         if plan.exists { "" } else { " (new file)" }
     );
     if s.is_empty() {
-        let _ = writeln!(out, "  no changes ({} server(s) already as wanted)", s.unchanged.len());
+        let _ = writeln!(
+            out,
+            "  no changes ({} server(s) already as wanted)",
+            s.unchanged.len()
+        );
         return out;
     }
     for n in &s.added {
         let _ = writeln!(out, "  + {n}");
     }
     for m in &s.modified {
-        let takeover = if m.takes_over_unmanaged { " (takes over an entry added by hand)" } else { "" };
+        let takeover = if m.takes_over_unmanaged {
+            " (takes over an entry added by hand)"
+        } else {
+            ""
+        };
         let _ = writeln!(out, "  ~ {}{takeover}", m.name);
         for c in &m.changes {
-            let show = |v: &Option<serde_json::Value>| v.as_ref().map_or_else(|| "(none)".to_owned(), ToString::to_string);
-            let _ = writeln!(out, "      {}: {} -> {}", c.path, show(&c.old_value), show(&c.new_value));
+            let show = |v: &Option<serde_json::Value>| {
+                v.as_ref()
+                    .map_or_else(|| "(none)".to_owned(), ToString::to_string)
+            };
+            let _ = writeln!(
+                out,
+                "      {}: {} -> {}",
+                c.path,
+                show(&c.old_value),
+                show(&c.new_value)
+            );
         }
     }
     for n in &s.removed {

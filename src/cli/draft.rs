@@ -96,7 +96,10 @@ pub fn draft_json(draft: &Draft) -> serde_json::Value {
     })
 }
 
-fn secret_values(orch: &Orchestrator, raw: &[String]) -> core::Result<Vec<(String, Option<String>)>> {
+fn secret_values(
+    orch: &Orchestrator,
+    raw: &[String],
+) -> core::Result<Vec<(String, Option<String>)>> {
     let mut stdin_lines = None;
     raw.iter()
         .map(|item| match item.split_once('=') {
@@ -126,7 +129,14 @@ fn secret_values(orch: &Orchestrator, raw: &[String]) -> core::Result<Vec<(Strin
 
 fn show_text(draft: &Draft) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "draft {}/{} ({} servers, revision {})", draft.client, draft.profile, draft.servers.len(), draft.revision);
+    let _ = writeln!(
+        out,
+        "draft {}/{} ({} servers, revision {})",
+        draft.client,
+        draft.profile,
+        draft.servers.len(),
+        draft.revision
+    );
     for (name, s) in &draft.servers {
         let what = match (&s.command, &s.url) {
             (Some(c), _) => format!("{c} {}", s.args.join(" ")),
@@ -153,8 +163,16 @@ pub fn run(cmd: Command, ctx: &Ctx) -> anyhow::Result<ExitCode> {
     let orch = ctx.open()?;
     match cmd {
         Command::Add(args) => {
-            let params = args.params.iter().map(|p| parse_pair("--param", p)).collect::<core::Result<Vec<_>>>()?;
-            let env = args.env.iter().map(|p| parse_pair("--env", p)).collect::<core::Result<Vec<_>>>()?;
+            let params = args
+                .params
+                .iter()
+                .map(|p| parse_pair("--param", p))
+                .collect::<core::Result<Vec<_>>>()?;
+            let env = args
+                .env
+                .iter()
+                .map(|p| parse_pair("--env", p))
+                .collect::<core::Result<Vec<_>>>()?;
             let secrets = secret_values(&orch, &args.secrets)?;
             let outcome = orch.add_server(&AddServer {
                 client: args.target.client.clone(),
@@ -180,7 +198,11 @@ pub fn run(cmd: Command, ctx: &Ctx) -> anyhow::Result<ExitCode> {
                     outcome.name, args.target.client, args.target.profile, outcome.server_count
                 );
                 if !outcome.stored_secrets.is_empty() {
-                    let _ = write!(text, "\nstored secrets: {}", outcome.stored_secrets.join(", "));
+                    let _ = write!(
+                        text,
+                        "\nstored secrets: {}",
+                        outcome.stored_secrets.join(", ")
+                    );
                 }
                 if !outcome.diagnostics.is_empty() {
                     let _ = write!(text, "\n{}", diagnostics_text(&outcome.diagnostics));
@@ -189,11 +211,16 @@ pub fn run(cmd: Command, ctx: &Ctx) -> anyhow::Result<ExitCode> {
             }
         }
         Command::Remove(args) => {
-            let draft = orch.remove_server(&args.target.client, &args.target.profile, &args.name)?;
+            let draft =
+                orch.remove_server(&args.target.client, &args.target.profile, &args.name)?;
             if ctx.json {
                 ctx.print_json(&json!({ "status": "removed", "server_name": args.name, "server_count": draft.servers.len() }))?;
             } else {
-                ctx.print(&format!("removed `{}` ({} servers left)", args.name, draft.servers.len()))?;
+                ctx.print(&format!(
+                    "removed `{}` ({} servers left)",
+                    args.name,
+                    draft.servers.len()
+                ))?;
             }
         }
         Command::Show(args) => {
@@ -213,8 +240,16 @@ pub fn run(cmd: Command, ctx: &Ctx) -> anyhow::Result<ExitCode> {
             }
         }
         Command::Copy(args) => {
-            let to_profile = args.to_profile.clone().unwrap_or_else(|| args.target.profile.clone());
-            let copied = orch.copy_draft(&args.target.client, &args.target.profile, &args.to, &to_profile)?;
+            let to_profile = args
+                .to_profile
+                .clone()
+                .unwrap_or_else(|| args.target.profile.clone());
+            let copied = orch.copy_draft(
+                &args.target.client,
+                &args.target.profile,
+                &args.to,
+                &to_profile,
+            )?;
             if ctx.json {
                 let targets: Vec<_> = copied.iter().map(|(c, n)| json!({ "client_id": c, "profile_id": to_profile, "server_count": n })).collect();
                 ctx.print_json(&json!({ "status": "copied", "targets": targets }))?;

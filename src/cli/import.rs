@@ -8,7 +8,9 @@ use super::output::Target;
 
 /// Arguments of `import`.
 #[derive(Debug, clap::Args)]
-#[command(after_help = "Example:\n  mcp-orch import --client claude-desktop\nPlain-text secrets found in the file are moved into the secret store.")]
+#[command(
+    after_help = "Example:\n  mcp-orch import --client claude-desktop\nPlain-text secrets found in the file are moved into the secret store."
+)]
 pub struct Args {
     #[command(flatten)]
     target: Target,
@@ -21,7 +23,11 @@ pub fn run(args: &Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
     if ctx.json {
         ctx.print_json(&report)?;
     } else {
-        let mut out = format!("imported {} server(s) from {}", report.imported.len(), report.path.display());
+        let mut out = format!(
+            "imported {} server(s) from {}",
+            report.imported.len(),
+            report.path.display()
+        );
         for name in &report.imported {
             let _ = write!(out, "\n  + {name}");
         }
@@ -29,7 +35,11 @@ pub fn run(args: &Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
             let _ = write!(out, "\n  skipped {name}: {why}");
         }
         if !report.secrets_moved.is_empty() {
-            let _ = write!(out, "\nmoved to the secret store: {}", report.secrets_moved.join(", "));
+            let _ = write!(
+                out,
+                "\nmoved to the secret store: {}",
+                report.secrets_moved.join(", ")
+            );
         }
         ctx.print(&out)?;
     }

@@ -46,8 +46,20 @@ impl Ctx {
 
 /// One line for a diagnostic given as JSON.
 pub fn diagnostic_line(d: &serde_json::Value) -> String {
-    let s = |k: &str| d.get(k).and_then(serde_json::Value::as_str).unwrap_or_default().to_owned();
-    format!("{} [{}] {}: {} (hint: {})", s("severity"), s("code"), s("path"), s("message"), s("hint"))
+    let s = |k: &str| {
+        d.get(k)
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or_default()
+            .to_owned()
+    };
+    format!(
+        "{} [{}] {}: {} (hint: {})",
+        s("severity"),
+        s("code"),
+        s("path"),
+        s("message"),
+        s("hint")
+    )
 }
 
 /// Lines for a list of diagnostics.

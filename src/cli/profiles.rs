@@ -17,7 +17,9 @@ pub enum Command {
         client: Option<String>,
     },
     /// Create a profile.
-    #[command(after_help = "Examples:\n  mcp-orch profiles create dev --client cursor\n  mcp-orch profiles create work --client vscode --project ~/src/app")]
+    #[command(
+        after_help = "Examples:\n  mcp-orch profiles create dev --client cursor\n  mcp-orch profiles create work --client vscode --project ~/src/app"
+    )]
     Create {
         /// Profile id.
         name: String,
@@ -77,12 +79,29 @@ pub fn run(cmd: Command, ctx: &Ctx) -> anyhow::Result<ExitCode> {
                 ctx.print(&out)?;
             }
         }
-        Command::Create { name, client, description, project, path } => {
-            let scope = if project.is_some() { Scope::Project } else { Scope::User };
+        Command::Create {
+            name,
+            client,
+            description,
+            project,
+            path,
+        } => {
+            let scope = if project.is_some() {
+                Scope::Project
+            } else {
+                Scope::User
+            };
             let project_dir = project.map(|p| std::path::absolute(&p).unwrap_or(p));
             let profile = orch.create_profile(
                 &client,
-                Profile { id: name, description, scope, project_dir, path, created_at: None },
+                Profile {
+                    id: name,
+                    description,
+                    scope,
+                    project_dir,
+                    path,
+                    created_at: None,
+                },
             )?;
             if ctx.json {
                 ctx.print_json(&serde_json::json!({ "status": "created", "client_id": client, "profile": profile }))?;

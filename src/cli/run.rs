@@ -10,7 +10,9 @@ use crate::core::{self, render};
 
 /// Arguments of `run`.
 #[derive(Debug, clap::Args)]
-#[command(after_help = "Example (as deployed):\n  mcp-orch run github --env GITHUB_PERSONAL_ACCESS_TOKEN='${GITHUB_PERSONAL_ACCESS_TOKEN}' -- npx -y @modelcontextprotocol/server-github")]
+#[command(
+    after_help = "Example (as deployed):\n  mcp-orch run github --env GITHUB_PERSONAL_ACCESS_TOKEN='${GITHUB_PERSONAL_ACCESS_TOKEN}' -- npx -y @modelcontextprotocol/server-github"
+)]
 pub struct Args {
     /// The server's name (for messages).
     pub name: String,
@@ -23,7 +25,7 @@ pub struct Args {
 }
 
 /// Runs `run`.
-pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
+pub fn run(args: &Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
     let orch = ctx.open()?;
     let secrets = orch.secrets().all()?;
     let mut command = std::process::Command::new(&args.command[0]);
@@ -43,7 +45,10 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
             core::Error::invalid(
                 "MISSING_SECRET",
                 format!("env.{var}"),
-                format!("server `{}` needs secret `{name}`, which is not in the secret store", args.name),
+                format!(
+                    "server `{}` needs secret `{name}`, which is not in the secret store",
+                    args.name
+                ),
                 format!("store it with `mcp-orch secrets set {name}`"),
             )
         })?;
@@ -61,6 +66,10 @@ fn exec(mut command: std::process::Command, program: &str) -> anyhow::Result<Exi
 
 #[cfg(not(unix))]
 fn exec(mut command: std::process::Command, program: &str) -> anyhow::Result<ExitCode> {
-    let status = command.status().map_err(|e| core::Error::io(format!("starting `{program}`"), e))?;
-    Ok(ExitCode::from(u8::try_from(status.code().unwrap_or(1)).unwrap_or(1)))
+    let status = command
+        .status()
+        .map_err(|e| core::Error::io(format!("starting `{program}`"), e))?;
+    Ok(ExitCode::from(
+        u8::try_from(status.code().unwrap_or(1)).unwrap_or(1),
+    ))
 }

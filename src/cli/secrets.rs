@@ -12,7 +12,9 @@ pub enum Command {
     /// List secret names (never values).
     List,
     /// Store a secret; the value is typed at a prompt or read from stdin.
-    #[command(after_help = "Examples:\n  mcp-orch secrets set GITHUB_PERSONAL_ACCESS_TOKEN\n  printf '%s' \"$TOKEN\" | mcp-orch secrets set BRAVE_API_KEY")]
+    #[command(
+        after_help = "Examples:\n  mcp-orch secrets set GITHUB_PERSONAL_ACCESS_TOKEN\n  printf '%s' \"$TOKEN\" | mcp-orch secrets set BRAVE_API_KEY"
+    )]
     Set {
         /// Secret name (like an env var).
         name: String,
@@ -44,7 +46,12 @@ pub fn run(cmd: Command, ctx: &Ctx) -> anyhow::Result<ExitCode> {
             let value = if std::io::stdin().is_terminal() {
                 rpassword::prompt_password(format!("value for secret {name}: "))?
             } else {
-                std::io::stdin().lock().lines().next().transpose()?.unwrap_or_default()
+                std::io::stdin()
+                    .lock()
+                    .lines()
+                    .next()
+                    .transpose()?
+                    .unwrap_or_default()
             };
             if value.is_empty() {
                 return Err(core::Error::invalid(

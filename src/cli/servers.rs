@@ -20,7 +20,9 @@ pub enum Command {
 
 /// Arguments of `servers search`.
 #[derive(Debug, clap::Args)]
-#[command(after_help = "Examples:\n  mcp-orch servers search fs\n  mcp-orch servers search --transport http\n  mcp-orch servers search db --tag database --json")]
+#[command(
+    after_help = "Examples:\n  mcp-orch servers search fs\n  mcp-orch servers search --transport http\n  mcp-orch servers search db --tag database --json"
+)]
 pub struct SearchArgs {
     /// Fuzzy query over id, name, tags and description.
     pub query: Option<String>,
@@ -63,10 +65,22 @@ pub fn run(cmd: Command, ctx: &Ctx) -> anyhow::Result<ExitCode> {
     let orch = ctx.open()?;
     match cmd {
         Command::Search(args) => {
-            let transport = args.transport.as_deref().map(str::parse::<Transport>).transpose()?;
-            let query = Query { text: args.query.clone().unwrap_or_default(), transport, tag: args.tag.clone() };
+            let transport = args
+                .transport
+                .as_deref()
+                .map(str::parse::<Transport>)
+                .transpose()?;
+            let query = Query {
+                text: args.query.clone().unwrap_or_default(),
+                transport,
+                tag: args.tag.clone(),
+            };
             let hits = orch.search(&query);
-            let shown: Vec<&ServerEntry> = hits.iter().map(|(e, _)| *e).take(args.limit.unwrap_or(usize::MAX)).collect();
+            let shown: Vec<&ServerEntry> = hits
+                .iter()
+                .map(|(e, _)| *e)
+                .take(args.limit.unwrap_or(usize::MAX))
+                .collect();
             if ctx.json {
                 let servers: Vec<_> = shown.iter().map(|e| summary(e)).collect();
                 ctx.print_json(&json!({ "query": query, "servers": servers, "count": servers.len(), "total": hits.len() }))?;
@@ -75,7 +89,13 @@ pub fn run(cmd: Command, ctx: &Ctx) -> anyhow::Result<ExitCode> {
             } else {
                 let mut out = String::new();
                 for e in shown {
-                    let _ = writeln!(out, "{:<24} {:<6} {}", e.id, e.transport.as_str(), e.description);
+                    let _ = writeln!(
+                        out,
+                        "{:<24} {:<6} {}",
+                        e.id,
+                        e.transport.as_str(),
+                        e.description
+                    );
                 }
                 ctx.print(&out)?;
             }
@@ -127,18 +147,29 @@ fn describe(e: &ServerEntry) -> String {
             if let Some(x) = &p.example {
                 extra.push(format!("e.g. {x}"));
             }
-            let _ = writeln!(out, "    {} ({}) {} [{}]", p.name, p.kind.as_str(), p.description, extra.join(", "));
+            let _ = writeln!(
+                out,
+                "    {} ({}) {} [{}]",
+                p.name,
+                p.kind.as_str(),
+                p.description,
+                extra.join(", ")
+            );
         }
     }
     if !e.env.is_empty() {
         let _ = writeln!(out, "  env vars:");
         for v in &e.env {
-            let flags = [(v.required, "required"), (!v.required, "optional"), (v.secret, "secret")]
-                .iter()
-                .filter(|(on, _)| *on)
-                .map(|(_, s)| *s)
-                .collect::<Vec<_>>()
-                .join(", ");
+            let flags = [
+                (v.required, "required"),
+                (!v.required, "optional"),
+                (v.secret, "secret"),
+            ]
+            .iter()
+            .filter(|(on, _)| *on)
+            .map(|(_, s)| *s)
+            .collect::<Vec<_>>()
+            .join(", ");
             let _ = writeln!(out, "    {} [{flags}] {}", v.name, v.description);
         }
     }

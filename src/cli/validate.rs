@@ -7,7 +7,9 @@ use super::output::{Target, diagnostics_text};
 
 /// Arguments of `validate`.
 #[derive(Debug, clap::Args)]
-#[command(after_help = "Exits 0 when the draft is valid (warnings allowed), 1 when it has errors.\n\nExample:\n  mcp-orch validate --client cursor --json")]
+#[command(
+    after_help = "Exits 0 when the draft is valid (warnings allowed), 1 when it has errors.\n\nExample:\n  mcp-orch validate --client cursor --json"
+)]
 pub struct Args {
     #[command(flatten)]
     target: Target,
@@ -29,12 +31,21 @@ pub fn run(args: &Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
             report.errors.len(),
             report.warnings.len()
         );
-        let all: Vec<_> = report.errors.iter().chain(&report.warnings).cloned().collect();
+        let all: Vec<_> = report
+            .errors
+            .iter()
+            .chain(&report.warnings)
+            .cloned()
+            .collect();
         if !all.is_empty() {
             text.push('\n');
             text.push_str(&diagnostics_text(&all));
         }
         ctx.print(&text)?;
     }
-    Ok(if report.valid { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if report.valid {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }

@@ -296,7 +296,10 @@ impl Catalog {
 
     /// An entry by id.
     pub fn find(&self, id: &str) -> Option<&ServerEntry> {
-        self.entries.binary_search_by(|e| e.id.as_str().cmp(id)).ok().map(|i| &self.entries[i])
+        self.entries
+            .binary_search_by(|e| e.id.as_str().cmp(id))
+            .ok()
+            .map(|i| &self.entries[i])
     }
 
     /// An entry by id, or `UNKNOWN_SERVER` with suggestions.

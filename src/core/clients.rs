@@ -236,7 +236,10 @@ impl ClientDef {
     /// The variable that pins this client's file from the environment, e.g.
     /// `MCP_ORCH_CLIENT_PATH_CLAUDE_CODE`.
     pub fn override_var(&self) -> String {
-        format!("MCP_ORCH_CLIENT_PATH_{}", self.id.to_uppercase().replace('-', "_"))
+        format!(
+            "MCP_ORCH_CLIENT_PATH_{}",
+            self.id.to_uppercase().replace('-', "_")
+        )
     }
 
     /// Resolves the user-scope file: environment pin, then user pin, then every OS candidate.
@@ -276,7 +279,10 @@ fn resolve_candidates(paths: impl Iterator<Item = PathBuf>) -> ResolvedPath {
         let exists = path.is_file();
         candidates.push(Candidate { path, exists });
     }
-    let chosen = candidates.iter().find(|c| c.exists).or_else(|| candidates.first());
+    let chosen = candidates
+        .iter()
+        .find(|c| c.exists)
+        .or_else(|| candidates.first());
     ResolvedPath {
         path: chosen.map(|c| c.path.clone()),
         exists: chosen.is_some_and(|c| c.exists),
@@ -310,10 +316,13 @@ impl ClientRegistry {
 
     /// A client by id.
     pub fn get(&self, id: &str) -> Result<&ClientDef> {
-        self.clients.iter().find(|c| c.id == id).ok_or_else(|| Error::UnknownClient {
-            id: id.to_owned(),
-            known: self.ids(),
-        })
+        self.clients
+            .iter()
+            .find(|c| c.id == id)
+            .ok_or_else(|| Error::UnknownClient {
+                id: id.to_owned(),
+                known: self.ids(),
+            })
     }
 
     /// Every id.

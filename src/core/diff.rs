@@ -82,36 +82,54 @@ pub fn diff_entries(
             }
         }
     }
-    out.removed = owned.iter().filter(|n| !desired.contains_key(*n) && current.contains_key(*n)).cloned().collect();
+    out.removed = owned
+        .iter()
+        .filter(|n| !desired.contains_key(*n) && current.contains_key(*n))
+        .cloned()
+        .collect();
     out
 }
 
 fn join(prefix: &str, key: &str) -> String {
-    if prefix.is_empty() { key.to_owned() } else { format!("{prefix}.{key}") }
+    if prefix.is_empty() {
+        key.to_owned()
+    } else {
+        format!("{prefix}.{key}")
+    }
 }
 
 fn field_changes(path: &str, old: &Value, new: &Value, out: &mut Vec<FieldChange>) {
     match (old, new) {
-        (Value::Object(a), Value::Object(b)) => {
-            let keys: BTreeSet<&String> = a.keys().chain(b.keys()).collect();
+        (Value::Object(old_map), Value::Object(new_map)) => {
+            let keys: BTreeSet<&String> = old_map.keys().chain(new_map.keys()).collect();
             for key in keys {
-                let p = join(path, key);
-                match (a.get(key), b.get(key)) {
-                    (Some(x), Some(y)) if x == y => {}
-                    (Some(x), Some(y)) => field_changes(&p, x, y, out),
-                    (x, y) => out.push(FieldChange { path: p, old_value: x.cloned(), new_value: y.cloned() }),
+                let field = join(path, key);
+                match (old_map.get(key), new_map.get(key)) {
+                    (Some(before), Some(after)) if before == after => {}
+                    (Some(before), Some(after)) => field_changes(&field, before, after, out),
+                    (before, after) => out.push(FieldChange {
+                        path: field,
+                        old_value: before.cloned(),
+                        new_value: after.cloned(),
+                    }),
                 }
             }
         }
-        (Value::Array(a), Value::Array(b)) if a.len() == b.len() => {
-            for (i, (x, y)) in a.iter().zip(b).enumerate() {
-                if x != y {
-                    field_changes(&format!("{path}[{i}]"), x, y, out);
+        (Value::Array(old_items), Value::Array(new_items))
+            if old_items.len() == new_items.len() =>
+        {
+            for (i, (before, after)) in old_items.iter().zip(new_items).enumerate() {
+                if before != after {
+                    field_changes(&format!("{path}[{i}]"), before, after, out);
                 }
             }
         }
         _ if old != new => {
-            out.push(FieldChange { path: path.to_owned(), old_value: Some(old.clone()), new_value: Some(new.clone()) });
+            out.push(FieldChange {
+                path: path.to_owned(),
+                old_value: Some(old.clone()),
+                new_value: Some(new.clone()),
+            });
         }
         _ => {}
     }
@@ -139,12 +157,17 @@ impl Redactor {
     /// Also masks the literal secret-looking values found in these entries.
     pub fn learn_from_entries<'a>(&mut self, entries: impl IntoIterator<Item = &'a Value>) {
         for entry in entries {
-            let Some(obj) = entry.as_object() else { continue };
+            let Some(obj) = entry.as_object() else {
+                continue;
+            };
             for field in SECRET_CONTAINERS {
-                let Some(map) = obj.get(*field).and_then(Value::as_object) else { continue };
+                let Some(map) = obj.get(*field).and_then(Value::as_object) else {
+                    continue;
+                };
                 for (key, value) in map {
                     if let Some(v) = value.as_str()
-                        && (looks_secret(key) || *field != "env" && *field != "envs" && *field != "environment")
+                        && (looks_secret(key)
+                            || *field != "env" && *field != "envs" && *field != "environment")
                         && !is_reference(v)
                         && v.len() >= 4
                         && !self.values.iter().any(|x| x == v)
@@ -178,7 +201,9 @@ impl Redactor {
         match value {
             Value::String(s) => Value::String(self.text(s)),
             Value::Array(a) => Value::Array(a.iter().map(|v| self.value(v)).collect()),
-            Value::Object(o) => Value::Object(o.iter().map(|(k, v)| (k.clone(), self.value(v))).collect()),
+            Value::Object(o) => {
+                Value::Object(o.iter().map(|(k, v)| (k.clone(), self.value(v))).collect())
+            }
             other => other.clone(),
         }
     }
@@ -213,8 +238,11 @@ mod tests {
 
     #[test]
     fn only_owned_entries_are_removed() {
-        let current: BTreeMap<String, Value> =
-            [("mine".to_owned(), json!({"command": "a"})), ("theirs".to_owned(), json!({"command": "b"}))].into();
+        let current: BTreeMap<String, Value> = [
+            ("mine".to_owned(), json!({"command": "a"})),
+            ("theirs".to_owned(), json!({"command": "b"})),
+        ]
+        .into();
         let owned: BTreeSet<String> = ["mine".to_owned()].into();
         let diff = diff_entries(&current, &BTreeMap::new(), &owned, &BTreeSet::new());
         assert_eq!(diff.removed, vec!["mine"]);
@@ -222,10 +250,22 @@ mod tests {
 
     #[test]
     fn field_paths_are_reported() {
-        let current: BTreeMap<String, Value> = [("s".to_owned(), json!({"args": ["x", "y"], "env": {"A": "1"}}))].into();
-        let desired: BTreeMap<String, Value> = [("s".to_owned(), json!({"args": ["x", "z"], "env": {"B": "2"}}))].into();
+        let current: BTreeMap<String, Value> = [(
+            "s".to_owned(),
+            json!({"args": ["x", "y"], "env": {"A": "1"}}),
+        )]
+        .into();
+        let desired: BTreeMap<String, Value> = [(
+            "s".to_owned(),
+            json!({"args": ["x", "z"], "env": {"B": "2"}}),
+        )]
+        .into();
         let diff = diff_entries(&current, &desired, &BTreeSet::new(), &BTreeSet::new());
-        let paths: Vec<&str> = diff.modified[0].changes.iter().map(|c| c.path.as_str()).collect();
+        let paths: Vec<&str> = diff.modified[0]
+            .changes
+            .iter()
+            .map(|c| c.path.as_str())
+            .collect();
         assert_eq!(paths, vec!["args[1]", "env.A", "env.B"]);
         assert!(diff.modified[0].takes_over_unmanaged);
     }
@@ -234,6 +274,9 @@ mod tests {
     fn redacts_known_and_literal_secrets() {
         let mut r = Redactor::new(["hunter22".to_owned()]);
         r.learn_from_entries([&json!({"env": {"API_TOKEN": "abcd1234", "MODE": "fast"}})]);
-        assert_eq!(r.text("x hunter22 abcd1234 fast"), format!("x {REDACTED} {REDACTED} fast"));
+        assert_eq!(
+            r.text("x hunter22 abcd1234 fast"),
+            format!("x {REDACTED} {REDACTED} fast")
+        );
     }
 }

@@ -32,17 +32,31 @@ pub trait ConfigDocument {
 
 /// Parses `text` (the file's current content; empty for a missing file) with the client's
 /// format and layout. `origin` names the file in errors.
-pub fn open(client: &ClientDef, text: &str, origin: &std::path::Path) -> Result<Box<dyn ConfigDocument>> {
+pub fn open(
+    client: &ClientDef,
+    text: &str,
+    origin: &std::path::Path,
+) -> Result<Box<dyn ConfigDocument>> {
     let layout = Layout {
         container: client.container.clone(),
         entries: client.entries,
         name_field: client.name_field.clone(),
     };
-    let parse_error = |message: String| Error::Parse { path: origin.to_path_buf(), message, code: "CONFIG_PARSE_ERROR" };
+    let parse_error = |message: String| Error::Parse {
+        path: origin.to_path_buf(),
+        message,
+        code: "CONFIG_PARSE_ERROR",
+    };
     match client.format {
-        Format::Json | Format::Jsonc => Ok(Box::new(json::JsonDocument::parse(text, layout).map_err(parse_error)?)),
-        Format::Toml => Ok(Box::new(toml_doc::TomlDocument::parse(text, layout).map_err(parse_error)?)),
-        Format::Yaml => Ok(Box::new(yaml::YamlDocument::parse(text, layout).map_err(parse_error)?)),
+        Format::Json | Format::Jsonc => Ok(Box::new(
+            json::JsonDocument::parse(text, layout).map_err(parse_error)?,
+        )),
+        Format::Toml => Ok(Box::new(
+            toml_doc::TomlDocument::parse(text, layout).map_err(parse_error)?,
+        )),
+        Format::Yaml => Ok(Box::new(
+            yaml::YamlDocument::parse(text, layout).map_err(parse_error)?,
+        )),
     }
 }
 
@@ -60,7 +74,10 @@ pub struct Layout {
 impl Layout {
     /// The name of a list entry.
     fn list_name(&self, entry: &Value) -> Option<String> {
-        entry.get(&self.name_field).and_then(Value::as_str).map(str::to_owned)
+        entry
+            .get(&self.name_field)
+            .and_then(Value::as_str)
+            .map(str::to_owned)
     }
 }
 

@@ -113,7 +113,9 @@ impl Draft {
 pub fn check_id(kind: &'static str, id: &str) -> Result<()> {
     let ok = !id.is_empty()
         && id.len() <= 64
-        && id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
         && !id.starts_with('.');
     if ok {
         Ok(())
@@ -163,7 +165,8 @@ impl DraftStore {
     ) -> Result<(T, Draft)> {
         let path = self.path(client, profile)?;
         let _lock = LockGuard::acquire(&self.locks.join(format!("draft-{client}-{profile}.lock")))?;
-        let mut draft: Draft = fsutil::read_json(&path)?.unwrap_or_else(|| Draft::empty(client, profile));
+        let mut draft: Draft =
+            fsutil::read_json(&path)?.unwrap_or_else(|| Draft::empty(client, profile));
         let out = change(&mut draft)?;
         draft.revision += 1;
         draft.updated_at = Some(now);

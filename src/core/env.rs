@@ -57,7 +57,12 @@ impl Environment {
             .or_else(|| directories::BaseDirs::new().map(|b| b.home_dir().to_path_buf()))
             .unwrap_or_else(|| PathBuf::from("."));
         let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
-        Self { home, cwd, os: Os::current(), vars }
+        Self {
+            home,
+            cwd,
+            os: Os::current(),
+            vars,
+        }
     }
 
     /// A synthetic environment, for tests and benchmarks.
@@ -67,18 +72,26 @@ impl Environment {
             cwd: home.clone(),
             home,
             os,
-            vars: vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
+            vars: vars
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
         }
     }
 
     /// An environment variable; empty values count as unset.
     pub fn var(&self, name: &str) -> Option<&str> {
-        self.vars.get(name).map(String::as_str).filter(|v| !v.is_empty())
+        self.vars
+            .get(name)
+            .map(String::as_str)
+            .filter(|v| !v.is_empty())
     }
 
     /// The `PATH` entries.
     pub fn path_dirs(&self) -> Vec<PathBuf> {
-        self.var("PATH").map(|p| std::env::split_paths(p).collect()).unwrap_or_default()
+        self.var("PATH")
+            .map(|p| std::env::split_paths(p).collect())
+            .unwrap_or_default()
     }
 
     /// Expands a path template: a leading `~`, `${VAR}` and `${VAR:-default}` (whose default may
@@ -123,17 +136,23 @@ impl Environment {
         if path.components().count() > 1 {
             return is_executable(path);
         }
-        let exts: &[&str] = if self.os == Os::Windows { &["", ".exe", ".cmd", ".bat"] } else { &[""] };
-        self.path_dirs()
-            .iter()
-            .any(|dir| exts.iter().any(|ext| is_executable(&dir.join(format!("{command}{ext}")))))
+        let exts: &[&str] = if self.os == Os::Windows {
+            &["", ".exe", ".cmd", ".bat"]
+        } else {
+            &[""]
+        };
+        self.path_dirs().iter().any(|dir| {
+            exts.iter()
+                .any(|ext| is_executable(&dir.join(format!("{command}{ext}"))))
+        })
     }
 }
 
 #[cfg(unix)]
 fn is_executable(path: &Path) -> bool {
     use std::os::unix::fs::PermissionsExt;
-    path.metadata().is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    path.metadata()
+        .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }
 
 #[cfg(not(unix))]
@@ -147,10 +166,20 @@ mod tests {
 
     #[test]
     fn expands_tilde_vars_and_defaults() {
-        let env = Environment::synthetic("/h", Os::Linux, &[("XDG_CONFIG_HOME", "/x"), ("EMPTY", "")]);
-        assert_eq!(env.expand("~/.cursor/mcp.json"), Some(PathBuf::from("/h/.cursor/mcp.json")));
-        assert_eq!(env.expand("${XDG_CONFIG_HOME:-~/.config}/zed"), Some(PathBuf::from("/x/zed")));
-        assert_eq!(env.expand("${EMPTY:-~/.config}/zed"), Some(PathBuf::from("/h/.config/zed")));
+        let env =
+            Environment::synthetic("/h", Os::Linux, &[("XDG_CONFIG_HOME", "/x"), ("EMPTY", "")]);
+        assert_eq!(
+            env.expand("~/.cursor/mcp.json"),
+            Some(PathBuf::from("/h/.cursor/mcp.json"))
+        );
+        assert_eq!(
+            env.expand("${XDG_CONFIG_HOME:-~/.config}/zed"),
+            Some(PathBuf::from("/x/zed"))
+        );
+        assert_eq!(
+            env.expand("${EMPTY:-~/.config}/zed"),
+            Some(PathBuf::from("/h/.config/zed"))
+        );
         assert_eq!(env.expand("${CODEX_HOME}/config.toml"), None);
     }
 }

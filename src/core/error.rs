@@ -140,12 +140,20 @@ impl Error {
         message: impl Into<String>,
         hint: impl Into<String>,
     ) -> Self {
-        Self::Invalid { code, field: field.into(), message: message.into(), hint: hint.into() }
+        Self::Invalid {
+            code,
+            field: field.into(),
+            message: message.into(),
+            hint: hint.into(),
+        }
     }
 
     /// Wraps an I/O error with what we were doing.
     pub fn io(context: impl Into<String>, source: std::io::Error) -> Self {
-        Self::Io { context: context.into(), source }
+        Self::Io {
+            context: context.into(),
+            source,
+        }
     }
 
     /// The stable error code.
@@ -181,16 +189,22 @@ impl Error {
                 "did you mean {}? Search with `mcp-orch servers search`",
                 suggestions.join(", ")
             ),
-            Self::UnknownServer { .. } => "search the catalog with `mcp-orch servers search`".into(),
+            Self::UnknownServer { .. } => {
+                "search the catalog with `mcp-orch servers search`".into()
+            }
             Self::UnknownProfile { client, profile } => format!(
                 "create it with `mcp-orch profiles create {profile} --client {client}`, or list them with `mcp-orch profiles list --client {client}`"
             ),
             Self::ProfileExists { .. } => "choose another name, or use the existing profile".into(),
-            Self::NotInDraft { client, profile, .. } => format!(
+            Self::NotInDraft {
+                client, profile, ..
+            } => format!(
                 "list the draft with `mcp-orch draft show --client {client} --profile {profile}`"
             ),
             Self::Invalid { hint, .. } => hint.clone(),
-            Self::ValidationFailed { client, profile, .. } => format!(
+            Self::ValidationFailed {
+                client, profile, ..
+            } => format!(
                 "fix the errors listed, then check again with `mcp-orch validate --client {client} --profile {profile}`"
             ),
             Self::Parse { path, .. } => format!(
@@ -205,9 +219,10 @@ impl Error {
     /// The full structured body.
     pub fn body(&self) -> ErrorBody {
         let (field, details) = match self {
-            Self::UnknownClient { id, known } => {
-                (Some("client".to_owned()), serde_json::json!({ "client": id, "known": known }))
-            }
+            Self::UnknownClient { id, known } => (
+                Some("client".to_owned()),
+                serde_json::json!({ "client": id, "known": known }),
+            ),
             Self::UnknownServer { id, suggestions } => (
                 Some("server_id".to_owned()),
                 serde_json::json!({ "server_id": id, "suggestions": suggestions }),
@@ -216,7 +231,11 @@ impl Error {
                 Some("profile".to_owned()),
                 serde_json::json!({ "client": client, "profile": profile }),
             ),
-            Self::NotInDraft { client, profile, name } => (
+            Self::NotInDraft {
+                client,
+                profile,
+                name,
+            } => (
                 Some("name".to_owned()),
                 serde_json::json!({ "client": client, "profile": profile, "name": name }),
             ),
@@ -227,6 +246,12 @@ impl Error {
             Self::Parse { path, .. } => (None, serde_json::json!({ "path": path })),
             Self::Io { .. } | Self::Internal(_) => (None, serde_json::Value::Null),
         };
-        ErrorBody { code: self.code(), message: self.to_string(), field, hint: self.hint(), details }
+        ErrorBody {
+            code: self.code(),
+            message: self.to_string(),
+            field,
+            hint: self.hint(),
+            details,
+        }
     }
 }

@@ -23,7 +23,9 @@ pub fn ensure_private_dir(dir: &Path) -> Result<()> {
         use std::os::unix::fs::DirBuilderExt;
         builder.mode(0o700);
     }
-    builder.create(dir).map_err(|e| Error::io(format!("creating {}", dir.display()), e))
+    builder
+        .create(dir)
+        .map_err(|e| Error::io(format!("creating {}", dir.display()), e))
 }
 
 /// Follows symlinks to the real file, so a dotfile manager's link keeps pointing at it.
@@ -38,9 +40,12 @@ pub fn real_path(path: &Path) -> PathBuf {
 /// the target, and the directory is fsynced. Readers see the old or the new bytes, never a mix.
 pub fn atomic_write(path: &Path, bytes: &[u8], new_mode: u32) -> Result<()> {
     let target = real_path(path);
-    let dir = target.parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+    let dir = target
+        .parent()
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
     if !dir.exists() {
-        fs::create_dir_all(&dir).map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
+        fs::create_dir_all(&dir)
+            .map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
     }
     let ctx = |what: &str| format!("{what} {}", target.display());
     let mut tmp = tempfile::Builder::new()
@@ -49,9 +54,13 @@ pub fn atomic_write(path: &Path, bytes: &[u8], new_mode: u32) -> Result<()> {
         .map_err(|e| Error::io(ctx("creating a temp file for"), e))?;
     let mode = existing_mode(&target).unwrap_or(new_mode);
     set_mode(tmp.as_file(), mode).map_err(|e| Error::io(ctx("setting the mode of"), e))?;
-    tmp.write_all(bytes).map_err(|e| Error::io(ctx("writing"), e))?;
-    tmp.as_file().sync_all().map_err(|e| Error::io(ctx("syncing"), e))?;
-    tmp.persist(&target).map_err(|e| Error::io(ctx("replacing"), e.error))?;
+    tmp.write_all(bytes)
+        .map_err(|e| Error::io(ctx("writing"), e))?;
+    tmp.as_file()
+        .sync_all()
+        .map_err(|e| Error::io(ctx("syncing"), e))?;
+    tmp.persist(&target)
+        .map_err(|e| Error::io(ctx("replacing"), e.error))?;
     sync_dir(&dir);
     Ok(())
 }
@@ -66,9 +75,13 @@ pub fn create_private_file(path: &Path, bytes: &[u8]) -> Result<()> {
         use std::os::unix::fs::OpenOptionsExt;
         opts.mode(0o600);
     }
-    let mut file = opts.open(path).map_err(|e| Error::io(format!("creating {}", path.display()), e))?;
-    file.write_all(bytes).map_err(|e| Error::io(format!("writing {}", path.display()), e))?;
-    file.sync_all().map_err(|e| Error::io(format!("syncing {}", path.display()), e))
+    let mut file = opts
+        .open(path)
+        .map_err(|e| Error::io(format!("creating {}", path.display()), e))?;
+    file.write_all(bytes)
+        .map_err(|e| Error::io(format!("writing {}", path.display()), e))?;
+    file.sync_all()
+        .map_err(|e| Error::io(format!("syncing {}", path.display()), e))
 }
 
 /// The permission bits of an existing file.
@@ -76,7 +89,9 @@ pub fn existing_mode(path: &Path) -> Option<u32> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        fs::metadata(path).ok().map(|m| m.permissions().mode() & 0o7777)
+        fs::metadata(path)
+            .ok()
+            .map(|m| m.permissions().mode() & 0o7777)
     }
     #[cfg(not(unix))]
     {
@@ -134,7 +149,8 @@ impl LockGuard {
             .write(true)
             .open(path)
             .map_err(|e| Error::io(format!("opening lock {}", path.display()), e))?;
-        file.lock().map_err(|e| Error::io(format!("locking {}", path.display()), e))?;
+        file.lock()
+            .map_err(|e| Error::io(format!("locking {}", path.display()), e))?;
         Ok(Self { file })
     }
 }
@@ -147,7 +163,9 @@ impl Drop for LockGuard {
 
 /// Removes our own temp files older than `min_age` left in `dir` by a killed run.
 pub fn clean_stale_temp_files(dir: &Path, min_age: std::time::Duration) -> usize {
-    let Ok(entries) = fs::read_dir(dir) else { return 0 };
+    let Ok(entries) = fs::read_dir(dir) else {
+        return 0;
+    };
     let now = std::time::SystemTime::now();
     entries
         .flatten()
@@ -163,12 +181,16 @@ pub fn clean_stale_temp_files(dir: &Path, min_age: std::time::Duration) -> usize
 
 /// Reads and parses a JSON state file, `None` when missing.
 pub fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Option<T>> {
-    let Some(bytes) = read_optional(path)? else { return Ok(None) };
-    serde_json::from_slice(&bytes).map(Some).map_err(|e| Error::Parse {
-        path: path.to_path_buf(),
-        message: e.to_string(),
-        code: "DATA_FILE_ERROR",
-    })
+    let Some(bytes) = read_optional(path)? else {
+        return Ok(None);
+    };
+    serde_json::from_slice(&bytes)
+        .map(Some)
+        .map_err(|e| Error::Parse {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+            code: "DATA_FILE_ERROR",
+        })
 }
 
 /// Serialises a state value as pretty JSON and writes it atomically with mode 0600.

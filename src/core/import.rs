@@ -32,14 +32,23 @@ fn string_map(value: Option<&Value>, what: &str) -> Result<BTreeMap<String, Stri
         None | Some(Value::Null) => Ok(BTreeMap::new()),
         Some(Value::Object(map)) => Ok(map
             .iter()
-            .map(|(k, v)| (k.clone(), v.as_str().map_or_else(|| v.to_string(), str::to_owned)))
+            .map(|(k, v)| {
+                (
+                    k.clone(),
+                    v.as_str().map_or_else(|| v.to_string(), str::to_owned),
+                )
+            })
             .collect()),
         Some(_) => Err(format!("{what} is not an object (INVALID_ENV_TYPE)")),
     }
 }
 
 /// Converts one entry written in `client`'s spelling into a draft server.
-pub fn parse_entry(client: &ClientDef, entry: &Value, launcher: &Path) -> Result<DraftServer, String> {
+pub fn parse_entry(
+    client: &ClientDef,
+    entry: &Value,
+    launcher: &Path,
+) -> Result<DraftServer, String> {
     let obj = entry.as_object().ok_or("the entry is not an object")?;
     let type_value = (!client.type_field.is_empty())
         .then(|| obj.get(&client.type_field).and_then(Value::as_str))
@@ -49,20 +58,30 @@ pub fn parse_entry(client: &ClientDef, entry: &Value, launcher: &Path) -> Result
     let url = [&remote.url, &remote.sse_url, &"url".to_owned()]
         .into_iter()
         .filter(|f| !f.is_empty())
-        .find_map(|f| obj.get(f.as_str()).and_then(Value::as_str).map(|u| (f.clone(), u.to_owned())));
+        .find_map(|f| {
+            obj.get(f.as_str())
+                .and_then(Value::as_str)
+                .map(|u| (f.clone(), u.to_owned()))
+        });
     let shape = &client.stdio;
     if let Some((field, url)) = url.filter(|_| !obj.contains_key(&shape.command)) {
         if matches!(type_value, "builtin" | "platform") {
             return Err(format!("`{type_value}` entries belong to the client"));
         }
-        let transport = if (!remote.sse_type.is_empty() && type_value == remote.sse_type && remote.sse_type != remote.http_type)
+        let transport = if (!remote.sse_type.is_empty()
+            && type_value == remote.sse_type
+            && remote.sse_type != remote.http_type)
             || (field == remote.sse_url && field != remote.url)
         {
             Transport::Sse
         } else {
             Transport::Http
         };
-        let header_field = if remote.headers.is_empty() { "headers" } else { remote.headers.as_str() };
+        let header_field = if remote.headers.is_empty() {
+            "headers"
+        } else {
+            remote.headers.as_str()
+        };
         let headers = string_map(obj.get(header_field), "headers")?;
         return Ok(DraftServer {
             server_id: None,
@@ -81,8 +100,16 @@ pub fn parse_entry(client: &ClientDef, entry: &Value, launcher: &Path) -> Result
     }
     let (command, args) = match shape.command_style {
         CommandStyle::String => {
-            let command = obj.get(&shape.command).and_then(Value::as_str).ok_or("no command (MISSING_COMMAND)")?.to_owned();
-            let args = if shape.args.is_empty() { Vec::new() } else { strings(obj.get(&shape.args))? };
+            let command = obj
+                .get(&shape.command)
+                .and_then(Value::as_str)
+                .ok_or("no command (MISSING_COMMAND)")?
+                .to_owned();
+            let args = if shape.args.is_empty() {
+                Vec::new()
+            } else {
+                strings(obj.get(&shape.args))?
+            };
             (command, args)
         }
         CommandStyle::Argv => {
@@ -94,10 +121,14 @@ pub fn parse_entry(client: &ClientDef, entry: &Value, launcher: &Path) -> Result
             (command, argv)
         }
     };
-    let mut env: BTreeMap<String, EnvValue> =
-        string_map(obj.get(&shape.env), "env")?.into_iter().map(|(k, v)| (k, EnvValue::Plain(v))).collect();
+    let mut env: BTreeMap<String, EnvValue> = string_map(obj.get(&shape.env), "env")?
+        .into_iter()
+        .map(|(k, v)| (k, EnvValue::Plain(v)))
+        .collect();
     // An entry that runs our own launcher: recover the real command and the secret references.
-    let (command, args) = if Path::new(&command) == launcher && args.first().map(String::as_str) == Some("run") {
+    let (command, args) = if Path::new(&command) == launcher
+        && args.first().map(String::as_str) == Some("run")
+    {
         let mut rest = args.into_iter().skip(2);
         let mut real = Vec::new();
         while let Some(arg) = rest.next() {
@@ -137,17 +168,36 @@ pub fn parse_entry(client: &ClientDef, entry: &Value, launcher: &Path) -> Result
 
 /// Moves literal secret-looking env values into `to_store` and replaces them with references.
 /// A name already used for a different value gets a server-specific name.
-pub fn move_secrets(server_name: &str, server: &mut DraftServer, stored: &BTreeMap<String, String>, to_store: &mut BTreeMap<String, String>) {
+pub fn move_secrets(
+    server_name: &str,
+    server: &mut DraftServer,
+    stored: &BTreeMap<String, String>,
+    to_store: &mut BTreeMap<String, String>,
+) {
     for (key, value) in &mut server.env {
-        let EnvValue::Plain(literal) = value else { continue };
+        let EnvValue::Plain(literal) = value else {
+            continue;
+        };
         if !looks_secret(key) || is_reference(literal) || literal.is_empty() {
             continue;
         }
         let taken = |name: &str| {
-            stored.get(name).or_else(|| to_store.get(name)).is_some_and(|v| v != literal)
+            stored
+                .get(name)
+                .or_else(|| to_store.get(name))
+                .is_some_and(|v| v != literal)
         };
         let name = if taken(key) {
-            let prefix: String = server_name.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' }).collect();
+            let prefix: String = server_name
+                .chars()
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() {
+                        c.to_ascii_uppercase()
+                    } else {
+                        '_'
+                    }
+                })
+                .collect();
             format!("{prefix}_{key}")
         } else {
             key.clone()

@@ -60,19 +60,28 @@ impl Options {
     /// current executable and the system clock.
     pub fn from_process(home: Option<PathBuf>) -> Self {
         let env = Environment::from_process();
-        let home = home.or_else(|| env.var("MCP_ORCH_HOME").map(PathBuf::from)).unwrap_or_else(default_home);
+        let home = home
+            .or_else(|| env.var("MCP_ORCH_HOME").map(PathBuf::from))
+            .unwrap_or_else(default_home);
         let launcher = std::env::current_exe()
             .ok()
             .and_then(|p| std::fs::canonicalize(p).ok())
             .unwrap_or_else(|| PathBuf::from("mcp-orch"));
-        Self { home, env, launcher, clock: Arc::new(SystemClock) }
+        Self {
+            home,
+            env,
+            launcher,
+            clock: Arc::new(SystemClock),
+        }
     }
 }
 
 /// The platform's data directory for mcp-orch.
 pub fn default_home() -> PathBuf {
-    directories::ProjectDirs::from("dev", "mcp-orch", "mcp-orch")
-        .map_or_else(|| PathBuf::from(".mcp-orch"), |d| d.data_dir().to_path_buf())
+    directories::ProjectDirs::from("dev", "mcp-orch", "mcp-orch").map_or_else(
+        || PathBuf::from(".mcp-orch"),
+        |d| d.data_dir().to_path_buf(),
+    )
 }
 
 /// The orchestrator.
@@ -213,7 +222,12 @@ impl Orchestrator {
     /// Opens the state directory (creating it with mode 0700) and loads the registry and the
     /// catalog with the user's overlays.
     pub fn open(options: Options) -> Result<Self> {
-        let Options { home, env, launcher, clock } = options;
+        let Options {
+            home,
+            env,
+            launcher,
+            clock,
+        } = options;
         fsutil::ensure_private_dir(&home)?;
         let state = StateDir::new(home);
         let clients = ClientRegistry::load(&state.join("clients.toml"))?;
@@ -278,7 +292,11 @@ impl Orchestrator {
 
     /// Every client with its detected state.
     pub fn client_statuses(&self) -> Result<Vec<ClientStatus>> {
-        self.clients.all().iter().map(|c| self.client_status(c)).collect()
+        self.clients
+            .all()
+            .iter()
+            .map(|c| self.client_status(c))
+            .collect()
     }
 
     /// One client's detected state.
@@ -299,7 +317,12 @@ impl Orchestrator {
             config,
             server_count,
             error,
-            profiles: self.profiles.list(&client.id)?.into_iter().map(|p| p.id).collect(),
+            profiles: self
+                .profiles
+                .list(&client.id)?
+                .into_iter()
+                .map(|p| p.id)
+                .collect(),
             remote: client.remote.support,
             project_scope: client.has_project_scope(),
         })
@@ -344,7 +367,10 @@ impl Orchestrator {
         let profile = self.profiles.get(client, profile)?;
         Ok(match (&profile.path, profile.scope) {
             (Some(path), _) => {
-                let path = self.env.expand(&path.display().to_string()).unwrap_or_else(|| path.clone());
+                let path = self
+                    .env
+                    .expand(&path.display().to_string())
+                    .unwrap_or_else(|| path.clone());
                 let exists = path.is_file();
                 ResolvedPath {
                     path: Some(path.clone()),
@@ -352,7 +378,9 @@ impl Orchestrator {
                     candidates: vec![crate::core::clients::Candidate { path, exists }],
                 }
             }
-            (None, Scope::Project) => def.resolve_project(profile.project_dir.as_deref().unwrap_or(&self.env.cwd)),
+            (None, Scope::Project) => {
+                def.resolve_project(profile.project_dir.as_deref().unwrap_or(&self.env.cwd))
+            }
             (None, Scope::User) => def.resolve_user(&self.env),
         })
     }
@@ -364,13 +392,22 @@ impl Orchestrator {
                 "NO_CONFIG_PATH",
                 "client",
                 format!("no config path is known for `{client}` on this system"),
-                format!("pin one with `mcp-orch profiles create ... --path FILE` or set {}", self.client(client).map(ClientDef::override_var).unwrap_or_default()),
+                format!(
+                    "pin one with `mcp-orch profiles create ... --path FILE` or set {}",
+                    self.client(client)
+                        .map(ClientDef::override_var)
+                        .unwrap_or_default()
+                ),
             )
         })
     }
 
     /// Reads a client file's text (empty when missing) and entries.
-    pub fn read_entries(&self, client: &ClientDef, path: &Path) -> Result<(String, Vec<(String, Value)>)> {
+    pub fn read_entries(
+        &self,
+        client: &ClientDef,
+        path: &Path,
+    ) -> Result<(String, Vec<(String, Value)>)> {
         let bytes = fsutil::read_optional(path)?.unwrap_or_default();
         let text = String::from_utf8(bytes).map_err(|_| Error::Parse {
             path: path.to_path_buf(),
@@ -386,7 +423,10 @@ impl Orchestrator {
     /// Ranked catalog search.
     pub fn search(&self, query: &Query) -> Vec<(&ServerEntry, Hit)> {
         let entries = self.catalog.entries();
-        search::search(&self.catalog, &self.index, query).into_iter().map(|h| (&entries[h.index], h)).collect()
+        search::search(&self.catalog, &self.index, query)
+            .into_iter()
+            .map(|h| (&entries[h.index], h))
+            .collect()
     }
 
     /// A catalog entry.
@@ -429,7 +469,12 @@ impl Orchestrator {
             check_env_name(key)?;
             if entry.env_var(key).is_some_and(|e| e.secret) {
                 pending_secrets.push((key.clone(), value.clone()));
-                env.insert(key.clone(), EnvValue::Secret { secret: key.clone() });
+                env.insert(
+                    key.clone(),
+                    EnvValue::Secret {
+                        secret: key.clone(),
+                    },
+                );
             } else {
                 env.insert(key.clone(), EnvValue::Plain(value.clone()));
             }
@@ -444,11 +489,18 @@ impl Orchestrator {
                         "MISSING_SECRET",
                         format!("secret.{key}"),
                         format!("no value was given for secret `{key}` and none is stored"),
-                        format!("give it as --secret {key}=VALUE, type it at the prompt, or run `mcp-orch secrets set {key}`"),
+                        format!(
+                            "give it as --secret {key}=VALUE, type it at the prompt, or run `mcp-orch secrets set {key}`"
+                        ),
                     ));
                 }
             }
-            env.insert(key.clone(), EnvValue::Secret { secret: key.clone() });
+            env.insert(
+                key.clone(),
+                EnvValue::Secret {
+                    secret: key.clone(),
+                },
+            );
         }
         let stored_names: BTreeSet<String> = self.secrets.names()?.into_iter().collect();
         for var in &entry.env {
@@ -458,13 +510,31 @@ impl Orchestrator {
             if let Some(default) = &var.default {
                 env.insert(var.name.clone(), EnvValue::Plain(default.clone()));
             } else if var.secret && stored_names.contains(&var.name) {
-                env.insert(var.name.clone(), EnvValue::Secret { secret: var.name.clone() });
+                env.insert(
+                    var.name.clone(),
+                    EnvValue::Secret {
+                        secret: var.name.clone(),
+                    },
+                );
             } else if var.required {
-                let flag = if var.secret { format!("--secret {}", var.name) } else { format!("--env {}=VALUE", var.name) };
+                let flag = if var.secret {
+                    format!("--secret {}", var.name)
+                } else {
+                    format!("--env {}=VALUE", var.name)
+                };
                 return Err(Error::invalid(
                     "MISSING_REQUIRED_ENV",
                     format!("env.{}", var.name),
-                    format!("`{}` needs env var `{}`{}", entry.id, var.name, if var.description.is_empty() { String::new() } else { format!(" ({})", var.description) }),
+                    format!(
+                        "`{}` needs env var `{}`{}",
+                        entry.id,
+                        var.name,
+                        if var.description.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" ({})", var.description)
+                        }
+                    ),
                     format!("give it with {flag}"),
                 ));
             }
@@ -499,11 +569,15 @@ impl Orchestrator {
     pub fn remove_server(&self, client: &str, profile: &str, name: &str) -> Result<Draft> {
         self.check_target(client, profile)?;
         let ((), draft) = self.drafts.update(client, profile, self.now(), |draft| {
-            draft.servers.remove(name).map(|_| ()).ok_or_else(|| Error::NotInDraft {
-                client: client.to_owned(),
-                profile: profile.to_owned(),
-                name: name.to_owned(),
-            })
+            draft
+                .servers
+                .remove(name)
+                .map(|_| ())
+                .ok_or_else(|| Error::NotInDraft {
+                    client: client.to_owned(),
+                    profile: profile.to_owned(),
+                    name: name.to_owned(),
+                })
         })?;
         Ok(draft)
     }
@@ -520,7 +594,13 @@ impl Orchestrator {
     }
 
     /// Copies a draft's servers into other clients' drafts (same names replaced).
-    pub fn copy_draft(&self, client: &str, profile: &str, targets: &[String], target_profile: &str) -> Result<Vec<(String, usize)>> {
+    pub fn copy_draft(
+        &self,
+        client: &str,
+        profile: &str,
+        targets: &[String],
+        target_profile: &str,
+    ) -> Result<Vec<(String, usize)>> {
         let source = self.draft(client, profile)?;
         for target in targets {
             self.check_target(target, target_profile)?;
@@ -528,12 +608,14 @@ impl Orchestrator {
         targets
             .iter()
             .map(|target| {
-                let (count, _) = self.drafts.update(target, target_profile, self.now(), |draft| {
-                    for (name, server) in &source.servers {
-                        draft.servers.insert(name.clone(), server.clone());
-                    }
-                    Ok(draft.servers.len())
-                })?;
+                let (count, _) =
+                    self.drafts
+                        .update(target, target_profile, self.now(), |draft| {
+                            for (name, server) in &source.servers {
+                                draft.servers.insert(name.clone(), server.clone());
+                            }
+                            Ok(draft.servers.len())
+                        })?;
                 Ok((target.clone(), count))
             })
             .collect()
@@ -587,7 +669,12 @@ impl Orchestrator {
 
     /// Validates a draft (pure apart from cached lookups; fast enough for every keystroke).
     pub fn validate_draft(&self, draft: &Draft) -> Vec<Diagnostic> {
-        let secret_names: BTreeSet<String> = self.secrets.names().unwrap_or_default().into_iter().collect();
+        let secret_names: BTreeSet<String> = self
+            .secrets
+            .names()
+            .unwrap_or_default()
+            .into_iter()
+            .collect();
         self.validate_with(draft, &secret_names)
     }
 
@@ -609,7 +696,8 @@ impl Orchestrator {
     pub fn validate(&self, client: &str, profile: &str) -> Result<ValidationReport> {
         let draft = self.draft(client, profile)?;
         let diagnostics = self.validate_draft(&draft);
-        let (errors, warnings): (Vec<_>, Vec<_>) = diagnostics.into_iter().partition(Diagnostic::is_error);
+        let (errors, warnings): (Vec<_>, Vec<_>) =
+            diagnostics.into_iter().partition(Diagnostic::is_error);
         Ok(ValidationReport {
             client_id: client.to_owned(),
             profile_id: profile.to_owned(),
@@ -621,12 +709,30 @@ impl Orchestrator {
     }
 
     /// Renders a draft's servers in the client's spelling.
-    pub fn render_entries(&self, client: &ClientDef, servers: &BTreeMap<String, DraftServer>, style: SecretStyle) -> Result<BTreeMap<String, Value>> {
-        let values = if style == SecretStyle::Inline { Some(self.secrets.all()?) } else { None };
-        let opts = RenderOptions { launcher: &self.launcher, secret_style: style, secret_values: values.as_ref() };
+    pub fn render_entries(
+        &self,
+        client: &ClientDef,
+        servers: &BTreeMap<String, DraftServer>,
+        style: SecretStyle,
+    ) -> Result<BTreeMap<String, Value>> {
+        let values = if style == SecretStyle::Inline {
+            Some(self.secrets.all()?)
+        } else {
+            None
+        };
+        let opts = RenderOptions {
+            launcher: &self.launcher,
+            secret_style: style,
+            secret_values: values.as_ref(),
+        };
         servers
             .iter()
-            .map(|(name, server)| Ok((name.clone(), render::render_entry(client, name, server, &opts)?)))
+            .map(|(name, server)| {
+                Ok((
+                    name.clone(),
+                    render::render_entry(client, name, server, &opts)?,
+                ))
+            })
             .collect()
     }
 
@@ -637,7 +743,13 @@ impl Orchestrator {
 
     /// Plans writing `entries` into the client's file: the structured diff against what the
     /// file holds, and the new text. Only entries the deploy record owns are removed.
-    pub fn plan_file(&self, client: &str, profile: &str, entries: BTreeMap<String, Value>, adoptable: &BTreeSet<String>) -> Result<FileDiff> {
+    pub fn plan_file(
+        &self,
+        client: &str,
+        profile: &str,
+        entries: BTreeMap<String, Value>,
+        adoptable: &BTreeSet<String>,
+    ) -> Result<FileDiff> {
         let def = self.client(client)?;
         let path = self.target_path(client, profile)?;
         let record = self.deploy_record(client, profile)?;
@@ -651,18 +763,30 @@ impl Orchestrator {
         let mut doc = document::open(def, &old_text, &path)?;
         let current: BTreeMap<String, Value> = doc.entries().into_iter().collect();
         let mut servers = diff::diff_entries(&current, &entries, &record.owned, adoptable);
-        for name in servers.added.iter().chain(servers.modified.iter().map(|m| &m.name)) {
+        for name in servers
+            .added
+            .iter()
+            .chain(servers.modified.iter().map(|m| &m.name))
+        {
             doc.set_entry(name, &entries[name])?;
         }
         for name in &servers.removed {
             doc.remove_entry(name)?;
         }
-        let new_text = if servers.is_empty() { old_text.clone() } else { doc.text() };
+        let new_text = if servers.is_empty() {
+            old_text.clone()
+        } else {
+            doc.text()
+        };
         let mut redactor = Redactor::new(self.secrets.all()?.into_values());
         redactor.learn_from_entries(current.values().chain(entries.values()));
         redactor.server_diff(&mut servers);
         let label = path.display().to_string();
-        let unified_diff = redactor.text(&diff::unified(&old_text, &new_text, label.trim_start_matches('/')));
+        let unified_diff = redactor.text(&diff::unified(
+            &old_text,
+            &new_text,
+            label.trim_start_matches('/'),
+        ));
         let mut notes = doc.notes();
         if !servers.is_empty() && !def.restart_hint.is_empty() {
             notes.push(def.restart_hint.clone());
@@ -686,7 +810,12 @@ impl Orchestrator {
         let draft = self.draft(client, profile)?;
         let def = self.client(client)?;
         let entries = self.render_entries(def, &draft.servers, SecretStyle::Auto)?;
-        let adoptable = draft.servers.iter().filter(|(_, s)| s.origin == Origin::Imported).map(|(n, _)| n.clone()).collect();
+        let adoptable = draft
+            .servers
+            .iter()
+            .filter(|(_, s)| s.origin == Origin::Imported)
+            .map(|(n, _)| n.clone())
+            .collect();
         self.plan_file(client, profile, entries, &adoptable)
     }
 }
@@ -716,27 +845,43 @@ pub fn check_param(spec: &ParamSpec, value: &str, env: &Environment) -> Result<S
         return Err(Error::invalid(
             "INVALID_PARAM_VALUE",
             format!("params.{}", spec.name),
-            format!("parameter `{}` must be one of {}, got `{value}`", spec.name, spec.choices.join(", ")),
+            format!(
+                "parameter `{}` must be one of {}, got `{value}`",
+                spec.name,
+                spec.choices.join(", ")
+            ),
             format!("give it as --param {}={}", spec.name, spec.choices[0]),
         ));
     }
     match spec.kind {
         ParamType::String => Ok(value.to_owned()),
-        ParamType::Int => value.trim().parse::<i64>().map(|n| n.to_string()).map_err(|_| bad("an integer")),
+        ParamType::Int => value
+            .trim()
+            .parse::<i64>()
+            .map(|n| n.to_string())
+            .map_err(|_| bad("an integer")),
         ParamType::Bool => match value.trim().to_ascii_lowercase().as_str() {
             "true" | "yes" | "1" => Ok("true".into()),
             "false" | "no" | "0" => Ok("false".into()),
             _ => Err(bad("true or false")),
         },
         ParamType::Path if value.trim().is_empty() => Err(bad("a path")),
-        ParamType::Path => Ok(env.expand(value).map_or_else(|| value.to_owned(), |p| p.display().to_string())),
-        ParamType::Url if value.starts_with("http://") || value.starts_with("https://") => Ok(value.to_owned()),
+        ParamType::Path => Ok(env
+            .expand(value)
+            .map_or_else(|| value.to_owned(), |p| p.display().to_string())),
+        ParamType::Url if value.starts_with("http://") || value.starts_with("https://") => {
+            Ok(value.to_owned())
+        }
         ParamType::Url => Err(bad("an http(s) URL")),
     }
 }
 
 /// Type-checks given params against the entry and applies defaults.
-fn resolve_params(entry: &ServerEntry, given: &[(String, String)], env: &Environment) -> Result<BTreeMap<String, String>> {
+fn resolve_params(
+    entry: &ServerEntry,
+    given: &[(String, String)],
+    env: &Environment,
+) -> Result<BTreeMap<String, String>> {
     let mut out = BTreeMap::new();
     for (key, value) in given {
         let Some(spec) = entry.param(key) else {
@@ -745,7 +890,11 @@ fn resolve_params(entry: &ServerEntry, given: &[(String, String)], env: &Environ
                 "UNKNOWN_PARAM",
                 format!("params.{key}"),
                 format!("`{}` has no parameter `{key}`", entry.id),
-                if known.is_empty() { "this server takes no parameters".to_owned() } else { format!("its parameters are: {}", known.join(", ")) },
+                if known.is_empty() {
+                    "this server takes no parameters".to_owned()
+                } else {
+                    format!("its parameters are: {}", known.join(", "))
+                },
             ));
         };
         out.insert(key.clone(), check_param(spec, value, env)?);
@@ -759,11 +908,18 @@ fn resolve_params(entry: &ServerEntry, given: &[(String, String)], env: &Environ
                 out.insert(spec.name.clone(), check_param(spec, default, env)?);
             }
             (None, true) => {
-                let example = spec.example.as_deref().map(|e| format!(" (for example `{e}`)")).unwrap_or_default();
+                let example = spec
+                    .example
+                    .as_deref()
+                    .map(|e| format!(" (for example `{e}`)"))
+                    .unwrap_or_default();
                 return Err(Error::invalid(
                     "MISSING_REQUIRED_PARAM",
                     format!("params.{}", spec.name),
-                    format!("`{}` needs parameter `{}`: {}", entry.id, spec.name, spec.description),
+                    format!(
+                        "`{}` needs parameter `{}`: {}",
+                        entry.id, spec.name, spec.description
+                    ),
                     format!("give it with --param {}=VALUE{example}", spec.name),
                 ));
             }
@@ -784,14 +940,27 @@ fn substitute(template: &str, params: &BTreeMap<String, String>) -> Option<Strin
     Some(out)
 }
 
-fn build_server(entry: &ServerEntry, params: &BTreeMap<String, String>, env: BTreeMap<String, EnvValue>) -> Result<DraftServer> {
+fn build_server(
+    entry: &ServerEntry,
+    params: &BTreeMap<String, String>,
+    env: BTreeMap<String, EnvValue>,
+) -> Result<DraftServer> {
     let unresolved = |field: &str, text: &str| {
         let names = validate::placeholders(text).join(", ");
         Error::invalid(
             "UNRESOLVED_PLACEHOLDER",
             field.to_owned(),
-            format!("`{text}` in {field} of `{}` needs a value for {{{names}}}", entry.id),
-            format!("give it with --param {}=VALUE", validate::placeholders(text).first().copied().unwrap_or("NAME")),
+            format!(
+                "`{text}` in {field} of `{}` needs a value for {{{names}}}",
+                entry.id
+            ),
+            format!(
+                "give it with --param {}=VALUE",
+                validate::placeholders(text)
+                    .first()
+                    .copied()
+                    .unwrap_or("NAME")
+            ),
         )
     };
     let mut args = Vec::new();
@@ -802,15 +971,16 @@ fn build_server(entry: &ServerEntry, params: &BTreeMap<String, String>, env: BTr
             continue;
         }
         skip_next_flag = false;
-        match substitute(arg, params) {
-            Some(v) => args.push(v),
-            None => {
-                let optional = validate::placeholders(arg).iter().all(|p| entry.param(p).is_some_and(|s| !s.required));
-                if !optional {
-                    return Err(unresolved(&format!("args[{i}]"), arg));
-                }
-                skip_next_flag = !arg.starts_with('-');
+        if let Some(value) = substitute(arg, params) {
+            args.push(value);
+        } else {
+            let optional = validate::placeholders(arg)
+                .iter()
+                .all(|p| entry.param(p).is_some_and(|s| !s.required));
+            if !optional {
+                return Err(unresolved(&format!("args[{i}]"), arg));
             }
+            skip_next_flag = !arg.starts_with('-');
         }
     }
     args.reverse();
@@ -822,7 +992,9 @@ fn build_server(entry: &ServerEntry, params: &BTreeMap<String, String>, env: BTr
     for h in &entry.headers {
         match substitute(&h.value, params) {
             Some(v) => {
-                let refs_missing = render::replace_refs(&v, |name| env.contains_key(name).then(String::new)).is_none();
+                let refs_missing =
+                    render::replace_refs(&v, |name| env.contains_key(name).then(String::new))
+                        .is_none();
                 if refs_missing && !h.required {
                     continue;
                 }
@@ -833,7 +1005,10 @@ fn build_server(entry: &ServerEntry, params: &BTreeMap<String, String>, env: BTr
         }
     }
     if entry.transport == Transport::Stdio && entry.command.is_none() {
-        return Err(Error::Internal(format!("catalog entry `{}` is stdio but has no command", entry.id)));
+        return Err(Error::Internal(format!(
+            "catalog entry `{}` is stdio but has no command",
+            entry.id
+        )));
     }
     Ok(DraftServer {
         server_id: Some(entry.id.clone()),

@@ -26,14 +26,21 @@ pub fn load_with_overlay(
             code: "DATA_FILE_ERROR",
         })?;
         for entry in take_array(user, key) {
-            let Some(id) = entry.get("id").and_then(toml::Value::as_str).map(str::to_owned) else {
+            let Some(id) = entry
+                .get("id")
+                .and_then(toml::Value::as_str)
+                .map(str::to_owned)
+            else {
                 return Err(Error::Parse {
                     path: user_path.to_path_buf(),
                     message: format!("an entry of [[{key}]] has no `id`"),
                     code: "DATA_FILE_ERROR",
                 });
             };
-            match entries.iter_mut().find(|e| e.get("id").and_then(toml::Value::as_str) == Some(&id)) {
+            match entries
+                .iter_mut()
+                .find(|e| e.get("id").and_then(toml::Value::as_str) == Some(&id))
+            {
                 Some(existing) => merge(existing, entry),
                 None => entries.push(entry),
             }
@@ -68,7 +75,11 @@ fn merge(base: &mut toml::Value, patch: toml::Value) {
 
 /// Deserialises one merged entry, naming the file and id on failure.
 pub fn decode<T: serde::de::DeserializeOwned>(value: toml::Value, origin: &Path) -> Result<T> {
-    let id = value.get("id").and_then(toml::Value::as_str).unwrap_or("?").to_owned();
+    let id = value
+        .get("id")
+        .and_then(toml::Value::as_str)
+        .unwrap_or("?")
+        .to_owned();
     value.try_into().map_err(|e: toml::de::Error| Error::Parse {
         path: origin.to_path_buf(),
         message: format!("entry `{id}`: {e}"),

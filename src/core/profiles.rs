@@ -84,26 +84,41 @@ impl ProfileStore {
     /// implicit one (to pin its path).
     pub fn list(&self, client: &str) -> Result<Vec<Profile>> {
         let mut stored = self.read()?.remove(client).unwrap_or_default();
-        let default = stored.remove(DEFAULT_PROFILE).unwrap_or_else(Profile::default_profile);
-        Ok(std::iter::once(default).chain(stored.into_values()).collect())
+        let default = stored
+            .remove(DEFAULT_PROFILE)
+            .unwrap_or_else(Profile::default_profile);
+        Ok(std::iter::once(default)
+            .chain(stored.into_values())
+            .collect())
     }
 
     /// A profile, or `UNKNOWN_PROFILE`.
     pub fn get(&self, client: &str, profile: &str) -> Result<Profile> {
-        self.list(client)?.into_iter().find(|p| p.id == profile).ok_or_else(|| Error::UnknownProfile {
-            client: client.to_owned(),
-            profile: profile.to_owned(),
-        })
+        self.list(client)?
+            .into_iter()
+            .find(|p| p.id == profile)
+            .ok_or_else(|| Error::UnknownProfile {
+                client: client.to_owned(),
+                profile: profile.to_owned(),
+            })
     }
 
     /// Creates a profile; fails when it exists.
-    pub fn create(&self, client: &str, mut profile: Profile, now: DateTime<Utc>) -> Result<Profile> {
+    pub fn create(
+        &self,
+        client: &str,
+        mut profile: Profile,
+        now: DateTime<Utc>,
+    ) -> Result<Profile> {
         check_id("profile", &profile.id)?;
         let _lock = LockGuard::acquire(&self.lock)?;
         let mut all = self.read()?;
         let entry = all.entry(client.to_owned()).or_default();
         if profile.id == DEFAULT_PROFILE || entry.contains_key(&profile.id) {
-            return Err(Error::ProfileExists { client: client.to_owned(), profile: profile.id });
+            return Err(Error::ProfileExists {
+                client: client.to_owned(),
+                profile: profile.id,
+            });
         }
         profile.created_at = Some(now);
         entry.insert(profile.id.clone(), profile.clone());
@@ -125,7 +140,10 @@ impl ProfileStore {
         let mut all = self.read()?;
         let removed = all.get_mut(client).and_then(|m| m.remove(profile));
         if removed.is_none() {
-            return Err(Error::UnknownProfile { client: client.to_owned(), profile: profile.to_owned() });
+            return Err(Error::UnknownProfile {
+                client: client.to_owned(),
+                profile: profile.to_owned(),
+            });
         }
         fsutil::write_json(&self.path, &all)
     }

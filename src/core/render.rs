@@ -79,7 +79,11 @@ fn header_text(template: &str, env: &BTreeMap<String, EnvValue>) -> Text {
         }
     })
     .unwrap_or_else(|| template.to_owned());
-    if secret { Text::Secret(resolved) } else { Text::Literal(resolved) }
+    if secret {
+        Text::Secret(resolved)
+    } else {
+        Text::Literal(resolved)
+    }
 }
 
 fn env_text(value: &EnvValue) -> Text {
@@ -97,28 +101,60 @@ struct Process {
 }
 
 /// Renders one server as `client` spells it.
-pub fn render_entry(client: &ClientDef, name: &str, server: &DraftServer, opts: &RenderOptions<'_>) -> Result<Value> {
+pub fn render_entry(
+    client: &ClientDef,
+    name: &str,
+    server: &DraftServer,
+    opts: &RenderOptions<'_>,
+) -> Result<Value> {
     match server.transport {
         Transport::Stdio => {
             let command = server.command.clone().ok_or_else(|| {
-                Error::invalid("MISSING_COMMAND", format!("servers.{name}.command"), format!("stdio server `{name}` has no command"), "re-add the server from the catalog")
+                Error::invalid(
+                    "MISSING_COMMAND",
+                    format!("servers.{name}.command"),
+                    format!("stdio server `{name}` has no command"),
+                    "re-add the server from the catalog",
+                )
             })?;
-            let env = server.env.iter().map(|(k, v)| (k.clone(), env_text(v))).collect();
-            let process = Process { command, args: server.args.clone(), env };
-            stdio_entry(client, name, process, opts)
+            let env = server
+                .env
+                .iter()
+                .map(|(k, v)| (k.clone(), env_text(v)))
+                .collect();
+            let process = Process {
+                command,
+                args: server.args.clone(),
+                env,
+            };
+            Ok(stdio_entry(client, name, process, opts))
         }
         Transport::Http | Transport::Sse => {
             let url = server.url.clone().ok_or_else(|| {
-                Error::invalid("MISSING_URL", format!("servers.{name}.url"), format!("remote server `{name}` has no URL"), "re-add the server from the catalog")
+                Error::invalid(
+                    "MISSING_URL",
+                    format!("servers.{name}.url"),
+                    format!("remote server `{name}` has no URL"),
+                    "re-add the server from the catalog",
+                )
             })?;
-            let headers: Vec<(String, Text)> =
-                server.headers.iter().map(|(k, v)| (k.clone(), header_text(v, &server.env))).collect();
+            let headers: Vec<(String, Text)> = server
+                .headers
+                .iter()
+                .map(|(k, v)| (k.clone(), header_text(v, &server.env)))
+                .collect();
             if client.remote.support == RemoteSupport::Native
-                && let Some(entry) = native_remote(client, name, server.transport, &url, &headers, opts)
+                && let Some(entry) =
+                    native_remote(client, name, server.transport, &url, &headers, opts)
             {
                 return Ok(entry);
             }
-            stdio_entry(client, name, bridge(server.transport, &url, headers), opts)
+            Ok(stdio_entry(
+                client,
+                name,
+                bridge(server.transport, &url, headers),
+                opts,
+            ))
         }
     }
 }
@@ -135,7 +171,10 @@ fn bridge(transport: Transport, url: &str, headers: Vec<(String, Text)>) -> Proc
                 args.push(format!("{header}:{v}"));
             }
             Text::Secret(template) => {
-                let var = format!("MCP_REMOTE_{}", header.to_ascii_uppercase().replace('-', "_"));
+                let var = format!(
+                    "MCP_REMOTE_{}",
+                    header.to_ascii_uppercase().replace('-', "_")
+                );
                 args.push("--header".into());
                 args.push(format!("{header}:${{{var}}}"));
                 env.push((var, Text::Secret(template)));
@@ -143,15 +182,30 @@ fn bridge(transport: Transport, url: &str, headers: Vec<(String, Text)>) -> Proc
         }
     }
     args.push("--transport".into());
-    args.push(if transport == Transport::Sse { "sse-only" } else { "http-only" }.into());
+    args.push(
+        if transport == Transport::Sse {
+            "sse-only"
+        } else {
+            "http-only"
+        }
+        .into(),
+    );
     if url.starts_with("http://") && !is_loopback_url(url) {
         args.push("--allow-http".into());
     }
-    Process { command: "npx".into(), args, env }
+    Process {
+        command: "npx".into(),
+        args,
+        env,
+    }
 }
 
 fn is_loopback_url(url: &str) -> bool {
-    let host = url.trim_start_matches("http://").split(['/', ':']).next().unwrap_or_default();
+    let host = url
+        .trim_start_matches("http://")
+        .split(['/', ':'])
+        .next()
+        .unwrap_or_default();
     matches!(host, "localhost" | "127.0.0.1" | "[::1]") || host.starts_with("127.")
 }
 
@@ -159,13 +213,20 @@ fn is_loopback_url(url: &str) -> bool {
 /// supply it.
 fn secret_in_file(client: &ClientDef, template: &str, opts: &RenderOptions<'_>) -> Option<String> {
     match opts.secret_style {
-        SecretStyle::Inline => replace_refs(template, |s| opts.secret_values.and_then(|v| v.get(s).cloned())),
+        SecretStyle::Inline => replace_refs(template, |s| {
+            opts.secret_values.and_then(|v| v.get(s).cloned())
+        }),
         SecretStyle::Launcher => None,
         SecretStyle::Auto => replace_refs(template, |s| client.env_ref(s)),
     }
 }
 
-fn stdio_entry(client: &ClientDef, name: &str, process: Process, opts: &RenderOptions<'_>) -> Result<Value> {
+fn stdio_entry(
+    client: &ClientDef,
+    name: &str,
+    process: Process,
+    opts: &RenderOptions<'_>,
+) -> Value {
     let shape = &client.stdio;
     let mut env = Map::new();
     let mut launcher_env = Vec::new();
@@ -210,15 +271,15 @@ fn stdio_entry(client: &ClientDef, name: &str, process: Process, opts: &RenderOp
             }
         }
         CommandStyle::Argv => {
-            let argv: Vec<String> = std::iter::once(command).chain(args).collect();
-            entry.insert(shape.command.clone(), json!(argv));
+            let full_argv: Vec<String> = std::iter::once(command).chain(args).collect();
+            entry.insert(shape.command.clone(), json!(full_argv));
         }
     }
     if !env.is_empty() {
         entry.insert(shape.env.clone(), Value::Object(env));
     }
     add_extra(&mut entry, &shape.extra);
-    Ok(Value::Object(entry))
+    Value::Object(entry)
 }
 
 fn native_remote(
@@ -256,12 +317,22 @@ fn native_remote(
                 // Clients that name env vars instead of interpolating (Codex).
                 let single = single_ref(template);
                 let bearer = template.strip_prefix("Bearer ").and_then(single_ref);
-                if opts.secret_style == SecretStyle::Auto && !shape.bearer_env.is_empty() && header.eq_ignore_ascii_case("authorization") && bearer.is_some() {
+                if opts.secret_style == SecretStyle::Auto
+                    && !shape.bearer_env.is_empty()
+                    && header.eq_ignore_ascii_case("authorization")
+                    && bearer.is_some()
+                {
                     entry.insert(shape.bearer_env.clone(), json!(bearer));
-                } else if opts.secret_style == SecretStyle::Auto && !shape.env_headers.is_empty() && single.is_some() {
+                } else if opts.secret_style == SecretStyle::Auto
+                    && !shape.env_headers.is_empty()
+                    && single.is_some()
+                {
                     by_env.insert(header.clone(), json!(single));
                 } else {
-                    plain.insert(header.clone(), json!(secret_in_file(client, template, opts)?));
+                    plain.insert(
+                        header.clone(),
+                        json!(secret_in_file(client, template, opts)?),
+                    );
                 }
             }
         }

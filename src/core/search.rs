@@ -48,8 +48,14 @@ impl SearchIndex {
             .iter()
             .map(|e| Utf32String::from(format!("{} {} {}", e.id, e.name, e.tags.join(" "))))
             .collect();
-        let description = entries.iter().map(|e| Utf32String::from(e.description.as_str())).collect();
-        Self { primary, description }
+        let description = entries
+            .iter()
+            .map(|e| Utf32String::from(e.description.as_str()))
+            .collect();
+        Self {
+            primary,
+            description,
+        }
     }
 }
 
@@ -62,7 +68,9 @@ pub fn search(catalog: &Catalog, index: &SearchIndex, query: &Query) -> Vec<Hit>
     let tag = query.tag.as_deref().map(str::to_lowercase);
     let passes = |e: &ServerEntry| {
         query.transport.is_none_or(|t| e.transport == t)
-            && tag.as_deref().is_none_or(|t| e.tags.iter().any(|x| x.eq_ignore_ascii_case(t)))
+            && tag
+                .as_deref()
+                .is_none_or(|t| e.tags.iter().any(|x| x.eq_ignore_ascii_case(t)))
     };
     let text = query.text.trim();
     if text.is_empty() {
@@ -81,7 +89,10 @@ pub fn search(catalog: &Catalog, index: &SearchIndex, query: &Query) -> Vec<Hit>
         .filter(|(_, e)| passes(e))
         .filter_map(|(i, e)| {
             if e.id.eq_ignore_ascii_case(text) {
-                return Some(Hit { index: i, score: u32::MAX });
+                return Some(Hit {
+                    index: i,
+                    score: u32::MAX,
+                });
             }
             let primary = pattern.score(index.primary[i].slice(..), &mut matcher);
             let score = match primary {
@@ -91,7 +102,11 @@ pub fn search(catalog: &Catalog, index: &SearchIndex, query: &Query) -> Vec<Hit>
             Some(Hit { index: i, score })
         })
         .collect();
-    hits.sort_by(|a, b| b.score.cmp(&a.score).then_with(|| entries[a.index].id.cmp(&entries[b.index].id)));
+    hits.sort_by(|a, b| {
+        b.score
+            .cmp(&a.score)
+            .then_with(|| entries[a.index].id.cmp(&entries[b.index].id))
+    });
     hits
 }
 
@@ -109,5 +124,9 @@ pub fn suggest(catalog: &Catalog, id: &str, n: usize) -> Vec<String> {
         })
         .collect();
     scored.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(b.1)));
-    scored.into_iter().take(n).map(|(_, id)| id.to_owned()).collect()
+    scored
+        .into_iter()
+        .take(n)
+        .map(|(_, id)| id.to_owned())
+        .collect()
 }

@@ -97,7 +97,10 @@ pub fn check_private(path: &std::path::Path) -> Result<()> {
         return Err(Error::invalid(
             "INSECURE_PERMISSIONS",
             path.display().to_string(),
-            format!("{} can be read by other users (mode {mode:o})", path.display()),
+            format!(
+                "{} can be read by other users (mode {mode:o})",
+                path.display()
+            ),
             format!("run `chmod 600 {}`", path.display()),
         ));
     }

@@ -39,7 +39,10 @@ impl StateDir {
 
     /// The deploy record of a (client, profile).
     pub fn deploy_record(&self, client: &str, profile: &str) -> PathBuf {
-        self.root.join("deployments").join(client).join(format!("{profile}.json"))
+        self.root
+            .join("deployments")
+            .join(client)
+            .join(format!("{profile}.json"))
     }
 }
 

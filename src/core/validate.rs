@@ -62,15 +62,28 @@ pub fn is_valid_server_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 64
         && name.starts_with(|c: char| c.is_ascii_alphanumeric())
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
 }
 
 /// Names of env vars that usually hold secrets.
 pub fn looks_secret(name: &str) -> bool {
     let upper = name.to_ascii_uppercase();
-    ["TOKEN", "SECRET", "PASSWORD", "PASSWD", "API_KEY", "APIKEY", "ACCESS_KEY", "PRIVATE_KEY", "CREDENTIAL", "AUTH"]
-        .iter()
-        .any(|needle| upper.contains(needle))
+    [
+        "TOKEN",
+        "SECRET",
+        "PASSWORD",
+        "PASSWD",
+        "API_KEY",
+        "APIKEY",
+        "ACCESS_KEY",
+        "PRIVATE_KEY",
+        "CREDENTIAL",
+        "AUTH",
+    ]
+    .iter()
+    .any(|needle| upper.contains(needle))
         || upper.ends_with("_KEY")
         || upper.ends_with("_PAT")
 }
@@ -87,7 +100,9 @@ pub fn placeholders(text: &str) -> Vec<&str> {
             let inner = &text[start + 1..start + 1 + len];
             if !is_env_ref
                 && !inner.is_empty()
-                && inner.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+                && inner
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
             {
                 found.push(inner);
             }
@@ -102,8 +117,20 @@ pub fn placeholders(text: &str) -> Vec<&str> {
 /// Validates a draft.
 pub fn validate(draft: &Draft, ctx: &Context<'_>) -> Vec<Diagnostic> {
     let mut out = Vec::new();
-    let mut push = |code: &str, severity, path: String, server: Option<&str>, message: String, hint: String| {
-        out.push(Diagnostic { code: code.to_owned(), severity, path, server: server.map(str::to_owned), message, hint });
+    let mut push = |code: &str,
+                    severity,
+                    path: String,
+                    server: Option<&str>,
+                    message: String,
+                    hint: String| {
+        out.push(Diagnostic {
+            code: code.to_owned(),
+            severity,
+            path,
+            server: server.map(str::to_owned),
+            message,
+            hint,
+        });
     };
     if ctx.client.is_none() {
         push(
@@ -133,7 +160,11 @@ pub fn validate(draft: &Draft, ctx: &Context<'_>) -> Vec<Diagnostic> {
                 Severity::Error,
                 "servers".into(),
                 None,
-                format!("{} servers, but {} accepts at most {max}", draft.servers.len(), client.name),
+                format!(
+                    "{} servers, but {} accepts at most {max}",
+                    draft.servers.len(),
+                    client.name
+                ),
                 "remove servers or split them over profiles".into(),
             );
         }
@@ -159,7 +190,8 @@ pub fn validate(draft: &Draft, ctx: &Context<'_>) -> Vec<Diagnostic> {
                 base.clone(),
                 Some(name),
                 format!("`{name}` is not a valid server name"),
-                "use 1 to 64 letters, digits, `-`, `_` or `.`, starting with a letter or digit".into(),
+                "use 1 to 64 letters, digits, `-`, `_` or `.`, starting with a letter or digit"
+                    .into(),
             );
         } else if let Some(client) = ctx.client {
             let max = client.limits.max_name_length;
@@ -169,12 +201,18 @@ pub fn validate(draft: &Draft, ctx: &Context<'_>) -> Vec<Diagnostic> {
                     Severity::Error,
                     base.clone(),
                     Some(name),
-                    format!("`{name}` is longer than the {max} characters {} accepts", client.name),
+                    format!(
+                        "`{name}` is longer than the {max} characters {} accepts",
+                        client.name
+                    ),
                     "choose a shorter name with --name".into(),
                 );
             }
         }
-        let entry = server.server_id.as_deref().and_then(|id| ctx.catalog.find(id));
+        let entry = server
+            .server_id
+            .as_deref()
+            .and_then(|id| ctx.catalog.find(id));
         if let (Some(id), None) = (server.server_id.as_deref(), entry) {
             push(
                 "UNKNOWN_SERVER",
@@ -185,9 +223,22 @@ pub fn validate(draft: &Draft, ctx: &Context<'_>) -> Vec<Diagnostic> {
                 "the entry still works as written; re-add it to pick up catalog changes".into(),
             );
         }
-        check_server(name, &base, server, entry, ctx, &mut commands_checked, &mut push);
+        check_server(
+            name,
+            &base,
+            server,
+            entry,
+            ctx,
+            &mut commands_checked,
+            &mut push,
+        );
     }
-    out.sort_by(|a, b| a.severity.cmp(&b.severity).then_with(|| a.path.cmp(&b.path)).then_with(|| a.code.cmp(&b.code)));
+    out.sort_by(|a, b| {
+        a.severity
+            .cmp(&b.severity)
+            .then_with(|| a.path.cmp(&b.path))
+            .then_with(|| a.code.cmp(&b.code))
+    });
     out
 }
 
@@ -213,7 +264,9 @@ fn check_server<'a>(
                 "set the command, or re-add the server from the catalog".into(),
             ),
             Some(command) => {
-                let exists = *commands_checked.entry(command).or_insert_with(|| (ctx.command_exists)(command));
+                let exists = *commands_checked
+                    .entry(command)
+                    .or_insert_with(|| (ctx.command_exists)(command));
                 if !exists {
                     push(
                         "COMMAND_NOT_FOUND",
@@ -264,9 +317,20 @@ fn check_server<'a>(
         .command
         .iter()
         .map(|c| ("command".to_owned(), c.as_str()))
-        .chain(server.args.iter().enumerate().map(|(i, a)| (format!("args[{i}]"), a.as_str())))
+        .chain(
+            server
+                .args
+                .iter()
+                .enumerate()
+                .map(|(i, a)| (format!("args[{i}]"), a.as_str())),
+        )
         .chain(server.url.iter().map(|u| ("url".to_owned(), u.as_str())))
-        .chain(server.headers.iter().map(|(k, v)| (format!("headers.{k}"), v.as_str())));
+        .chain(
+            server
+                .headers
+                .iter()
+                .map(|(k, v)| (format!("headers.{k}"), v.as_str())),
+        );
     for (field, text) in texts {
         for placeholder in placeholders(text) {
             push(
@@ -287,7 +351,11 @@ fn check_server<'a>(
                 Severity::Error,
                 format!("{base}.env"),
                 Some(name),
-                format!("`{name}` has {} env vars, but {} accepts at most {max}", server.env.len(), client.name),
+                format!(
+                    "`{name}` has {} env vars, but {} accepts at most {max}",
+                    server.env.len(),
+                    client.name
+                ),
                 "remove env vars that the server does not need".into(),
             );
         }
@@ -308,7 +376,9 @@ fn check_server<'a>(
                 Severity::Warning,
                 path,
                 Some(name),
-                format!("env var `{key}` of `{name}` looks like a secret but is stored in plain text"),
+                format!(
+                    "env var `{key}` of `{name}` looks like a secret but is stored in plain text"
+                ),
                 format!("move it to the secret store with --secret {key}"),
             ),
             EnvValue::Secret { secret } if !ctx.secret_names.contains(secret) => push(
@@ -323,21 +393,37 @@ fn check_server<'a>(
         }
     }
     if let Some(entry) = entry {
-        for param in entry.params.iter().filter(|p| p.required && p.default.is_none()) {
+        for param in entry
+            .params
+            .iter()
+            .filter(|p| p.required && p.default.is_none())
+        {
             if !server.params.contains_key(&param.name) {
                 push(
                     "MISSING_REQUIRED_PARAM",
                     Severity::Error,
                     format!("{base}.params.{}", param.name),
                     Some(name),
-                    format!("`{name}` needs parameter `{}` ({})", param.name, param.kind.as_str()),
+                    format!(
+                        "`{name}` needs parameter `{}` ({})",
+                        param.name,
+                        param.kind.as_str()
+                    ),
                     format!("give it with --param {}=VALUE", param.name),
                 );
             }
         }
-        for var in entry.env.iter().filter(|e| e.required && e.default.is_none()) {
+        for var in entry
+            .env
+            .iter()
+            .filter(|e| e.required && e.default.is_none())
+        {
             if !server.env.contains_key(&var.name) {
-                let flag = if var.secret { format!("--secret {}", var.name) } else { format!("--env {}=VALUE", var.name) };
+                let flag = if var.secret {
+                    format!("--secret {}", var.name)
+                } else {
+                    format!("--env {}=VALUE", var.name)
+                };
                 push(
                     "MISSING_REQUIRED_ENV",
                     Severity::Error,
@@ -356,7 +442,11 @@ pub fn is_reference(value: &str) -> bool {
     let v = value.trim();
     (v.starts_with("${") && v.ends_with('}'))
         || (v.starts_with("{env:") && v.ends_with('}'))
-        || (v.starts_with('$') && v[1..].chars().all(|c| c.is_ascii_alphanumeric() || c == '_') && v.len() > 1)
+        || (v.starts_with('$')
+            && v[1..]
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_')
+            && v.len() > 1)
 }
 
 #[cfg(test)]
@@ -365,7 +455,10 @@ mod tests {
 
     #[test]
     fn finds_placeholders_but_not_env_refs() {
-        assert_eq!(placeholders("http://{host}:{port}/mcp"), vec!["host", "port"]);
+        assert_eq!(
+            placeholders("http://{host}:{port}/mcp"),
+            vec!["host", "port"]
+        );
         assert!(placeholders("Bearer ${TOKEN}").is_empty());
         assert!(placeholders("{}").is_empty());
         assert!(placeholders(r#"{"a": 1}"#).is_empty());

@@ -17,7 +17,8 @@ pub struct JsonDocument {
 impl JsonDocument {
     pub fn parse(text: &str, layout: Layout) -> Result<Self, String> {
         let source = if text.trim().is_empty() { "{}\n" } else { text };
-        let root = CstRootNode::parse(source, &ParseOptions::default()).map_err(|e| e.to_string())?;
+        let root =
+            CstRootNode::parse(source, &ParseOptions::default()).map_err(|e| e.to_string())?;
         if root.value().is_some() && root.object_value().is_none() {
             return Err("the top level is not an object".into());
         }
@@ -45,7 +46,10 @@ impl JsonDocument {
     }
 
     fn last_key(&self) -> &str {
-        self.layout.container.last().map_or("mcpServers", String::as_str)
+        self.layout
+            .container
+            .last()
+            .map_or("mcpServers", String::as_str)
     }
 
     fn map(&self) -> Option<CstObject> {
@@ -64,7 +68,9 @@ fn to_input(value: &Value) -> CstInputValue {
         Value::Number(n) => CstInputValue::Number(n.to_string()),
         Value::String(s) => CstInputValue::String(s.clone()),
         Value::Array(a) => CstInputValue::Array(a.iter().map(to_input).collect()),
-        Value::Object(o) => CstInputValue::Object(o.iter().map(|(k, v)| (k.clone(), to_input(v))).collect()),
+        Value::Object(o) => {
+            CstInputValue::Object(o.iter().map(|(k, v)| (k.clone(), to_input(v))).collect())
+        }
     }
 }
 
@@ -100,7 +106,8 @@ impl ConfigDocument for JsonDocument {
             EntriesKind::List => {
                 let list = parent.array_value_or_set(self.last_key());
                 let existing = list.elements().into_iter().enumerate().find(|(_, el)| {
-                    el.to_serde_value().is_some_and(|v| self.layout.list_name(&v).as_deref() == Some(name))
+                    el.to_serde_value()
+                        .is_some_and(|v| self.layout.list_name(&v).as_deref() == Some(name))
                 });
                 match existing {
                     Some((index, el)) => {
@@ -126,9 +133,12 @@ impl ConfigDocument for JsonDocument {
                 None => Ok(false),
             },
             EntriesKind::List => {
-                let Some(list) = self.list() else { return Ok(false) };
+                let Some(list) = self.list() else {
+                    return Ok(false);
+                };
                 let found = list.elements().into_iter().find(|el| {
-                    el.to_serde_value().is_some_and(|v| self.layout.list_name(&v).as_deref() == Some(name))
+                    el.to_serde_value()
+                        .is_some_and(|v| self.layout.list_name(&v).as_deref() == Some(name))
                 });
                 Ok(found.map(jsonc_parser::cst::CstNode::remove).is_some())
             }

@@ -15,7 +15,9 @@ pub struct TomlDocument {
 
 impl TomlDocument {
     pub fn parse(text: &str, layout: Layout) -> Result<Self, String> {
-        let doc: DocumentMut = text.parse().map_err(|e: toml_edit::TomlError| e.to_string())?;
+        let doc: DocumentMut = text
+            .parse()
+            .map_err(|e: toml_edit::TomlError| e.to_string())?;
         Ok(Self { doc, layout })
     }
 
@@ -38,14 +40,17 @@ impl TomlDocument {
                 fresh.set_implicit(true);
                 table.insert(key, Item::Table(fresh));
             }
-            table = table.get_mut(key).and_then(Item::as_table_mut).ok_or_else(|| {
-                Error::invalid(
-                    "CONFIG_SHAPE_ERROR",
-                    key.clone(),
-                    format!("`{key}` is not a table in this TOML file"),
-                    "fix the file by hand; mcp-orch leaves it untouched",
-                )
-            })?;
+            table = table
+                .get_mut(key)
+                .and_then(Item::as_table_mut)
+                .ok_or_else(|| {
+                    Error::invalid(
+                        "CONFIG_SHAPE_ERROR",
+                        key.clone(),
+                        format!("`{key}` is not a table in this TOML file"),
+                        "fix the file by hand; mcp-orch leaves it untouched",
+                    )
+                })?;
         }
         Ok(Some(table))
     }
@@ -54,9 +59,21 @@ impl TomlDocument {
 fn item_to_json(item: &Item) -> Value {
     match item {
         Item::Value(v) => value_to_json(v),
-        Item::Table(t) => Value::Object(t.iter().map(|(k, v)| (k.to_owned(), item_to_json(v))).collect()),
+        Item::Table(t) => Value::Object(
+            t.iter()
+                .map(|(k, v)| (k.to_owned(), item_to_json(v)))
+                .collect(),
+        ),
         Item::ArrayOfTables(a) => Value::Array(
-            a.iter().map(|t| Value::Object(t.iter().map(|(k, v)| (k.to_owned(), item_to_json(v))).collect())).collect(),
+            a.iter()
+                .map(|t| {
+                    Value::Object(
+                        t.iter()
+                            .map(|(k, v)| (k.to_owned(), item_to_json(v)))
+                            .collect(),
+                    )
+                })
+                .collect(),
         ),
         Item::None => Value::Null,
     }
@@ -66,13 +83,17 @@ fn value_to_json(value: &toml_edit::Value) -> Value {
     match value {
         toml_edit::Value::String(s) => Value::String(s.value().clone()),
         toml_edit::Value::Integer(i) => Value::Number((*i.value()).into()),
-        toml_edit::Value::Float(f) => Number::from_f64(*f.value()).map_or(Value::Null, Value::Number),
+        toml_edit::Value::Float(f) => {
+            Number::from_f64(*f.value()).map_or(Value::Null, Value::Number)
+        }
         toml_edit::Value::Boolean(b) => Value::Bool(*b.value()),
         toml_edit::Value::Datetime(d) => Value::String(d.value().to_string()),
         toml_edit::Value::Array(a) => Value::Array(a.iter().map(value_to_json).collect()),
-        toml_edit::Value::InlineTable(t) => {
-            Value::Object(t.iter().map(|(k, v)| (k.to_owned(), value_to_json(v))).collect())
-        }
+        toml_edit::Value::InlineTable(t) => Value::Object(
+            t.iter()
+                .map(|(k, v)| (k.to_owned(), value_to_json(v)))
+                .collect(),
+        ),
     }
 }
 
@@ -104,12 +125,18 @@ fn json_to_value(value: &Value) -> toml_edit::Value {
 }
 
 fn fill_table(table: &mut Table, entry: &Map<String, Value>) {
-    let stale: Vec<String> = table.iter().map(|(k, _)| k.to_owned()).filter(|k| !entry.contains_key(k)).collect();
+    let stale: Vec<String> = table
+        .iter()
+        .map(|(k, _)| k.to_owned())
+        .filter(|k| !entry.contains_key(k))
+        .collect();
     for key in stale {
         table.remove(&key);
     }
     for (key, value) in entry {
-        let unchanged = table.get(key).is_some_and(|old| item_to_json(old) == *value);
+        let unchanged = table
+            .get(key)
+            .is_some_and(|old| item_to_json(old) == *value);
         if !unchanged {
             table.insert(key, Item::Value(json_to_value(value)));
         }
@@ -119,7 +146,11 @@ fn fill_table(table: &mut Table, entry: &Map<String, Value>) {
 impl ConfigDocument for TomlDocument {
     fn entries(&self) -> Vec<(String, Value)> {
         self.container()
-            .map(|t| t.iter().map(|(k, v)| (k.to_owned(), item_to_json(v))).collect())
+            .map(|t| {
+                t.iter()
+                    .map(|(k, v)| (k.to_owned(), item_to_json(v)))
+                    .collect()
+            })
             .unwrap_or_default()
     }
 
@@ -130,19 +161,20 @@ impl ConfigDocument for TomlDocument {
         let Some(container) = self.container_mut(true)? else {
             return Err(Error::Internal("container was not created".into()));
         };
-        match container.get_mut(name).and_then(Item::as_table_mut) {
-            Some(existing) => fill_table(existing, fields),
-            None => {
-                let mut table = Table::new();
-                fill_table(&mut table, fields);
-                container.insert(name, Item::Table(table));
-            }
+        if let Some(existing) = container.get_mut(name).and_then(Item::as_table_mut) {
+            fill_table(existing, fields);
+        } else {
+            let mut table = Table::new();
+            fill_table(&mut table, fields);
+            container.insert(name, Item::Table(table));
         }
         Ok(())
     }
 
     fn remove_entry(&mut self, name: &str) -> Result<bool> {
-        Ok(self.container_mut(false)?.is_some_and(|c| c.remove(name).is_some()))
+        Ok(self
+            .container_mut(false)?
+            .is_some_and(|c| c.remove(name).is_some()))
     }
 
     fn text(&self) -> String {

@@ -53,7 +53,11 @@ struct Block {
 impl YamlDocument {
     pub fn parse(text: &str, layout: Layout) -> Result<Self, String> {
         parse_json(text)?;
-        Ok(Self { text: text.to_owned(), layout, notes: Vec::new() })
+        Ok(Self {
+            text: text.to_owned(),
+            layout,
+            notes: Vec::new(),
+        })
     }
 
     fn value(&self) -> Value {
@@ -61,7 +65,10 @@ impl YamlDocument {
     }
 
     fn key(&self) -> &str {
-        self.layout.container.first().map_or("mcpServers", String::as_str)
+        self.layout
+            .container
+            .first()
+            .map_or("mcpServers", String::as_str)
     }
 
     fn find_block(&self, lines: &[&str]) -> Option<Block> {
@@ -70,22 +77,29 @@ impl YamlDocument {
         }
         let key = self.key();
         let header = lines.iter().position(|l| {
-            l.strip_prefix(key).and_then(|r| r.trim_start().strip_prefix(':')).is_some_and(|rest| {
-                let rest = rest.trim();
-                rest.is_empty() || rest.starts_with('#')
-            })
+            l.strip_prefix(key)
+                .and_then(|r| r.trim_start().strip_prefix(':'))
+                .is_some_and(|rest| {
+                    let rest = rest.trim();
+                    rest.is_empty() || rest.starts_with('#')
+                })
         })?;
         let list = self.layout.entries == EntriesKind::List;
         let mut end = header + 1;
         while end < lines.len() {
             let line = lines[end];
-            let continues = is_trivia(line) || indent_of(line) > 0 || (list && (line.starts_with("- ") || line == "-"));
+            let continues = is_trivia(line)
+                || indent_of(line) > 0
+                || (list && (line.starts_with("- ") || line == "-"));
             if !continues || line.starts_with("---") || line.starts_with("...") {
                 break;
             }
             end += 1;
         }
-        let indent = lines[header + 1..end].iter().find(|l| !is_trivia(l)).map(|l| indent_of(l));
+        let indent = lines[header + 1..end]
+            .iter()
+            .find(|l| !is_trivia(l))
+            .map(|l| indent_of(l));
         let mut starts: Vec<usize> = Vec::new();
         if let Some(indent) = indent {
             for (i, line) in lines.iter().enumerate().take(end).skip(header + 1) {
@@ -105,14 +119,26 @@ impl YamlDocument {
                 (start, stop)
             })
             .collect();
-        Some(Block { header, end, indent, entries })
+        Some(Block {
+            header,
+            end,
+            indent,
+            entries,
+        })
     }
 
     fn entry_name(&self, block_text: &str, indent: usize) -> Option<String> {
-        let dedented: String = block_text.lines().map(|l| l.get(indent.min(indent_of(l)) ..).unwrap_or("")).collect::<Vec<_>>().join("\n");
+        let dedented: String = block_text
+            .lines()
+            .map(|l| l.get(indent.min(indent_of(l))..).unwrap_or(""))
+            .collect::<Vec<_>>()
+            .join("\n");
         let value = parse_yaml_value(&dedented)?;
         match self.layout.entries {
-            EntriesKind::List => value.as_array()?.first().and_then(|v| self.layout.list_name(v)),
+            EntriesKind::List => value
+                .as_array()?
+                .first()
+                .and_then(|v| self.layout.list_name(v)),
             EntriesKind::Map => value.as_object()?.keys().next().cloned(),
         }
     }
@@ -126,9 +152,19 @@ impl YamlDocument {
                 Value::Object(m)
             }
         };
-        let text = serde_yaml_ng::to_string(&wrapped).map_err(|e| Error::Internal(format!("rendering YAML: {e}")))?;
+        let text = serde_yaml_ng::to_string(&wrapped)
+            .map_err(|e| Error::Internal(format!("rendering YAML: {e}")))?;
         let pad = " ".repeat(indent);
-        Ok(text.lines().map(|l| if l.is_empty() { String::new() } else { format!("{pad}{l}") }).collect())
+        Ok(text
+            .lines()
+            .map(|l| {
+                if l.is_empty() {
+                    String::new()
+                } else {
+                    format!("{pad}{l}")
+                }
+            })
+            .collect())
     }
 
     /// Applies a line edit; returns `false` when the edit could not be done surgically.
@@ -143,7 +179,12 @@ impl YamlDocument {
             let flow = lines.iter().position(|l| {
                 l.strip_prefix(key.as_str())
                     .and_then(|r| r.trim_start().strip_prefix(':'))
-                    .is_some_and(|rest| matches!(rest.split('#').next().unwrap_or("").trim(), "[]" | "{}" | "~" | "null"))
+                    .is_some_and(|rest| {
+                        matches!(
+                            rest.split('#').next().unwrap_or("").trim(),
+                            "[]" | "{}" | "~" | "null"
+                        )
+                    })
             });
             let header = format!("{key}:");
             let mut owned: Vec<String> = lines.iter().map(|l| (*l).to_owned()).collect();
@@ -155,7 +196,9 @@ impl YamlDocument {
             lines = text.lines().collect();
             block = self.find_block(&lines);
         }
-        let Some(block) = block else { return Ok(entry.is_none()) };
+        let Some(block) = block else {
+            return Ok(entry.is_none());
+        };
         let indent = block.indent.unwrap_or(2);
         let existing = block.entries.iter().copied().find(|&(s, e)| {
             self.entry_name(&lines[s..e].join("\n"), indent).as_deref() == Some(name)
@@ -169,7 +212,11 @@ impl YamlDocument {
             None if entry.is_none() => return Ok(true),
             None => {
                 let at = block.entries.last().map_or(block.header + 1, |&(_, e)| e);
-                let at = if block.entries.is_empty() { at.min(block.end) } else { at };
+                let at = if block.entries.is_empty() {
+                    at.min(block.end)
+                } else {
+                    at
+                };
                 (at, at)
             }
         };
@@ -187,7 +234,9 @@ impl YamlDocument {
     fn expected(&self, before: &Value, name: &str, entry: Option<&Value>) -> Value {
         let mut doc = before.clone();
         let key = self.key().to_owned();
-        let Some(root) = doc.as_object_mut() else { return doc };
+        let Some(root) = doc.as_object_mut() else {
+            return doc;
+        };
         let slot = root.entry(key).or_insert(Value::Null);
         match self.layout.entries {
             EntriesKind::Map => {
@@ -210,7 +259,9 @@ impl YamlDocument {
                     *slot = Value::Array(Vec::new());
                 }
                 if let Some(list) = slot.as_array_mut() {
-                    let pos = list.iter().position(|v| self.layout.list_name(v).as_deref() == Some(name));
+                    let pos = list
+                        .iter()
+                        .position(|v| self.layout.list_name(v).as_deref() == Some(name));
                     match (pos, entry) {
                         (Some(i), Some(v)) => list[i] = v.clone(),
                         (None, Some(v)) => list.push(v.clone()),
@@ -234,7 +285,8 @@ impl YamlDocument {
             return Ok(());
         }
         // Could not prove a surgical edit: re-serialise the whole document.
-        self.text = serde_yaml_ng::to_string(&expected).map_err(|e| Error::Internal(format!("rendering YAML: {e}")))?;
+        self.text = serde_yaml_ng::to_string(&expected)
+            .map_err(|e| Error::Internal(format!("rendering YAML: {e}")))?;
         if !before_text.trim().is_empty() {
             let note = "this YAML file's layout could not be edited in place: it was re-serialised, so comments and formatting were not kept (all keys and values were)".to_owned();
             if !self.notes.contains(&note) {
