@@ -168,7 +168,7 @@ impl Redactor {
                     if let Some(v) = value.as_str()
                         && (looks_secret(key)
                             || *field != "env" && *field != "envs" && *field != "environment")
-                        && !is_reference(v)
+                        && !is_templated(v)
                         && v.len() >= 4
                         && !self.values.iter().any(|x| x == v)
                     {
@@ -217,6 +217,15 @@ impl Redactor {
             }
         }
     }
+}
+
+/// A reference, possibly after an auth scheme (`Bearer ${env:TOKEN}`): it names a secret
+/// without holding one, so it is shown as written.
+fn is_templated(value: &str) -> bool {
+    is_reference(value)
+        || value.trim().split_once(' ').is_some_and(|(scheme, rest)| {
+            scheme.chars().all(|c| c.is_ascii_alphabetic()) && is_reference(rest)
+        })
 }
 
 /// A unified diff of two texts, labelled with the file's path.

@@ -82,7 +82,24 @@ pub fn parse_entry(
         } else {
             remote.headers.as_str()
         };
-        let headers = string_map(obj.get(header_field), "headers")?;
+        // Header references come back in the draft's own `${NAME}` form (rendering adds the
+        // client's `${env:NAME}` again), and Codex's env-var fields become headers again.
+        let inner = (client.env_reference.strip_prefix("${"))
+            .and_then(|r| r.strip_suffix("VAR}"))
+            .unwrap_or_default();
+        let mut headers = string_map(obj.get(header_field), "headers")?;
+        for value in headers.values_mut().filter(|_| !inner.is_empty()) {
+            let bare =
+                |name: &str| Some(format!("${{{}}}", name.strip_prefix(inner).unwrap_or(name)));
+            *value =
+                crate::core::render::replace_refs(value, bare).unwrap_or_else(|| value.clone());
+        }
+        if let Some(var) = obj.get(&remote.bearer_env).and_then(Value::as_str) {
+            headers.insert("Authorization".to_owned(), format!("Bearer ${{{var}}}"));
+        }
+        for (header, var) in string_map(obj.get(&remote.env_headers), "env_headers")? {
+            headers.insert(header, format!("${{{var}}}"));
+        }
         return Ok(DraftServer {
             server_id: None,
             transport,
@@ -126,8 +143,19 @@ pub fn parse_entry(
         .map(|(k, v)| (k, EnvValue::Plain(v)))
         .collect();
     // An entry that runs our own launcher: recover the real command and the secret references.
+    // Only whole `${SECRET}` values map to secret references; an entry with a template such as
+    // `VAR=Bearer ${SECRET}` (a bridged remote server) is kept as written, launcher included.
+    let whole_refs = args.windows(2).all(|w| {
+        w[0] != "--env"
+            || w[1].split_once('=').is_some_and(|(_, v)| {
+                v.strip_prefix("${")
+                    .and_then(|r| r.strip_suffix('}'))
+                    .is_some_and(|name| !name.is_empty() && !name.contains(['$', '{', '}']))
+            })
+    });
     let (command, args) = if Path::new(&command) == launcher
         && args.first().map(String::as_str) == Some("run")
+        && whole_refs
     {
         let mut rest = args.into_iter().skip(2);
         let mut real = Vec::new();

@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::core::audit::{AuditEvent, AuditLog, AuditRecord};
 use crate::core::catalog::{Catalog, ParamSpec, ParamType, ServerEntry, Transport};
 use crate::core::clients::{ClientDef, ClientRegistry, RemoteSupport, ResolvedPath};
 use crate::core::diff::{self, Redactor, ServerDiff};
@@ -25,6 +26,9 @@ use crate::core::search::{self, Hit, Query, SearchIndex};
 use crate::core::secrets::SecretStore;
 use crate::core::state::{DeployRecord, StateDir};
 use crate::core::validate::{self, Diagnostic};
+
+mod deploy;
+mod publish;
 
 /// A source of the current time, injected so tests control it.
 pub trait Clock: Send + Sync {
@@ -286,6 +290,24 @@ impl Orchestrator {
     /// The secret store.
     pub fn secrets(&self) -> &SecretStore {
         &self.secrets
+    }
+
+    /// Absolute path of the `mcp-orch` binary used by the secret launcher.
+    pub fn launcher(&self) -> &Path {
+        &self.launcher
+    }
+
+    /// The audit log.
+    pub fn audit_log(&self) -> AuditLog {
+        AuditLog::new(
+            self.state.join("audit.jsonl"),
+            self.state.locks().join("audit.lock"),
+        )
+    }
+
+    /// Appends an event to the audit log.
+    pub fn record(&self, event: AuditEvent) -> Result<AuditRecord> {
+        self.audit_log().append(event, self.now())
     }
 
     // ---- clients and profiles -------------------------------------------------------------
