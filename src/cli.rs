@@ -22,6 +22,7 @@ mod output;
 mod profiles;
 mod run;
 mod secrets;
+mod serve;
 mod servers;
 mod validate;
 
@@ -77,6 +78,8 @@ pub enum Command {
     Secrets(secrets::Command),
     /// Run a server with secrets from the store (used by deployed entries).
     Run(run::Args),
+    /// Run the MCP server (stdio) so AI agents can do everything the CLI does.
+    Serve(serve::Args),
     /// Print shell completions.
     Completions(completions::Args),
     /// Alias of `servers search` (the original's command name).
@@ -126,6 +129,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Diff(a) => diff::run(&a, &ctx),
         Command::Secrets(c) => secrets::run(c, &ctx),
         Command::Run(a) => run::run(&a, &ctx),
+        Command::Serve(a) => serve::run(&a, &ctx),
         Command::Completions(a) => {
             completions::run(&a, &mut Cli::command());
             Ok(ExitCode::SUCCESS)

@@ -1,0 +1,225 @@
+//! The MCP resources, with the original project's URIs: the static ones, the per-target ones
+//! for targets that have state (from a [`StateSnapshot`]), the URI templates, reading, and which
+//! URIs a [`DomainEvent`] makes stale.
+
+use rmcp::model::{Resource, ResourceTemplate};
+use serde_json::{Value, json};
+
+use super::tools;
+use crate::core::events::{DomainEvent, StateSnapshot};
+use crate::core::render::SecretStyle;
+use crate::core::{self, Error, Orchestrator};
+
+/// JSON, the type of every resource.
+pub const MIME_JSON: &str = "application/json";
+
+/// The resources that always exist: URI, name, description.
+pub const STATIC: &[(&str, &str, &str)] = &[
+    (
+        "capabilities://server",
+        "server-capabilities",
+        "What this server offers: tools, resources, templates, prompts and notifications.",
+    ),
+    (
+        "capabilities://clients",
+        "client-capabilities",
+        "Every known client: file format, where its file is, remote support, limits and profiles.",
+    ),
+    (
+        "server://registry",
+        "server-registry",
+        "The whole server catalog, every entry in full.",
+    ),
+];
+
+/// The URI templates: template, name, description.
+pub const TEMPLATES: &[(&str, &str, &str)] = &[
+    (
+        "server://{server_id}",
+        "server",
+        "One catalog entry in full.",
+    ),
+    (
+        "config://{client_id}/{profile_id}/draft",
+        "draft",
+        "The draft of a client and profile, and its servers rendered in the client's spelling.",
+    ),
+];
+
+/// The per-target resource kinds that the snapshot lists.
+const TARGET_KINDS: &[&str] = &["draft"];
+
+/// Every concrete resource: the static ones plus one per existing draft.
+pub fn list(snapshot: &StateSnapshot) -> Vec<Resource> {
+    let mut out: Vec<Resource> = STATIC
+        .iter()
+        .map(|(uri, name, description)| {
+            Resource::new(*uri, *name)
+                .with_description(*description)
+                .with_mime_type(MIME_JSON)
+        })
+        .collect();
+    for (client, profile) in snapshot.drafts() {
+        out.push(
+            Resource::new(
+                format!("config://{client}/{profile}/draft"),
+                format!("draft {client}/{profile}"),
+            )
+            .with_description(format!("The draft of {client}/{profile}."))
+            .with_mime_type(MIME_JSON),
+        );
+    }
+    out
+}
+
+/// The URIs [`list`] would return, for detecting list changes.
+pub fn listed_uris(snapshot: &StateSnapshot) -> Vec<String> {
+    list(snapshot).into_iter().map(|r| r.uri).collect()
+}
+
+/// The `resources/templates/list` entries.
+pub fn templates() -> Vec<ResourceTemplate> {
+    TEMPLATES
+        .iter()
+        .map(|(template, name, description)| {
+            ResourceTemplate::new(*template, *name)
+                .with_description(*description)
+                .with_mime_type(MIME_JSON)
+        })
+        .collect()
+}
+
+/// A parsed resource URI.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Uri {
+    /// `capabilities://server`.
+    ServerCapabilities,
+    /// `capabilities://clients`.
+    ClientCapabilities,
+    /// `server://registry`.
+    Registry,
+    /// `server://{server_id}`.
+    Server(String),
+    /// `config://{client_id}/{profile_id}/{kind}`.
+    Config {
+        /// Client id.
+        client: String,
+        /// Profile id.
+        profile: String,
+        /// `draft`.
+        kind: String,
+    },
+}
+
+/// Parses a URI; `None` when it names no resource of this server.
+pub fn parse(uri: &str) -> Option<Uri> {
+    let (scheme, rest) = uri.split_once("://")?;
+    match (scheme, rest) {
+        ("capabilities", "server") => Some(Uri::ServerCapabilities),
+        ("capabilities", "clients") => Some(Uri::ClientCapabilities),
+        ("server", "registry") => Some(Uri::Registry),
+        ("server", id) if !id.is_empty() && !id.contains('/') => Some(Uri::Server(id.to_owned())),
+        ("config", path) => {
+            let mut parts = path.split('/');
+            let (Some(client), Some(profile), Some(kind), None) =
+                (parts.next(), parts.next(), parts.next(), parts.next())
+            else {
+                return None;
+            };
+            (!client.is_empty() && !profile.is_empty() && TARGET_KINDS.contains(&kind)).then(|| {
+                Uri::Config {
+                    client: client.to_owned(),
+                    profile: profile.to_owned(),
+                    kind: kind.to_owned(),
+                }
+            })
+        }
+        _ => None,
+    }
+}
+
+/// Whether `event` makes the resource at `uri` stale.
+pub fn affects(event: &DomainEvent, uri: &Uri) -> bool {
+    match uri {
+        Uri::ServerCapabilities => false,
+        Uri::ClientCapabilities => matches!(
+            event,
+            DomainEvent::ClientsChanged | DomainEvent::ProfilesChanged
+        ),
+        Uri::Registry | Uri::Server(_) => matches!(event, DomainEvent::CatalogChanged),
+        Uri::Config {
+            client: c,
+            profile: p,
+            kind,
+        } => match event {
+            DomainEvent::DraftChanged {
+                client, profile, ..
+            } => client == c && profile == p && kind == "draft",
+            // The rendered payload depends on the catalog and the client registry.
+            DomainEvent::CatalogChanged | DomainEvent::ClientsChanged => kind == "draft",
+            _ => false,
+        },
+    }
+}
+
+/// Reads a resource as JSON.
+pub fn read(orch: &Orchestrator, uri: &Uri, server_capabilities: &Value) -> core::Result<Value> {
+    match uri {
+        Uri::ServerCapabilities => Ok(server_capabilities.clone()),
+        Uri::ClientCapabilities => client_capabilities(orch),
+        Uri::Registry => {
+            let entries = orch.catalog().entries();
+            Ok(json!({
+                "servers": entries,
+                "count": entries.len(),
+                "transport_counts": tools::transport_counts(entries),
+            }))
+        }
+        Uri::Server(id) => serde_json::to_value(orch.server(id)?)
+            .map_err(|e| Error::Internal(format!("serialising {id}: {e}"))),
+        Uri::Config {
+            client, profile, ..
+        } => draft(orch, client, profile),
+    }
+}
+
+fn client_capabilities(orch: &Orchestrator) -> core::Result<Value> {
+    let mut clients = Vec::new();
+    for c in orch.clients().all() {
+        let profiles: Vec<String> = orch.profiles(&c.id)?.into_iter().map(|p| p.id).collect();
+        clients.push(json!({
+            "client_id": c.id,
+            "display_name": c.name,
+            "config_format": c.format,
+            "config_location": c.resolve_user(orch.env()).path,
+            "supports": {
+                "environment_variables": !c.stdio.env.is_empty(),
+                "command_args": !c.stdio.args.is_empty() || c.stdio.command_style == crate::core::clients::CommandStyle::Argv,
+                "remote_servers": c.remote.support,
+                "project_scope": c.has_project_scope(),
+                "env_references": !c.env_reference.is_empty(),
+            },
+            "limitations": c.limits,
+            "restart_hint": c.restart_hint,
+            "documentation_url": c.docs_url,
+            "notes": c.notes,
+            "profiles": profiles,
+            "user_defined": c.user_defined,
+        }));
+    }
+    Ok(json!({ "clients": clients, "count": clients.len() }))
+}
+
+fn draft(orch: &Orchestrator, client: &str, profile: &str) -> core::Result<Value> {
+    let draft = orch.draft(client, profile)?;
+    let def = orch.client(client)?;
+    let mut v = tools::draft_json(&draft);
+    match orch.render_entries(def, &draft.servers, SecretStyle::Auto) {
+        Ok(entries) => v["payload"] = json!(entries),
+        Err(e) => {
+            v["payload"] = Value::Null;
+            v["payload_error"] = super::error_body(&e);
+        }
+    }
+    Ok(v)
+}
