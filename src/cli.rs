@@ -127,7 +127,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Secrets(c) => secrets::run(c, &ctx),
         Command::Run(a) => run::run(&a, &ctx),
         Command::Completions(a) => {
-            completions::run(&a, &mut Cli::command());
+            completions::run(&a, &mut Cli::command())?;
             Ok(ExitCode::SUCCESS)
         }
         Command::ListServers(a) => servers::run(servers::Command::Search(a), &ctx),
