@@ -20,9 +20,11 @@ mod draft;
 mod import;
 mod output;
 mod profiles;
+mod restore;
 mod run;
 mod secrets;
 mod servers;
+mod status;
 mod validate;
 
 pub use output::Ctx;
@@ -72,6 +74,10 @@ pub enum Command {
     Validate(validate::Args),
     /// Show what deploying the draft would change in the client's file.
     Diff(diff::Args),
+    /// Deployed and latest artifacts, and drift, per client and profile.
+    Status(status::Args),
+    /// Bring back a backup of a client's file (or list them).
+    Restore(restore::Args),
     /// Manage the local secret store (values are never printed).
     #[command(subcommand)]
     Secrets(secrets::Command),
@@ -124,6 +130,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Import(a) => import::run(&a, &ctx),
         Command::Validate(a) => validate::run(&a, &ctx),
         Command::Diff(a) => diff::run(&a, &ctx),
+        Command::Status(a) => status::run(&a, &ctx),
+        Command::Restore(a) => restore::run(&a, &ctx),
         Command::Secrets(c) => secrets::run(c, &ctx),
         Command::Run(a) => run::run(&a, &ctx),
         Command::Completions(a) => {

@@ -30,6 +30,8 @@ use crate::core::validate::{self, Diagnostic};
 mod deploy;
 mod publish;
 
+pub use deploy::{DeployFlags, DeployReport, DriftState, EntriesDeploy, TargetStatus, entry_hash};
+
 /// A source of the current time, injected so tests control it.
 pub trait Clock: Send + Sync {
     /// Now.
@@ -655,7 +657,14 @@ impl Orchestrator {
         let mut converted = Vec::new();
         let mut skipped = Vec::new();
         let mut to_store: BTreeMap<String, String> = BTreeMap::new();
+        // Servers the draft has are skipped before their secrets are moved (checked again
+        // under the lock below).
+        let present = self.drafts.load(client, profile)?.servers;
         for (name, value) in entries {
+            if present.contains_key(&name) {
+                skipped.push((name, "already in the draft".into()));
+                continue;
+            }
             match import::parse_entry(def, &value, &self.launcher) {
                 Ok(mut server) => {
                     import::move_secrets(&name, &mut server, &stored, &mut to_store);

@@ -239,6 +239,25 @@ impl Orchestrator {
         Ok(report(plan, Some(&written)))
     }
 
+    /// Status of every (client, profile) that has been deployed or published, optionally only
+    /// for one client.
+    pub fn status(&self, client: Option<&str>) -> Result<Vec<TargetStatus>> {
+        let clients: Vec<String> = match client {
+            Some(c) => vec![self.client(c)?.id.clone()],
+            None => self.clients.ids(),
+        };
+        let mut out = Vec::new();
+        for c in clients {
+            for profile in self.profiles.list(&c)? {
+                let status = self.target_status(&c, &profile.id)?;
+                if status.drift != DriftState::NeverDeployed || status.latest_version.is_some() {
+                    out.push(status);
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// Drift status of one (client, profile).
     pub fn target_status(&self, client: &str, profile: &str) -> Result<TargetStatus> {
         let def = self.client(client)?;
