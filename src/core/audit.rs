@@ -309,8 +309,11 @@ impl AuditLog {
             prev_hash.clone_from(&record.hash);
             expected_seq = record.seq + 1;
         }
+        // The head is written after each append, so it may lag by one record after a crash; it
+        // must never be ahead of the log (records removed from the end).
         let head: Head = fsutil::read_json(&self.head)?.unwrap_or_default();
-        if head.seq != expected_seq - 1 || (head.seq > 0 && head.hash != prev_hash) {
+        let last_seq = expected_seq - 1;
+        if head.seq > last_seq || (head.seq == last_seq && head.seq > 0 && head.hash != prev_hash) {
             problems.push(Problem {
                 line: lines.len(),
                 kind: "head_mismatch",
@@ -384,5 +387,17 @@ mod tests {
         );
         std::fs::write(log.path(), format!("{}\n{}\n", lines[0], lines[1])).unwrap();
         assert_eq!(log.verify().unwrap().problems[0].kind, "head_mismatch");
+    }
+
+    #[test]
+    fn a_partial_last_line_from_a_killed_append_is_discarded() {
+        let (_dir, log) = log();
+        log.append(AuditEvent::ok("deploy", "cli"), Utc::now()).unwrap();
+        let mut text = std::fs::read_to_string(log.path()).unwrap();
+        text.push_str("{\"seq\":2,\"ts\":");
+        std::fs::write(log.path(), text).unwrap();
+        let second = log.append(AuditEvent::ok("deploy", "cli"), Utc::now()).unwrap();
+        assert_eq!(second.seq, 2);
+        assert!(log.verify().unwrap().ok);
     }
 }
