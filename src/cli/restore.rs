@@ -8,7 +8,9 @@ use super::output::Target;
 
 /// Arguments of `restore`.
 #[derive(Debug, clap::Args)]
-#[command(after_help = "Every write keeps the file's previous bytes as a content-addressed backup.\n\nExamples:\n  mcp-orch restore --client cursor --list\n  mcp-orch restore --client cursor --backup 3f2a9c1e0b7d")]
+#[command(
+    after_help = "Every write keeps the file's previous bytes as a content-addressed backup.\n\nExamples:\n  mcp-orch restore --client cursor --list\n  mcp-orch restore --client cursor --backup 3f2a9c1e0b7d"
+)]
 pub struct Args {
     #[command(flatten)]
     target: Target,
@@ -32,7 +34,14 @@ pub fn run(args: &Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
         } else {
             let mut out = String::new();
             for b in &backups {
-                let _ = writeln!(out, "{}  {}  {:>7} B  {}", b.id, b.created_at.format("%Y-%m-%d %H:%M:%S"), b.size, b.path.display());
+                let _ = writeln!(
+                    out,
+                    "{}  {}  {:>7} B  {}",
+                    b.id,
+                    b.created_at.format("%Y-%m-%d %H:%M:%S"),
+                    b.size,
+                    b.path.display()
+                );
             }
             ctx.print(&out)?;
         }
@@ -49,7 +58,11 @@ pub fn run(args: &Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
             "previous_backup_id": written.backup_id,
         }))?;
     } else {
-        let mut text = format!("restored {} from backup {}", written.real_path.display(), info.id);
+        let mut text = format!(
+            "restored {} from backup {}",
+            written.real_path.display(),
+            info.id
+        );
         if let Some(prev) = &written.backup_id {
             let _ = write!(text, " (the bytes it replaced are backup {prev})");
         }

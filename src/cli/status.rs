@@ -8,7 +8,9 @@ use crate::core::orchestrator::{DriftState, TargetStatus};
 
 /// Arguments of `status`.
 #[derive(Debug, clap::Args)]
-#[command(after_help = "For each client and profile: the deployed artifact, the latest published one, and drift\n(whether the entries mcp-orch owns still match what was deployed).\n\nExamples:\n  mcp-orch status\n  mcp-orch status --client cursor --check    # exit 1 on drift")]
+#[command(
+    after_help = "For each client and profile: the deployed artifact, the latest published one, and drift\n(whether the entries mcp-orch owns still match what was deployed).\n\nExamples:\n  mcp-orch status\n  mcp-orch status --client cursor --check    # exit 1 on drift"
+)]
 pub struct Args {
     /// Only this client.
     #[arg(long, short = 'c')]
@@ -29,18 +31,31 @@ fn show(v: Option<u64>, id: Option<&String>) -> String {
 pub fn run(args: &Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
     let orch = ctx.open()?;
     let targets: Vec<TargetStatus> = orch.status(args.client.as_deref())?;
-    let drifted = targets.iter().any(|t| matches!(t.drift, DriftState::Drifted | DriftState::FileMissing));
+    let drifted = targets
+        .iter()
+        .any(|t| matches!(t.drift, DriftState::Drifted | DriftState::FileMissing));
     if ctx.json {
         ctx.print_json(&serde_json::json!({ "targets": targets, "drift_detected": drifted }))?;
     } else if targets.is_empty() {
         ctx.print("nothing published or deployed yet")?;
     } else {
         let mut out = String::new();
-        let _ = writeln!(out, "{:<15} {:<10} {:<18} {:<18} DRIFT", "CLIENT", "PROFILE", "DEPLOYED", "LATEST");
+        let _ = writeln!(
+            out,
+            "{:<15} {:<10} {:<18} {:<18} DRIFT",
+            "CLIENT", "PROFILE", "DEPLOYED", "LATEST"
+        );
         for t in &targets {
             let drift = match t.drift {
-                DriftState::Drifted => format!("drifted (changed: {}; missing: {})", t.changed.join(","), t.missing.join(",")),
-                ref other => serde_json::to_value(other).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default(),
+                DriftState::Drifted => format!(
+                    "drifted (changed: {}; missing: {})",
+                    t.changed.join(","),
+                    t.missing.join(",")
+                ),
+                ref other => serde_json::to_value(other)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default(),
             };
             let _ = writeln!(
                 out,
@@ -53,5 +68,9 @@ pub fn run(args: &Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
         }
         ctx.print(&out)?;
     }
-    Ok(if args.check && drifted { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    Ok(if args.check && drifted {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }

@@ -205,15 +205,41 @@ impl AuditLog {
             .collect())
     }
 
+    /// The last complete record's sequence number and hash, after cutting off a partial last
+    /// line left by a process killed in the middle of an append.
+    fn tip(&self) -> Result<(u64, String)> {
+        let ctx = |e| Error::io(format!("reading {}", self.path.display()), e);
+        let Some(bytes) = fsutil::read_optional(&self.path)? else {
+            return Ok((0, GENESIS.to_owned()));
+        };
+        let complete = bytes.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+        if complete < bytes.len() {
+            let file = OpenOptions::new()
+                .write(true)
+                .open(&self.path)
+                .map_err(ctx)?;
+            file.set_len(complete as u64).map_err(ctx)?;
+            file.sync_all().map_err(ctx)?;
+        }
+        let text = String::from_utf8_lossy(&bytes[..complete]);
+        match text.lines().rev().find(|l| !l.trim().is_empty()) {
+            None => Ok((0, GENESIS.to_owned())),
+            Some(line) => {
+                let last: AuditRecord = serde_json::from_str(line).map_err(|e| Error::Parse {
+                    path: self.path.clone(),
+                    message: format!("last record: {e}"),
+                    code: "DATA_FILE_ERROR",
+                })?;
+                Ok((last.seq, last.hash))
+            }
+        }
+    }
+
     /// Appends an event, chained to the last record, and fsyncs it.
     pub fn append(&self, event: AuditEvent, now: DateTime<Utc>) -> Result<AuditRecord> {
         let _lock = LockGuard::acquire(&self.lock)?;
-        let head: Head = fsutil::read_json(&self.head)?.unwrap_or_default();
-        let (seq, prev_hash) = if head.seq == 0 {
-            (1, GENESIS.to_owned())
-        } else {
-            (head.seq + 1, head.hash.clone())
-        };
+        let (last_seq, prev_hash) = self.tip()?;
+        let seq = last_seq + 1;
         let mut record = AuditRecord {
             seq,
             ts: now,
@@ -392,12 +418,16 @@ mod tests {
     #[test]
     fn a_partial_last_line_from_a_killed_append_is_discarded() {
         let (_dir, log) = log();
-        log.append(AuditEvent::ok("deploy", "cli"), Utc::now()).unwrap();
+        log.append(AuditEvent::ok("deploy", "cli"), Utc::now())
+            .unwrap();
         let mut text = std::fs::read_to_string(log.path()).unwrap();
         text.push_str("{\"seq\":2,\"ts\":");
         std::fs::write(log.path(), text).unwrap();
-        let second = log.append(AuditEvent::ok("deploy", "cli"), Utc::now()).unwrap();
+        let second = log
+            .append(AuditEvent::ok("deploy", "cli"), Utc::now())
+            .unwrap();
         assert_eq!(second.seq, 2);
-        assert!(log.verify().unwrap().ok);
+        let report = log.verify().unwrap();
+        assert!(report.ok, "{report:?}");
     }
 }
