@@ -13,6 +13,7 @@ use clap::{CommandFactory, Parser, Subcommand};
 
 use crate::core::{self, ErrorKind, Options, Orchestrator};
 
+mod audit;
 mod clients;
 mod completions;
 mod diff;
@@ -78,6 +79,8 @@ pub enum Command {
     Status(status::Args),
     /// Bring back a backup of a client's file (or list them).
     Restore(restore::Args),
+    /// List the audit log, or verify its hash chain.
+    Audit(audit::Args),
     /// Manage the local secret store (values are never printed).
     #[command(subcommand)]
     Secrets(secrets::Command),
@@ -132,6 +135,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Diff(a) => diff::run(&a, &ctx),
         Command::Status(a) => status::run(&a, &ctx),
         Command::Restore(a) => restore::run(&a, &ctx),
+        Command::Audit(a) => audit::run(&a, &ctx),
         Command::Secrets(c) => secrets::run(c, &ctx),
         Command::Run(a) => run::run(&a, &ctx),
         Command::Completions(a) => {
