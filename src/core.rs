@@ -3,6 +3,7 @@
 //! calls the [`Orchestrator`] façade.
 
 pub mod audit;
+pub mod backup;
 pub mod catalog;
 pub mod clients;
 pub mod diff;
@@ -21,6 +22,7 @@ pub mod search;
 pub mod secrets;
 pub mod state;
 pub mod validate;
+pub mod writer;
 
 pub use error::{Error, ErrorBody, ErrorKind, Result};
 pub use orchestrator::{Options, Orchestrator};
