@@ -2,7 +2,7 @@
 //!
 //! [`SharedCore`] holds the orchestrator behind a lock so that it can be reopened when the
 //! catalog or the client registry changes on disk. [`Watcher`] polls a
-//! [`StateSnapshot`](crate::core::events::StateSnapshot) on a timer (and right away when poked
+//! [`StateSnapshot`] on a timer (and right away when poked
 //! after a change made through this process) and broadcasts the [`DomainEvent`]s to every
 //! subscriber: each MCP session, later the TUI and the HTTP event feed.
 

@@ -78,7 +78,8 @@ pub struct DiffArgs {
     /// Server entries to compare with the client's file instead of the draft: an object
     /// mapping server names to entries in the client's own spelling, optionally wrapped in the
     /// client's container key (e.g. `{"mcpServers": {...}}`), as an object or a JSON string.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "ObjectOrString")]
     pub local_payload: Option<ObjectOrString>,
 }
 
@@ -88,10 +89,12 @@ pub struct DiffArgs {
 pub struct SearchArgs {
     /// Only servers with this transport: `stdio`, `http` or `sse`. Combined with
     /// `search_query` when both are given.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "String")]
     pub transport_filter: Option<String>,
     /// Fuzzy query over id, name, tags and description; omit to list every server.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "String")]
     pub search_query: Option<String>,
 }
 
@@ -164,14 +167,17 @@ pub struct AddArgs {
     /// Catalog id of the server to add (see `list_available_servers`).
     pub server_id: String,
     /// Parameter values by name (see `describe_server`), as an object or a JSON string.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "ObjectOrString")]
     pub params: Option<ObjectOrString>,
     /// Environment variables by name, as an object or a JSON string. Values of variables the
     /// catalog marks secret are stored in the local secret store; the draft keeps only names.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "ObjectOrString")]
     pub env_vars: Option<ObjectOrString>,
     /// Name of the server in the client's file (default: the catalog id).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "String")]
     pub server_name: Option<String>,
     /// Client id (see `list_clients`).
     #[serde(default = "default_client")]
