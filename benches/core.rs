@@ -145,7 +145,7 @@ fn bench_validate(c: &mut Criterion) {
         command_exists: &command_exists,
     };
     c.bench_function("validate_500_servers", |b| {
-        b.iter(|| black_box(validate::validate(&draft, &ctx)))
+        b.iter(|| black_box(validate::validate(&draft, &ctx)));
     });
 }
 
