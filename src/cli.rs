@@ -18,15 +18,20 @@ mod clients;
 mod completions;
 mod diff;
 mod draft;
+mod history;
 mod import;
+mod keys;
 mod output;
 mod profiles;
+mod publish;
 mod restore;
 mod run;
 mod secrets;
 mod servers;
+mod show;
 mod status;
 mod validate;
+mod verify;
 
 pub use output::Ctx;
 
@@ -84,6 +89,17 @@ pub enum Command {
     /// Manage the local secret store (values are never printed).
     #[command(subcommand)]
     Secrets(secrets::Command),
+    /// Manage the signing key and the trust store.
+    #[command(subcommand)]
+    Keys(keys::Command),
+    /// Publish drafts as signed, immutable artifacts.
+    Publish(publish::Args),
+    /// List the published releases of a client and profile.
+    History(history::Args),
+    /// Show an artifact: its payload and every release of it.
+    Show(show::Args),
+    /// Verify every release of an artifact (exit 1 when one fails).
+    Verify(verify::Args),
     /// Run a server with secrets from the store (used by deployed entries).
     Run(run::Args),
     /// Print shell completions.
@@ -137,6 +153,11 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Restore(a) => restore::run(&a, &ctx),
         Command::Audit(a) => audit::run(&a, &ctx),
         Command::Secrets(c) => secrets::run(c, &ctx),
+        Command::Keys(c) => keys::run(c, &ctx),
+        Command::Publish(a) => publish::run(&a, &ctx),
+        Command::History(a) => history::run(&a, &ctx),
+        Command::Show(a) => show::run(&a, &ctx),
+        Command::Verify(a) => verify::run(&a, &ctx),
         Command::Run(a) => run::run(&a, &ctx),
         Command::Completions(a) => {
             completions::run(&a, &mut Cli::command())?;
