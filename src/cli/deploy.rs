@@ -1,5 +1,6 @@
 //! `mcp-orch deploy` and `mcp-orch rollback`.
 
+use std::fmt::Write as _;
 use std::io::{BufRead, IsTerminal, Write};
 use std::process::ExitCode;
 
@@ -10,6 +11,7 @@ use crate::core::{self, Orchestrator};
 
 /// Arguments of `deploy`.
 #[derive(Debug, clap::Args)]
+#[allow(clippy::struct_excessive_bools)] // independent command-line switches
 #[command(
     after_help = "Verifies the artifact's signature, that it belongs to this client and profile and is not older\nthan the deployed one, then merges only mcp-orch's entries into the client's file (a backup is kept).\n\nExamples:\n  mcp-orch deploy --client cursor --dry-run     # plan and unified diff; writes nothing\n  mcp-orch deploy --client cursor --yes\n  mcp-orch deploy --client all --yes            # every detected client with a published artifact"
 )]
@@ -39,6 +41,7 @@ pub struct Args {
 
 /// Arguments of `rollback`.
 #[derive(Debug, clap::Args)]
+#[allow(clippy::struct_excessive_bools)] // independent command-line switches
 #[command(
     after_help = "Examples:\n  mcp-orch rollback --client cursor                 # one version back\n  mcp-orch rollback --client cursor --steps 2\n  mcp-orch rollback --client cursor --to 3f2a9c1e --yes"
 )]
@@ -115,10 +118,10 @@ fn report_text(r: &DeployReport) -> String {
         r.plan.path.display()
     );
     if let Some(b) = &r.backup_id {
-        text.push_str(&format!(" (backup {b})"));
+        let _ = write!(text, " (backup {b})");
     }
     for note in &r.plan.notes {
-        text.push_str(&format!("\n  note: {note}"));
+        let _ = write!(text, "\n  note: {note}");
     }
     text
 }
@@ -195,7 +198,7 @@ pub fn run(args: &Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
         match run_one(&orch, ctx, &request(&status.id), args.yes) {
             Ok(r) => reports.push(r),
             Err(e) => {
-                failures.push(serde_json::json!({ "client_id": status.id, "error": e.body() }))
+                failures.push(serde_json::json!({ "client_id": status.id, "error": e.body() }));
             }
         }
     }
