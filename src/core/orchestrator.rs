@@ -30,7 +30,10 @@ use crate::core::validate::{self, Diagnostic};
 mod deploy;
 mod publish;
 
-pub use deploy::{DeployFlags, DeployReport, DriftState, EntriesDeploy, TargetStatus, entry_hash};
+pub use deploy::{
+    DeployFlags, DeployReport, DeployRequest, DriftState, EntriesDeploy, RollbackTarget,
+    TargetStatus, entry_hash,
+};
 
 /// A source of the current time, injected so tests control it.
 pub trait Clock: Send + Sync {
