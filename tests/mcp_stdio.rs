@@ -208,6 +208,7 @@ fn inspector_cli_covers_every_tool_resource_and_prompt() {
         [
             "list_clients",
             "list_profiles",
+            "get_config",
             "diff_config",
             "list_available_servers",
             "describe_server",
@@ -215,11 +216,18 @@ fn inspector_cli_covers_every_tool_resource_and_prompt() {
             "remove_server_from_config",
             "view_draft_config",
             "clear_draft_config",
+            "publish_config",
+            "initialize_keys",
             "validate_config",
+            "deploy_config",
+            "get_config_history",
+            "get_audit_log",
+            "config_status",
+            "rollback_config",
             "import_client_config"
         ]
     );
-    let remove = &out["result"]["tools"][6];
+    let remove = &out["result"]["tools"][7];
     assert_eq!(
         remove["annotations"],
         json!({"title": "Remove a server from the draft", "readOnlyHint": false, "destructiveHint": true, "idempotentHint": false, "openWorldHint": false})
@@ -420,6 +428,102 @@ fn inspector_cli_covers_every_tool_resource_and_prompt() {
         Some("profile_id"),
     );
 
+    // publish, deploy, status, rollback, history, audit, get_config
+    let cc = json!({"client_id": "cursor"});
+    f.tool(
+        "add_server_to_config",
+        &json!({"server_id": "memory", "client_id": "cursor"}),
+    );
+    assert_error(&f.tool("publish_config", &cc), "KEY_NOT_FOUND", Some("key"));
+    let ok = f.tool("initialize_keys", &json!({}));
+    assert_eq!((ok.1, &ok.2["status"]), (false, &json!("initialized")));
+    assert_error(
+        &f.tool("initialize_keys", &json!({})),
+        "KEY_EXISTS",
+        Some("key"),
+    );
+    let ok = f.tool(
+        "publish_config",
+        &json!({"client_id": "cursor", "changelog": "v1"}),
+    );
+    assert_eq!(
+        (&ok.2["status"], &ok.2["version"]),
+        (&json!("published"), &json!(1))
+    );
+    let dry = f.tool("deploy_config", &cc);
+    assert_eq!(
+        (&dry.2["status"], &dry.2["changed"]),
+        (&json!("dry_run"), &json!(false))
+    );
+    let ok = f.tool(
+        "deploy_config",
+        &json!({"client_id": "cursor", "confirm": true}),
+    );
+    assert_eq!(
+        (&ok.2["status"], &ok.2["changed"]),
+        (&json!("deployed"), &json!(true))
+    );
+    let file: Value =
+        serde_json::from_str(&std::fs::read_to_string(&cursor_file).unwrap()).unwrap();
+    assert_eq!(file["mcpServers"]["memory"]["command"], "npx");
+    assert_eq!(file["mcpServers"]["handmade"]["command"], "node");
+    assert_error(
+        &f.tool(
+            "deploy_config",
+            &json!({"client_id": "cursor", "artifact_id": "zz"}),
+        ),
+        "INVALID_ARTIFACT_ID",
+        Some("artifact_id"),
+    );
+    let ok = f.tool("config_status", &cc);
+    assert_eq!(ok.2["targets"][0]["drift"], "in_sync");
+    assert_error(
+        &f.tool("config_status", &json!({"client_id": "nope"})),
+        "UNKNOWN_CLIENT",
+        Some("client_id"),
+    );
+    let ok = f.tool("get_config_history", &cc);
+    assert_eq!(ok.2["total"], 1);
+    assert_error(
+        &f.tool(
+            "get_config_history",
+            &json!({"client_id": "cursor", "limit": -2}),
+        ),
+        "INVALID_ARGUMENTS",
+        Some("limit"),
+    );
+    let ok = f.tool("get_config", &cc);
+    assert_eq!(
+        (&ok.2["version"], &ok.2["verified"]),
+        (&json!(1), &json!(true))
+    );
+    assert_error(
+        &f.tool("get_config", &json!({"client_id": "vscode"})),
+        "ARTIFACT_NOT_FOUND",
+        Some("artifact_id"),
+    );
+    let ok = f.tool(
+        "get_audit_log",
+        &json!({"client_id": "cursor", "verify": true}),
+    );
+    assert_eq!(ok.2["verification"]["ok"], true);
+    assert_error(
+        &f.tool("get_audit_log", &json!({"client_id": "nope"})),
+        "UNKNOWN_CLIENT",
+        Some("client_id"),
+    );
+    let dry = f.tool("rollback_config", &cc);
+    assert_error(&dry, "NO_EARLIER_ARTIFACT", Some("steps"));
+    let ok = f.tool(
+        "rollback_config",
+        &json!({"client_id": "cursor", "artifact_id": ok_artifact(&f), "confirm": true}),
+    );
+    assert_eq!(
+        (&ok.2["status"], &ok.2["version"]),
+        (&json!("rolled_back"), &json!(1))
+    );
+    f.tool("clear_draft_config", &cc);
+
     // resources
     let (code, out) = f.inspect(&["--method", "resources/list"]);
     assert_eq!(code, 0);
@@ -435,7 +539,10 @@ fn inspector_cli_covers_every_tool_resource_and_prompt() {
             "capabilities://server",
             "capabilities://clients",
             "server://registry",
-            "config://cursor/default/draft"
+            "config://cursor/default/draft",
+            "config://cursor/default/latest",
+            "config://cursor/default/deployed",
+            "audit://cursor/default"
         ]
     );
     let (_, out) = f.inspect(&["--method", "resources/templates/list"]);
@@ -449,7 +556,10 @@ fn inspector_cli_covers_every_tool_resource_and_prompt() {
         templates,
         [
             "server://{server_id}",
-            "config://{client_id}/{profile_id}/draft"
+            "config://{client_id}/{profile_id}/draft",
+            "config://{client_id}/{profile_id}/latest",
+            "config://{client_id}/{profile_id}/deployed",
+            "audit://{client_id}/{profile_id}"
         ]
     );
     for (uri, pointer, want) in [
@@ -462,6 +572,17 @@ fn inspector_cli_covers_every_tool_resource_and_prompt() {
         ("server://registry", "/servers/0/id", json!("atlassian")),
         ("server://memory", "/id", json!("memory")),
         ("config://cursor/default/draft", "/server_count", json!(0)),
+        ("config://cursor/default/latest", "/version", json!(1)),
+        (
+            "config://cursor/default/deployed",
+            "/deployed_version",
+            json!(1),
+        ),
+        (
+            "audit://cursor/default",
+            "/records/0/action",
+            json!("publish"),
+        ),
     ] {
         let (code, out) = f.inspect(&["--method", "resources/read", "--uri", uri]);
         assert_eq!(code, 0, "{uri}: {out}");
@@ -510,6 +631,12 @@ fn inspector_cli_covers_every_tool_resource_and_prompt() {
         out["error"]["message"],
         "prompt `setup_client` needs the argument `client_id`"
     );
+}
+
+/// The artifact id of the latest release of cursor/default.
+fn ok_artifact(f: &Fixture) -> String {
+    let ok = f.tool("get_config", &json!({"client_id": "cursor"}));
+    ok.2["artifact_id"].as_str().unwrap().to_owned()
 }
 
 fn run_python(mode: &str) {

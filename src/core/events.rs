@@ -31,14 +31,12 @@ pub enum DomainEvent {
         /// Whether the draft file exists now.
         exists: bool,
     },
-    /// A release (signed artifact) of a (client, profile) was published or removed.
+    /// A release (signed artifact) of a (client, profile) was published.
     Published {
         /// Client id.
         client: String,
         /// Profile id.
         profile: String,
-        /// How many release files the target has now.
-        releases: usize,
     },
     /// The deploy record of a (client, profile) changed: a deploy, rollback or restore ran.
     Deployed {
@@ -152,13 +150,12 @@ pub struct StateSnapshot {
     audit: Option<Stamp>,
 }
 
-/// Directories under the state directory that hold releases, laid out as
-/// `<dir>/<client>/<profile>/...`.
-const RELEASE_DIRS: &[&str] = &["releases", "artifacts"];
+/// Where releases live, laid out as `<dir>/<client>/<profile>/<version>.json`.
+const RELEASE_DIR: &str = "artifacts/releases";
 /// Files and directories that make up the catalog besides the bundled data.
 const CATALOG_FILES: &[&str] = &["catalog.toml", "registry"];
-/// Files and directories that hold keys.
-const KEY_DIRS: &[&str] = &["keys", "trusted-keys", "trust"];
+/// Files and directories that hold keys and the trust store.
+const KEY_FILES: &[&str] = &["keys", "trust.json"];
 
 impl StateSnapshot {
     /// Stamps the state directory of `orch`, and the client files its deploy records name.
@@ -177,16 +174,12 @@ impl StateSnapshot {
             audit: Stamp::of(&home.join("audit.jsonl")),
             ..Self::default()
         };
-        for dir in RELEASE_DIRS {
-            for (target, files) in per_target_trees(&home.join(dir)) {
-                snap.releases.entry(target).or_default().extend(files);
-            }
-        }
+        snap.releases = per_target_trees(&home.join(RELEASE_DIR));
         for name in CATALOG_FILES {
             stamp_tree(&home.join(name), 2, &mut snap.catalog);
         }
-        for name in KEY_DIRS {
-            stamp_tree(&home.join(name), 1, &mut snap.keys);
+        for name in KEY_FILES {
+            stamp_tree(&home.join(name), 2, &mut snap.keys);
         }
         for target in snap.deployments.keys() {
             let record = crate::core::state::DeployRecord::load(
@@ -334,10 +327,6 @@ pub fn changes(old: &StateSnapshot, new: &StateSnapshot) -> Vec<DomainEvent> {
         out.push(DomainEvent::Published {
             client: client.clone(),
             profile: profile.clone(),
-            releases: new
-                .releases
-                .get(&(client.clone(), profile.clone()))
-                .map_or(0, BTreeMap::len),
         });
     }
     for ((client, profile), exists) in changed_keys(&old.deployments, &new.deployments) {
@@ -429,7 +418,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let home = dir.path();
         let before = StateSnapshot::take_dir(home);
-        write(&home.join("releases/cursor/work/0001.json"), "{}");
+        write(&home.join("artifacts/releases/cursor/work/0001.json"), "{}");
         write(&home.join("deployments/vscode/default.json"), "{}");
         write(&home.join("catalog.toml"), "");
         write(&home.join("clients.toml"), "");
@@ -444,7 +433,6 @@ mod tests {
                 DomainEvent::Published {
                     client: "cursor".into(),
                     profile: "work".into(),
-                    releases: 1
                 },
                 DomainEvent::Deployed {
                     client: "vscode".into(),

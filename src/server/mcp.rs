@@ -258,6 +258,125 @@ async fn progress(
     }
 }
 
+/// How long the user has to answer a deploy confirmation.
+const CONFIRM_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// The tools that change client files and so need confirmation.
+const CONFIRMED_TOOLS: &[&str] = &["deploy_config", "rollback_config"];
+
+/// The form of a deploy confirmation asked through elicitation.
+#[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
+struct Confirmation {
+    /// Write the client's config file now?
+    confirm: bool,
+}
+
+rmcp::elicit_safe!(Confirmation);
+
+/// What asking the user for a deploy confirmation gave.
+enum Asked {
+    /// No question was asked (an explicit `confirm`, another tool, or no elicitation).
+    NotAsked,
+    /// The user confirmed.
+    Accepted,
+    /// The user declined or cancelled; the dry-run plan.
+    Refused(Value),
+    /// Planning failed.
+    Failed(core::Error),
+}
+
+impl OrchServer {
+    /// For deploy and rollback without an explicit `confirm`, shows the plan to the user through
+    /// elicitation when the client supports it (sessions before 2026-07-28, which still allow
+    /// server-to-client requests) and returns the answer.
+    async fn ask_confirmation(
+        &self,
+        ctx: &RequestContext<RoleServer>,
+        name: &str,
+        args: &rmcp::model::JsonObject,
+        run: &impl Fn(rmcp::model::JsonObject) -> tools::Outcome,
+    ) -> Asked {
+        let explicit = args.get("confirm").is_some_and(|v| !v.is_null());
+        let legacy = ctx
+            .protocol_version()
+            .is_none_or(|v| v.as_str() < rmcp::model::ProtocolVersion::V_2026_07_28.as_str());
+        let can_elicit = ctx
+            .client_capabilities()
+            .is_some_and(|c| c.elicitation.is_some());
+        if !CONFIRMED_TOOLS.contains(&name) || explicit || !legacy || !can_elicit {
+            return Asked::NotAsked;
+        }
+        let plan = match run(args.clone()) {
+            Ok(plan) => plan,
+            Err(e) => return Asked::Failed(e),
+        };
+        let message = confirmation_message(name, &plan);
+        match ctx
+            .peer
+            .elicit_with_timeout::<Confirmation>(message, Some(CONFIRM_TIMEOUT))
+            .await
+        {
+            Ok(Some(Confirmation { confirm: true })) => Asked::Accepted,
+            Ok(_)
+            | Err(
+                rmcp::service::ElicitationError::UserDeclined
+                | rmcp::service::ElicitationError::UserCancelled,
+            ) => Asked::Refused(plan),
+            Err(e) => {
+                tracing::warn!("asking for confirmation failed: {e}");
+                Asked::NotAsked
+            }
+        }
+    }
+}
+
+/// The question shown to the user before a deploy or rollback: what changes in which file.
+fn confirmation_message(name: &str, plan: &Value) -> String {
+    const MAX_DIFF: usize = 4000;
+    let verb = if name == "rollback_config" {
+        "Roll back"
+    } else {
+        "Deploy"
+    };
+    let list = |key: &str| {
+        plan["plan"]["diff"][key]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|v| {
+                        v.as_str()
+                            .or_else(|| v["server_id"].as_str())
+                            .unwrap_or("?")
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            })
+            .unwrap_or_default()
+    };
+    let mut diff = plan["plan"]["unified_diff"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    if diff.len() > MAX_DIFF {
+        let mut cut = MAX_DIFF;
+        while !diff.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        diff.truncate(cut);
+        diff.push_str("\n…");
+    }
+    format!(
+        "{verb} v{} of {}/{} into {}?\nadd: [{}]  change: [{}]  remove: [{}]\n\n{diff}",
+        plan["version"],
+        plan["client_id"].as_str().unwrap_or_default(),
+        plan["profile_id"].as_str().unwrap_or_default(),
+        plan["config_path"].as_str().unwrap_or_default(),
+        list("servers_added"),
+        list("servers_modified"),
+        list("servers_removed"),
+    )
+}
+
 impl ServerHandler for OrchServer {
     fn get_info(&self) -> ServerConfig {
         let capabilities = ServerCapabilities::builder()
@@ -310,15 +429,32 @@ impl ServerHandler for OrchServer {
                 Some(json!({ "known": tools::TOOLS.iter().map(|t| t.name).collect::<Vec<_>>() })),
             ));
         };
-        let args = request.arguments.unwrap_or_default();
+        let mut args = request.arguments.unwrap_or_default();
         let token = context.meta.get_progress_token();
         progress(&context, token.as_ref(), 0.0, &format!("{name}: started")).await;
         let orch = self.core.get();
-        let outcome = tools::call(&orch, &name, args).unwrap_or_else(|| {
-            Err(core::Error::Internal(format!(
-                "tool `{name}` has no handler"
-            )))
-        });
+        let run = |args| {
+            tools::call(&orch, &name, args).unwrap_or_else(|| {
+                Err(core::Error::Internal(format!(
+                    "tool `{name}` has no handler"
+                )))
+            })
+        };
+        let outcome = match self.ask_confirmation(&context, &name, &args, &run).await {
+            Asked::NotAsked => run(args),
+            Asked::Accepted => {
+                args.insert("confirm".into(), Value::Bool(true));
+                run(args).map(|mut v| {
+                    v["confirmed_by"] = json!("elicitation");
+                    v
+                })
+            }
+            Asked::Refused(mut plan) => {
+                plan["status"] = json!("cancelled");
+                Ok(plan)
+            }
+            Asked::Failed(e) => Err(e),
+        };
         progress(&context, token.as_ref(), 2.0, &format!("{name}: done")).await;
         let result = match outcome {
             Ok(value) => {

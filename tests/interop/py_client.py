@@ -35,6 +35,7 @@ NOTIFY_TIMEOUT = 10.0
 TOOLS = [
     "list_clients",
     "list_profiles",
+    "get_config",
     "diff_config",
     "list_available_servers",
     "describe_server",
@@ -42,20 +43,38 @@ TOOLS = [
     "remove_server_from_config",
     "view_draft_config",
     "clear_draft_config",
+    "publish_config",
+    "initialize_keys",
     "validate_config",
+    "deploy_config",
+    "get_config_history",
+    "get_audit_log",
+    "config_status",
+    "rollback_config",
     "import_client_config",
+]
+TEMPLATES = [
+    "server://{server_id}",
+    "config://{client_id}/{profile_id}/draft",
+    "config://{client_id}/{profile_id}/latest",
+    "config://{client_id}/{profile_id}/deployed",
+    "audit://{client_id}/{profile_id}",
 ]
 READ_ONLY = {
     "list_clients",
     "list_profiles",
+    "get_config",
     "diff_config",
     "list_available_servers",
     "describe_server",
     "view_draft_config",
     "validate_config",
+    "get_config_history",
+    "get_audit_log",
+    "config_status",
 }
-DESTRUCTIVE = {"remove_server_from_config", "clear_draft_config"}
-IDEMPOTENT = READ_ONLY | {"clear_draft_config", "import_client_config"}
+DESTRUCTIVE = {"remove_server_from_config", "clear_draft_config", "deploy_config", "rollback_config"}
+IDEMPOTENT = READ_ONLY | {"clear_draft_config", "import_client_config", "deploy_config", "rollback_config"}
 
 passed = 0
 failed = 0
@@ -103,6 +122,7 @@ def make_fixture() -> tuple[dict[str, str], Path]:
             "MCP_ORCH_HOME": str(root / "orch"),
             "MCP_ORCH_CLIENT_PATH_CURSOR": str(cursor),
             "MCP_ORCH_CLIENT_PATH_VSCODE": str(root / "vscode" / "mcp.json"),
+            "MCP_ORCH_CLIENT_PATH_CLAUDE_CODE": str(root / "claude" / ".claude.json"),
             "MCP_ORCH_LOG": "error",
         }
     )
@@ -264,7 +284,7 @@ async def check_resources(c: Client) -> None:
     listed = [r.uri for r in (await c.list_resources()).resources]
     eq("resources/list", listed, ["capabilities://server", "capabilities://clients", "server://registry", "config://claude-desktop/default/draft", "config://cursor/default/draft", "config://vscode/default/draft"])
     templates = [t.uri_template for t in (await c.list_resource_templates()).resource_templates]
-    eq("resources/templates/list", templates, ["server://{server_id}", "config://{client_id}/{profile_id}/draft"])
+    eq("resources/templates/list", templates, TEMPLATES)
 
     async def read(uri: str):
         res = await c.read_resource(uri)
@@ -273,7 +293,7 @@ async def check_resources(c: Client) -> None:
 
     caps = await read("capabilities://server")
     eq("capabilities://server", (caps["name"], caps["tools"], caps["resource_templates"], caps["prompts"]),
-       ("mcp-orch", TOOLS, ["server://{server_id}", "config://{client_id}/{profile_id}/draft"], ["setup_client", "troubleshoot_config", "migrate_config"]))
+       ("mcp-orch", TOOLS, TEMPLATES, ["setup_client", "troubleshoot_config", "migrate_config"]))
     clients = await read("capabilities://clients")
     cur = next(x for x in clients["clients"] if x["client_id"] == "cursor")
     eq("capabilities://clients", (cur["config_format"], cur["profiles"], clients["count"] == len(clients["clients"])), ("json", ["default"], True))
@@ -316,6 +336,127 @@ async def check_prompts(c: Client) -> None:
             check(f"prompt {name} {args} fails", False, "no error")
         except MCPError as e:
             eq(f"prompt {name} {args} fails", e.code, -32602)
+
+
+def on_disk(env: dict[str, str]) -> dict:
+    path = Path(env["MCP_ORCH_CLIENT_PATH_CLAUDE_CODE"])
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+async def check_workflow(c: Client, env: dict[str, str]) -> None:
+    """search, add, validate, publish, deploy with confirm, status, rollback — through MCP alone,
+    checked against the client's file on disk."""
+    cc = {"client_id": "claude-code"}
+    err, sc, _ = await call(c, "list_available_servers", {"search_query": "memory", "transport_filter": "stdio"})
+    check("workflow: search finds memory", "memory" in [x["server_id"] for x in sc["servers"]], sc)
+    err, sc, _ = await call(c, "add_server_to_config", {"server_id": "memory", **cc})
+    eq("workflow: add memory", (err, sc["server_count"]), (False, 1))
+    err, sc, _ = await call(c, "validate_config", cc)
+    eq("workflow: validate", (err, sc["valid"], sc["errors"]), (False, True, []))
+
+    err, sc, _ = await call(c, "publish_config", {"changelog": "memory", **cc})
+    eq("publish without a key", (err, sc["code"]), (True, "KEY_NOT_FOUND"))
+    err, sc, _ = await call(c, "initialize_keys", {})
+    eq("initialize_keys", (err, sc["status"], sc["algorithm"]), (False, "initialized", "ed25519"))
+    err, sc, _ = await call(c, "initialize_keys", {})
+    eq("initialize_keys twice", (err, sc["code"]), (True, "KEY_EXISTS"))
+    err, sc, _ = await call(c, "publish_config", {"changelog": "memory", **cc})
+    eq("publish v1", (err, sc["status"], sc["version"], sc["servers"], sc["changelog"]), (False, "published", 1, ["memory"], "memory"))
+    v1 = sc["artifact_id"]
+    err, sc, _ = await call(c, "publish_config", {"client_id": "claude-code", "profile_id": "nope"})
+    eq("publish error", (err, sc["code"]), (True, "UNKNOWN_PROFILE"))
+
+    err, sc, _ = await call(c, "deploy_config", cc)
+    eq("deploy without confirm is a dry run", (err, sc["status"], sc["dry_run"], sc["changed"], sc["plan"]["diff"]["servers_added"]), (False, "dry_run", True, False, ["memory"]))
+    eq("dry run writes nothing", on_disk(env), {})
+    err, sc, _ = await call(c, "deploy_config", {**cc, "confirm": True})
+    eq("deploy with confirm", (err, sc["status"], sc["version"], sc["changed"], sc["config_path"]), (False, "deployed", 1, True, env["MCP_ORCH_CLIENT_PATH_CLAUDE_CODE"]))
+    eq("file on disk after deploy", sorted(on_disk(env).get("mcpServers", {})), ["memory"])
+    err, sc, _ = await call(c, "deploy_config", {"client_id": "windsurf", "confirm": True})
+    eq("deploy error", (err, sc["code"]), (True, "ARTIFACT_NOT_FOUND"))
+
+    err, sc, _ = await call(c, "config_status", cc)
+    t = sc["targets"][0]
+    eq("status in sync", (err, t["drift"], t["deployed_version"], t["latest_version"], sc["drift_detected"]), (False, "in_sync", 1, 1, False))
+    err, sc, _ = await call(c, "config_status", {"profile_id": "default"})
+    eq("status error", (err, sc["code"], sc["field"]), (True, "INVALID_ARGUMENTS", "profile_id"))
+
+    await call(c, "add_server_to_config", {"server_id": "time", **cc})
+    err, sc, _ = await call(c, "publish_config", {"changelog": "time", **cc})
+    eq("publish v2", (err, sc["version"], sc["servers"]), (False, 2, ["memory", "time"]))
+    v2 = sc["artifact_id"]
+    err, sc, _ = await call(c, "deploy_config", {**cc, "confirm": True})
+    eq("deploy v2", (err, sc["version"]), (False, 2))
+    eq("file on disk after deploy v2", sorted(on_disk(env)["mcpServers"]), ["memory", "time"])
+
+    err, sc, _ = await call(c, "rollback_config", cc)
+    eq("rollback without confirm is a dry run", (err, sc["status"], sc["version"], sc["plan"]["diff"]["servers_removed"]), (False, "dry_run", 1, ["time"]))
+    eq("rollback dry run writes nothing", sorted(on_disk(env)["mcpServers"]), ["memory", "time"])
+    err, sc, _ = await call(c, "rollback_config", {**cc, "confirm": True})
+    eq("rollback with confirm", (err, sc["status"], sc["version"], sc["artifact_id"]), (False, "rolled_back", 1, v1))
+    eq("file on disk after rollback", sorted(on_disk(env)["mcpServers"]), ["memory"])
+    err, sc, _ = await call(c, "rollback_config", {**cc, "steps": 5, "confirm": True})
+    eq("rollback error", (err, sc["code"]), (True, "NO_EARLIER_ARTIFACT"))
+    err, sc, _ = await call(c, "config_status", cc)
+    eq("status after rollback", (sc["targets"][0]["deployed_version"], sc["targets"][0]["latest_version"]), (1, 2))
+
+    err, sc, _ = await call(c, "get_config", cc)
+    eq("get_config latest", (err, sc["version"], sc["artifact_id"], sc["verified"], sorted(sc["payload"]["entries"])), (False, 2, v2, True, ["memory", "time"]))
+    err, sc, _ = await call(c, "get_config", {**cc, "artifact_id": v1[:12]})
+    eq("get_config by prefix", (err, sc["version"]), (False, 1))
+    err, sc, _ = await call(c, "get_config", {**cc, "artifact_id": "0" * 12})
+    eq("get_config error", (err, sc["code"]), (True, "ARTIFACT_NOT_FOUND"))
+    err, sc, _ = await call(c, "get_config_history", cc)
+    eq("history", (err, [r["version"] for r in sc["releases"]], sc["total"]), (False, [2, 1], 2))
+    err, sc, _ = await call(c, "get_config_history", {**cc, "limit": 1})
+    eq("history limit", [r["version"] for r in sc["releases"]], [2])
+    err, sc, _ = await call(c, "get_config_history", {**cc, "limit": -1})
+    eq("history error", (err, sc["code"], sc["field"]), (True, "INVALID_ARGUMENTS", "limit"))
+    err, sc, _ = await call(c, "get_audit_log", {**cc, "verify": True})
+    eq("audit log", (err, [r["action"] for r in sc["records"]], [r["actor"] for r in sc["records"]][-1], sc["verification"]["ok"]),
+       (False, ["publish", "publish", "publish", "deploy", "publish", "deploy", "rollback", "rollback"], "mcp", True))
+    eq("audit records failures with their code", [r.get("error_code") for r in sc["records"]][:3], ["KEY_NOT_FOUND", None, "UNKNOWN_PROFILE"])
+    err, sc, _ = await call(c, "get_audit_log", {"client_id": "nope"})
+    eq("audit error", (err, sc["code"]), (True, "UNKNOWN_CLIENT"))
+
+    async def read(uri: str):
+        return json.loads((await c.read_resource(uri)).contents[0].text)
+
+    latest = await read("config://claude-code/default/latest")
+    eq("config://…/latest", (latest["version"], latest["verified"]), (2, True))
+    deployed = await read("config://claude-code/default/deployed")
+    eq("config://…/deployed", (deployed["deployed_version"], deployed["drift"], deployed["owned"]), (1, "in_sync", ["memory"]))
+    audit = await read("audit://claude-code/default")
+    eq("audit://…", (audit["count"], audit["records"][-1]["action"]), (7, "rollback"))
+    try:
+        await c.read_resource("config://windsurf/default/latest")
+        check("latest of an unpublished target fails", False, "no error")
+    except MCPError as e:
+        eq("latest of an unpublished target fails", e.data["code"], "ARTIFACT_NOT_FOUND")
+
+
+async def check_elicitation(env: dict[str, str]) -> None:
+    """deploy_config without `confirm` asks the user through elicitation (legacy sessions)."""
+    answers = ["decline", "accept"]
+    asked: list[str] = []
+
+    async def on_elicit(ctx, params):
+        import mcp_types as types
+        asked.append(params.message)
+        action = answers.pop(0)
+        return types.ElicitResult(action=action, content={"confirm": True} if action == "accept" else None)
+
+    server = StdioServerParameters(command=BIN, args=["serve"], env=env)
+    async with Client(server, mode="legacy", cache=None, elicitation_callback=on_elicit) as c:
+        cc = {"client_id": "claude-code"}
+        err, sc, _ = await call(c, "deploy_config", cc)
+        eq("elicitation declined", (err, sc["status"], sorted(on_disk(env)["mcpServers"])), (False, "cancelled", ["memory"]))
+        err, sc, _ = await call(c, "deploy_config", cc)
+        eq("elicitation accepted", (err, sc["status"], sc["confirmed_by"], sc["version"]), (False, "deployed", "elicitation", 2))
+        eq("file after elicited deploy", sorted(on_disk(env)["mcpServers"]), ["memory", "time"])
+        check("the question shows the plan", len(asked) == 2 and "into " + env["MCP_ORCH_CLIENT_PATH_CLAUDE_CODE"] in asked[0] and "add: [time]" in asked[0], asked)
+        err, sc, _ = await call(c, "rollback_config", {**cc, "confirm": False})
+        eq("explicit confirm false never asks", (err, sc["status"], len(asked)), (False, "dry_run", 2))
 
 
 def cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
@@ -409,7 +550,9 @@ async def main() -> int:
             await check_tools(c, env, root)
             await check_resources(c)
             await check_prompts(c)
+            await check_workflow(c, env)
         if MODE == "legacy":
+            await check_elicitation(env)
             await check_notifications_legacy(env)
         else:
             await check_notifications_modern(env)

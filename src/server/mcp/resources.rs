@@ -44,12 +44,34 @@ pub const TEMPLATES: &[(&str, &str, &str)] = &[
         "draft",
         "The draft of a client and profile, and its servers rendered in the client's spelling.",
     ),
+    (
+        "config://{client_id}/{profile_id}/latest",
+        "latest",
+        "The latest published release of a client and profile, verified, with its payload.",
+    ),
+    (
+        "config://{client_id}/{profile_id}/deployed",
+        "deployed",
+        "What is deployed for a client and profile, and its drift against the file on disk.",
+    ),
+    (
+        "audit://{client_id}/{profile_id}",
+        "audit",
+        "The audit records of a client and profile (publish, deploy, rollback, restore).",
+    ),
 ];
 
-/// The per-target resource kinds that the snapshot lists.
-const TARGET_KINDS: &[&str] = &["draft"];
+/// The per-target resource kinds of `config://`.
+const TARGET_KINDS: &[&str] = &["draft", "latest", "deployed"];
 
-/// Every concrete resource: the static ones plus one per existing draft.
+fn target_resource(uri: String, name: String, description: String) -> Resource {
+    Resource::new(uri, name)
+        .with_description(description)
+        .with_mime_type(MIME_JSON)
+}
+
+/// Every concrete resource: the static ones plus, per (client, profile), its draft, its latest
+/// release, its deployment and its audit records where they exist.
 pub fn list(snapshot: &StateSnapshot) -> Vec<Resource> {
     let mut out: Vec<Resource> = STATIC
         .iter()
@@ -60,14 +82,34 @@ pub fn list(snapshot: &StateSnapshot) -> Vec<Resource> {
         })
         .collect();
     for (client, profile) in snapshot.drafts() {
-        out.push(
-            Resource::new(
-                format!("config://{client}/{profile}/draft"),
-                format!("draft {client}/{profile}"),
-            )
-            .with_description(format!("The draft of {client}/{profile}."))
-            .with_mime_type(MIME_JSON),
-        );
+        out.push(target_resource(
+            format!("config://{client}/{profile}/draft"),
+            format!("draft {client}/{profile}"),
+            format!("The draft of {client}/{profile}."),
+        ));
+    }
+    for (client, profile) in snapshot.released() {
+        out.push(target_resource(
+            format!("config://{client}/{profile}/latest"),
+            format!("latest {client}/{profile}"),
+            format!("The latest release of {client}/{profile}."),
+        ));
+    }
+    for (client, profile) in snapshot.deployed() {
+        out.push(target_resource(
+            format!("config://{client}/{profile}/deployed"),
+            format!("deployed {client}/{profile}"),
+            format!("The deployment of {client}/{profile}."),
+        ));
+    }
+    let audited: std::collections::BTreeSet<(&str, &str)> =
+        snapshot.released().chain(snapshot.deployed()).collect();
+    for (client, profile) in audited {
+        out.push(target_resource(
+            format!("audit://{client}/{profile}"),
+            format!("audit {client}/{profile}"),
+            format!("The audit records of {client}/{profile}."),
+        ));
     }
     out
 }
@@ -106,8 +148,15 @@ pub enum Uri {
         client: String,
         /// Profile id.
         profile: String,
-        /// `draft`.
+        /// `draft`, `latest` or `deployed`.
         kind: String,
+    },
+    /// `audit://{client_id}/{profile_id}`.
+    Audit {
+        /// Client id.
+        client: String,
+        /// Profile id.
+        profile: String,
     },
 }
 
@@ -134,6 +183,15 @@ pub fn parse(uri: &str) -> Option<Uri> {
                 }
             })
         }
+        ("audit", path) => {
+            let (client, profile) = path.split_once('/')?;
+            (!client.is_empty() && !profile.is_empty() && !profile.contains('/')).then(|| {
+                Uri::Audit {
+                    client: client.to_owned(),
+                    profile: profile.to_owned(),
+                }
+            })
+        }
         _ => None,
     }
 }
@@ -155,10 +213,22 @@ pub fn affects(event: &DomainEvent, uri: &Uri) -> bool {
             DomainEvent::DraftChanged {
                 client, profile, ..
             } => client == c && profile == p && kind == "draft",
+            DomainEvent::Published { client, profile } => {
+                client == c && profile == p && (kind == "latest" || kind == "deployed")
+            }
+            DomainEvent::Deployed {
+                client, profile, ..
+            }
+            | DomainEvent::ClientFileChanged {
+                client, profile, ..
+            } => client == c && profile == p && kind == "deployed",
+            // Verification of releases depends on the trust store.
+            DomainEvent::KeysChanged => kind == "latest",
             // The rendered payload depends on the catalog and the client registry.
             DomainEvent::CatalogChanged | DomainEvent::ClientsChanged => kind == "draft",
             _ => false,
         },
+        Uri::Audit { .. } => matches!(event, DomainEvent::AuditAppended),
     }
 }
 
@@ -178,9 +248,51 @@ pub fn read(orch: &Orchestrator, uri: &Uri, server_capabilities: &Value) -> core
         Uri::Server(id) => serde_json::to_value(orch.server(id)?)
             .map_err(|e| Error::Internal(format!("serialising {id}: {e}"))),
         Uri::Config {
-            client, profile, ..
-        } => draft(orch, client, profile),
+            client,
+            profile,
+            kind,
+        } => match kind.as_str() {
+            "latest" => latest(orch, client, profile),
+            "deployed" => deployed(orch, client, profile),
+            _ => draft(orch, client, profile),
+        },
+        Uri::Audit { client, profile } => {
+            orch.profile(client, profile)?;
+            let records = orch.audit_log().read(&crate::core::audit::Filter {
+                client: Some(client.clone()),
+                profile: Some(profile.clone()),
+                ..Default::default()
+            })?;
+            Ok(json!({
+                "client_id": client,
+                "profile_id": profile,
+                "records": records,
+                "count": records.len(),
+            }))
+        }
     }
+}
+
+fn latest(orch: &Orchestrator, client: &str, profile: &str) -> core::Result<Value> {
+    tools::get_config(
+        orch,
+        &tools::GetConfigArgs {
+            client_id: client.to_owned(),
+            profile_id: profile.to_owned(),
+            artifact_id: None,
+        },
+    )
+}
+
+fn deployed(orch: &Orchestrator, client: &str, profile: &str) -> core::Result<Value> {
+    orch.profile(client, profile)?;
+    let status = orch.target_status(client, profile)?;
+    let record = orch.deploy_record(client, profile)?;
+    let mut v = serde_json::to_value(&status)
+        .map_err(|e| Error::Internal(format!("serialising a status: {e}")))?;
+    v["owned"] = json!(record.owned);
+    v["drift_detected"] = json!(status.drift == crate::core::orchestrator::DriftState::Drifted);
+    Ok(v)
 }
 
 fn client_capabilities(orch: &Orchestrator) -> core::Result<Value> {

@@ -18,8 +18,12 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
 
+use crate::core::artifact::Release;
+use crate::core::audit::Filter;
 use crate::core::catalog::{ServerEntry, Transport};
-use crate::core::orchestrator::{AddServer, FileDiff};
+use crate::core::orchestrator::{
+    AddServer, DeployFlags, DeployReport, DeployRequest, FileDiff, RollbackTarget,
+};
 use crate::core::profiles::DEFAULT_PROFILE;
 use crate::core::search::Query;
 use crate::core::{self, Error, Orchestrator};
@@ -201,6 +205,153 @@ pub struct RemoveArgs {
     pub profile_id: String,
 }
 
+/// Arguments of `publish_config`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PublishArgs {
+    /// What changed, kept in the signed release.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "String")]
+    pub changelog: Option<String>,
+    /// Client id (see `list_clients`).
+    #[serde(default = "default_client")]
+    pub client_id: String,
+    /// Profile id.
+    #[serde(default = "default_profile")]
+    pub profile_id: String,
+}
+
+/// Arguments of `initialize_keys`.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct KeysArgs {
+    /// Rotate an existing signing key (the old one stays trusted for earlier releases).
+    #[serde(default)]
+    pub regenerate: bool,
+}
+
+/// Arguments of `get_config`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GetConfigArgs {
+    /// Client id (see `list_clients`).
+    pub client_id: String,
+    /// Profile id.
+    #[serde(default = "default_profile")]
+    pub profile_id: String,
+    /// Artifact id or unique prefix (default: the latest release).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "String")]
+    pub artifact_id: Option<String>,
+}
+
+/// Arguments of `get_config_history`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HistoryArgs {
+    /// Client id (see `list_clients`).
+    #[serde(default = "default_client")]
+    pub client_id: String,
+    /// Profile id.
+    #[serde(default = "default_profile")]
+    pub profile_id: String,
+    /// At most this many releases, newest first (all when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "i64")]
+    pub limit: Option<i64>,
+}
+
+/// Arguments of `get_audit_log`.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AuditArgs {
+    /// Only records of this client.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "String")]
+    pub client_id: Option<String>,
+    /// Only records of this profile.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "String")]
+    pub profile_id: Option<String>,
+    /// Only this action: `publish`, `deploy`, `rollback`, `restore`, `key.init`, ...
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "String")]
+    pub action: Option<String>,
+    /// Only the newest this many records (all when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "i64")]
+    pub limit: Option<i64>,
+    /// Also check the hash chain and report any edited, removed or reordered record.
+    #[serde(default)]
+    pub verify: bool,
+}
+
+/// Arguments of `config_status`.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StatusArgs {
+    /// Only this client (every deployed or published target when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "String")]
+    pub client_id: Option<String>,
+    /// Only this profile (needs `client_id`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "String")]
+    pub profile_id: Option<String>,
+}
+
+/// Arguments of `deploy_config`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeployArgs {
+    /// Client id (see `list_clients`).
+    #[serde(default = "default_client")]
+    pub client_id: String,
+    /// Profile id.
+    #[serde(default = "default_profile")]
+    pub profile_id: String,
+    /// Artifact id or unique prefix (default: the latest release).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "String")]
+    pub artifact_id: Option<String>,
+    /// `true` writes the client's file. Without it the plan is returned as a dry run (and,
+    /// when the client supports elicitation, the user is asked first).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "bool")]
+    pub confirm: Option<bool>,
+    /// Take over servers with the same name that were added to the file by hand.
+    #[serde(default)]
+    pub adopt: bool,
+}
+
+/// Arguments of `rollback_config`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RollbackArgs {
+    /// Client id (see `list_clients`).
+    #[serde(default = "default_client")]
+    pub client_id: String,
+    /// Profile id.
+    #[serde(default = "default_profile")]
+    pub profile_id: String,
+    /// The artifact to go back to (id or unique prefix); default: one version back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "String")]
+    pub artifact_id: Option<String>,
+    /// How many published versions to go back (default 1; ignored with `artifact_id`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "i64")]
+    pub steps: Option<i64>,
+    /// `true` writes the client's file. Without it the plan is returned as a dry run (and,
+    /// when the client supports elicitation, the user is asked first).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "bool")]
+    pub confirm: Option<bool>,
+    /// Take over servers with the same name that were added to the file by hand.
+    #[serde(default)]
+    pub adopt: bool,
+}
+
 // ---- the table ------------------------------------------------------------------------------
 
 /// What kind of effect a tool has, for its annotations.
@@ -256,6 +407,15 @@ pub const TOOLS: &[ToolSpec] = &[
         idempotent: true,
         mutates: false,
         schema: schema::<ClientArgs>,
+    },
+    ToolSpec {
+        name: "get_config",
+        title: "Get a published config",
+        description: "Show a published release of a client and profile (the latest, or `artifact_id`) with its signature verified: version, changelog, signing key and the payload (servers and the entries as they are written into the client's file; secrets only as references).",
+        effect: Effect::Read,
+        idempotent: true,
+        mutates: false,
+        schema: schema::<GetConfigArgs>,
     },
     ToolSpec {
         name: "diff_config",
@@ -321,6 +481,24 @@ pub const TOOLS: &[ToolSpec] = &[
         schema: schema::<TargetArgs>,
     },
     ToolSpec {
+        name: "publish_config",
+        title: "Publish the draft",
+        description: "Publish the draft of a client and profile as a signed, immutable, versioned artifact. Refuses an empty or invalid draft (VALIDATION_FAILED with every problem). Needs a signing key (see `initialize_keys`).",
+        effect: Effect::Write,
+        idempotent: false,
+        mutates: true,
+        schema: schema::<PublishArgs>,
+    },
+    ToolSpec {
+        name: "initialize_keys",
+        title: "Initialize signing keys",
+        description: "Create the Ed25519 signing key used to publish artifacts. With `regenerate`, rotate the existing key (releases signed by the old key stay verifiable).",
+        effect: Effect::Write,
+        idempotent: false,
+        mutates: true,
+        schema: schema::<KeysArgs>,
+    },
+    ToolSpec {
         name: "validate_config",
         title: "Validate the draft",
         description: "Validate the draft of a client and profile: every problem at once, each with a stable code, severity, JSON path and hint. An invalid draft is a normal result (`valid: false`), not a tool error.",
@@ -328,6 +506,51 @@ pub const TOOLS: &[ToolSpec] = &[
         idempotent: true,
         mutates: false,
         schema: schema::<TargetArgs>,
+    },
+    ToolSpec {
+        name: "deploy_config",
+        title: "Deploy a published config",
+        description: "Write a published artifact (the latest by default) into the client's config file: only mcp-orch's entries change, a backup is kept. Acts only with `confirm: true` (or the user's confirmation through elicitation); otherwise returns the plan as a dry run.",
+        effect: Effect::Destructive,
+        idempotent: true,
+        mutates: true,
+        schema: schema::<DeployArgs>,
+    },
+    ToolSpec {
+        name: "get_config_history",
+        title: "Release history",
+        description: "List the published releases of a client and profile, newest first: version, artifact id, changelog, servers.",
+        effect: Effect::Read,
+        idempotent: true,
+        mutates: false,
+        schema: schema::<HistoryArgs>,
+    },
+    ToolSpec {
+        name: "get_audit_log",
+        title: "Audit log",
+        description: "Read the tamper-evident audit log (publish, deploy, rollback, restore, key events), optionally filtered, and check its hash chain with `verify`.",
+        effect: Effect::Read,
+        idempotent: true,
+        mutates: false,
+        schema: schema::<AuditArgs>,
+    },
+    ToolSpec {
+        name: "config_status",
+        title: "Deployment status and drift",
+        description: "Show what is deployed where: deployed and latest versions, and drift (entries mcp-orch owns that were changed or removed in the client's file by hand).",
+        effect: Effect::Read,
+        idempotent: true,
+        mutates: false,
+        schema: schema::<StatusArgs>,
+    },
+    ToolSpec {
+        name: "rollback_config",
+        title: "Roll back a deploy",
+        description: "Deploy an earlier published artifact of a client and profile (one version back by default, or `steps`, or `artifact_id`). Acts only with `confirm: true` (or the user's confirmation through elicitation); otherwise returns the plan as a dry run.",
+        effect: Effect::Destructive,
+        idempotent: true,
+        mutates: true,
+        schema: schema::<RollbackArgs>,
     },
     ToolSpec {
         name: "import_client_config",
@@ -402,6 +625,20 @@ pub fn call(orch: &Orchestrator, name: &str, args: JsonObject) -> Option<Outcome
         "clear_draft_config" => parse(name, args).and_then(|a| clear_draft_config(orch, &a)),
         "validate_config" => parse(name, args).and_then(|a| validate_config(orch, &a)),
         "import_client_config" => parse(name, args).and_then(|a| import_client_config(orch, &a)),
+        "get_config" => parse(name, args).and_then(|a| get_config(orch, &a)),
+        "publish_config" => parse(name, args).and_then(|a| publish_config(orch, &a)),
+        "initialize_keys" => parse(name, args).and_then(|a| initialize_keys(orch, &a)),
+        "get_config_history" => parse(name, args).and_then(|a| get_config_history(orch, &a)),
+        "get_audit_log" => parse(name, args).and_then(|a| get_audit_log(orch, &a)),
+        "config_status" => parse(name, args).and_then(|a| config_status(orch, &a)),
+        "deploy_config" => parse(name, args).and_then(|a: DeployArgs| {
+            let confirmed = a.confirm == Some(true);
+            deploy_config(orch, &a, confirmed)
+        }),
+        "rollback_config" => parse(name, args).and_then(|a: RollbackArgs| {
+            let confirmed = a.confirm == Some(true);
+            rollback_config(orch, &a, confirmed)
+        }),
         _ => return None,
     })
 }
@@ -816,4 +1053,226 @@ pub fn import_client_config(orch: &Orchestrator, a: &TargetArgs) -> Outcome {
         "secrets_moved": report.secrets_moved,
         "server_count": report.server_count,
     }))
+}
+
+// ---- publishing and deploying ---------------------------------------------------------------
+
+/// Who the audit log names for changes made through MCP.
+pub const ACTOR: &str = "mcp";
+
+/// The JSON shape of a release (without its payload).
+pub fn release_json(release: &Release) -> Value {
+    let e = &release.envelope;
+    json!({
+        "client_id": e.client_id,
+        "profile_id": e.profile_id,
+        "artifact_id": e.artifact_id,
+        "version": e.version,
+        "created_at": e.created_at,
+        "key_id": e.key_id,
+        "changelog": e.changelog,
+        "server_count": e.metadata.server_count,
+        "servers": e.metadata.servers,
+    })
+}
+
+fn nothing_published(client: &str, profile: &str) -> Error {
+    Error::invalid(
+        "ARTIFACT_NOT_FOUND",
+        "artifact_id",
+        format!("nothing has been published for {client}/{profile}"),
+        format!(
+            "publish the draft first with `publish_config` (client_id \"{client}\", profile_id \"{profile}\")"
+        ),
+    )
+}
+
+/// A verified release with its payload, as `get_config` and `config://…/latest` show it.
+pub fn verified_release_json(orch: &Orchestrator, release: &Release) -> Outcome {
+    let verified = orch.verify_release(release)?;
+    let mut v = release_json(&verified.release);
+    v["verified"] = json!(true);
+    v["signature"] = json!(verified.release.signature);
+    v["payload"] = json!({
+        "servers": verified.payload.servers,
+        "entries": verified.payload.entries,
+    });
+    Ok(v)
+}
+
+/// `get_config`.
+pub fn get_config(orch: &Orchestrator, a: &GetConfigArgs) -> Outcome {
+    orch.profile(&a.client_id, &a.profile_id)?;
+    let release = match &a.artifact_id {
+        Some(id) => orch.find_release(&a.client_id, &a.profile_id, id)?,
+        None => orch
+            .latest_release(&a.client_id, &a.profile_id)?
+            .ok_or_else(|| nothing_published(&a.client_id, &a.profile_id))?,
+    };
+    verified_release_json(orch, &release)
+}
+
+/// `publish_config`.
+pub fn publish_config(orch: &Orchestrator, a: &PublishArgs) -> Outcome {
+    let release = orch.publish(&a.client_id, &a.profile_id, a.changelog.as_deref(), ACTOR)?;
+    let mut v = release_json(&release);
+    v["status"] = json!("published");
+    Ok(v)
+}
+
+/// `initialize_keys`.
+pub fn initialize_keys(orch: &Orchestrator, a: &KeysArgs) -> Outcome {
+    let key = orch.init_keys(a.regenerate, ACTOR)?;
+    let mut v = to_value(&key)?;
+    v["status"] = json!(if key.rotated_from.is_some() {
+        "regenerated"
+    } else {
+        "initialized"
+    });
+    Ok(v)
+}
+
+fn non_negative(field: &str, n: Option<i64>) -> core::Result<Option<usize>> {
+    n.map(|n| {
+        usize::try_from(n).map_err(|_| {
+            bad_argument(
+                field,
+                format!("`{field}` must not be negative, got {n}"),
+                format!("give {field} as a positive number"),
+            )
+        })
+    })
+    .transpose()
+}
+
+/// `get_config_history`.
+pub fn get_config_history(orch: &Orchestrator, a: &HistoryArgs) -> Outcome {
+    let limit = non_negative("limit", a.limit)?;
+    orch.profile(&a.client_id, &a.profile_id)?;
+    let history = orch.history(&a.client_id, &a.profile_id)?;
+    let total = history.len();
+    let releases: Vec<Value> = history
+        .iter()
+        .take(limit.unwrap_or(usize::MAX))
+        .map(release_json)
+        .collect();
+    Ok(json!({
+        "client_id": a.client_id,
+        "profile_id": a.profile_id,
+        "releases": releases,
+        "count": releases.len(),
+        "total": total,
+    }))
+}
+
+/// `get_audit_log`.
+pub fn get_audit_log(orch: &Orchestrator, a: &AuditArgs) -> Outcome {
+    let limit = non_negative("limit", a.limit)?;
+    if let Some(client) = &a.client_id {
+        orch.client(client)?;
+    }
+    let log = orch.audit_log();
+    let records = log.read(&Filter {
+        client: a.client_id.clone(),
+        profile: a.profile_id.clone(),
+        since: None,
+        action: a.action.clone(),
+    })?;
+    let total = records.len();
+    let skip = limit.map_or(0, |n| total.saturating_sub(n));
+    let records: Vec<_> = records.into_iter().skip(skip).collect();
+    let mut v = json!({ "records": records, "count": records.len(), "total": total });
+    if a.verify {
+        v["verification"] = to_value(&log.verify()?)?;
+    }
+    Ok(v)
+}
+
+/// `config_status`.
+pub fn config_status(orch: &Orchestrator, a: &StatusArgs) -> Outcome {
+    let targets = match (&a.client_id, &a.profile_id) {
+        (Some(c), Some(p)) => {
+            orch.profile(c, p)?;
+            vec![orch.target_status(c, p)?]
+        }
+        (None, Some(_)) => {
+            return Err(bad_argument(
+                "profile_id",
+                "`profile_id` needs `client_id`".into(),
+                "give client_id too, or leave both out for every target".into(),
+            ));
+        }
+        (client, None) => orch.status(client.as_deref())?,
+    };
+    let drifted: Vec<Value> = targets
+        .iter()
+        .filter(|t| t.drift == crate::core::orchestrator::DriftState::Drifted)
+        .map(|t| json!({ "client_id": t.client_id, "profile_id": t.profile_id }))
+        .collect();
+    Ok(json!({
+        "targets": targets,
+        "count": targets.len(),
+        "drift_detected": !drifted.is_empty(),
+        "drifted": drifted,
+    }))
+}
+
+/// The JSON of a deploy or rollback report.
+pub fn report_json(r: &DeployReport, status: &str) -> Value {
+    json!({
+        "status": status,
+        "client_id": r.client_id,
+        "profile_id": r.profile_id,
+        "artifact_id": r.artifact_id,
+        "version": r.version,
+        "dry_run": r.dry_run,
+        "changed": r.changed,
+        "backup_id": r.backup_id,
+        "config_path": r.plan.path,
+        "plan": plan_json(&r.plan, "artifact"),
+    })
+}
+
+fn flags(confirmed: bool, adopt: bool) -> DeployFlags {
+    DeployFlags {
+        dry_run: !confirmed,
+        adopt,
+    }
+}
+
+/// `deploy_config`: deploys only when `confirmed`, else returns the plan as a dry run.
+pub fn deploy_config(orch: &Orchestrator, a: &DeployArgs, confirmed: bool) -> Outcome {
+    let report = orch.deploy(
+        &DeployRequest {
+            client: a.client_id.clone(),
+            profile: a.profile_id.clone(),
+            artifact: a.artifact_id.clone(),
+            flags: flags(confirmed, a.adopt),
+            inline_secrets: false,
+        },
+        ACTOR,
+    )?;
+    Ok(report_json(
+        &report,
+        if confirmed { "deployed" } else { "dry_run" },
+    ))
+}
+
+/// `rollback_config`: rolls back only when `confirmed`, else returns the plan as a dry run.
+pub fn rollback_config(orch: &Orchestrator, a: &RollbackArgs, confirmed: bool) -> Outcome {
+    let target = match (&a.artifact_id, non_negative("steps", a.steps)?) {
+        (Some(id), _) => RollbackTarget::Artifact(id.clone()),
+        (None, steps) => RollbackTarget::Steps(steps.unwrap_or(1).max(1)),
+    };
+    let report = orch.rollback(
+        &a.client_id,
+        &a.profile_id,
+        &target,
+        flags(confirmed, a.adopt),
+        ACTOR,
+    )?;
+    Ok(report_json(
+        &report,
+        if confirmed { "rolled_back" } else { "dry_run" },
+    ))
 }
