@@ -276,7 +276,7 @@ rmcp::elicit_safe!(Confirmation);
 /// What asking the user for a deploy confirmation gave.
 enum Asked {
     /// No question was asked (an explicit `confirm`, another tool, or no elicitation).
-    NotAsked,
+    Skipped,
     /// The user confirmed.
     Accepted,
     /// The user declined or cancelled; the dry-run plan.
@@ -304,7 +304,7 @@ impl OrchServer {
             .client_capabilities()
             .is_some_and(|c| c.elicitation.is_some());
         if !CONFIRMED_TOOLS.contains(&name) || explicit || !legacy || !can_elicit {
-            return Asked::NotAsked;
+            return Asked::Skipped;
         }
         let plan = match run(args.clone()) {
             Ok(plan) => plan,
@@ -324,7 +324,7 @@ impl OrchServer {
             ) => Asked::Refused(plan),
             Err(e) => {
                 tracing::warn!("asking for confirmation failed: {e}");
-                Asked::NotAsked
+                Asked::Skipped
             }
         }
     }
@@ -441,7 +441,7 @@ impl ServerHandler for OrchServer {
             })
         };
         let outcome = match self.ask_confirmation(&context, &name, &args, &run).await {
-            Asked::NotAsked => run(args),
+            Asked::Skipped => run(args),
             Asked::Accepted => {
                 args.insert("confirm".into(), Value::Bool(true));
                 run(args).map(|mut v| {
