@@ -1,6 +1,7 @@
 //! End-to-end deploys through the real binary in temp HOMEs: foreign content survives byte for
 //! byte in eight clients' formats, only owned entries are removed, and every kind of bad
 //! artifact is refused with its own error code.
+#![allow(clippy::unwrap_used)] // tests fail loudly on any unexpected error
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
