@@ -132,7 +132,7 @@ fn run_one(
     req: &DeployRequest,
     yes: bool,
 ) -> core::Result<DeployReport> {
-    if req.flags.dry_run {
+    if req.flags.dry_run || yes {
         return orch.deploy(req, "cli");
     }
     // Plan first to show it; a refusal is then repeated for real so the audit log records it.
