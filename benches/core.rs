@@ -121,6 +121,7 @@ fn big_draft(catalog: &Catalog) -> Draft {
                 env,
                 params: BTreeMap::new(),
                 origin: Origin::Catalog,
+                extra: BTreeMap::new(),
             },
         );
     }

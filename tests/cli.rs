@@ -2020,10 +2020,9 @@ fn import_then_diff_leaves_reference_entries_unchanged() {
     );
 }
 
-/// Known gap (not a few-line fix, see the report): `import` moves literal secrets out of `env`
-/// but keeps literal header tokens in the draft, where `draft show --json` prints them.
+/// `import` moves a literal credential header into the secret store; the draft, the diff and
+/// every output show only the reference.
 #[test]
-#[ignore = "known gap: import keeps literal header tokens in the draft in plain text"]
 fn import_keeps_literal_header_tokens_out_of_the_draft() {
     let sb = Sandbox::new();
     sb.write(
@@ -2034,15 +2033,30 @@ fn import_keeps_literal_header_tokens_out_of_the_draft() {
     let run = sb.run(&["draft", "show", "--client", "cursor", "--json"]);
     assert_eq!(run.code, 0, "{run}");
     assert!(!run.stdout.contains("literal-tok-9999"), "{run}");
-    let plan = sb.json_ok(&["diff", "--client", "cursor"]);
-    assert!(plan["servers"]["modified"].as_array().unwrap().is_empty());
+    let shown = sb.json_ok(&["draft", "show", "--client", "cursor"]);
+    assert_eq!(
+        shown["servers"]["r"]["headers"],
+        json!({"Authorization": "Bearer ${R_AUTHORIZATION}"})
+    );
+    let names = sb.json_ok(&["secrets", "list"]);
+    assert_eq!(names["secrets"], json!(["R_AUTHORIZATION"]));
+    // Deploying would swap the literal for Cursor's env reference; the diff never shows the token.
+    let run = sb.run(&["diff", "--client", "cursor", "--json"]);
+    assert_eq!(run.code, 0, "{run}");
+    assert!(!run.stdout.contains("literal-tok-9999"), "{run}");
+    let plan: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let change = &plan["servers"]["modified"][0];
+    assert_eq!(change["name"], "r");
+    assert_eq!(change["changes"][0]["path"], "headers.Authorization");
+    assert_eq!(
+        change["changes"][0]["new_value"],
+        "Bearer ${env:R_AUTHORIZATION}"
+    );
 }
 
-/// Known gap (not a few-line fix, see the report): fields mcp-orch does not model (`disabled`,
-/// `autoApprove`, `cwd`, `timeout`, ...) are dropped by `import`, so adopting a file and
-/// deploying it would re-enable a disabled server.
+/// Fields mcp-orch does not model (`disabled`, `autoApprove`, `cwd`, `timeout`, ...) survive
+/// `import`, so adopting a file and deploying it never re-enables a disabled server.
 #[test]
-#[ignore = "known gap: import drops client fields that drafts do not model"]
 fn import_then_diff_keeps_client_specific_fields() {
     let sb = Sandbox::new();
     sb.write(

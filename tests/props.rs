@@ -348,6 +348,7 @@ fn draft_server() -> impl Strategy<Value = DraftServer> {
                     env,
                     params,
                     origin,
+                    extra: BTreeMap::new(),
                 }
             },
         )

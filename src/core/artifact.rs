@@ -760,6 +760,7 @@ mod tests {
             env,
             params: BTreeMap::new(),
             origin: Origin::Catalog,
+            extra: BTreeMap::new(),
         }
     }
 

@@ -1095,5 +1095,6 @@ fn build_server(
         env,
         params: params.clone(),
         origin: Origin::Catalog,
+        extra: BTreeMap::new(),
     })
 }
