@@ -13,6 +13,7 @@ use clap::{CommandFactory, Parser, Subcommand};
 
 use crate::core::{self, ErrorKind, Options, Orchestrator};
 
+mod audit;
 mod clients;
 mod completions;
 mod diff;
@@ -23,10 +24,12 @@ mod keys;
 mod output;
 mod profiles;
 mod publish;
+mod restore;
 mod run;
 mod secrets;
 mod servers;
 mod show;
+mod status;
 mod validate;
 mod verify;
 
@@ -77,6 +80,12 @@ pub enum Command {
     Validate(validate::Args),
     /// Show what deploying the draft would change in the client's file.
     Diff(diff::Args),
+    /// Deployed and latest artifacts, and drift, per client and profile.
+    Status(status::Args),
+    /// Bring back a backup of a client's file (or list them).
+    Restore(restore::Args),
+    /// List the audit log, or verify its hash chain.
+    Audit(audit::Args),
     /// Manage the local secret store (values are never printed).
     #[command(subcommand)]
     Secrets(secrets::Command),
@@ -140,6 +149,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Import(a) => import::run(&a, &ctx),
         Command::Validate(a) => validate::run(&a, &ctx),
         Command::Diff(a) => diff::run(&a, &ctx),
+        Command::Status(a) => status::run(&a, &ctx),
+        Command::Restore(a) => restore::run(&a, &ctx),
+        Command::Audit(a) => audit::run(&a, &ctx),
         Command::Secrets(c) => secrets::run(c, &ctx),
         Command::Keys(c) => keys::run(c, &ctx),
         Command::Publish(a) => publish::run(&a, &ctx),
@@ -148,7 +160,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Verify(a) => verify::run(&a, &ctx),
         Command::Run(a) => run::run(&a, &ctx),
         Command::Completions(a) => {
-            completions::run(&a, &mut Cli::command());
+            completions::run(&a, &mut Cli::command())?;
             Ok(ExitCode::SUCCESS)
         }
         Command::ListServers(a) => servers::run(servers::Command::Search(a), &ctx),

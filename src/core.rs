@@ -4,6 +4,7 @@
 
 pub mod artifact;
 pub mod audit;
+pub mod backup;
 pub mod catalog;
 pub mod clients;
 pub mod diff;
@@ -22,6 +23,7 @@ pub mod search;
 pub mod secrets;
 pub mod state;
 pub mod validate;
+pub mod writer;
 
 pub use error::{Error, ErrorBody, ErrorKind, Result};
 pub use orchestrator::{Options, Orchestrator};

@@ -10,7 +10,10 @@ pub struct Args {
     pub shell: clap_complete::Shell,
 }
 
-/// Prints the completion script.
-pub fn run(args: &Args, cmd: &mut clap::Command) {
-    clap_complete::generate(args.shell, cmd, "mcp-orch", &mut std::io::stdout());
+/// Prints the completion script (generated into memory first: `clap_complete` panics on a
+/// closed stdout, which must stay a quiet success like everywhere else).
+pub fn run(args: &Args, cmd: &mut clap::Command) -> std::io::Result<()> {
+    let mut script = Vec::new();
+    clap_complete::generate(args.shell, cmd, "mcp-orch", &mut script);
+    std::io::Write::write_all(&mut std::io::stdout().lock(), &script)
 }

@@ -27,9 +27,11 @@ impl Ctx {
 
     /// Prints a value as pretty JSON on stdout.
     pub fn print_json<T: Serialize>(&self, value: &T) -> anyhow::Result<()> {
-        let mut out = std::io::stdout().lock();
-        serde_json::to_writer_pretty(&mut out, value)?;
-        writeln!(out)?;
+        // Serialised first, so a closed stdout surfaces as the `io::Error` that `report` treats
+        // as success, not as a serde error (exit 2).
+        let mut bytes = serde_json::to_vec_pretty(value)?;
+        bytes.push(b'\n');
+        std::io::stdout().lock().write_all(&bytes)?;
         Ok(())
     }
 

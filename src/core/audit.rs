@@ -205,15 +205,41 @@ impl AuditLog {
             .collect())
     }
 
+    /// The last complete record's sequence number and hash, after cutting off a partial last
+    /// line left by a process killed in the middle of an append.
+    fn tip(&self) -> Result<(u64, String)> {
+        let ctx = |e| Error::io(format!("reading {}", self.path.display()), e);
+        let Some(bytes) = fsutil::read_optional(&self.path)? else {
+            return Ok((0, GENESIS.to_owned()));
+        };
+        let complete = bytes.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+        if complete < bytes.len() {
+            let file = OpenOptions::new()
+                .write(true)
+                .open(&self.path)
+                .map_err(ctx)?;
+            file.set_len(complete as u64).map_err(ctx)?;
+            file.sync_all().map_err(ctx)?;
+        }
+        let text = String::from_utf8_lossy(&bytes[..complete]);
+        match text.lines().rev().find(|l| !l.trim().is_empty()) {
+            None => Ok((0, GENESIS.to_owned())),
+            Some(line) => {
+                let last: AuditRecord = serde_json::from_str(line).map_err(|e| Error::Parse {
+                    path: self.path.clone(),
+                    message: format!("last record: {e}"),
+                    code: "DATA_FILE_ERROR",
+                })?;
+                Ok((last.seq, last.hash))
+            }
+        }
+    }
+
     /// Appends an event, chained to the last record, and fsyncs it.
     pub fn append(&self, event: AuditEvent, now: DateTime<Utc>) -> Result<AuditRecord> {
         let _lock = LockGuard::acquire(&self.lock)?;
-        let head: Head = fsutil::read_json(&self.head)?.unwrap_or_default();
-        let (seq, prev_hash) = if head.seq == 0 {
-            (1, GENESIS.to_owned())
-        } else {
-            (head.seq + 1, head.hash.clone())
-        };
+        let (last_seq, prev_hash) = self.tip()?;
+        let seq = last_seq + 1;
         let mut record = AuditRecord {
             seq,
             ts: now,
@@ -309,8 +335,11 @@ impl AuditLog {
             prev_hash.clone_from(&record.hash);
             expected_seq = record.seq + 1;
         }
+        // The head is written after each append, so it may lag by one record after a crash; it
+        // must never be ahead of the log (records removed from the end).
         let head: Head = fsutil::read_json(&self.head)?.unwrap_or_default();
-        if head.seq != expected_seq - 1 || (head.seq > 0 && head.hash != prev_hash) {
+        let last_seq = expected_seq - 1;
+        if head.seq > last_seq || (head.seq == last_seq && head.seq > 0 && head.hash != prev_hash) {
             problems.push(Problem {
                 line: lines.len(),
                 kind: "head_mismatch",
@@ -384,5 +413,21 @@ mod tests {
         );
         std::fs::write(log.path(), format!("{}\n{}\n", lines[0], lines[1])).unwrap();
         assert_eq!(log.verify().unwrap().problems[0].kind, "head_mismatch");
+    }
+
+    #[test]
+    fn a_partial_last_line_from_a_killed_append_is_discarded() {
+        let (_dir, log) = log();
+        log.append(AuditEvent::ok("deploy", "cli"), Utc::now())
+            .unwrap();
+        let mut text = std::fs::read_to_string(log.path()).unwrap();
+        text.push_str("{\"seq\":2,\"ts\":");
+        std::fs::write(log.path(), text).unwrap();
+        let second = log
+            .append(AuditEvent::ok("deploy", "cli"), Utc::now())
+            .unwrap();
+        assert_eq!(second.seq, 2);
+        let report = log.verify().unwrap();
+        assert!(report.ok, "{report:?}");
     }
 }

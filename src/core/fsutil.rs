@@ -33,6 +33,81 @@ pub fn real_path(path: &Path) -> PathBuf {
     fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
 }
 
+/// The temp-file prefix used for one target file, so leftovers for that target can be found.
+pub fn temp_prefix_for(target: &Path) -> String {
+    let name = target
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    format!("{TEMP_PREFIX}{name}-")
+}
+
+/// Outcome of [`replace_if_unchanged`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Replace {
+    /// The new bytes are in place.
+    Done,
+    /// The file changed after it was read; nothing was written.
+    Conflict,
+}
+
+/// Atomically replaces the real file behind `path` with `bytes`, but only if it still holds
+/// `expected` (`None` = still missing) just before the rename: the optimistic check against
+/// other programs that rewrite the file without taking our lock. Keeps the file's mode
+/// (`new_mode` for a new file), fsyncs the temp file and the directory.
+pub fn replace_if_unchanged(
+    path: &Path,
+    bytes: &[u8],
+    expected: Option<&[u8]>,
+    new_mode: u32,
+) -> Result<Replace> {
+    let target = real_path(path);
+    let dir = target
+        .parent()
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+    fs::create_dir_all(&dir).map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
+    let ctx = |what: &str| format!("{what} {}", target.display());
+    let mut tmp = tempfile::Builder::new()
+        .prefix(&temp_prefix_for(&target))
+        .tempfile_in(&dir)
+        .map_err(|e| Error::io(ctx("creating a temp file for"), e))?;
+    let mode = existing_mode(&target).unwrap_or(new_mode);
+    set_mode(tmp.as_file(), mode).map_err(|e| Error::io(ctx("setting the mode of"), e))?;
+    tmp.write_all(bytes)
+        .map_err(|e| Error::io(ctx("writing"), e))?;
+    tmp.as_file()
+        .sync_all()
+        .map_err(|e| Error::io(ctx("syncing"), e))?;
+    if read_optional(&target)?.as_deref() != expected {
+        return Ok(Replace::Conflict);
+    }
+    tmp.persist(&target)
+        .map_err(|e| Error::io(ctx("replacing"), e.error))?;
+    sync_dir(&dir);
+    Ok(Replace::Done)
+}
+
+/// Removes every temp file of `target` left by a killed run. Call it only while holding the
+/// target's lock: then no live writer can own one.
+pub fn remove_temp_files_of(target: &Path) -> usize {
+    let Some(dir) = target.parent() else { return 0 };
+    let prefix = temp_prefix_for(target);
+    let Ok(entries) = fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with(&prefix))
+        .filter(|e| fs::remove_file(e.path()).is_ok())
+        .count()
+}
+
+/// Hex sha256 of bytes.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(bytes))
+}
+
 /// Atomically replaces `path` with `bytes`.
 ///
 /// The temp file is created beside the real file (after following symlinks), given the old
@@ -49,7 +124,7 @@ pub fn atomic_write(path: &Path, bytes: &[u8], new_mode: u32) -> Result<()> {
     }
     let ctx = |what: &str| format!("{what} {}", target.display());
     let mut tmp = tempfile::Builder::new()
-        .prefix(TEMP_PREFIX)
+        .prefix(&temp_prefix_for(&target))
         .tempfile_in(&dir)
         .map_err(|e| Error::io(ctx("creating a temp file for"), e))?;
     let mode = existing_mode(&target).unwrap_or(new_mode);
@@ -159,24 +234,6 @@ impl Drop for LockGuard {
     fn drop(&mut self) {
         let _ = self.file.unlock();
     }
-}
-
-/// Removes our own temp files older than `min_age` left in `dir` by a killed run.
-pub fn clean_stale_temp_files(dir: &Path, min_age: std::time::Duration) -> usize {
-    let Ok(entries) = fs::read_dir(dir) else {
-        return 0;
-    };
-    let now = std::time::SystemTime::now();
-    entries
-        .flatten()
-        .filter(|e| e.file_name().to_string_lossy().starts_with(TEMP_PREFIX))
-        .filter(|e| {
-            e.metadata()
-                .and_then(|m| m.modified())
-                .is_ok_and(|t| now.duration_since(t).unwrap_or_default() >= min_age)
-        })
-        .filter(|e| fs::remove_file(e.path()).is_ok())
-        .count()
 }
 
 /// Reads and parses a JSON state file, `None` when missing.

@@ -30,6 +30,8 @@ use crate::core::validate::{self, Diagnostic};
 mod deploy;
 mod publish;
 
+pub use deploy::{DeployFlags, DeployReport, DriftState, EntriesDeploy, TargetStatus, entry_hash};
+
 /// A source of the current time, injected so tests control it.
 pub trait Clock: Send + Sync {
     /// Now.
@@ -562,10 +564,6 @@ impl Orchestrator {
             }
         }
         let server = build_server(entry, &params, env)?;
-        for (key, value) in &pending_secrets {
-            self.secrets.set(key, value)?;
-            stored_secrets.push(key.clone());
-        }
         let ((), draft) = self.drafts.update(&req.client, &req.profile, self.now(), |draft| {
             if draft.servers.contains_key(&name) {
                 return Err(Error::invalid(
@@ -574,6 +572,11 @@ impl Orchestrator {
                     format!("the draft already has a server named `{name}`"),
                     format!("choose another name with --name, or remove it first with `mcp-orch draft remove {name}`"),
                 ));
+            }
+            // Only once the add cannot be rejected: a failed add leaves the secret store as it was.
+            for (key, value) in &pending_secrets {
+                self.secrets.set(key, value)?;
+                stored_secrets.push(key.clone());
             }
             draft.servers.insert(name.clone(), server.clone());
             Ok(())
@@ -654,7 +657,14 @@ impl Orchestrator {
         let mut converted = Vec::new();
         let mut skipped = Vec::new();
         let mut to_store: BTreeMap<String, String> = BTreeMap::new();
+        // Servers the draft has are skipped before their secrets are moved (checked again
+        // under the lock below).
+        let present = self.drafts.load(client, profile)?.servers;
         for (name, value) in entries {
+            if present.contains_key(&name) {
+                skipped.push((name, "already in the draft".into()));
+                continue;
+            }
             match import::parse_entry(def, &value, &self.launcher) {
                 Ok(mut server) => {
                     import::move_secrets(&name, &mut server, &stored, &mut to_store);
@@ -782,34 +792,18 @@ impl Orchestrator {
             message: "the file is not UTF-8".into(),
             code: "CONFIG_PARSE_ERROR",
         })?;
-        let mut doc = document::open(def, &old_text, &path)?;
-        let current: BTreeMap<String, Value> = doc.entries().into_iter().collect();
-        let mut servers = diff::diff_entries(&current, &entries, &record.owned, adoptable);
-        for name in servers
-            .added
-            .iter()
-            .chain(servers.modified.iter().map(|m| &m.name))
-        {
-            doc.set_entry(name, &entries[name])?;
-        }
-        for name in &servers.removed {
-            doc.remove_entry(name)?;
-        }
-        let new_text = if servers.is_empty() {
-            old_text.clone()
-        } else {
-            doc.text()
-        };
+        let merged = merge_entries(def, &path, &old_text, &entries, &record.owned, adoptable)?;
+        let mut servers = merged.servers;
         let mut redactor = Redactor::new(self.secrets.all()?.into_values());
-        redactor.learn_from_entries(current.values().chain(entries.values()));
+        redactor.learn_from_entries(merged.current.values().chain(entries.values()));
         redactor.server_diff(&mut servers);
         let label = path.display().to_string();
         let unified_diff = redactor.text(&diff::unified(
             &old_text,
-            &new_text,
+            &merged.text,
             label.trim_start_matches('/'),
         ));
-        let mut notes = doc.notes();
+        let mut notes = merged.notes;
         if !servers.is_empty() && !def.restart_hint.is_empty() {
             notes.push(def.restart_hint.clone());
         }
@@ -821,7 +815,7 @@ impl Orchestrator {
             servers,
             unified_diff,
             notes,
-            new_text,
+            new_text: merged.text,
             old_text,
             entries,
         })
@@ -840,6 +834,57 @@ impl Orchestrator {
             .collect();
         self.plan_file(client, profile, entries, &adoptable)
     }
+}
+
+/// The result of merging wanted entries into a file's text.
+pub struct Merged {
+    /// The entries in the file before.
+    pub current: BTreeMap<String, Value>,
+    /// Server-level changes (not redacted).
+    pub servers: ServerDiff,
+    /// The new text (the old text when nothing changes).
+    pub text: String,
+    /// Editor notes.
+    pub notes: Vec<String>,
+}
+
+/// Merges `entries` into `old_text`: adds and changes the wanted entries, removes the `owned`
+/// ones that are no longer wanted, and leaves everything else as it is. Pure.
+pub fn merge_entries(
+    def: &ClientDef,
+    path: &Path,
+    old_text: &str,
+    entries: &BTreeMap<String, Value>,
+    owned: &BTreeSet<String>,
+    adoptable: &BTreeSet<String>,
+) -> Result<Merged> {
+    let mut doc = document::open(def, old_text, path)?;
+    let current: BTreeMap<String, Value> = doc.entries().into_iter().collect();
+    let servers = diff::diff_entries(&current, entries, owned, adoptable);
+    if servers.is_empty() {
+        return Ok(Merged {
+            current,
+            servers,
+            text: old_text.to_owned(),
+            notes: doc.notes(),
+        });
+    }
+    for name in servers
+        .added
+        .iter()
+        .chain(servers.modified.iter().map(|m| &m.name))
+    {
+        doc.set_entry(name, &entries[name])?;
+    }
+    for name in &servers.removed {
+        doc.remove_entry(name)?;
+    }
+    Ok(Merged {
+        current,
+        servers,
+        text: doc.text(),
+        notes: doc.notes(),
+    })
 }
 
 fn check_env_name(key: &str) -> Result<()> {

@@ -61,9 +61,12 @@ pub struct DeployRecord {
     /// The deployed artifact's version.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version: Option<u64>,
-    /// sha256 of the owned entries as written (for drift detection).
+    /// sha256 of each owned entry as written (RFC 8785 form), for drift detection.
+    #[serde(default)]
+    pub entry_hashes: std::collections::BTreeMap<String, String>,
+    /// The highest artifact version ever deployed here: deploying below it is a downgrade.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub entries_sha256: Option<String>,
+    pub highest_version: Option<u64>,
     /// sha256 of the whole file as written.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub file_sha256: Option<String>,

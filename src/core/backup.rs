@@ -1,0 +1,128 @@
+//! Content-addressed backups of client files: before every write the previous bytes are kept
+//! at `<home>/backups/<client>/<sha256>`, identical states stored once, and an index lists
+//! them newest first so `restore` can bring any of them back.
+
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::core::error::{Error, Result};
+use crate::core::fsutil::{self, LockGuard};
+
+/// How many backups are kept per client.
+pub const KEEP: usize = 20;
+
+/// One backup.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BackupInfo {
+    /// Short id (the first 12 hex digits of the sha256).
+    pub id: String,
+    /// Full sha256 of the bytes.
+    pub sha256: String,
+    /// The file the bytes came from.
+    pub path: PathBuf,
+    /// Size in bytes.
+    pub size: u64,
+    /// When it was taken.
+    pub created_at: DateTime<Utc>,
+}
+
+/// `<home>/backups/<client>/`.
+#[derive(Debug, Clone)]
+pub struct BackupStore {
+    root: PathBuf,
+    locks: PathBuf,
+}
+
+impl BackupStore {
+    /// A store under `root` with locks in `locks`.
+    pub fn new(root: PathBuf, locks: PathBuf) -> Self {
+        Self { root, locks }
+    }
+
+    fn dir(&self, client: &str) -> PathBuf {
+        self.root.join(client)
+    }
+
+    fn index_path(&self, client: &str) -> PathBuf {
+        self.dir(client).join("index.json")
+    }
+
+    /// Backups of a client, newest first.
+    pub fn list(&self, client: &str) -> Result<Vec<BackupInfo>> {
+        Ok(fsutil::read_json(&self.index_path(client))?.unwrap_or_default())
+    }
+
+    /// Keeps `bytes` (the content of `path` before a write); returns the backup's id.
+    pub fn save(
+        &self,
+        client: &str,
+        path: &Path,
+        bytes: &[u8],
+        now: DateTime<Utc>,
+    ) -> Result<String> {
+        let _lock = LockGuard::acquire(&self.locks.join(format!("backups-{client}.lock")))?;
+        let sha256 = fsutil::sha256_hex(bytes);
+        let dir = self.dir(client);
+        fsutil::ensure_private_dir(&dir)?;
+        let blob = dir.join(&sha256);
+        if !blob.exists() {
+            fsutil::atomic_write(&blob, bytes, 0o600)?;
+        }
+        let mut index = self.list(client)?;
+        index.retain(|b| b.sha256 != sha256);
+        let info = BackupInfo {
+            id: sha256[..12].to_owned(),
+            sha256: sha256.clone(),
+            path: path.to_path_buf(),
+            size: bytes.len() as u64,
+            created_at: now,
+        };
+        index.insert(0, info);
+        for old in index.split_off(KEEP.min(index.len())) {
+            let _ = std::fs::remove_file(dir.join(&old.sha256));
+        }
+        fsutil::write_json(&self.index_path(client), &index)?;
+        Ok(sha256[..12].to_owned())
+    }
+
+    /// A backup's metadata and bytes, by id or a unique prefix of its sha256.
+    pub fn load(&self, client: &str, id: &str) -> Result<(BackupInfo, Vec<u8>)> {
+        let matches: Vec<BackupInfo> = self
+            .list(client)?
+            .into_iter()
+            .filter(|b| !id.is_empty() && b.sha256.starts_with(&id.to_ascii_lowercase()))
+            .collect();
+        let info = match matches.as_slice() {
+            [one] => one.clone(),
+            [] => {
+                return Err(Error::invalid(
+                    "BACKUP_NOT_FOUND",
+                    "backup",
+                    format!("no backup `{id}` for client `{client}`"),
+                    format!("list them with `mcp-orch restore --client {client} --list`"),
+                ));
+            }
+            _ => {
+                return Err(Error::invalid(
+                    "AMBIGUOUS_BACKUP_ID",
+                    "backup",
+                    format!("`{id}` matches several backups"),
+                    "give more digits of the id",
+                ));
+            }
+        };
+        let bytes = fsutil::read_optional(&self.dir(client).join(&info.sha256))?
+            .ok_or_else(|| Error::Internal(format!("backup blob {} is missing", info.sha256)))?;
+        if fsutil::sha256_hex(&bytes) != info.sha256 {
+            return Err(Error::invalid(
+                "BACKUP_CORRUPTED",
+                "backup",
+                format!("backup `{id}` does not match its hash"),
+                "choose another backup",
+            ));
+        }
+        Ok((info, bytes))
+    }
+}
