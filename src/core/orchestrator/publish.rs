@@ -53,7 +53,7 @@ impl Orchestrator {
     /// stays trusted); without it, an existing key is `KEY_EXISTS`.
     pub fn init_keys(&self, regenerate: bool, actor: &str) -> Result<KeyInfo> {
         let keys = self.key_store();
-        if regenerate && keys.signer().is_ok() {
+        if regenerate && keys.has_key()? {
             return self.rotate_keys(actor);
         }
         self.audited(
