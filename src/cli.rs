@@ -16,6 +16,7 @@ use crate::core::{self, ErrorKind, Options, Orchestrator};
 mod audit;
 mod clients;
 mod completions;
+mod deploy;
 mod diff;
 mod draft;
 mod history;
@@ -80,6 +81,10 @@ pub enum Command {
     Validate(validate::Args),
     /// Show what deploying the draft would change in the client's file.
     Diff(diff::Args),
+    /// Deploy a published artifact into a client's file (only mcp-orch's entries change).
+    Deploy(deploy::Args),
+    /// Deploy an earlier artifact, recorded as a rollback.
+    Rollback(deploy::RollbackArgs),
     /// Deployed and latest artifacts, and drift, per client and profile.
     Status(status::Args),
     /// Bring back a backup of a client's file (or list them).
@@ -149,6 +154,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Import(a) => import::run(&a, &ctx),
         Command::Validate(a) => validate::run(&a, &ctx),
         Command::Diff(a) => diff::run(&a, &ctx),
+        Command::Deploy(a) => deploy::run(&a, &ctx),
+        Command::Rollback(a) => deploy::run_rollback(&a, &ctx),
         Command::Status(a) => status::run(&a, &ctx),
         Command::Restore(a) => restore::run(&a, &ctx),
         Command::Audit(a) => audit::run(&a, &ctx),
