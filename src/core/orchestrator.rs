@@ -101,7 +101,8 @@ pub struct Orchestrator {
     clock: Arc<dyn Clock>,
     clients: ClientRegistry,
     catalog: Catalog,
-    index: SearchIndex,
+    /// Built on the first search: most commands never search.
+    index: std::sync::OnceLock<SearchIndex>,
     drafts: DraftStore,
     profiles: ProfileStore,
     secrets: SecretStore,
@@ -241,7 +242,6 @@ impl Orchestrator {
         let state = StateDir::new(home);
         let clients = ClientRegistry::load(&state.join("clients.toml"))?;
         let catalog = Catalog::load(&state.join("catalog.toml"))?;
-        let index = SearchIndex::build(catalog.entries());
         let locks = state.locks();
         Ok(Self {
             drafts: DraftStore::new(state.join("drafts"), locks.clone()),
@@ -253,7 +253,7 @@ impl Orchestrator {
             clock,
             clients,
             catalog,
-            index,
+            index: std::sync::OnceLock::new(),
         })
     }
 
@@ -450,10 +450,15 @@ impl Orchestrator {
     /// Ranked catalog search.
     pub fn search(&self, query: &Query) -> Vec<(&ServerEntry, Hit)> {
         let entries = self.catalog.entries();
-        search::search(&self.catalog, &self.index, query)
-            .into_iter()
-            .map(|h| (&entries[h.index], h))
-            .collect()
+        search::search(
+            &self.catalog,
+            self.index
+                .get_or_init(|| SearchIndex::build(self.catalog.entries())),
+            query,
+        )
+        .into_iter()
+        .map(|h| (&entries[h.index], h))
+        .collect()
     }
 
     /// A catalog entry.
@@ -1090,5 +1095,6 @@ fn build_server(
         env,
         params: params.clone(),
         origin: Origin::Catalog,
+        extra: BTreeMap::new(),
     })
 }

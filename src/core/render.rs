@@ -100,8 +100,24 @@ struct Process {
     env: Vec<(String, Text)>,
 }
 
-/// Renders one server as `client` spells it.
+/// Renders one server as `client` spells it, with the fields `import` kept that drafts do not
+/// model laid over it.
 pub fn render_entry(
+    client: &ClientDef,
+    name: &str,
+    server: &DraftServer,
+    opts: &RenderOptions<'_>,
+) -> Result<Value> {
+    let mut entry = render_modelled(client, name, server, opts)?;
+    if let Value::Object(map) = &mut entry {
+        for (key, value) in &server.extra {
+            map.insert(key.clone(), value.clone());
+        }
+    }
+    Ok(entry)
+}
+
+fn render_modelled(
     client: &ClientDef,
     name: &str,
     server: &DraftServer,
