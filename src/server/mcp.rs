@@ -205,9 +205,7 @@ impl OrchServer {
             peer.notify_resource_updated(ResourceUpdatedNotificationParam::new(uri))
                 .await?;
         }
-        let now = resources::listed_uris(&update.snapshot);
-        if now != *listed {
-            *listed = now;
+        if list_changed(update, listed) {
             peer.notify_resource_list_changed().await?;
         }
         if level_rank(LoggingLevel::Info) >= level_rank(self.session_level()) {
@@ -222,6 +220,19 @@ impl OrchServer {
         }
         Ok(())
     }
+}
+
+/// Whether an update changes the resource list: the listed URIs differ (a draft, release or
+/// deployment appeared or went away), or the catalog behind `server://{server_id}` changed.
+fn list_changed(update: &Update, listed: &mut Vec<String>) -> bool {
+    let now = resources::listed_uris(&update.snapshot);
+    let differs = now != *listed;
+    *listed = now;
+    differs
+        || update
+            .events
+            .iter()
+            .any(|e| matches!(e, DomainEvent::CatalogChanged))
 }
 
 /// The subscribed URIs that `events` make stale.
@@ -599,12 +610,11 @@ impl ServerHandler for OrchServer {
                     return Ok(());
                 }
             }
-            let now = resources::listed_uris(&update.snapshot);
-            if now != listed {
-                listed = now;
-                if wants_list && context.sink().notify_resource_list_changed().await.is_err() {
-                    return Ok(());
-                }
+            if list_changed(&update, &mut listed)
+                && wants_list
+                && context.sink().notify_resource_list_changed().await.is_err()
+            {
+                return Ok(());
             }
         }
     }

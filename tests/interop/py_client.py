@@ -510,6 +510,20 @@ async def check_notifications_legacy(env: dict[str, str], client: str = "windsur
         r = await c.call_tool("validate_config", {"client_id": client}, progress_callback=on_progress)
         eq("validate with progress", r.is_error, False)
         eq("progress notifications", progress, [(0.0, 2.0, "validate_config: started"), (2.0, 2.0, "validate_config: done")])
+        # The catalog overlay changes on disk: the registry is updated and reloaded.
+        got.clear()
+        await c.subscribe_resource("server://registry")
+        Path(env["MCP_ORCH_HOME"], "catalog.toml").write_text(
+            '[[servers]]\nid = "acme-tools"\nname = "Acme Tools"\ndescription = "Internal tools"\n'
+            'transport = "stdio"\ncommand = "acme-mcp"\n'
+        )
+        with anyio.move_on_after(NOTIFY_TIMEOUT):
+            while ("updated", "server://registry") not in got or ("list_changed", "") not in got:
+                await anyio.sleep(0.05)
+        check("resources/updated for a catalog change", ("updated", "server://registry") in got, got)
+        check("resources/list_changed for a catalog change", ("list_changed", "") in got, got)
+        err, sc, _ = await call(c, "describe_server", {"server_id": "acme-tools"})
+        eq("the changed catalog is reloaded", (err, sc["display_name"], sc["source"]), (False, "Acme Tools", "user"))
         await c.unsubscribe_resource(f"config://{client}/default/draft")
         got.clear()
         proc = cli(env, "draft", "remove", "memory", "--client", client)

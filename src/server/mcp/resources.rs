@@ -335,3 +335,125 @@ fn draft(orch: &Orchestrator, client: &str, profile: &str) -> core::Result<Value
     }
     Ok(v)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(kind: &str) -> Uri {
+        Uri::Config {
+            client: "cursor".into(),
+            profile: "default".into(),
+            kind: kind.into(),
+        }
+    }
+
+    #[test]
+    fn parses_every_uri_form() {
+        assert_eq!(
+            parse("capabilities://server"),
+            Some(Uri::ServerCapabilities)
+        );
+        assert_eq!(
+            parse("capabilities://clients"),
+            Some(Uri::ClientCapabilities)
+        );
+        assert_eq!(parse("server://registry"), Some(Uri::Registry));
+        assert_eq!(parse("server://github"), Some(Uri::Server("github".into())));
+        assert_eq!(
+            parse("config://cursor/default/draft"),
+            Some(config("draft"))
+        );
+        assert_eq!(
+            parse("config://cursor/default/latest"),
+            Some(config("latest"))
+        );
+        assert_eq!(
+            parse("config://cursor/default/deployed"),
+            Some(config("deployed"))
+        );
+        assert_eq!(
+            parse("audit://cursor/default"),
+            Some(Uri::Audit {
+                client: "cursor".into(),
+                profile: "default".into()
+            })
+        );
+        for bad in [
+            "config://cursor/default/other",
+            "config://cursor/draft",
+            "config://cursor/default/draft/x",
+            "server://a/b",
+            "server://",
+            "audit://cursor",
+            "audit://cursor/a/b",
+            "capabilities://nope",
+            "nothing",
+            "file:///etc/passwd",
+        ] {
+            assert_eq!(parse(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn events_map_to_the_resources_they_make_stale() {
+        let draft = DomainEvent::DraftChanged {
+            client: "cursor".into(),
+            profile: "default".into(),
+            exists: true,
+        };
+        let published = DomainEvent::Published {
+            client: "cursor".into(),
+            profile: "default".into(),
+        };
+        let deployed = DomainEvent::Deployed {
+            client: "cursor".into(),
+            profile: "default".into(),
+            exists: true,
+        };
+        let other = DomainEvent::DraftChanged {
+            client: "vscode".into(),
+            profile: "default".into(),
+            exists: true,
+        };
+        assert!(affects(&draft, &config("draft")));
+        assert!(!affects(&draft, &config("latest")));
+        assert!(!affects(&other, &config("draft")));
+        assert!(affects(&published, &config("latest")));
+        assert!(affects(&published, &config("deployed")));
+        assert!(!affects(&published, &config("draft")));
+        assert!(affects(&deployed, &config("deployed")));
+        assert!(affects(&DomainEvent::CatalogChanged, &Uri::Registry));
+        assert!(affects(
+            &DomainEvent::CatalogChanged,
+            &Uri::Server("x".into())
+        ));
+        assert!(affects(
+            &DomainEvent::ProfilesChanged,
+            &Uri::ClientCapabilities
+        ));
+        assert!(affects(
+            &DomainEvent::AuditAppended,
+            &Uri::Audit {
+                client: "cursor".into(),
+                profile: "default".into()
+            }
+        ));
+        assert!(!affects(&DomainEvent::SecretsChanged, &config("draft")));
+        assert!(!affects(&draft, &Uri::ServerCapabilities));
+    }
+
+    #[test]
+    fn every_template_names_a_parsable_uri() {
+        for (template, _, _) in TEMPLATES {
+            let uri = template
+                .replace("{server_id}", "github")
+                .replace("{client_id}", "cursor")
+                .replace("{profile_id}", "default");
+            assert!(parse(&uri).is_some(), "{uri}");
+        }
+        for (uri, _, _) in STATIC {
+            assert!(parse(uri).is_some(), "{uri}");
+        }
+    }
+}

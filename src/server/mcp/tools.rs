@@ -1276,3 +1276,89 @@ pub fn rollback_config(orch: &Orchestrator, a: &RollbackArgs, confirmed: bool) -
         if confirmed { "rolled_back" } else { "dry_run" },
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn obj(v: Value) -> JsonObject {
+        match v {
+            Value::Object(m) => m,
+            _ => panic!("not an object"),
+        }
+    }
+
+    #[test]
+    fn params_accept_an_object_or_a_json_string() {
+        let from_object = ObjectOrString::Object(obj(json!({"path": "/x", "port": 5, "on": true})));
+        let from_string = ObjectOrString::String(r#"{"path": "/x", "port": 5, "on": true}"#.into());
+        let want = vec![
+            ("on".to_owned(), "true".to_owned()),
+            ("path".to_owned(), "/x".to_owned()),
+            ("port".to_owned(), "5".to_owned()),
+        ];
+        let mut a = from_object.into_pairs("params").unwrap();
+        let mut b = from_string.into_pairs("params").unwrap();
+        a.sort();
+        b.sort();
+        assert_eq!(a, want);
+        assert_eq!(b, want);
+        assert!(
+            ObjectOrString::String("  ".into())
+                .into_pairs("params")
+                .unwrap()
+                .is_empty()
+        );
+        let e = ObjectOrString::String("[1]".into())
+            .into_pairs("params")
+            .unwrap_err();
+        assert_eq!(
+            (e.code(), e.body().field.as_deref()),
+            ("INVALID_ARGUMENTS", Some("params"))
+        );
+        let e = ObjectOrString::Object(obj(json!({"a": [1]})))
+            .into_pairs("env_vars")
+            .unwrap_err();
+        assert_eq!(e.body().field.as_deref(), Some("env_vars.a"));
+    }
+
+    #[test]
+    fn argument_errors_name_the_field() {
+        let e = parse::<ClientArgs>("list_profiles", JsonObject::new()).unwrap_err();
+        assert_eq!(
+            (e.code(), e.body().field.as_deref()),
+            ("INVALID_ARGUMENTS", Some("client_id"))
+        );
+        let e = parse::<NoArgs>("list_clients", obj(json!({"x": 1}))).unwrap_err();
+        assert_eq!(e.body().field.as_deref(), Some("x"));
+        let a = parse::<TargetArgs>("view_draft_config", JsonObject::new()).unwrap();
+        assert_eq!(
+            (a.client_id.as_str(), a.profile_id.as_str()),
+            ("claude-desktop", "default")
+        );
+    }
+
+    #[test]
+    fn every_tool_has_a_handler_schema_and_annotations() {
+        let tools = list();
+        assert_eq!(tools.len(), TOOLS.len());
+        for t in &tools {
+            assert_eq!(
+                t.input_schema.get("type"),
+                Some(&json!("object")),
+                "{}",
+                t.name
+            );
+            let a = t.annotations.as_ref().unwrap();
+            assert!(
+                a.read_only_hint.is_some()
+                    && a.destructive_hint.is_some()
+                    && a.idempotent_hint.is_some()
+            );
+        }
+        let mut names: Vec<&str> = TOOLS.iter().map(|t| t.name).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), TOOLS.len(), "duplicate tool names");
+    }
+}
