@@ -64,8 +64,9 @@ fn init_logging(file: Option<&PathBuf>) -> anyhow::Result<()> {
 pub fn run(args: &Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
     init_logging(args.log_file.as_ref())?;
     let core = Arc::new(SharedCore::open(Options::from_process(ctx.home()))?);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+    // One stdio session whose requests take well under a millisecond: a single-threaded runtime
+    // starts faster and answers with less jitter than a pool (docs/BENCHMARKS.md).
+    let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("starting the async runtime")?;
