@@ -14,7 +14,6 @@ pub mod env;
 pub mod error;
 pub mod fsutil;
 pub mod import;
-pub mod jcs;
 pub mod keys;
 pub mod orchestrator;
 pub mod overlay;
