@@ -15,7 +15,6 @@ pub mod error;
 pub mod events;
 pub mod fsutil;
 pub mod import;
-pub mod jcs;
 pub mod keys;
 pub mod orchestrator;
 pub mod overlay;

@@ -29,7 +29,6 @@ use zeroize::{Zeroize, Zeroizing};
 
 use crate::core::error::{Error, Result};
 use crate::core::fsutil::{self, LockGuard};
-use crate::core::jcs;
 use crate::core::state::StateDir;
 
 /// The only signature algorithm.
@@ -192,7 +191,7 @@ impl TrustStore {
 }
 
 fn rotation_statement(from: &str, to: &str, at: DateTime<Utc>) -> Result<String> {
-    jcs::to_string(&RotationStatement { from, to, at })
+    crate::core::artifact::canonical_string(&RotationStatement { from, to, at })
 }
 
 fn untrusted(key_id: &str) -> Error {
