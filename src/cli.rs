@@ -25,6 +25,7 @@ mod run;
 mod secrets;
 mod servers;
 mod status;
+mod tui;
 mod validate;
 
 pub use output::Ctx;
@@ -83,6 +84,8 @@ pub enum Command {
     Secrets(secrets::Command),
     /// Run a server with secrets from the store (used by deployed entries).
     Run(run::Args),
+    /// The interactive configuration manager (press ? inside for help).
+    Tui(tui::Args),
     /// Print shell completions.
     Completions(completions::Args),
     /// Alias of `servers search` (the original's command name).
@@ -134,6 +137,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Restore(a) => restore::run(&a, &ctx),
         Command::Secrets(c) => secrets::run(c, &ctx),
         Command::Run(a) => run::run(&a, &ctx),
+        Command::Tui(a) => tui::run(&a, &ctx),
         Command::Completions(a) => {
             completions::run(&a, &mut Cli::command())?;
             Ok(ExitCode::SUCCESS)
