@@ -8,6 +8,7 @@ if ! cargo nextest --version >/dev/null 2>&1; then
   cargo install cargo-nextest --locked
 fi
 rustup component add rustfmt clippy >/dev/null 2>&1 || true
+bash scripts/install-tools.sh
 
 cargo fmt --check
 cargo clippy --all-targets -- -D warnings

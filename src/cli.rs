@@ -13,20 +13,27 @@ use clap::{CommandFactory, Parser, Subcommand};
 
 use crate::core::{self, ErrorKind, Options, Orchestrator};
 
+mod audit;
 mod clients;
 mod completions;
+mod deploy;
 mod diff;
 mod draft;
+mod history;
 mod import;
+mod keys;
 mod output;
 mod profiles;
+mod publish;
 mod restore;
 mod run;
 mod secrets;
 mod servers;
+mod show;
 mod status;
 mod tui;
 mod validate;
+mod verify;
 
 pub use output::Ctx;
 
@@ -75,13 +82,30 @@ pub enum Command {
     Validate(validate::Args),
     /// Show what deploying the draft would change in the client's file.
     Diff(diff::Args),
+    /// Deploy a published artifact into a client's file (only mcp-orch's entries change).
+    Deploy(deploy::Args),
+    /// Deploy an earlier artifact, recorded as a rollback.
+    Rollback(deploy::RollbackArgs),
     /// Deployed and latest artifacts, and drift, per client and profile.
     Status(status::Args),
     /// Bring back a backup of a client's file (or list them).
     Restore(restore::Args),
+    /// List the audit log, or verify its hash chain.
+    Audit(audit::Args),
     /// Manage the local secret store (values are never printed).
     #[command(subcommand)]
     Secrets(secrets::Command),
+    /// Manage the signing key and the trust store.
+    #[command(subcommand)]
+    Keys(keys::Command),
+    /// Publish drafts as signed, immutable artifacts.
+    Publish(publish::Args),
+    /// List the published releases of a client and profile.
+    History(history::Args),
+    /// Show an artifact: its payload and every release of it.
+    Show(show::Args),
+    /// Verify every release of an artifact (exit 1 when one fails).
+    Verify(verify::Args),
     /// Run a server with secrets from the store (used by deployed entries).
     Run(run::Args),
     /// The interactive configuration manager (press ? inside for help).
@@ -133,9 +157,17 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Import(a) => import::run(&a, &ctx),
         Command::Validate(a) => validate::run(&a, &ctx),
         Command::Diff(a) => diff::run(&a, &ctx),
+        Command::Deploy(a) => deploy::run(&a, &ctx),
+        Command::Rollback(a) => deploy::run_rollback(&a, &ctx),
         Command::Status(a) => status::run(&a, &ctx),
         Command::Restore(a) => restore::run(&a, &ctx),
+        Command::Audit(a) => audit::run(&a, &ctx),
         Command::Secrets(c) => secrets::run(c, &ctx),
+        Command::Keys(c) => keys::run(c, &ctx),
+        Command::Publish(a) => publish::run(&a, &ctx),
+        Command::History(a) => history::run(&a, &ctx),
+        Command::Show(a) => show::run(&a, &ctx),
+        Command::Verify(a) => verify::run(&a, &ctx),
         Command::Run(a) => run::run(&a, &ctx),
         Command::Tui(a) => tui::run(&a, &ctx),
         Command::Completions(a) => {

@@ -2,6 +2,7 @@
 //! format-preserving editing and diffs. No UI, HTTP or CLI code lives here; every front-end
 //! calls the [`Orchestrator`] façade.
 
+pub mod artifact;
 pub mod audit;
 pub mod backup;
 pub mod catalog;
@@ -13,6 +14,7 @@ pub mod env;
 pub mod error;
 pub mod fsutil;
 pub mod import;
+pub mod keys;
 pub mod orchestrator;
 pub mod overlay;
 pub mod profiles;

@@ -31,7 +31,10 @@ mod deploy;
 mod preview;
 mod publish;
 
-pub use deploy::{DeployFlags, DeployReport, DriftState, EntriesDeploy, TargetStatus, entry_hash};
+pub use deploy::{
+    DeployFlags, DeployReport, DeployRequest, DriftState, EntriesDeploy, RollbackTarget,
+    TargetStatus, entry_hash,
+};
 
 /// A source of the current time, injected so tests control it.
 pub trait Clock: Send + Sync {

@@ -363,3 +363,35 @@ fn add_extra(entry: &mut Map<String, Value>, extra: &toml::Table) {
         }
     }
 }
+
+/// Puts an entry's fields in the order the client's own docs use (name, type, command, args,
+/// env, url, headers, then the rest): artifacts store entries in canonical (sorted) order.
+pub fn client_field_order(client: &ClientDef, entry: &Value) -> Value {
+    let Value::Object(map) = entry else {
+        return entry.clone();
+    };
+    let preferred = [
+        client.name_field.as_str(),
+        client.type_field.as_str(),
+        client.stdio.command.as_str(),
+        client.stdio.args.as_str(),
+        client.stdio.env.as_str(),
+        client.remote.url.as_str(),
+        client.remote.sse_url.as_str(),
+        client.remote.headers.as_str(),
+        client.remote.env_headers.as_str(),
+        client.remote.bearer_env.as_str(),
+    ];
+    let mut ordered = Map::new();
+    for key in preferred.iter().filter(|k| !k.is_empty()) {
+        if let Some(v) = map.get(*key) {
+            ordered.insert((*key).to_owned(), v.clone());
+        }
+    }
+    for (k, v) in map {
+        if !ordered.contains_key(k) {
+            ordered.insert(k.clone(), v.clone());
+        }
+    }
+    Value::Object(ordered)
+}

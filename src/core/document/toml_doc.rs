@@ -3,7 +3,7 @@
 //! Codex itself does) whose nested maps (`env`, headers) are inline tables.
 
 use serde_json::{Map, Number, Value};
-use toml_edit::{Array, DocumentMut, InlineTable, Item, Table};
+use toml_edit::{Array, DocumentMut, InlineTable, Item, Table, TableLike};
 
 use super::{ConfigDocument, Layout};
 use crate::core::error::{Error, Result};
@@ -11,6 +11,8 @@ use crate::core::error::{Error, Result};
 pub struct TomlDocument {
     doc: DocumentMut,
     layout: Layout,
+    /// The file's line ending, kept on output (`toml_edit` writes `\n`).
+    crlf: bool,
 }
 
 impl TomlDocument {
@@ -18,13 +20,15 @@ impl TomlDocument {
         let doc: DocumentMut = text
             .parse()
             .map_err(|e: toml_edit::TomlError| e.to_string())?;
-        Ok(Self { doc, layout })
+        let crlf = text.contains("\r\n");
+        Ok(Self { doc, layout, crlf })
     }
 
-    fn container(&self) -> Option<&Table> {
-        let mut table = self.doc.as_table();
+    /// The container for reading: a `[table]` or an inline `{ ... }` table.
+    fn container(&self) -> Option<&dyn TableLike> {
+        let mut table: &dyn TableLike = self.doc.as_table();
         for key in &self.layout.container {
-            table = table.get(key)?.as_table()?;
+            table = table.get(key)?.as_table_like()?;
         }
         Some(table)
     }
@@ -106,6 +110,18 @@ fn json_to_value(value: &Value) -> toml_edit::Value {
             .map(toml_edit::Value::from)
             .or_else(|| n.as_f64().map(toml_edit::Value::from))
             .unwrap_or_else(|| toml_edit::Value::from(n.to_string())),
+        // Line breaks are escaped on one line (no `"""` block), so the file's own line ending,
+        // kept by `text()`, never reaches inside a value.
+        Value::String(s) if s.contains(['\n', '\r']) => serde_json::to_string(s)
+            .ok()
+            .and_then(|quoted| quoted.parse::<toml_edit::Value>().ok())
+            .map_or_else(
+                || toml_edit::Value::from(s.as_str()),
+                |mut v| {
+                    v.decor_mut().clear();
+                    v
+                },
+            ),
         Value::String(s) => toml_edit::Value::from(s.as_str()),
         Value::Array(a) => {
             let mut arr = Array::new();
@@ -178,6 +194,11 @@ impl ConfigDocument for TomlDocument {
     }
 
     fn text(&self) -> String {
-        self.doc.to_string()
+        let text = self.doc.to_string();
+        if self.crlf {
+            text.replace("\r\n", "\n").replace('\n', "\r\n")
+        } else {
+            text
+        }
     }
 }

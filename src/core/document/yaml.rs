@@ -14,6 +14,8 @@ pub struct YamlDocument {
     text: String,
     layout: Layout,
     notes: Vec<String>,
+    /// The file's line ending, kept on output (the line edits work with `\n`).
+    crlf: bool,
 }
 
 fn parse_json(text: &str) -> Result<Value, String> {
@@ -57,6 +59,7 @@ impl YamlDocument {
             text: text.to_owned(),
             layout,
             notes: Vec::new(),
+            crlf: text.contains("\r\n"),
         })
     }
 
@@ -221,6 +224,18 @@ impl YamlDocument {
             }
         };
         let mut out: Vec<String> = lines[..start].iter().map(|l| (*l).to_owned()).collect();
+        if entry.is_none() && block.entries.len() == 1 {
+            // An emptied block would read as null: write the empty collection instead.
+            let empty = if self.layout.entries == EntriesKind::List {
+                "[]"
+            } else {
+                "{}"
+            };
+            let comment = lines[block.header]
+                .find(" #")
+                .map_or("", |i| &lines[block.header][i..]);
+            out[block.header] = format!("{key}: {empty}{comment}");
+        }
         out.extend(replacement);
         out.extend(lines[stop..].iter().map(|l| (*l).to_owned()));
         let mut new_text = out.join("\n");
@@ -332,7 +347,11 @@ impl ConfigDocument for YamlDocument {
     }
 
     fn text(&self) -> String {
-        self.text.clone()
+        if self.crlf {
+            self.text.replace("\r\n", "\n").replace('\n', "\r\n")
+        } else {
+            self.text.clone()
+        }
     }
 
     fn notes(&self) -> Vec<String> {

@@ -10,11 +10,14 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::{FileDiff, Orchestrator, merge_entries};
+use crate::core::artifact::Release;
 use crate::core::audit::AuditEvent;
 use crate::core::backup::{BackupInfo, BackupStore};
 use crate::core::document;
+use crate::core::draft::Origin;
 use crate::core::error::{Error, Result};
 use crate::core::fsutil;
+use crate::core::render::{self, SecretStyle};
 use crate::core::state::DeployRecord;
 use crate::core::writer::{self, Written};
 
@@ -263,6 +266,7 @@ impl Orchestrator {
         let def = self.client(client)?;
         let record = self.deploy_record(client, profile)?;
         let path = self.target(client, profile)?.path;
+        let latest = self.latest_release(client, profile)?;
         let mut status = TargetStatus {
             client_id: client.to_owned(),
             profile_id: profile.to_owned(),
@@ -270,8 +274,8 @@ impl Orchestrator {
             deployed_artifact_id: record.artifact_id.clone(),
             deployed_version: record.version,
             deployed_at: record.deployed_at,
-            latest_artifact_id: None,
-            latest_version: None,
+            latest_artifact_id: latest.as_ref().map(|r| r.artifact_id().to_owned()),
+            latest_version: latest.as_ref().map(Release::version),
             drift: DriftState::NeverDeployed,
             changed: Vec::new(),
             missing: Vec::new(),
@@ -372,5 +376,226 @@ impl Orchestrator {
             fsutil::write_json(&record_path, &record)?;
         }
         Ok((info, written))
+    }
+}
+
+/// Which artifact a deploy takes, and how.
+#[derive(Debug, Clone, Default)]
+pub struct DeployRequest {
+    /// Client id.
+    pub client: String,
+    /// Profile id.
+    pub profile: String,
+    /// The artifact (id or unique prefix); the latest published one when absent.
+    pub artifact: Option<String>,
+    /// Dry run and adoption.
+    pub flags: DeployFlags,
+    /// Write secret values into the file instead of references (only when the user asks).
+    pub inline_secrets: bool,
+}
+
+/// Where a rollback goes.
+#[derive(Debug, Clone)]
+pub enum RollbackTarget {
+    /// A specific artifact (id or unique prefix) of this client and profile.
+    Artifact(String),
+    /// N published versions before the deployed one.
+    Steps(usize),
+}
+
+impl Orchestrator {
+    /// Deploys a published artifact (the latest by default) into the client's file after
+    /// verifying its signature against the trust store, its binding to this client and profile,
+    /// and that it is not older than the deployed one.
+    pub fn deploy(&self, req: &DeployRequest, actor: &str) -> Result<DeployReport> {
+        let release = match &req.artifact {
+            Some(id) => self.find_release(&req.client, &req.profile, id),
+            None => self.latest_release(&req.client, &req.profile).and_then(|r| {
+                r.ok_or_else(|| {
+                    Error::invalid(
+                        "ARTIFACT_NOT_FOUND",
+                        "artifact",
+                        format!("nothing has been published for {}/{}", req.client, req.profile),
+                        format!("publish the draft first: `mcp-orch publish --client {} --profile {}`", req.client, req.profile),
+                    )
+                })
+            }),
+        };
+        match release {
+            Ok(release) => self.deploy_release(&release, req, false, actor),
+            Err(e) => {
+                if !req.flags.dry_run {
+                    self.record(
+                        AuditEvent::failed("deploy", actor, e.code())
+                            .target(&req.client, &req.profile),
+                    )?;
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// Deploys an earlier artifact, recorded as a rollback.
+    pub fn rollback(
+        &self,
+        client: &str,
+        profile: &str,
+        target: &RollbackTarget,
+        flags: DeployFlags,
+        actor: &str,
+    ) -> Result<DeployReport> {
+        let req = DeployRequest {
+            client: client.to_owned(),
+            profile: profile.to_owned(),
+            artifact: None,
+            flags,
+            inline_secrets: false,
+        };
+        let release = match target {
+            RollbackTarget::Artifact(id) => self.find_release(client, profile, id),
+            RollbackTarget::Steps(n) => self.rollback_by_steps(client, profile, *n),
+        };
+        match release {
+            Ok(release) => self.deploy_release(&release, &req, true, actor),
+            Err(e) => {
+                if !flags.dry_run {
+                    self.record(
+                        AuditEvent::failed("rollback", actor, e.code()).target(client, profile),
+                    )?;
+                }
+                Err(e)
+            }
+        }
+    }
+
+    fn rollback_by_steps(&self, client: &str, profile: &str, steps: usize) -> Result<Release> {
+        let record = self.deploy_record(client, profile)?;
+        let Some(current) = record.version else {
+            return Err(Error::invalid(
+                "NOTHING_DEPLOYED",
+                "client",
+                format!("no artifact is deployed for {client}/{profile}"),
+                "deploy one first, or restore a backup with `mcp-orch restore`",
+            ));
+        };
+        self.history(client, profile)?
+            .into_iter()
+            .filter(|r| r.version() < current)
+            .nth(steps.saturating_sub(1))
+            .ok_or_else(|| {
+                Error::invalid(
+                    "NO_EARLIER_ARTIFACT",
+                    "steps",
+                    format!("there is no published version {steps} step(s) before v{current} for {client}/{profile}"),
+                    format!("see the versions with `mcp-orch history --client {client} --profile {profile}`"),
+                )
+            })
+    }
+
+    fn deploy_release(
+        &self,
+        release: &Release,
+        req: &DeployRequest,
+        rollback: bool,
+        actor: &str,
+    ) -> Result<DeployReport> {
+        let action = if rollback { "rollback" } else { "deploy" };
+        match self.prepare_release(release, req, rollback, action) {
+            Ok(spec) => self.deploy_entries(&spec, req.flags, actor),
+            Err(e) => {
+                if !req.flags.dry_run {
+                    self.record(
+                        AuditEvent::failed(action, actor, e.code())
+                            .target(&req.client, &req.profile)
+                            .artifact(release.artifact_id(), release.version()),
+                    )?;
+                }
+                Err(e)
+            }
+        }
+    }
+
+    fn prepare_release(
+        &self,
+        release: &Release,
+        req: &DeployRequest,
+        allow_older: bool,
+        action: &'static str,
+    ) -> Result<EntriesDeploy> {
+        let mismatch = |what: &str| {
+            Error::invalid(
+                "ARTIFACT_CLIENT_MISMATCH",
+                "artifact",
+                format!(
+                    "artifact {} is for {what}, not {}/{}",
+                    release.artifact_id(),
+                    req.client,
+                    req.profile
+                ),
+                format!(
+                    "deploy an artifact published for {}/{}; see `mcp-orch history`",
+                    req.client, req.profile
+                ),
+            )
+        };
+        if release.client_id() != req.client || release.profile_id() != req.profile {
+            return Err(mismatch(&format!(
+                "{}/{}",
+                release.client_id(),
+                release.profile_id()
+            )));
+        }
+        let verified = self.verify_release(release)?;
+        if verified.payload.client_id != req.client {
+            return Err(mismatch(&verified.payload.client_id));
+        }
+        let record = self.deploy_record(&req.client, &req.profile)?;
+        if let Some(deployed) = record.version
+            && !allow_older
+            && release.version() < deployed
+        {
+            return Err(Error::invalid(
+                "DOWNGRADE_REFUSED",
+                "artifact",
+                format!(
+                    "v{} is older than the deployed v{deployed} of {}/{}",
+                    release.version(),
+                    req.client,
+                    req.profile
+                ),
+                format!(
+                    "going back is rollback's job: `mcp-orch rollback --client {} --profile {} --to {}`",
+                    req.client,
+                    req.profile,
+                    release.artifact_id()
+                ),
+            ));
+        }
+        let def = self.client(&req.client)?;
+        let entries = if req.inline_secrets {
+            self.render_entries(def, &verified.payload.servers, SecretStyle::Inline)?
+        } else {
+            verified
+                .payload
+                .entries
+                .iter()
+                .map(|(name, entry)| (name.clone(), render::client_field_order(def, entry)))
+                .collect()
+        };
+        let adoptable = verified
+            .payload
+            .servers
+            .iter()
+            .filter(|(_, s)| s.origin == Origin::Imported)
+            .map(|(n, _)| n.clone())
+            .collect();
+        Ok(EntriesDeploy {
+            client: req.client.clone(),
+            profile: req.profile.clone(),
+            entries,
+            adoptable,
+            artifact: Some((release.artifact_id().to_owned(), release.version())),
+            action,
+        })
     }
 }

@@ -1,4 +1,293 @@
 //! Keys, publishing signed artifacts, history and verification (façade part).
+//!
+//! Every key event and every publish, failed ones included, is appended to the audit log.
 
-#[allow(unused_imports)]
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use serde_json::json;
+
 use super::Orchestrator;
+use crate::core::artifact::{self, ArtifactStore, NewRelease, Payload, Release, Verified};
+use crate::core::audit::AuditEvent;
+use crate::core::error::{Error, Result};
+use crate::core::keys::{KeyInfo, KeyStatus, KeyStore, PublicKeyFile, TrustedKey};
+use crate::core::render::SecretStyle;
+use crate::core::validate::{Diagnostic, Severity};
+
+impl Orchestrator {
+    /// The key store of this state directory.
+    pub fn key_store(&self) -> KeyStore {
+        KeyStore::for_state(self.state())
+    }
+
+    /// The artifact store of this state directory.
+    pub fn artifact_store(&self) -> ArtifactStore {
+        ArtifactStore::for_state(self.state())
+    }
+
+    /// Runs `op` and appends its audit record: `ok` builds the success event from the result;
+    /// a failure is recorded with its error code (and the original error is returned even if
+    /// recording it fails).
+    fn audited<T>(
+        &self,
+        failed: impl FnOnce(&str) -> AuditEvent,
+        op: impl FnOnce() -> Result<T>,
+        ok: impl FnOnce(&T) -> AuditEvent,
+    ) -> Result<T> {
+        match op() {
+            Ok(value) => {
+                self.record(ok(&value))?;
+                Ok(value)
+            }
+            Err(e) => {
+                let _ = self.record(failed(e.code()));
+                Err(e)
+            }
+        }
+    }
+
+    // ---- keys -----------------------------------------------------------------------------
+
+    /// Creates the signing key. With `regenerate`, an existing key is rotated (the old one
+    /// stays trusted); without it, an existing key is `KEY_EXISTS`.
+    pub fn init_keys(&self, regenerate: bool, actor: &str) -> Result<KeyInfo> {
+        let keys = self.key_store();
+        if regenerate && keys.signer().is_ok() {
+            return self.rotate_keys(actor);
+        }
+        self.audited(
+            |code| AuditEvent::failed("key.init", actor, code),
+            || keys.init(self.now()),
+            |info| AuditEvent::ok("key.init", actor).details(json!({ "key_id": info.key_id })),
+        )
+    }
+
+    /// Replaces the signing key; the old key stays trusted and the rotation is recorded,
+    /// signed by both keys.
+    pub fn rotate_keys(&self, actor: &str) -> Result<KeyInfo> {
+        let keys = self.key_store();
+        self.audited(
+            |code| AuditEvent::failed("key.rotate", actor, code),
+            || keys.rotate(self.now()),
+            |info| {
+                AuditEvent::ok("key.rotate", actor)
+                    .details(json!({ "from": info.rotated_from, "to": info.key_id }))
+            },
+        )
+    }
+
+    /// The signing key, the trusted keys and the rotations.
+    pub fn key_status(&self) -> Result<KeyStatus> {
+        self.key_store().status()
+    }
+
+    /// The signing key's public half, for `keys trust` elsewhere.
+    pub fn export_key(&self) -> Result<PublicKeyFile> {
+        self.key_store().export()
+    }
+
+    /// Trusts the public key in an exported key file.
+    pub fn trust_key(&self, file: &Path, actor: &str) -> Result<TrustedKey> {
+        let keys = self.key_store();
+        self.audited(
+            |code| {
+                AuditEvent::failed("key.trust", actor, code)
+                    .details(json!({ "file": file.display().to_string() }))
+            },
+            || keys.trust(&PublicKeyFile::read(file)?, self.now()),
+            |(key, added)| {
+                AuditEvent::ok("key.trust", actor).details(json!({
+                    "key_id": key.key_id,
+                    "added": added,
+                    "file": file.display().to_string(),
+                }))
+            },
+        )
+        .map(|(key, _)| key)
+    }
+
+    /// Removes a key from the trust store (not the signing key).
+    pub fn untrust_key(&self, key_id: &str, actor: &str) -> Result<()> {
+        let keys = self.key_store();
+        self.audited(
+            |code| {
+                AuditEvent::failed("key.untrust", actor, code).details(json!({ "key_id": key_id }))
+            },
+            || keys.untrust(key_id),
+            |key| AuditEvent::ok("key.untrust", actor).details(json!({ "key_id": key.key_id })),
+        )
+        .map(|_| ())
+    }
+
+    // ---- publish --------------------------------------------------------------------------
+
+    /// Publishes the draft of a (client, profile) as a signed, immutable artifact: refuses an
+    /// invalid or empty draft, renders the client's entries (secrets as references), stores
+    /// the payload once and a new release with the next version, and audits the outcome.
+    pub fn publish(
+        &self,
+        client: &str,
+        profile: &str,
+        changelog: Option<&str>,
+        actor: &str,
+    ) -> Result<Release> {
+        let changelog = changelog.map(str::trim).filter(|c| !c.is_empty());
+        self.audited(
+            |code| AuditEvent::failed("publish", actor, code).target(client, profile),
+            || self.publish_inner(client, profile, changelog),
+            |release| {
+                AuditEvent::ok("publish", actor)
+                    .target(client, profile)
+                    .artifact(release.artifact_id(), release.version())
+                    .details(json!({
+                        "key_id": release.key_id,
+                        "server_count": release.envelope.metadata.server_count,
+                        "changelog": changelog,
+                    }))
+            },
+        )
+    }
+
+    fn publish_inner(
+        &self,
+        client: &str,
+        profile: &str,
+        changelog: Option<&str>,
+    ) -> Result<Release> {
+        let draft = self.draft(client, profile)?;
+        let mut diagnostics = self.validate_draft(&draft);
+        if draft.servers.is_empty() {
+            diagnostics.push(Diagnostic {
+                code: "EMPTY_DRAFT".into(),
+                severity: Severity::Error,
+                path: "servers".into(),
+                server: None,
+                message: format!("the draft for {client}/{profile} has no servers"),
+                hint: format!(
+                    "add one with `mcp-orch draft add SERVER --client {client} --profile {profile}`"
+                ),
+            });
+        }
+        if diagnostics.iter().any(Diagnostic::is_error) {
+            return Err(Error::ValidationFailed {
+                client: client.to_owned(),
+                profile: profile.to_owned(),
+                diagnostics,
+            });
+        }
+        let signer = self.key_store().signer()?;
+        let def = self.client(client)?;
+        let entries = self.render_entries(def, &draft.servers, SecretStyle::Auto)?;
+        let payload = Payload::new(client, draft.servers, entries);
+        self.artifact_store().publish(
+            &payload,
+            &NewRelease {
+                client_id: client,
+                profile_id: profile,
+                changelog,
+                created_at: self.now(),
+            },
+            &signer,
+        )
+    }
+
+    // ---- history and lookups --------------------------------------------------------------
+
+    /// Every release of a (client, profile), newest first (not verified).
+    pub fn history(&self, client: &str, profile: &str) -> Result<Vec<Release>> {
+        self.client(client)?;
+        self.artifact_store().history(client, profile)
+    }
+
+    /// The newest release of a (client, profile), if any (not verified).
+    pub fn latest_release(&self, client: &str, profile: &str) -> Result<Option<Release>> {
+        match self.history(client, profile)?.into_iter().next() {
+            Some(release) => {
+                check_binding(&release, client, profile)?;
+                Ok(Some(release))
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// The newest release of a (client, profile) whose artifact id is or starts with
+    /// `artifact_id_or_prefix` (not verified): `ARTIFACT_CLIENT_MISMATCH` when the artifact
+    /// was published only for another client or profile, `ARTIFACT_NOT_FOUND` when never.
+    pub fn find_release(
+        &self,
+        client: &str,
+        profile: &str,
+        artifact_id_or_prefix: &str,
+    ) -> Result<Release> {
+        artifact::check_artifact_ref(artifact_id_or_prefix)?;
+        let history = self.history(client, profile)?;
+        let matching: Vec<&Release> = history
+            .iter()
+            .filter(|r| r.artifact_id().starts_with(artifact_id_or_prefix))
+            .collect();
+        let ids: BTreeSet<String> = matching
+            .iter()
+            .map(|r| r.artifact_id().to_owned())
+            .collect();
+        if ids.len() > 1 {
+            return Err(artifact::ambiguous(artifact_id_or_prefix, &ids));
+        }
+        if let Some(release) = matching.first() {
+            check_binding(release, client, profile)?;
+            return Ok((*release).clone());
+        }
+        let elsewhere = self
+            .artifact_store()
+            .releases_matching(artifact_id_or_prefix)?;
+        match elsewhere.first() {
+            Some(other) => Err(mismatch(other, client, profile)),
+            None => Err(artifact::not_found(artifact_id_or_prefix)),
+        }
+    }
+
+    /// Every release of one artifact (by id or unique prefix), for any client and profile.
+    pub fn releases_of(&self, artifact_id_or_prefix: &str) -> Result<Vec<Release>> {
+        let store = self.artifact_store();
+        let id = store.resolve(artifact_id_or_prefix)?;
+        store.releases_matching(&id)
+    }
+
+    /// Verifies a release: its signature with the trusted key it names, and its payload's
+    /// hash.
+    pub fn verify_release(&self, release: &Release) -> Result<Verified> {
+        let trust = self.key_store().trust_store()?;
+        self.artifact_store()
+            .verify(release, |id| trust.verifying_key(id))
+    }
+
+    /// The payload of an artifact (full id), after checking its hash.
+    pub fn load_payload(&self, artifact_id: &str) -> Result<Payload> {
+        self.artifact_store().load_payload(artifact_id)
+    }
+}
+
+fn mismatch(release: &Release, client: &str, profile: &str) -> Error {
+    Error::invalid(
+        "ARTIFACT_CLIENT_MISMATCH",
+        "artifact_id",
+        format!(
+            "artifact {} was published for {}/{}, not for {client}/{profile}",
+            artifact::short_id(release.artifact_id()),
+            release.client_id(),
+            release.profile_id()
+        ),
+        format!(
+            "publish the draft of {client}/{profile}, or pick one of its artifacts from `mcp-orch history --client {client} --profile {profile}`"
+        ),
+    )
+}
+
+/// The release must say it is for the (client, profile) it was asked for.
+fn check_binding(release: &Release, client: &str, profile: &str) -> Result<()> {
+    if release.client_id() == client && release.profile_id() == profile {
+        Ok(())
+    } else {
+        Err(mismatch(release, client, profile))
+    }
+}

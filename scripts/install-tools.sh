@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs the external programs the tests drive into .tools/ (git-ignored), idempotently.
+# Only the npm registry and PyPI are used. A tool that cannot be installed fails the run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mkdir -p .tools
+
+npm_tool() { # npm_tool DIR PACKAGE@VERSION
+  local dir=".tools/$1" spec="$2" name="${2%@*}"
+  if [ ! -f "$dir/node_modules/$name/package.json" ] || \
+     [ "$(node -p "require('./$dir/node_modules/$name/package.json').version")" != "${spec##*@}" ]; then
+    npm install --prefix "$dir" --no-audit --no-fund --loglevel=error "$spec" >/dev/null
+  fi
+}
+
+# Real clients that read deployed config files (issue 3), and a real stdio MCP server.
+npm_tool claude '@anthropic-ai/claude-code@2.1.197'
+npm_tool gemini '@google/gemini-cli@0.61.0'
+npm_tool everything '@modelcontextprotocol/server-everything@2026.8.31'

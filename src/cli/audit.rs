@@ -1,0 +1,138 @@
+//! `mcp-orch audit`.
+
+use std::fmt::Write as _;
+use std::process::ExitCode;
+
+use chrono::{DateTime, Duration, Utc};
+
+use super::Ctx;
+use crate::core::{self, audit::Filter};
+
+/// Arguments of `audit`.
+#[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Examples:\n  mcp-orch audit --client cursor --since 7d\n  mcp-orch audit --verify        # exit 1 when a record was edited, removed or reordered"
+)]
+pub struct Args {
+    /// Only this client.
+    #[arg(long, short = 'c')]
+    pub client: Option<String>,
+    /// Only this profile.
+    #[arg(long, short = 'p')]
+    pub profile: Option<String>,
+    /// Only records newer than this: `30m`, `12h`, `7d`, or an RFC 3339 time.
+    #[arg(long)]
+    pub since: Option<String>,
+    /// Only this action (publish, deploy, rollback, restore, key.init, ...).
+    #[arg(long)]
+    pub action: Option<String>,
+    /// Check the hash chain instead of listing.
+    #[arg(long)]
+    pub verify: bool,
+}
+
+/// Parses `--since`.
+pub fn parse_since(raw: &str, now: DateTime<Utc>) -> core::Result<DateTime<Utc>> {
+    let bad = || {
+        core::Error::invalid(
+            "INVALID_DURATION",
+            "since",
+            format!("`{raw}` is not a duration or a time"),
+            "use e.g. 30m, 12h, 7d, or 2026-11-01T00:00:00Z",
+        )
+    };
+    if let Ok(t) = DateTime::parse_from_rfc3339(raw) {
+        return Ok(t.with_timezone(&Utc));
+    }
+    let (number, unit) = raw.split_at(raw.len().saturating_sub(1));
+    let n: i64 = number.parse().map_err(|_| bad())?;
+    let span = match unit {
+        "s" => Duration::try_seconds(n),
+        "m" => Duration::try_minutes(n),
+        "h" => Duration::try_hours(n),
+        "d" => Duration::try_days(n),
+        "w" => Duration::try_weeks(n),
+        _ => None,
+    }
+    .ok_or_else(bad)?;
+    Ok(now - span)
+}
+
+/// Runs `audit`.
+pub fn run(args: &Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
+    let orch = ctx.open()?;
+    let log = orch.audit_log();
+    if args.verify {
+        let report = log.verify()?;
+        if ctx.json {
+            ctx.print_json(&report)?;
+        } else if report.ok {
+            ctx.print(&format!(
+                "audit log intact: {} records, chain verified",
+                report.records
+            ))?;
+        } else {
+            let mut out = format!(
+                "audit log TAMPERED: {} problem(s) in {} records",
+                report.problems.len(),
+                report.records
+            );
+            for p in &report.problems {
+                let _ = write!(out, "\n  line {}: {} — {}", p.line, p.kind, p.message);
+            }
+            ctx.print(&out)?;
+        }
+        return Ok(if report.ok {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(1)
+        });
+    }
+    let since = args
+        .since
+        .as_deref()
+        .map(|s| parse_since(s, orch.now()))
+        .transpose()?;
+    let filter = Filter {
+        client: args.client.clone(),
+        profile: args.profile.clone(),
+        since,
+        action: args.action.clone(),
+    };
+    let records = log.read(&filter)?;
+    if ctx.json {
+        ctx.print_json(&serde_json::json!({ "records": records, "count": records.len() }))?;
+    } else if records.is_empty() {
+        ctx.print("no audit records match")?;
+    } else {
+        let mut out = String::new();
+        for r in &records {
+            let e = &r.event;
+            let target = match (&e.client_id, &e.profile_id) {
+                (Some(c), Some(p)) => format!("{c}/{p}"),
+                (Some(c), None) => c.clone(),
+                _ => "-".into(),
+            };
+            let artifact = match (&e.artifact_id, e.version) {
+                (Some(id), Some(v)) => format!("v{v} {}", &id[..id.len().min(12)]),
+                _ => String::new(),
+            };
+            let outcome = e
+                .error_code
+                .as_deref()
+                .map_or_else(|| "ok".to_owned(), |c| format!("FAILED {c}"));
+            let _ = writeln!(
+                out,
+                "{:>5} {} {:<11} {:<22} {:<18} {:<6} {outcome}",
+                r.seq,
+                r.ts.format("%Y-%m-%d %H:%M:%S"),
+                e.action,
+                target,
+                artifact,
+                e.actor
+            );
+        }
+        ctx.print(&out)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,136 @@
+//! `mcp-orch publish`.
+
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::process::ExitCode;
+
+use serde_json::{Value, json};
+
+use super::Ctx;
+use super::output::diagnostic_line;
+use crate::core::artifact::Release;
+use crate::core::{self, ErrorKind};
+
+/// Arguments of `publish`.
+#[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Validates each draft (refusing an invalid or empty one), renders the client's entries
+(secrets as references, never values), and writes a signed, immutable artifact with the next
+version of the client and profile. Exits 0 when every client was published, 1 otherwise.
+
+Examples:
+  mcp-orch publish --client cursor -m \"add github\"
+  mcp-orch publish --client cursor,claude-code,vscode --profile work --json"
+)]
+pub struct Args {
+    /// Client ids, comma-separated (each client's draft is published on its own).
+    #[arg(long, short = 'c', value_delimiter = ',', required = true)]
+    pub client: Vec<String>,
+    /// Profile id.
+    #[arg(long, short = 'p', default_value = crate::core::profiles::DEFAULT_PROFILE)]
+    pub profile: String,
+    /// What changed (signed with the release).
+    #[arg(long = "message", short = 'm', value_name = "CHANGELOG")]
+    pub message: Option<String>,
+}
+
+/// The JSON summary of a published release.
+pub fn release_json(release: &Release) -> Value {
+    let e = &release.envelope;
+    json!({
+        "client_id": e.client_id,
+        "profile_id": e.profile_id,
+        "artifact_id": e.artifact_id,
+        "version": e.version,
+        "created_at": e.created_at,
+        "key_id": e.key_id,
+        "changelog": e.changelog,
+        "server_count": e.metadata.server_count,
+        "servers": e.metadata.servers,
+    })
+}
+
+/// Runs `publish`.
+pub fn run(args: &Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
+    let orch = ctx.open()?;
+    let mut clients: Vec<&str> = Vec::new();
+    for c in args
+        .client
+        .iter()
+        .map(|c| c.trim())
+        .filter(|c| !c.is_empty())
+    {
+        if !clients.contains(&c) {
+            clients.push(c);
+        }
+    }
+    let mut results = Vec::new();
+    let mut first_error: Option<core::Error> = None;
+    let mut internal = false;
+    let mut text = String::new();
+    let mut errors = String::new();
+    for client in clients {
+        match orch.publish(client, &args.profile, args.message.as_deref(), "cli") {
+            Ok(release) => {
+                let mut row = release_json(&release);
+                row["status"] = json!("published");
+                results.push(row);
+                let _ = writeln!(
+                    text,
+                    "{client}/{}: published version {} as artifact {} ({} servers, key {})",
+                    args.profile,
+                    release.version(),
+                    release.artifact_id(),
+                    release.envelope.metadata.server_count,
+                    release.key_id
+                );
+            }
+            Err(e) => {
+                let body = e.body();
+                internal |= e.kind() == ErrorKind::Internal;
+                let _ = writeln!(
+                    errors,
+                    "error[{}] {client}/{}: {}",
+                    body.code, args.profile, body.message
+                );
+                if let Some(diags) = body.details.get("diagnostics").and_then(Value::as_array) {
+                    for d in diags {
+                        let _ = writeln!(errors, "  {}", diagnostic_line(d));
+                    }
+                }
+                let _ = writeln!(errors, "  hint: {}", body.hint);
+                results.push(json!({
+                    "client_id": client,
+                    "profile_id": args.profile,
+                    "status": "failed",
+                    "error": body,
+                }));
+                first_error.get_or_insert(e);
+            }
+        }
+    }
+    let failed = results.iter().filter(|r| r["status"] == "failed").count();
+    if ctx.json {
+        let mut doc = json!({
+            "results": results,
+            "published": results.len() - failed,
+            "failed": failed,
+        });
+        if let Some(e) = &first_error {
+            doc["error"] = serde_json::to_value(e.body())?;
+        }
+        ctx.print_json(&doc)?;
+    } else {
+        if !text.is_empty() {
+            ctx.print(&text)?;
+        }
+        if !errors.is_empty() {
+            std::io::stderr().lock().write_all(errors.as_bytes())?;
+        }
+    }
+    Ok(match (first_error, internal) {
+        (None, _) => ExitCode::SUCCESS,
+        (Some(_), false) => ExitCode::from(1),
+        (Some(_), true) => ExitCode::from(2),
+    })
+}
