@@ -28,6 +28,8 @@ pub struct ViewState {
     pub catalog: usize,
     /// Draft list.
     pub draft: usize,
+    /// Releases list.
+    pub releases: usize,
     /// Audit list.
     pub audit: usize,
     /// Backups list.

@@ -29,6 +29,19 @@ pub struct Added {
     pub stored_secrets: Vec<String>,
 }
 
+/// A deploy or rollback to confirm.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeployPlan {
+    /// The artifact.
+    pub artifact_id: String,
+    /// Its version.
+    pub version: u64,
+    /// `deploy` or `rollback`.
+    pub action: &'static str,
+    /// What it changes.
+    pub view: DiffView,
+}
+
 /// Something that happened.
 #[derive(Debug, Clone)]
 pub enum Action {
@@ -72,7 +85,7 @@ pub enum Action {
         result: Result<DiffView, UiError>,
     },
     /// The deploy plan is ready for confirmation.
-    DeployPlanned(Result<DiffView, UiError>),
+    DeployPlanned(Result<DeployPlan, UiError>),
     /// The history was loaded.
     HistoryLoaded(Result<HistoryData, UiError>),
     /// The audit chain was verified.

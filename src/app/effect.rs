@@ -9,18 +9,17 @@ use std::hash::{Hash, Hasher};
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use super::action::{Action, Added, FormCheck};
+use super::action::{Action, Added, DeployPlan, FormCheck};
 use super::state::{
-    ClientRow, DiffView, DraftSnapshot, HistoryData, ServerStatus, Target, UiError,
+    ClientRow, DiffView, DraftSnapshot, HistoryData, ReleaseRow, ServerStatus, Target, UiError,
 };
 use crate::core::Orchestrator;
 use crate::core::audit::Filter;
 use crate::core::catalog::{ServerEntry, Transport};
-use crate::core::draft::Origin;
 use crate::core::orchestrator::{
-    AddServer, DeployFlags, DriftState, EntriesDeploy, FileDiff, check_param,
+    AddServer, DeployFlags, DeployReport, DeployRequest, DriftState, FileDiff, RollbackTarget,
+    check_param,
 };
-use crate::core::render::SecretStyle;
 use crate::core::search::Query;
 use crate::core::validate;
 
@@ -69,14 +68,18 @@ pub enum Effect {
         /// Of what.
         target: Target,
     },
-    /// Compute the deploy plan for confirmation.
+    /// Plan deploying the latest release (a dry run), for confirmation.
     PlanDeploy(Target),
-    /// Deploy the draft.
-    Deploy(Target),
-    /// Publish (not in this build yet).
+    /// Plan rolling back to an artifact (a dry run), for confirmation.
+    PlanRollback(Target, String),
+    /// Deploy this artifact.
+    Deploy(Target, String),
+    /// Publish the draft with a changelog.
     Publish(Target, String),
-    /// Roll back (not in this build yet).
-    Rollback(Target),
+    /// Create a signing key.
+    InitKeys,
+    /// Roll back to this artifact.
+    Rollback(Target, String),
     /// Restore a backup.
     Restore(Target, String),
     /// Load the audit log and backups.
@@ -269,19 +272,58 @@ pub fn perform(effect: Effect, svc: &Services) -> Option<Action> {
                 .map_err(UiError::from),
         },
         Effect::PlanDeploy(t) => Action::DeployPlanned(
-            orch.diff(&t.client, &t.profile)
-                .map(|d| diff_view(&d))
+            orch.deploy(&deploy_request(&t, None, true), ACTOR)
+                .map(|r| plan_of(&r, "deploy"))
                 .map_err(UiError::from),
         ),
-        Effect::Deploy(t) => Action::Changed(deploy(orch, &t).map_err(UiError::from)),
-        Effect::Publish(..) => Action::Changed(Err(UiError::msg(
-            "NOT_AVAILABLE",
-            "publishing is not available in this build yet",
-        ))),
-        Effect::Rollback(_) => Action::Changed(Err(UiError::msg(
-            "NOT_AVAILABLE",
-            "rollback is not available in this build yet",
-        ))),
+        Effect::PlanRollback(t, id) => Action::DeployPlanned(
+            orch.rollback(
+                &t.client,
+                &t.profile,
+                &RollbackTarget::Artifact(id),
+                DeployFlags {
+                    dry_run: true,
+                    adopt: false,
+                },
+                ACTOR,
+            )
+            .map(|r| plan_of(&r, "rollback"))
+            .map_err(UiError::from),
+        ),
+        Effect::Deploy(t, id) => Action::Changed(
+            orch.deploy(&deploy_request(&t, Some(id), false), ACTOR)
+                .map(|r| done_text(&r, "deployed"))
+                .map_err(UiError::from),
+        ),
+        Effect::Rollback(t, id) => Action::Changed(
+            orch.rollback(
+                &t.client,
+                &t.profile,
+                &RollbackTarget::Artifact(id),
+                DeployFlags::default(),
+                ACTOR,
+            )
+            .map(|r| done_text(&r, "rolled back"))
+            .map_err(UiError::from),
+        ),
+        Effect::Publish(t, changelog) => Action::Changed(
+            orch.publish(&t.client, &t.profile, Some(&changelog), ACTOR)
+                .map(|r| {
+                    format!(
+                        "published {}/{} v{} (artifact {}); deploy it with D",
+                        t.client,
+                        t.profile,
+                        r.version(),
+                        short_id(r.artifact_id())
+                    )
+                })
+                .map_err(UiError::from),
+        ),
+        Effect::InitKeys => Action::Changed(
+            orch.init_keys(false, ACTOR)
+                .map(|k| format!("created signing key {}; publish again with P", k.key_id))
+                .map_err(UiError::from),
+        ),
         Effect::Restore(t, id) => Action::Changed(
             orch.restore(&t.client, &t.profile, &id, ACTOR)
                 .map(|(info, _)| {
@@ -466,39 +508,49 @@ fn field_checks(
     }
 }
 
-fn deploy(orch: &Orchestrator, t: &Target) -> crate::core::Result<String> {
-    let draft = orch.draft(&t.client, &t.profile)?;
-    let def = orch.client(&t.client)?;
-    let entries = orch.render_entries(def, &draft.servers, SecretStyle::Auto)?;
-    let adoptable = draft
-        .servers
-        .iter()
-        .filter(|(_, s)| s.origin == Origin::Imported)
-        .map(|(n, _)| n.clone())
-        .collect();
-    let report = orch.deploy_entries(
-        &EntriesDeploy {
-            client: t.client.clone(),
-            profile: t.profile.clone(),
-            entries,
-            adoptable,
-            artifact: None,
-            action: "deploy",
+fn deploy_request(t: &Target, artifact: Option<String>, dry_run: bool) -> DeployRequest {
+    DeployRequest {
+        client: t.client.clone(),
+        profile: t.profile.clone(),
+        artifact,
+        flags: DeployFlags {
+            dry_run,
+            adopt: false,
         },
-        DeployFlags::default(),
-        ACTOR,
-    )?;
-    Ok(if report.changed {
+        inline_secrets: false,
+    }
+}
+
+/// The first 12 characters of an artifact id.
+pub fn short_id(id: &str) -> &str {
+    id.get(..12).unwrap_or(id)
+}
+
+fn plan_of(r: &DeployReport, action: &'static str) -> DeployPlan {
+    DeployPlan {
+        artifact_id: r.artifact_id.clone().unwrap_or_default(),
+        version: r.version.unwrap_or_default(),
+        action,
+        view: diff_view(&r.plan),
+    }
+}
+
+fn done_text(r: &DeployReport, verb: &str) -> String {
+    let version = r.version.map(|v| format!(" v{v}")).unwrap_or_default();
+    if r.changed {
         format!(
-            "deployed to {} (+{} −{} ~{})",
-            report.plan.path.display(),
-            report.plan.servers.added.len(),
-            report.plan.servers.removed.len(),
-            report.plan.servers.modified.len()
+            "{verb}{version} to {} (+{} −{} ~{})",
+            r.plan.path.display(),
+            r.plan.servers.added.len(),
+            r.plan.servers.removed.len(),
+            r.plan.servers.modified.len()
         )
     } else {
-        format!("{} is already up to date", report.plan.path.display())
-    })
+        format!(
+            "{verb}{version}: {} already up to date",
+            r.plan.path.display()
+        )
+    }
 }
 
 /// The view of a file plan.
@@ -521,7 +573,21 @@ fn load_history(orch: &Orchestrator, t: &Target) -> crate::core::Result<HistoryD
         ..Filter::default()
     })?;
     audit.reverse();
+    let deployed = orch.deploy_record(&t.client, &t.profile)?.artifact_id;
+    let releases = orch
+        .history(&t.client, &t.profile)?
+        .into_iter()
+        .map(|r| ReleaseRow {
+            version: r.version(),
+            deployed: deployed.as_deref() == Some(r.artifact_id()),
+            artifact_id: r.artifact_id().to_owned(),
+            created_at: r.envelope.created_at,
+            changelog: r.envelope.changelog.clone(),
+            servers: r.envelope.metadata.servers.clone(),
+        })
+        .collect();
     Ok(HistoryData {
+        releases,
         audit,
         backups: orch.backups(&t.client)?,
     })

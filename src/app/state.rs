@@ -341,16 +341,49 @@ pub struct DiffState {
 /// The panes of the History screen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum HistoryPane {
-    /// The audit log.
+    /// Published releases.
     #[default]
+    Releases,
+    /// The audit log.
     Audit,
     /// Backups of the client's file.
     Backups,
 }
 
+impl HistoryPane {
+    /// The next pane.
+    #[must_use]
+    pub fn next(self) -> Self {
+        match self {
+            Self::Releases => Self::Audit,
+            Self::Audit => Self::Backups,
+            Self::Backups => Self::Releases,
+        }
+    }
+}
+
+/// One published release.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReleaseRow {
+    /// Version.
+    pub version: u64,
+    /// Artifact id.
+    pub artifact_id: String,
+    /// When it was published.
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    /// What changed.
+    pub changelog: Option<String>,
+    /// Servers in it.
+    pub servers: Vec<String>,
+    /// Whether it is the deployed one.
+    pub deployed: bool,
+}
+
 /// The History screen's data.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct HistoryData {
+    /// Releases of the target, newest first.
+    pub releases: Vec<ReleaseRow>,
     /// Audit records of the target, newest first.
     pub audit: Vec<AuditRecord>,
     /// Backups of the client's files, newest first.
@@ -364,6 +397,8 @@ pub struct HistoryState {
     pub data: Option<HistoryData>,
     /// The focused pane.
     pub pane: HistoryPane,
+    /// Selected release.
+    pub release_selected: usize,
     /// Selected audit record.
     pub audit_selected: usize,
     /// Selected backup.
@@ -577,10 +612,12 @@ pub enum Pending {
     Rename(String),
     /// Publish with a changelog.
     Publish,
-    /// Deploy the draft.
-    Deploy,
-    /// Roll back.
-    Rollback,
+    /// Create a signing key (offered when publishing finds none).
+    InitKeys,
+    /// Deploy this artifact.
+    Deploy(String),
+    /// Roll back to this artifact.
+    Rollback(String),
     /// Restore a backup.
     Restore(String),
 }
@@ -692,15 +729,6 @@ pub struct Toast {
     pub ttl: u8,
 }
 
-/// Which façade features this build has.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Features {
-    /// Publishing signed releases.
-    pub publish: bool,
-    /// Rolling back to a release.
-    pub rollback: bool,
-}
-
 /// Everything the TUI shows.
 #[derive(Debug, Clone, Default)]
 pub struct State {
@@ -732,8 +760,6 @@ pub struct State {
     pub fingerprint: Option<u64>,
     /// Whether a poll is in flight.
     pub polling: bool,
-    /// Façade features available.
-    pub features: Features,
     /// Terminal size (columns, rows), for paging.
     pub size: (u16, u16),
     /// Set when the user asked to quit.

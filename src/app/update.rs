@@ -6,14 +6,13 @@ use std::fmt::Write as _;
 
 use crossterm::event::{KeyEvent, KeyEventKind};
 
-use super::action::{Action, FormCheck};
+use super::action::{Action, DeployPlan, FormCheck};
 use super::command::Command;
-use super::effect::{AddRequest, Effect};
+use super::effect::{AddRequest, Effect, short_id};
 use super::keymap::{KeyChord, Resolved};
 use super::state::{
-    AddForm, Confirm, DiffLine, DiffLineKind, DiffView, FieldKey, HistoryPane, Modal, Pending,
-    PickItem, PickPurpose, Picker, Prompt, Screen, ServerStatus, State, Target, ToastLevel,
-    UiError,
+    AddForm, Confirm, DiffLine, DiffLineKind, FieldKey, HistoryPane, Modal, Pending, PickItem,
+    PickPurpose, Picker, Prompt, Screen, ServerStatus, State, Target, ToastLevel, UiError,
 };
 use crate::core::catalog::Transport;
 use crate::core::validate::is_valid_server_name;
@@ -92,6 +91,18 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
                 state.toast(ToastLevel::Ok, text);
                 reload(state)
             }
+            Err(e) if e.code == "KEY_NOT_FOUND" => {
+                state.modal = Some(Modal::Confirm(Confirm {
+                    title: "No signing key".into(),
+                    body: text_lines(&[
+                        "Publishing signs the release, and no signing key exists yet.",
+                        "Create one now (mcp-orch keys init)?",
+                    ]),
+                    then: Pending::InitKeys,
+                    scroll: 0,
+                }));
+                Vec::new()
+            }
             Err(e) => {
                 error_toast(state, &e);
                 Vec::new()
@@ -115,11 +126,11 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
         }
         Action::DeployPlanned(result) => {
             match result {
-                Ok(view) if view.is_empty() => state.toast(
-                    ToastLevel::Info,
-                    format!("nothing to deploy: {} already matches the draft", view.path),
+                Ok(plan) => state.modal = Some(Modal::Confirm(deploy_confirm(&plan))),
+                Err(e) if e.code == "ARTIFACT_NOT_FOUND" => state.toast(
+                    ToastLevel::Warn,
+                    "nothing has been published for this profile yet: publish the draft with P",
                 ),
-                Ok(view) => state.modal = Some(Modal::Confirm(deploy_confirm(&view))),
                 Err(e) => error_toast(state, &e),
             }
             Vec::new()
@@ -487,13 +498,6 @@ fn run_screen(state: &mut State, cmd: Command) -> Vec<Effect> {
             reload(state)
         }
         Command::Publish => {
-            if !state.features.publish {
-                state.toast(
-                    ToastLevel::Warn,
-                    "publishing is not available in this build yet",
-                );
-                return Vec::new();
-            }
             if need_target(state).is_some() {
                 state.modal = Some(Modal::Prompt(Prompt {
                     title: "Publish the draft".into(),
@@ -541,11 +545,13 @@ fn move_by(state: &mut State, delta: isize) -> Vec<Effect> {
         }
         Screen::History => {
             let h = &mut state.history;
-            let (audit, backups) = h
-                .data
-                .as_ref()
-                .map_or((0, 0), |d| (d.audit.len(), d.backups.len()));
+            let (releases, audit, backups) = h.data.as_ref().map_or((0, 0, 0), |d| {
+                (d.releases.len(), d.audit.len(), d.backups.len())
+            });
             match h.pane {
+                HistoryPane::Releases => {
+                    h.release_selected = step(h.release_selected, releases, delta);
+                }
                 HistoryPane::Audit => h.audit_selected = step(h.audit_selected, audit, delta),
                 HistoryPane::Backups => h.backup_selected = step(h.backup_selected, backups, delta),
             }
@@ -871,10 +877,7 @@ fn run_draft(state: &mut State, cmd: Command) -> Vec<Effect> {
 fn run_history(state: &mut State, cmd: Command) -> Vec<Effect> {
     match cmd {
         Command::NextPane => {
-            state.history.pane = match state.history.pane {
-                HistoryPane::Audit => HistoryPane::Backups,
-                HistoryPane::Backups => HistoryPane::Audit,
-            };
+            state.history.pane = state.history.pane.next();
             Vec::new()
         }
         Command::Verify => vec![Effect::Verify],
@@ -913,25 +916,23 @@ fn run_history(state: &mut State, cmd: Command) -> Vec<Effect> {
             Vec::new()
         }
         Command::Rollback => {
-            if !state.features.rollback {
+            let release = state
+                .history
+                .data
+                .as_ref()
+                .filter(|_| state.history.pane == HistoryPane::Releases)
+                .and_then(|d| d.releases.get(state.history.release_selected))
+                .map(|r| r.artifact_id.clone());
+            let Some(id) = release else {
                 state.toast(
                     ToastLevel::Warn,
-                    "rollback is not available in this build yet",
+                    "select the release to roll back to in the Releases pane",
                 );
                 return Vec::new();
-            }
-            if need_target(state).is_some() {
-                state.modal = Some(Modal::Confirm(Confirm {
-                    title: "Roll back".into(),
-                    body: vec![DiffLine {
-                        kind: DiffLineKind::Context,
-                        text: "Deploy the previous release again?".into(),
-                    }],
-                    then: Pending::Rollback,
-                    scroll: 0,
-                }));
-            }
-            Vec::new()
+            };
+            need_target(state)
+                .map(|t| vec![Effect::PlanRollback(t, id)])
+                .unwrap_or_default()
         }
         _ => Vec::new(),
     }
@@ -956,13 +957,31 @@ fn run_server(state: &mut State, cmd: Command) -> Vec<Effect> {
     }
 }
 
-fn deploy_confirm(view: &DiffView) -> Confirm {
+fn text_lines(lines: &[&str]) -> Vec<DiffLine> {
+    lines
+        .iter()
+        .map(|l| DiffLine {
+            kind: DiffLineKind::Context,
+            text: (*l).to_owned(),
+        })
+        .collect()
+}
+
+fn deploy_confirm(plan: &DeployPlan) -> Confirm {
+    let view = &plan.view;
     let mut body = vec![
         DiffLine {
             kind: DiffLineKind::Context,
             text: format!(
-                "{} {}",
-                if view.exists { "Update" } else { "Create" },
+                "{} v{} (artifact {}): {} {}",
+                if plan.action == "rollback" {
+                    "Roll back to"
+                } else {
+                    "Deploy"
+                },
+                plan.version,
+                short_id(&plan.artifact_id),
+                if view.exists { "update" } else { "create" },
                 view.path
             ),
         },
@@ -981,11 +1000,26 @@ fn deploy_confirm(view: &DiffView) -> Confirm {
         kind: DiffLineKind::Hunk,
         text: format!("note: {n}"),
     }));
+    if view.lines.is_empty() {
+        body.push(DiffLine {
+            kind: DiffLineKind::Context,
+            text: "The file already holds these entries; only the deploy record changes.".into(),
+        });
+    }
     body.extend(view.lines.iter().cloned());
+    let rollback = plan.action == "rollback";
     Confirm {
-        title: "Deploy the draft?".into(),
+        title: if rollback {
+            format!("Roll back to v{}?", plan.version)
+        } else {
+            format!("Deploy v{}?", plan.version)
+        },
         body,
-        then: Pending::Deploy,
+        then: if rollback {
+            Pending::Rollback(plan.artifact_id.clone())
+        } else {
+            Pending::Deploy(plan.artifact_id.clone())
+        },
         scroll: 0,
     }
 }
@@ -1004,8 +1038,9 @@ fn confirmed(state: &mut State, then: Pending) -> Vec<Effect> {
     };
     match then {
         Pending::Remove(name) => vec![Effect::Remove(t, name)],
-        Pending::Deploy => vec![Effect::Deploy(t)],
-        Pending::Rollback => vec![Effect::Rollback(t)],
+        Pending::Deploy(id) => vec![Effect::Deploy(t, id)],
+        Pending::Rollback(id) => vec![Effect::Rollback(t, id)],
+        Pending::InitKeys => vec![Effect::InitKeys],
         Pending::Restore(id) => vec![Effect::Restore(t, id)],
         Pending::Rename(_) | Pending::Publish => Vec::new(),
     }

@@ -12,7 +12,7 @@ use super::Ctx;
 use crate::app::effect::{NoServer, Services};
 use crate::app::keymap::Keymap;
 use crate::app::runtime;
-use crate::app::state::{Features, State, Target, ToastLevel};
+use crate::app::state::{State, Target, ToastLevel};
 use crate::core::profiles::DEFAULT_PROFILE;
 use crate::ui::Theme;
 
@@ -96,7 +96,6 @@ pub fn run(args: &Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
     );
     let entries: Arc<[_]> = orch.catalog().entries().to_vec().into();
     let mut state = State::new(Arc::new(keymap), entries, target);
-    state.features = Features::default();
     for e in [keymap_err, theme_err].into_iter().flatten() {
         tracing::warn!(error = %e, "using the defaults");
         state.toast(ToastLevel::Warn, format!("{e} (using the defaults)"));

@@ -1,5 +1,5 @@
-//! The History screen: the audit log of the client (with chain verification) and the backups
-//! of its file, which can be restored.
+//! The History screen: published releases (roll back to one), the audit log of the client
+//! (with chain verification) and the backups of its file (restore one).
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -8,7 +8,8 @@ use ratatui::widgets::{Block, Borders, Paragraph};
 
 use super::theme::{Role, Theme};
 use super::{ViewState, ellipsize, window};
-use crate::app::state::{HistoryPane, State};
+use crate::app::effect::short_id;
+use crate::app::state::{HistoryPane, ReleaseRow, State};
 use crate::core::audit::{AuditRecord, Outcome};
 use crate::core::backup::BackupInfo;
 
@@ -48,8 +49,10 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, view: &mut ViewSta
         );
         return;
     }
+    let [releases_area, lower] =
+        Layout::vertical([Constraint::Percentage(40), Constraint::Percentage(60)]).areas(body);
     let [audit_area, backups_area] =
-        Layout::horizontal([Constraint::Percentage(60), Constraint::Percentage(40)]).areas(body);
+        Layout::horizontal([Constraint::Percentage(60), Constraint::Percentage(40)]).areas(lower);
     let focus = |p: HistoryPane| {
         theme.style(if h.pane == p {
             Role::Focus
@@ -57,10 +60,60 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, view: &mut ViewSta
             Role::Muted
         })
     };
-    let (audit, backups): (&[AuditRecord], &[BackupInfo]) = match &h.data {
-        Some(d) => (&d.audit, &d.backups),
-        None => (&[], &[]),
+    let (releases, audit, backups): (&[ReleaseRow], &[AuditRecord], &[BackupInfo]) = match &h.data {
+        Some(d) => (&d.releases, &d.audit, &d.backups),
+        None => (&[], &[], &[]),
     };
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(focus(HistoryPane::Releases))
+        .title(Span::styled(
+            format!(" Releases ({}) ", releases.len()),
+            theme.style(Role::Title),
+        ));
+    let inner = block.inner(releases_area);
+    frame.render_widget(block, releases_area);
+    let width = usize::from(inner.width);
+    let rows = window(
+        h.release_selected,
+        releases.len(),
+        usize::from(inner.height),
+        &mut view.releases,
+    );
+    let lines: Vec<Line<'_>> = rows
+        .map(|i| {
+            let r = &releases[i];
+            let text = format!(
+                "{} v{:<3} {} {} {:>2} servers  {}",
+                if r.deployed { "▶" } else { " " },
+                r.version,
+                r.created_at.format("%Y-%m-%d %H:%M"),
+                short_id(&r.artifact_id),
+                r.servers.len(),
+                r.changelog.as_deref().unwrap_or("")
+            );
+            let role = if i == h.release_selected && h.pane == HistoryPane::Releases {
+                Role::Selection
+            } else if r.deployed {
+                Role::Ok
+            } else {
+                Role::Base
+            };
+            Line::from(Span::styled(ellipsize(&text, width), theme.style(role)))
+        })
+        .collect();
+    if lines.is_empty() {
+        frame.render_widget(
+            Paragraph::new(Span::styled(
+                "nothing published yet (P publishes the draft)",
+                theme.style(Role::Muted),
+            )),
+            inner,
+        );
+    } else {
+        frame.render_widget(Paragraph::new(lines), inner);
+    }
+
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(focus(HistoryPane::Audit))
