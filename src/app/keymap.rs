@@ -422,3 +422,6 @@ impl Keymap {
         out
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -1134,3 +1134,6 @@ fn type_text(state: &mut State, text: &str) -> Vec<Effect> {
         Some(_) | None => Vec::new(),
     }
 }
+
+#[cfg(test)]
+mod tests;

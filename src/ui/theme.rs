@@ -204,3 +204,66 @@ impl Theme {
             .unwrap_or_default()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_embedded_theme_parses_and_covers_every_role() {
+        let mut theme = Theme {
+            styles: BTreeMap::new(),
+        };
+        theme.patch(DEFAULT).unwrap();
+        for role in Role::ALL {
+            assert!(theme.styles.contains_key(&role), "{role:?} missing");
+        }
+    }
+
+    #[test]
+    fn no_color_keeps_only_modifiers() {
+        let (theme, err) = Theme::load(true, None);
+        assert!(err.is_none());
+        for role in Role::ALL {
+            let s = theme.style(role);
+            assert_eq!((s.fg, s.bg), (None, None), "{role:?} has a colour");
+        }
+        assert!(
+            theme
+                .style(Role::Selection)
+                .add_modifier
+                .contains(Modifier::REVERSED)
+        );
+    }
+
+    #[test]
+    fn a_user_theme_patches_roles_and_bad_ones_are_reported() {
+        let mut theme = Theme::default_theme();
+        theme
+            .patch("[error]\nfg = \"#ff0000\"\nmods = [\"underlined\"]")
+            .unwrap();
+        assert_eq!(theme.style(Role::Error).fg, Some(Color::Rgb(255, 0, 0)));
+        assert_eq!(
+            theme.style(Role::Ok),
+            Theme::default_theme().style(Role::Ok)
+        );
+        assert!(
+            theme
+                .patch("[nope]\nfg = \"red\"")
+                .unwrap_err()
+                .contains("nope")
+        );
+        assert!(
+            theme
+                .patch("[ok]\nfg = \"blurple\"")
+                .unwrap_err()
+                .contains("blurple")
+        );
+        assert!(
+            theme
+                .patch("[ok]\nmods = [\"wobbly\"]")
+                .unwrap_err()
+                .contains("wobbly")
+        );
+    }
+}
