@@ -62,12 +62,12 @@ pub fn draw<B>(
 ) -> io::Result<()>
 where
     B: Backend + SyncUpdates,
-    B::Error: Into<io::Error>,
+    B::Error: std::fmt::Display,
 {
     terminal.backend_mut().begin_frame()?;
     terminal
         .draw(|f| ui::root(f, state, view, theme))
-        .map_err(Into::into)?;
+        .map_err(|e| io::Error::other(e.to_string()))?;
     terminal.backend_mut().end_frame()
 }
 
@@ -101,14 +101,32 @@ struct Tasks {
 /// the loop's timings.
 pub async fn run<B, S>(
     terminal: &mut Terminal<B>,
-    mut events: S,
-    mut state: State,
+    events: S,
+    state: State,
     svc: Services,
     theme: &Theme,
 ) -> io::Result<(State, Stats)>
 where
     B: Backend + SyncUpdates,
-    B::Error: Into<io::Error>,
+    B::Error: std::fmt::Display,
+    S: Stream<Item = io::Result<Event>> + Unpin,
+{
+    run_until(terminal, events, state, svc, theme, |_| false).await
+}
+
+/// [`run`], also ending after the first frame drawn of a state for which `done` holds (tests
+/// and benchmarks wait on a state this way instead of sleeping).
+pub async fn run_until<B, S>(
+    terminal: &mut Terminal<B>,
+    mut events: S,
+    mut state: State,
+    svc: Services,
+    theme: &Theme,
+    mut done: impl FnMut(&State) -> bool,
+) -> io::Result<(State, Stats)>
+where
+    B: Backend + SyncUpdates,
+    B::Error: std::fmt::Display,
     S: Stream<Item = io::Result<Event>> + Unpin,
 {
     let started = Instant::now();
@@ -151,6 +169,9 @@ where
                     let d = now - k;
                     tracing::debug!(key_to_frame_us = d.as_micros(), "frame after key");
                     timings.key_to_frame.push(d);
+                }
+                if done(&state) {
+                    break;
                 }
                 continue;
             }

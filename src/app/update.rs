@@ -814,7 +814,13 @@ fn run_draft(state: &mut State, cmd: Command) -> Vec<Effect> {
             }
             state.screen = Screen::Catalog;
             state.catalog.filter_focused = true;
-            Vec::new()
+            if state.catalog.query.is_empty() {
+                Vec::new()
+            } else {
+                // A fresh search: the last add's filter is not this one's.
+                state.catalog.query.clear();
+                search(state)
+            }
         }
         Command::Import => need_target(state)
             .map(|t| vec![Effect::Import(t)])
