@@ -32,7 +32,7 @@ async fn the_loop_searches_and_draws_the_result() {
     let run = runtime::run_until(&mut terminal, events, state, h.svc.clone(), &theme, |s| {
         s.catalog.query == "memo" && s.catalog.hits.len() < s.catalog.entries.len()
     });
-    let (state, stats) = tokio::time::timeout(Duration::from_secs(10), run)
+    let (state, timings) = tokio::time::timeout(Duration::from_secs(10), run)
         .await
         .expect("the search result was drawn in time")
         .unwrap();
@@ -40,7 +40,7 @@ async fn the_loop_searches_and_draws_the_result() {
         state.catalog.selected_entry().map(|e| e.id.as_str()),
         Some("memory")
     );
-    assert!(stats.first_frame.is_some());
+    assert!(timings.first_frame.is_some());
     let text = buffer_text(terminal.backend().buffer());
     assert!(text.contains("/ memo"), "{text}");
     assert!(text.contains("Memory (memory)"), "{text}");
