@@ -160,10 +160,14 @@ where
                 dirty = false;
                 last_draw = Some(now);
                 timings.frames += 1;
+                tracing::debug!(frame = timings.frames, "frame drawn");
                 if timings.first_frame.is_none() {
                     let d = now - started;
                     timings.first_frame = Some(d);
-                    tracing::info!(first_frame_us = d.as_micros(), "first frame");
+                    let unix_us = std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map_or(0, |t| t.as_micros());
+                    tracing::info!(loop_us = d.as_micros(), unix_us, "first frame");
                 }
                 if tasks.in_flight == 0 && let Some(k) = key_at.take() {
                     let d = now - k;

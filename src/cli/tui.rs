@@ -14,7 +14,8 @@ use crate::app::keymap::Keymap;
 use crate::app::runtime;
 use crate::app::state::{State, Target, ToastLevel};
 use crate::core::profiles::DEFAULT_PROFILE;
-use crate::ui::Theme;
+use crate::core::{Options, Orchestrator};
+use crate::ui::{Theme, ViewState};
 
 /// Arguments of `tui`.
 #[derive(Debug, clap::Args)]
@@ -70,40 +71,27 @@ impl Drop for TerminalGuard {
     }
 }
 
-/// Runs the TUI.
+/// Runs the TUI. The terminal is entered and a first frame drawn before the catalog is
+/// loaded (a 10,000-entry catalog takes longer to parse than a first frame may take).
 pub fn run(args: &Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
-    let orch = Arc::new(ctx.open()?);
-    let target = match &args.client {
-        Some(c) => {
-            orch.profile(c, &args.profile)?;
-            Some(Target {
-                client: c.clone(),
-                profile: args.profile.clone(),
-            })
-        }
-        None => None,
-    };
-    let log_dir = orch.home().join("logs");
+    let launched = std::time::Instant::now();
+    let options = Options::from_process(ctx.home());
+    let log_dir = options.home.join("logs");
     let _guard = init_logging(&log_dir);
-    tracing::info!(home = %orch.home().display(), "starting the TUI");
+    tracing::info!(home = %options.home.display(), "starting the TUI");
     let config = config_dir();
     let (keymap, keymap_err) =
         Keymap::load(config.as_ref().map(|d| d.join("keymap.toml")).as_deref());
+    let keymap = Arc::new(keymap);
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     let (theme, theme_err) = Theme::load(
         no_color,
         config.as_ref().map(|d| d.join("theme.toml")).as_deref(),
     );
-    let entries: Arc<[_]> = orch.catalog().entries().to_vec().into();
-    let mut state = State::new(Arc::new(keymap), entries, target);
-    for e in [keymap_err, theme_err].into_iter().flatten() {
-        tracing::warn!(error = %e, "using the defaults");
-        state.toast(ToastLevel::Warn, format!("{e} (using the defaults)"));
-    }
-    let svc = Services {
-        orch,
-        server: Arc::new(NoServer),
-    };
+    let target = args.client.as_ref().map(|c| Target {
+        client: c.clone(),
+        profile: args.profile.clone(),
+    });
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_time()
         .build()
@@ -115,6 +103,32 @@ pub fn run(args: &Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
     let mut terminal = ratatui::init();
     let _restore = TerminalGuard;
     let _ = crossterm::execute!(std::io::stdout(), crossterm::event::EnableBracketedPaste);
+    let splash = State::new(keymap.clone(), Arc::from(Vec::new()), target.clone());
+    runtime::draw(&mut terminal, &splash, &mut ViewState::default(), &theme)
+        .context("drawing the first frame")?;
+    tracing::info!(
+        since_launch_us = launched.elapsed().as_micros(),
+        "splash frame"
+    );
+
+    let orch = Arc::new(Orchestrator::open(options)?);
+    if let Some(t) = &target {
+        orch.profile(&t.client, &t.profile)?;
+    }
+    let entries: Arc<[_]> = orch.catalog().entries().to_vec().into();
+    let mut state = State::new(keymap, entries, target);
+    for e in [keymap_err, theme_err].into_iter().flatten() {
+        tracing::warn!(error = %e, "using the defaults");
+        state.toast(ToastLevel::Warn, format!("{e} (using the defaults)"));
+    }
+    let svc = Services {
+        orch,
+        server: Arc::new(NoServer),
+    };
+    tracing::info!(
+        since_launch_us = launched.elapsed().as_micros(),
+        "core opened"
+    );
     let result = rt.block_on(runtime::run(
         &mut terminal,
         crossterm::event::EventStream::new(),

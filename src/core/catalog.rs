@@ -262,6 +262,7 @@ impl Catalog {
     /// The bundled catalog merged with the user file at `user_path`.
     pub fn load(user_path: &Path) -> Result<Self> {
         let (values, user_ids) = overlay::load_with_overlay(EMBEDDED, user_path, "servers")?;
+        let user_ids: std::collections::HashSet<String> = user_ids.into_iter().collect();
         let mut entries = Vec::with_capacity(values.len());
         for value in values {
             let mut entry: ServerEntry = overlay::decode(value, user_path)?;

@@ -1,4 +1,4 @@
-//! One smoke test of the real loop: a TestBackend, keys from a channel, the real core. It
+//! One smoke test of the real loop: a `TestBackend`, keys from a channel, the real core. It
 //! waits for a state (the search result drawn), never for time.
 
 use std::time::Duration;
