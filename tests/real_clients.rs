@@ -1,6 +1,7 @@
 //! Deploys into a temp HOME with mcp-orch, then asks the real Claude Code and Gemini CLIs
 //! (installed by scripts/install-tools.sh) to read the file and connect to the deployed stdio
 //! server. A missing CLI fails the test: it never skips.
+#![allow(clippy::unwrap_used)] // tests fail loudly on any unexpected error
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -132,19 +132,20 @@ fn run_one(
     req: &DeployRequest,
     yes: bool,
 ) -> core::Result<DeployReport> {
-    let plan = orch.deploy(
-        &DeployRequest {
-            flags: DeployFlags {
-                dry_run: true,
-                ..req.flags
-            },
-            ..req.clone()
-        },
-        "cli",
-    )?;
-    if req.flags.dry_run {
-        return Ok(plan);
+    if req.flags.dry_run || yes {
+        return orch.deploy(req, "cli");
     }
+    // Plan first to show it; a refusal is then repeated for real so the audit log records it.
+    let dry = DeployRequest {
+        flags: DeployFlags {
+            dry_run: true,
+            ..req.flags
+        },
+        ..req.clone()
+    };
+    let Ok(plan) = orch.deploy(&dry, "cli") else {
+        return orch.deploy(req, "cli");
+    };
     if !yes && !plan.plan.servers.is_empty() {
         if !ctx.json {
             eprintln!("{}", plan_text(&plan.plan));
@@ -237,34 +238,32 @@ pub fn run_rollback(args: &RollbackArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> 
         Some(id) => RollbackTarget::Artifact(id.clone()),
         None => RollbackTarget::Steps(args.steps.unwrap_or(1)),
     };
-    let dry = DeployFlags {
-        dry_run: true,
+    let real = DeployFlags {
+        dry_run: args.dry_run,
         adopt: args.adopt,
     };
-    let plan = orch.rollback(&args.client, &args.profile, &target, dry, "cli")?;
-    let report = if args.dry_run {
-        plan
-    } else {
-        if !args.yes && !plan.plan.servers.is_empty() {
-            if !ctx.json {
-                eprintln!("{}", plan_text(&plan.plan));
+    let dry = DeployFlags {
+        dry_run: true,
+        ..real
+    };
+    let report = match orch.rollback(&args.client, &args.profile, &target, dry, "cli") {
+        Ok(plan) if args.dry_run => plan,
+        Err(e) if args.dry_run => return Err(e.into()),
+        // A refusal is repeated for real so the audit log records it.
+        Err(_) => orch.rollback(&args.client, &args.profile, &target, real, "cli")?,
+        Ok(plan) => {
+            if !args.yes && !plan.plan.servers.is_empty() {
+                if !ctx.json {
+                    eprintln!("{}", plan_text(&plan.plan));
+                }
+                let version = plan.version.unwrap_or_default();
+                confirm(&format!(
+                    "Roll {} back to v{version}?",
+                    plan.plan.path.display()
+                ))?;
             }
-            confirm(&format!(
-                "Roll {} back to v{}?",
-                plan.plan.path.display(),
-                plan.version.unwrap_or_default()
-            ))?;
+            orch.rollback(&args.client, &args.profile, &target, real, "cli")?
         }
-        orch.rollback(
-            &args.client,
-            &args.profile,
-            &target,
-            DeployFlags {
-                dry_run: false,
-                adopt: args.adopt,
-            },
-            "cli",
-        )?
     };
     if ctx.json {
         ctx.print_json(&report)?;

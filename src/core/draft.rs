@@ -76,6 +76,10 @@ pub struct DraftServer {
     /// Where it came from.
     #[serde(default)]
     pub origin: Origin,
+    /// Fields of the client's own entry that mcp-orch does not model (`disabled`,
+    /// `autoApprove`, `cwd`, `timeout`, ...), kept as they were found by `import`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub extra: BTreeMap<String, serde_json::Value>,
 }
 
 /// The servers wanted for one (client, profile).

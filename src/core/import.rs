@@ -43,6 +43,38 @@ fn string_map(value: Option<&Value>, what: &str) -> Result<BTreeMap<String, Stri
     }
 }
 
+/// The fields of `client`'s entries that drafts model; everything else is kept in `extra`.
+fn modelled_fields(client: &ClientDef) -> Vec<&str> {
+    let r = &client.remote;
+    let s = &client.stdio;
+    [
+        &client.name_field,
+        &client.type_field,
+        &s.command,
+        &s.args,
+        &s.env,
+        &r.url,
+        &r.sse_url,
+        &r.headers,
+        &r.env_headers,
+        &r.bearer_env,
+    ]
+    .into_iter()
+    .map(String::as_str)
+    .chain(["url", "headers"])
+    .filter(|f| !f.is_empty())
+    .collect()
+}
+
+/// The entry's fields that drafts do not model.
+fn unmodelled(client: &ClientDef, obj: &serde_json::Map<String, Value>) -> BTreeMap<String, Value> {
+    let known = modelled_fields(client);
+    obj.iter()
+        .filter(|(k, _)| !known.contains(&k.as_str()))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
 /// Converts one entry written in `client`'s spelling into a draft server.
 pub fn parse_entry(
     client: &ClientDef,
@@ -110,6 +142,7 @@ pub fn parse_entry(
             env: BTreeMap::new(),
             params: BTreeMap::new(),
             origin: Origin::Imported,
+            extra: unmodelled(client, obj),
         });
     }
     if matches!(type_value, "builtin" | "platform") {
@@ -191,17 +224,39 @@ pub fn parse_entry(
         env,
         params: BTreeMap::new(),
         origin: Origin::Imported,
+        extra: unmodelled(client, obj),
     })
 }
 
-/// Moves literal secret-looking env values into `to_store` and replaces them with references.
-/// A name already used for a different value gets a server-specific name.
+/// `my-server` → `MY_SERVER`, for secret names.
+fn upper_snake(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// Moves literal secrets found in an imported entry into `to_store` and replaces them with
+/// references: env values of secret-looking variables, and credential headers (a `Bearer`,
+/// `Basic` or `Token` scheme is kept in front of the reference). A name already used for a
+/// different value gets a server-specific name.
 pub fn move_secrets(
     server_name: &str,
     server: &mut DraftServer,
     stored: &BTreeMap<String, String>,
     to_store: &mut BTreeMap<String, String>,
 ) {
+    let taken = |name: &str, value: &str, to_store: &BTreeMap<String, String>| {
+        stored
+            .get(name)
+            .or_else(|| to_store.get(name))
+            .is_some_and(|v| v != value)
+    };
     for (key, value) in &mut server.env {
         let EnvValue::Plain(literal) = value else {
             continue;
@@ -209,28 +264,39 @@ pub fn move_secrets(
         if !looks_secret(key) || is_reference(literal) || literal.is_empty() {
             continue;
         }
-        let taken = |name: &str| {
-            stored
-                .get(name)
-                .or_else(|| to_store.get(name))
-                .is_some_and(|v| v != literal)
-        };
-        let name = if taken(key) {
-            let prefix: String = server_name
-                .chars()
-                .map(|c| {
-                    if c.is_ascii_alphanumeric() {
-                        c.to_ascii_uppercase()
-                    } else {
-                        '_'
-                    }
-                })
-                .collect();
-            format!("{prefix}_{key}")
+        let name = if taken(key, literal, to_store) {
+            format!("{}_{key}", upper_snake(server_name))
         } else {
             key.clone()
         };
         to_store.insert(name.clone(), literal.clone());
         *value = EnvValue::Secret { secret: name };
+    }
+    for (header, value) in &mut server.headers {
+        let lower = header.to_ascii_lowercase();
+        let credential = lower == "authorization"
+            || lower.contains("key")
+            || lower.contains("token")
+            || looks_secret(header);
+        if !credential || value.contains("${") || value.trim().is_empty() {
+            continue;
+        }
+        let (scheme, literal) = match value.split_once(' ') {
+            Some((scheme, rest))
+                if matches!(
+                    scheme.to_ascii_lowercase().as_str(),
+                    "bearer" | "basic" | "token"
+                ) =>
+            {
+                (format!("{scheme} "), rest.trim().to_owned())
+            }
+            _ => (String::new(), value.clone()),
+        };
+        let mut name = format!("{}_{}", upper_snake(server_name), upper_snake(header));
+        if taken(&name, &literal, to_store) {
+            name.push_str("_2");
+        }
+        to_store.insert(name.clone(), literal);
+        *value = format!("{scheme}${{{name}}}");
     }
 }

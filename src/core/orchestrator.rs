@@ -102,7 +102,8 @@ pub struct Orchestrator {
     clock: Arc<dyn Clock>,
     clients: ClientRegistry,
     catalog: Catalog,
-    index: SearchIndex,
+    /// Built on the first search: most commands never search.
+    index: std::sync::OnceLock<SearchIndex>,
     drafts: DraftStore,
     profiles: ProfileStore,
     secrets: SecretStore,
@@ -242,7 +243,6 @@ impl Orchestrator {
         let state = StateDir::new(home);
         let clients = ClientRegistry::load(&state.join("clients.toml"))?;
         let catalog = Catalog::load(&state.join("catalog.toml"))?;
-        let index = SearchIndex::build(catalog.entries());
         let locks = state.locks();
         Ok(Self {
             drafts: DraftStore::new(state.join("drafts"), locks.clone()),
@@ -254,7 +254,7 @@ impl Orchestrator {
             clock,
             clients,
             catalog,
-            index,
+            index: std::sync::OnceLock::new(),
         })
     }
 
@@ -451,10 +451,15 @@ impl Orchestrator {
     /// Ranked catalog search.
     pub fn search(&self, query: &Query) -> Vec<(&ServerEntry, Hit)> {
         let entries = self.catalog.entries();
-        search::search(&self.catalog, &self.index, query)
-            .into_iter()
-            .map(|h| (&entries[h.index], h))
-            .collect()
+        search::search(
+            &self.catalog,
+            self.index
+                .get_or_init(|| SearchIndex::build(self.catalog.entries())),
+            query,
+        )
+        .into_iter()
+        .map(|h| (&entries[h.index], h))
+        .collect()
     }
 
     /// A catalog entry.
@@ -1091,5 +1096,6 @@ fn build_server(
         env,
         params: params.clone(),
         origin: Origin::Catalog,
+        extra: BTreeMap::new(),
     })
 }

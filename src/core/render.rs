@@ -100,8 +100,24 @@ struct Process {
     env: Vec<(String, Text)>,
 }
 
-/// Renders one server as `client` spells it.
+/// Renders one server as `client` spells it, with the fields `import` kept that drafts do not
+/// model laid over it.
 pub fn render_entry(
+    client: &ClientDef,
+    name: &str,
+    server: &DraftServer,
+    opts: &RenderOptions<'_>,
+) -> Result<Value> {
+    let mut entry = render_modelled(client, name, server, opts)?;
+    if let Value::Object(map) = &mut entry {
+        for (key, value) in &server.extra {
+            map.insert(key.clone(), value.clone());
+        }
+    }
+    Ok(entry)
+}
+
+fn render_modelled(
     client: &ClientDef,
     name: &str,
     server: &DraftServer,
@@ -356,11 +372,9 @@ fn single_ref(template: &str) -> Option<&str> {
     (!inner.contains(['$', '{', '}'])).then_some(inner)
 }
 
-fn add_extra(entry: &mut Map<String, Value>, extra: &toml::Table) {
+fn add_extra(entry: &mut Map<String, Value>, extra: &Map<String, Value>) {
     for (k, v) in extra {
-        if let Ok(json) = serde_json::to_value(v) {
-            entry.insert(k.clone(), json);
-        }
+        entry.insert(k.clone(), v.clone());
     }
 }
 

@@ -1,0 +1,107 @@
+#!/usr/bin/env python3
+"""Deploy benchmarks (issue 3), against the release binary in a temp HOME.
+
+1. Sequential deploys: 100 runs alternating `deploy` (v2) and `rollback --to v1` into one
+   Cursor file; wall time of each whole process (start, verify, merge, backup, fsync'd write,
+   audit append). Reports p50/p95/p99.
+2. 100 concurrent deploys into one file: 100 profiles pinned to the same file, each publishing a
+   different server; all 100 `mcp-orch deploy` processes start at once. Reports p50/p95/max and
+   checks that all 100 entries landed.
+3. Publish of a 500-server draft, whole process.
+
+Run: python3 bench/deploy.py   (builds the release binary first)
+"""
+import json, os, statistics, subprocess, sys, tempfile, time
+from concurrent.futures import ThreadPoolExecutor
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+subprocess.run(["cargo", "build", "--release", "--bin", "mcp-orch", "-q"], cwd=ROOT, check=True)
+target = json.loads(subprocess.run(["cargo", "metadata", "--format-version", "1", "--no-deps"], cwd=ROOT, capture_output=True, check=True).stdout)["target_directory"]
+BIN = os.path.join(target, "release", "mcp-orch")
+
+
+def env_for(home):
+    return {"PATH": os.environ["PATH"], "HOME": home, "MCP_ORCH_HOME": os.path.join(home, "state"),
+            "XDG_CONFIG_HOME": os.path.join(home, ".config"), "NO_COLOR": "1"}
+
+
+def run(env, *args):
+    out = subprocess.run([BIN, "--json", *args], env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    if out.returncode != 0:
+        sys.exit(f"{args} failed: {out.stdout}{out.stderr}")
+    return json.loads(out.stdout)
+
+
+def timed(env, *args):
+    start = time.perf_counter()
+    run(env, *args)
+    return (time.perf_counter() - start) * 1000
+
+
+def pct(values, p):
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
+
+
+def sequential():
+    home = tempfile.mkdtemp()
+    env = env_for(home)
+    os.makedirs(os.path.join(home, ".cursor"))
+    with open(os.path.join(home, ".cursor", "mcp.json"), "w") as f:
+        f.write('{\n  "mcpServers": {\n    "mine": { "command": "x" }\n  },\n  "other": true\n}\n')
+    run(env, "keys", "init")
+    run(env, "draft", "add", "memory", "--client", "cursor")
+    v1 = run(env, "publish", "--client", "cursor")["results"][0]["artifact_id"]
+    run(env, "draft", "add", "sequential-thinking", "--client", "cursor")
+    run(env, "publish", "--client", "cursor")
+    times = []
+    for i in range(100):
+        if i % 2 == 0:
+            times.append(timed(env, "deploy", "--client", "cursor", "--yes"))
+        else:
+            times.append(timed(env, "rollback", "--client", "cursor", "--to", v1, "--yes"))
+    return times
+
+
+def concurrent(n=100):
+    home = tempfile.mkdtemp()
+    env = env_for(home)
+    shared = os.path.join(home, "shared-mcp.json")
+    with open(shared, "w") as f:
+        f.write('{\n  "mcpServers": {}\n}\n')
+    run(env, "keys", "init")
+    for i in range(n):
+        run(env, "profiles", "create", f"p{i}", "--client", "cursor", "--path", shared)
+        run(env, "draft", "add", "memory", "--client", "cursor", "--profile", f"p{i}", "--name", f"s{i}")
+        run(env, "publish", "--client", "cursor", "--profile", f"p{i}")
+    with ThreadPoolExecutor(max_workers=n) as pool:
+        times = list(pool.map(lambda i: timed(env, "deploy", "--client", "cursor", "--profile", f"p{i}", "--yes"), range(n)))
+    with open(shared) as f:
+        landed = json.load(f)["mcpServers"]
+    missing = [f"s{i}" for i in range(n) if f"s{i}" not in landed]
+    return times, missing
+
+
+def publish500():
+    home = tempfile.mkdtemp()
+    env = env_for(home)
+    run(env, "keys", "init")
+    state = os.path.join(home, "state")
+    servers = {f"server-{i}": {"server_id": "memory", "transport": "stdio", "command": "npx",
+                               "args": ["-y", "@modelcontextprotocol/server-memory"],
+                               "env": {"LOG_LEVEL": "info", "API_TOKEN": {"secret": "API_TOKEN"}}} for i in range(500)}
+    os.makedirs(os.path.join(state, "drafts", "cursor"), exist_ok=True)
+    with open(os.path.join(state, "drafts", "cursor", "default.json"), "w") as f:
+        json.dump({"client": "cursor", "profile": "default", "servers": servers, "revision": 1}, f)
+    subprocess.run([BIN, "secrets", "set", "API_TOKEN"], env=env, input="t0ken-value\n", text=True, check=True, capture_output=True)
+    return [timed(env, "publish", "--client", "cursor") for _ in range(10)]
+
+
+seq = sequential()
+print(f"sequential deploy (100 runs): p50 {pct(seq, 50):.1f} ms, p95 {pct(seq, 95):.1f} ms, p99 {pct(seq, 99):.1f} ms")
+conc, missing = concurrent()
+print(f"100 concurrent deploys into one file: p50 {pct(conc, 50):.1f} ms, p95 {pct(conc, 95):.1f} ms, max {max(conc):.1f} ms, landed {100 - len(missing)}/100")
+pub = publish500()
+print(f"publish a 500-server draft (whole process, 10 runs): median {statistics.median(pub):.1f} ms")
+if missing:
+    sys.exit(f"lost deploys: {missing}")
