@@ -111,6 +111,7 @@ fn draft_with(names: &[&str]) -> DraftSnapshot {
                 env: std::collections::BTreeMap::new(),
                 params: std::collections::BTreeMap::new(),
                 origin: Origin::Catalog,
+                extra: std::collections::BTreeMap::new(),
             },
         );
     }
