@@ -154,7 +154,14 @@ fn bench_tui(c: &mut Criterion) {
             black_box(b.state.catalog.hits.len());
         });
     });
-    group.bench_function("keystroke_to_frame_first_letter", |bench| {
+    group.bench_function("search_only_git", |bench| {
+        let query = mcp_orch::core::search::Query {
+            text: "git".into(),
+            ..Default::default()
+        };
+        bench.iter(|| black_box(b.svc.orch.search(&query).len()));
+    });
+        group.bench_function("keystroke_to_frame_first_letter", |bench| {
         let mut typed = false;
         b.key(KeyCode::Backspace);
         b.key(KeyCode::Backspace);
