@@ -16,10 +16,13 @@ use crate::core::{self, ErrorKind, Options, Orchestrator};
 mod clients;
 mod completions;
 mod diff;
+mod doctor;
 mod draft;
 mod import;
 mod output;
+mod probe;
 mod profiles;
+mod registry;
 mod restore;
 mod run;
 mod secrets;
@@ -83,6 +86,13 @@ pub enum Command {
     Secrets(secrets::Command),
     /// Run a server with secrets from the store (used by deployed entries).
     Run(run::Args),
+    /// Sync the official MCP Registry into the catalog, or show its state.
+    #[command(subcommand)]
+    Registry(registry::Command),
+    /// Start a server as its client would and check that it answers (initialize, tools/list).
+    Probe(probe::Args),
+    /// Check tools (node, npx, uvx, docker), client files and permissions.
+    Doctor(doctor::Args),
     /// Print shell completions.
     Completions(completions::Args),
     /// Alias of `servers search` (the original's command name).
@@ -134,6 +144,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Restore(a) => restore::run(&a, &ctx),
         Command::Secrets(c) => secrets::run(c, &ctx),
         Command::Run(a) => run::run(&a, &ctx),
+        Command::Registry(c) => registry::run(c, &ctx),
+        Command::Probe(a) => probe::run(&a, &ctx),
+        Command::Doctor(a) => doctor::run(&a, &ctx),
         Command::Completions(a) => {
             completions::run(&a, &mut Cli::command())?;
             Ok(ExitCode::SUCCESS)

@@ -15,7 +15,9 @@ pub mod fsutil;
 pub mod import;
 pub mod orchestrator;
 pub mod overlay;
+pub mod probe;
 pub mod profiles;
+pub mod registry;
 pub mod render;
 pub mod search;
 pub mod secrets;
@@ -24,4 +26,7 @@ pub mod validate;
 pub mod writer;
 
 pub use error::{Error, ErrorBody, ErrorKind, Result};
-pub use orchestrator::{Options, Orchestrator};
+pub use orchestrator::{
+    CheckStatus, DoctorReport, Options, Orchestrator, ProbeTarget, RegistryStatus,
+    ValidationReport, any_probe_failed,
+};

@@ -29,8 +29,13 @@ use crate::core::validate::{self, Diagnostic};
 
 mod deploy;
 mod publish;
+mod registry;
 
 pub use deploy::{DeployFlags, DeployReport, DriftState, EntriesDeploy, TargetStatus, entry_hash};
+pub use registry::{
+    CheckStatus, DoctorCheck, DoctorReport, ProbeTarget, RegistryLoad, RegistryStatus,
+    any_probe_failed,
+};
 
 /// A source of the current time, injected so tests control it.
 pub trait Clock: Send + Sync {
@@ -102,6 +107,7 @@ pub struct Orchestrator {
     drafts: DraftStore,
     profiles: ProfileStore,
     secrets: SecretStore,
+    registry: RegistryLoad,
 }
 
 /// A client as `mcp-orch clients` shows it.
@@ -237,7 +243,8 @@ impl Orchestrator {
         fsutil::ensure_private_dir(&home)?;
         let state = StateDir::new(home);
         let clients = ClientRegistry::load(&state.join("clients.toml"))?;
-        let catalog = Catalog::load(&state.join("catalog.toml"))?;
+        let mut catalog = Catalog::load(&state.join("catalog.toml"))?;
+        let registry = RegistryLoad::merge(&state, &mut catalog);
         let index = SearchIndex::build(catalog.entries());
         let locks = state.locks();
         Ok(Self {
@@ -251,6 +258,7 @@ impl Orchestrator {
             clients,
             catalog,
             index,
+            registry,
         })
     }
 
