@@ -3,6 +3,8 @@
 //! and unconvertible entries (reported as skipped), id clashes with bundled entries, and
 //! transient failures (retried with backoff). State lives in temp directories.
 
+#![allow(clippy::unwrap_used, clippy::struct_field_names)]
+
 #[path = "support/fake_registry.rs"]
 mod fake_registry;
 

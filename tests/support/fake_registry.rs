@@ -4,7 +4,7 @@
 //! (an HTTP status, or a hang). Plain std networking, one thread per connection, bounded by
 //! the test that owns it; it stops when dropped.
 
-#![allow(dead_code)]
+#![allow(dead_code, clippy::needless_pass_by_value)]
 
 use std::collections::{BTreeMap, VecDeque};
 use std::io::{BufRead, BufReader, Write};

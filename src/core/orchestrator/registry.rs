@@ -604,7 +604,12 @@ impl Orchestrator {
                 );
             }
         };
-        let mut c = check("tool", tool, CheckStatus::Ok, format!("{tool} {version}"));
+        let message = if version.to_ascii_lowercase().starts_with(tool) {
+            version.clone()
+        } else {
+            format!("{tool} {version}")
+        };
+        let mut c = check("tool", tool, CheckStatus::Ok, message);
         if tool == "node" && node_major(&version).is_some_and(|m| m < 18) {
             c.status = CheckStatus::Warn;
             c.message = format!("node {version} is older than 18, which most MCP servers need");
