@@ -530,3 +530,16 @@ fn the_url_comes_from_the_environment() {
     assert!(out.status.success());
     assert_eq!(json_of(&out)["url"], registry.url());
 }
+
+/// Not a test: fills `$MCP_ORCH_BENCH_HOME` with a sync of 5,000 servers for
+/// `bench/registry-cold-start.sh`.
+#[test]
+#[ignore = "used by bench/registry-cold-start.sh"]
+fn bench_home() {
+    let state = PathBuf::from(std::env::var("MCP_ORCH_BENCH_HOME").unwrap());
+    let registry = FakeRegistry::start(fake_registry::many(5_000));
+    let report = open(&state)
+        .sync_registry_blocking(&fast(&registry.url()), &mut |_| {})
+        .unwrap();
+    assert_eq!(report.entry_count, 5_000);
+}

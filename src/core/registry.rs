@@ -6,11 +6,16 @@
 //! - `registry/cache.json`: the `server.json` of every active latest server, by registry name,
 //!   with the registry's status and timestamps. Entries are converted when the catalog loads,
 //!   so better conversion rules apply without a new sync.
+//! - `registry/entries.json`: the catalog entries converted from the cache, without their
+//!   `server.json` (read from the cache on demand), so that opening the catalog stays cheap with
+//!   thousands of registry entries. It is rebuilt from the cache when the conversion rules of
+//!   this build differ from the ones that wrote it.
 //! - `registry/state.json`: the URL, the last sync times, the `updated_since` watermark (the
 //!   newest `updatedAt` seen, so the registry's clock is the only one compared), and what the
 //!   last sync skipped.
 //!
-//! Both files are written atomically (cache first), and a sync holds `locks/registry.lock`.
+//! The files are written atomically (cache, entries, state), and a sync holds
+//! `locks/registry.lock`.
 //! Nothing here touches the network unless [`RegistryStore::sync`] is called.
 
 pub mod convert;
@@ -39,6 +44,8 @@ pub const OFFICIAL_META: &str = "io.modelcontextprotocol.registry/official";
 /// Most pages one sync reads (a guard against a registry that never ends).
 const MAX_PAGES: u32 = 100_000;
 const CACHE_SCHEMA: u32 = 1;
+/// Version of the conversion rules; `entries.json` written by other rules is rebuilt.
+const CONVERTER: u32 = 1;
 
 /// How to sync.
 #[derive(Debug, Clone)]
@@ -184,6 +191,52 @@ pub struct SyncState {
     /// What the last sync skipped.
     #[serde(default)]
     pub skipped: Vec<Skipped>,
+}
+
+/// `registry/entries.json`: the converted catalog entries (without `server_json`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct EntriesFile {
+    /// Format version.
+    #[serde(default)]
+    pub schema: u32,
+    /// Version of the conversion rules that wrote it.
+    #[serde(default)]
+    pub converter: u32,
+    /// Catalog entries, `server_json` left out.
+    #[serde(default)]
+    pub entries: Vec<ServerEntry>,
+    /// Registry name of each entry, by id.
+    #[serde(default)]
+    pub names: BTreeMap<String, String>,
+    /// Cached servers that could not be converted.
+    #[serde(default)]
+    pub skipped: Vec<Skipped>,
+}
+
+impl EntriesFile {
+    /// Converts a cache.
+    pub fn from_cache(cache: &Cache) -> Self {
+        let (mut entries, skipped) = convert_all(cache);
+        let mut names = BTreeMap::new();
+        for entry in &mut entries {
+            if let Some(name) = entry
+                .server_json
+                .take()
+                .as_ref()
+                .and_then(|j| j.get("name"))
+                .and_then(Value::as_str)
+            {
+                names.insert(entry.id.clone(), name.to_owned());
+            }
+        }
+        Self {
+            schema: CACHE_SCHEMA,
+            converter: CONVERTER,
+            entries,
+            names,
+            skipped,
+        }
+    }
 }
 
 /// The registry metadata of one record, read defensively.
@@ -344,12 +397,34 @@ impl RegistryStore {
         Ok(fsutil::read_json(&self.state_path())?.unwrap_or_default())
     }
 
-    /// The catalog entries of the cache, and the cached servers that could not be converted.
-    pub fn entries(&self) -> Result<(Vec<ServerEntry>, Vec<Skipped>)> {
+    /// `entries.json`.
+    pub fn entries_path(&self) -> PathBuf {
+        self.dir.join("entries.json")
+    }
+
+    /// The catalog entries of the cache (without `server_json`), their registry names and the
+    /// cached servers that could not be converted. Reads `entries.json`, or converts the cache
+    /// when that file is missing or was written by other conversion rules.
+    pub fn entries(&self) -> Result<EntriesFile> {
+        if let Some(file) = fsutil::read_json::<EntriesFile>(&self.entries_path())
+            .ok()
+            .flatten()
+            .filter(|f| f.schema == CACHE_SCHEMA && f.converter == CONVERTER)
+        {
+            return Ok(file);
+        }
         Ok(self
             .load_cache()?
-            .map(|c| convert_all(&c))
+            .map(|c| EntriesFile::from_cache(&c))
             .unwrap_or_default())
+    }
+
+    /// The cached `server.json` of a registry name.
+    pub fn server_json(&self, name: &str) -> Result<Option<Value>> {
+        Ok(self
+            .load_cache()?
+            .and_then(|mut c| c.servers.remove(name))
+            .map(|s| s.server))
     }
 
     /// Syncs the cache with the registry. Incremental (`updated_since` the watermark, deleted
@@ -498,10 +573,13 @@ impl RegistryStore {
             url: url.clone(),
             servers,
         };
-        let (entries, mut skipped) = convert_all(&cache);
+        let entries_file = EntriesFile::from_cache(&cache);
+        let entry_count = entries_file.entries.len();
+        let mut skipped = entries_file.skipped.clone();
         skipped.extend(invalid);
         fsutil::ensure_private_dir(&self.dir)?;
         write_json_compact(&self.cache_path(), &cache)?;
+        write_json_compact(&self.entries_path(), &entries_file)?;
         let full = since.is_none();
         let new_state = SyncState {
             url: Some(url.clone()),
@@ -513,7 +591,7 @@ impl RegistryStore {
             },
             watermark: watermark.or(Some(synced_at)),
             server_count: cache.servers.len(),
-            entry_count: entries.len(),
+            entry_count,
             skipped: skipped.clone(),
         };
         fsutil::write_json(&self.state_path(), &new_state)?;
@@ -530,7 +608,7 @@ impl RegistryStore {
             removed,
             ignored,
             server_count: cache.servers.len(),
-            entry_count: entries.len(),
+            entry_count,
             skipped,
             synced_at,
             duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),

@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::{Orchestrator, build_server, resolve_params};
-use crate::core::catalog::Catalog;
+use crate::core::catalog::{Catalog, ServerEntry};
 use crate::core::draft::{Draft, DraftServer, EnvValue};
 use crate::core::error::{Error, Result};
 use crate::core::probe::{self, ProbeReport, ProbeSpec};
@@ -29,6 +29,8 @@ pub struct RegistryLoad {
     pub skipped: Vec<Skipped>,
     /// Registry ids left out because a bundled or user entry has the same id.
     pub shadowed: Vec<String>,
+    /// Registry name of each registry entry in the catalog, by id.
+    pub names: BTreeMap<String, String>,
     /// Why the cache could not be read (the catalog then has no registry entries).
     pub error: Option<String>,
 }
@@ -39,13 +41,18 @@ impl RegistryLoad {
     /// because of it.
     pub fn merge(state: &StateDir, catalog: &mut Catalog) -> Self {
         match registry_store(state).entries() {
-            Ok((entries, skipped)) => {
-                let count = entries.len();
-                let shadowed = catalog.extend_missing(entries);
+            Ok(file) => {
+                let count = file.entries.len();
+                let shadowed = catalog.extend_missing(file.entries);
+                let mut names = file.names;
+                for id in &shadowed {
+                    names.remove(id);
+                }
                 Self {
                     entries: count - shadowed.len(),
-                    skipped,
+                    skipped: file.skipped,
                     shadowed,
+                    names,
                     error: None,
                 }
             }
@@ -217,6 +224,23 @@ impl Orchestrator {
         progress: &mut (dyn FnMut(&SyncProgress) + Send),
     ) -> Result<SyncReport> {
         probe::runtime()?.block_on(self.sync_registry(opts, progress))
+    }
+
+    /// The registry name of a catalog entry that came from the registry.
+    pub fn registry_name(&self, id: &str) -> Option<&str> {
+        self.registry.names.get(id).map(String::as_str)
+    }
+
+    /// A catalog entry with everything known about it: for a registry entry, its whole
+    /// `server.json` from the cache (the catalog itself keeps entries lean).
+    pub fn server_details(&self, id: &str) -> Result<ServerEntry> {
+        let mut entry = self.server(id)?.clone();
+        if entry.server_json.is_none()
+            && let Some(name) = self.registry_name(id)
+        {
+            entry.server_json = self.registry_store().server_json(name)?;
+        }
+        Ok(entry)
     }
 
     /// The registry cache's state (no network).
@@ -741,4 +765,37 @@ pub fn any_probe_failed(reports: &[ProbeReport]) -> bool {
             probe::ProbeStatus::Failed | probe::ProbeStatus::Timeout
         )
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::core::env::{Environment, Os};
+    use crate::core::orchestrator::{Options, SystemClock};
+
+    fn is_send<T: Send>(_: &T) {}
+
+    /// The MCP server and the TUI run these on multi-threaded runtimes.
+    #[test]
+    fn io_futures_are_send() {
+        let dir = tempfile::tempdir().unwrap();
+        let orch = Orchestrator::open(Options {
+            home: dir.path().to_path_buf(),
+            env: Environment::synthetic(dir.path(), Os::Linux, &[]),
+            launcher: PathBuf::from("/usr/bin/mcp-orch"),
+            clock: Arc::new(SystemClock),
+        })
+        .unwrap();
+        let draft = Draft::empty("cursor", "default");
+        is_send(&orch.probe(ProbeTarget::named("x", None, None), probe::DEFAULT_TIMEOUT));
+        is_send(&orch.probe_draft(&draft, probe::DEFAULT_TIMEOUT));
+        is_send(&orch.doctor());
+        let mut progress = |_: &SyncProgress| {};
+        is_send(&orch.sync_registry(&SyncOptions::default(), &mut progress));
+        assert_eq!(node_major("v20.20.2"), Some(20));
+        assert_eq!(node_major("18"), Some(18));
+        assert_eq!(node_major("x"), None);
+    }
 }
