@@ -18,13 +18,16 @@ mod clients;
 mod completions;
 mod deploy;
 mod diff;
+mod doctor;
 mod draft;
 mod history;
 mod import;
 mod keys;
 mod output;
+mod probe;
 mod profiles;
 mod publish;
+mod registry;
 mod restore;
 mod run;
 mod secrets;
@@ -113,6 +116,13 @@ pub enum Command {
     Serve(serve::Args),
     /// The interactive configuration manager (press ? inside for help).
     Tui(tui::Args),
+    /// Sync the official MCP Registry into the catalog, or show its state.
+    #[command(subcommand)]
+    Registry(registry::Command),
+    /// Start a server as its client would and check that it answers (initialize, tools/list).
+    Probe(probe::Args),
+    /// Check tools (node, npx, uvx, docker), client files and permissions.
+    Doctor(doctor::Args),
     /// Print shell completions.
     Completions(completions::Args),
     /// Alias of `servers search` (the original's command name).
@@ -174,6 +184,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Run(a) => run::run(&a, &ctx),
         Command::Serve(a) => serve::run(&a, &ctx),
         Command::Tui(a) => tui::run(&a, &ctx),
+        Command::Registry(c) => registry::run(c, &ctx),
+        Command::Probe(a) => probe::run(&a, &ctx),
+        Command::Doctor(a) => doctor::run(&a, &ctx),
         Command::Completions(a) => {
             completions::run(&a, &mut Cli::command())?;
             Ok(ExitCode::SUCCESS)

@@ -18,7 +18,9 @@ pub mod import;
 pub mod keys;
 pub mod orchestrator;
 pub mod overlay;
+pub mod probe;
 pub mod profiles;
+pub mod registry;
 pub mod render;
 pub mod search;
 pub mod secrets;
@@ -27,4 +29,7 @@ pub mod validate;
 pub mod writer;
 
 pub use error::{Error, ErrorBody, ErrorKind, Result};
-pub use orchestrator::{Options, Orchestrator};
+pub use orchestrator::{
+    CheckStatus, DoctorReport, Options, Orchestrator, ProbeTarget, RegistryStatus,
+    ValidationReport, any_probe_failed,
+};

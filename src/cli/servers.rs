@@ -101,11 +101,11 @@ pub fn run(cmd: Command, ctx: &Ctx) -> anyhow::Result<ExitCode> {
             }
         }
         Command::Show(args) => {
-            let entry = orch.server(&args.id)?;
+            let entry = orch.server_details(&args.id)?;
             if ctx.json {
-                ctx.print_json(entry)?;
+                ctx.print_json(&entry)?;
             } else {
-                ctx.print(&describe(entry))?;
+                ctx.print(&describe(&entry))?;
             }
         }
     }
@@ -116,6 +116,19 @@ fn describe(e: &ServerEntry) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "{} ({})\n  {}", e.name, e.id, e.description);
     let _ = writeln!(out, "  transport: {}", e.transport);
+    if e.source == crate::core::catalog::Source::Registry {
+        let name = e
+            .server_json
+            .as_ref()
+            .and_then(|j| j.get("name"))
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "  source:    MCP Registry ({name} {})",
+            e.version.as_deref().unwrap_or_default()
+        );
+    }
     if let Some(cmd) = &e.command {
         let _ = writeln!(out, "  command:   {cmd} {}", e.args.join(" "));
     }

@@ -2,25 +2,53 @@
 
 use std::process::ExitCode;
 
+use serde::Serialize;
+
 use super::Ctx;
 use super::output::{Target, diagnostics_text};
+use crate::core::probe::{ProbeReport, parse_duration};
+use crate::core::{ValidationReport, any_probe_failed};
 
 /// Arguments of `validate`.
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Exits 0 when the draft is valid (warnings allowed), 1 when it has errors.\n\nExample:\n  mcp-orch validate --client cursor --json"
+    after_help = "Exits 0 when the draft is valid (warnings allowed), 1 when it has errors (or, with --probe, when a server fails its probe).\n\nExamples:\n  mcp-orch validate --client cursor --json\n  mcp-orch validate --client cursor --probe --timeout 20s"
 )]
 pub struct Args {
     #[command(flatten)]
     target: Target,
+    /// Also start every server and check that it answers initialize and tools/list.
+    #[arg(long)]
+    probe: bool,
+    /// Timeout of each probe (with --probe).
+    #[arg(long, default_value = "10s", requires = "probe")]
+    timeout: String,
+}
+
+#[derive(Serialize)]
+struct WithProbes<'a> {
+    #[serde(flatten)]
+    report: &'a ValidationReport,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    probes: Option<&'a [ProbeReport]>,
 }
 
 /// Runs `validate`.
 pub fn run(args: &Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
     let orch = ctx.open()?;
     let report = orch.validate(&args.target.client, &args.target.profile)?;
+    let probes = if args.probe {
+        let timeout = parse_duration(&args.timeout)?;
+        let draft = orch.draft(&args.target.client, &args.target.profile)?;
+        Some(orch.probe_draft_blocking(&draft, timeout)?)
+    } else {
+        None
+    };
     if ctx.json {
-        ctx.print_json(&report)?;
+        ctx.print_json(&WithProbes {
+            report: &report,
+            probes: probes.as_deref(),
+        })?;
     } else {
         let verdict = if report.valid { "valid" } else { "NOT valid" };
         let mut text = format!(
@@ -41,9 +69,14 @@ pub fn run(args: &Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
             text.push('\n');
             text.push_str(&diagnostics_text(&all));
         }
+        for p in probes.iter().flatten() {
+            text.push('\n');
+            text.push_str(super::probe::report_text(p).trim_end());
+        }
         ctx.print(&text)?;
     }
-    Ok(if report.valid {
+    let probes_ok = probes.as_deref().is_none_or(|p| !any_probe_failed(p));
+    Ok(if report.valid && probes_ok {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)

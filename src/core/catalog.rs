@@ -284,14 +284,22 @@ impl Catalog {
         Self { entries }
     }
 
-    /// Adds entries whose ids are not taken yet (bundled and user entries win).
-    pub fn extend_missing(&mut self, extra: impl IntoIterator<Item = ServerEntry>) {
+    /// Adds entries whose ids are not taken yet (bundled and user entries win; among the
+    /// extra entries the first of an id wins). Returns the ids that were left out.
+    pub fn extend_missing(&mut self, extra: impl IntoIterator<Item = ServerEntry>) -> Vec<String> {
+        // `find` needs the entries sorted, so the taken ids are collected before any push.
+        let mut taken: std::collections::HashSet<String> =
+            self.entries.iter().map(|e| e.id.clone()).collect();
+        let mut left_out = Vec::new();
         for entry in extra {
-            if self.find(&entry.id).is_none() {
+            if taken.insert(entry.id.clone()) {
                 self.entries.push(entry);
+            } else {
+                left_out.push(entry.id);
             }
         }
         self.entries.sort_by(|a, b| a.id.cmp(&b.id));
+        left_out
     }
 
     /// Every entry, sorted by id.

@@ -30,10 +30,15 @@ use crate::core::validate::{self, Diagnostic};
 mod deploy;
 mod preview;
 mod publish;
+mod registry;
 
 pub use deploy::{
     DeployFlags, DeployReport, DeployRequest, DriftState, EntriesDeploy, RollbackTarget,
     TargetStatus, entry_hash,
+};
+pub use registry::{
+    CheckStatus, DoctorCheck, DoctorReport, ProbeTarget, RegistryLoad, RegistryStatus,
+    any_probe_failed,
 };
 
 /// A source of the current time, injected so tests control it.
@@ -107,6 +112,7 @@ pub struct Orchestrator {
     drafts: DraftStore,
     profiles: ProfileStore,
     secrets: SecretStore,
+    registry: RegistryLoad,
 }
 
 /// A client as `mcp-orch clients` shows it.
@@ -242,7 +248,8 @@ impl Orchestrator {
         fsutil::ensure_private_dir(&home)?;
         let state = StateDir::new(home);
         let clients = ClientRegistry::load(&state.join("clients.toml"))?;
-        let catalog = Catalog::load(&state.join("catalog.toml"))?;
+        let mut catalog = Catalog::load(&state.join("catalog.toml"))?;
+        let registry = RegistryLoad::merge(&state, &mut catalog);
         let locks = state.locks();
         Ok(Self {
             drafts: DraftStore::new(state.join("drafts"), locks.clone()),
@@ -255,6 +262,7 @@ impl Orchestrator {
             clients,
             catalog,
             index: std::sync::OnceLock::new(),
+            registry,
         })
     }
 

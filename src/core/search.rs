@@ -47,7 +47,16 @@ impl SearchIndex {
     pub fn build(entries: &[ServerEntry]) -> Self {
         let primary = entries
             .iter()
-            .map(|e| Utf32String::from(format!("{} {} {}", e.id, e.name, e.tags.join(" "))))
+            .map(|e| {
+                // A name that only respells the id (registry entries without a title) would
+                // double the text to match for nothing.
+                let name = if same_words(&e.id, &e.name) {
+                    ""
+                } else {
+                    e.name.as_str()
+                };
+                Utf32String::from(format!("{} {} {}", e.id, name, e.tags.join(" ")))
+            })
             .collect();
         let description = entries
             .iter()
@@ -58,6 +67,17 @@ impl SearchIndex {
             description,
         }
     }
+}
+
+/// Whether two strings have the same letters and digits, ignoring case and punctuation.
+fn same_words(a: &str, b: &str) -> bool {
+    let norm = |s: &str| {
+        s.chars()
+            .filter(char::is_ascii_alphanumeric)
+            .map(|c| c.to_ascii_lowercase())
+            .collect::<String>()
+    };
+    norm(a) == norm(b)
 }
 
 const PRIMARY_WEIGHT: u32 = 4;
@@ -90,6 +110,9 @@ pub fn search(catalog: &Catalog, index: &SearchIndex, query: &Query) -> Vec<Hit>
         AtomKind::Substring,
     );
     let mut matcher = Matcher::new(Config::DEFAULT);
+    // Longest words first: they reject most entries, before the short ones are scored.
+    let mut order: Vec<usize> = (0..fuzzy.atoms.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(fuzzy.atoms[i].needle_text().len()));
     let mut hits: Vec<Hit> = entries
         .iter()
         .enumerate()
@@ -102,7 +125,10 @@ pub fn search(catalog: &Catalog, index: &SearchIndex, query: &Query) -> Vec<Hit>
                 });
             }
             let mut score = 0u32;
-            for (word, plain) in fuzzy.atoms.iter().zip(&substring.atoms) {
+            for (word, plain) in order
+                .iter()
+                .filter_map(|&i| Some((fuzzy.atoms.get(i)?, substring.atoms.get(i)?)))
+            {
                 let primary = word
                     .score(index.primary[i].slice(..), &mut matcher)
                     .map(|s| u32::from(s) * PRIMARY_WEIGHT);

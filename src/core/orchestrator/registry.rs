@@ -1,0 +1,801 @@
+//! Registry sync, health probes and `doctor` (façade part).
+//!
+//! The I/O methods are `async` (they run on whatever tokio runtime the caller has: the MCP
+//! server's, the TUI's); each has a `*_blocking` twin for the one-shot CLI that runs it on a
+//! fresh current-thread runtime and so must not be called from inside a runtime.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::{Orchestrator, build_server, resolve_params};
+use crate::core::catalog::{Catalog, ServerEntry};
+use crate::core::draft::{Draft, DraftServer, EnvValue};
+use crate::core::error::{Error, Result};
+use crate::core::probe::{self, ProbeReport, ProbeSpec};
+use crate::core::registry::{self, RegistryStore, Skipped, SyncOptions, SyncProgress, SyncReport};
+use crate::core::render;
+use crate::core::state::StateDir;
+
+/// What loading the registry cache into the catalog did (kept for `registry status`).
+#[derive(Debug, Clone, Default)]
+pub struct RegistryLoad {
+    /// Registry entries now in the catalog.
+    pub entries: usize,
+    /// Cached servers that could not be converted.
+    pub skipped: Vec<Skipped>,
+    /// Registry ids left out because a bundled or user entry has the same id.
+    pub shadowed: Vec<String>,
+    /// Registry name of each registry entry in the catalog, by id.
+    pub names: BTreeMap<String, String>,
+    /// Why the cache could not be read (the catalog then has no registry entries).
+    pub error: Option<String>,
+}
+
+impl RegistryLoad {
+    /// Adds the cached registry entries to `catalog`. A cache that cannot be read leaves the
+    /// catalog as it is and is reported by `registry status` and `doctor`, so no command fails
+    /// because of it.
+    pub fn merge(state: &StateDir, catalog: &mut Catalog) -> Self {
+        match registry_store(state).entries() {
+            Ok(file) => {
+                let count = file.entries.len();
+                let shadowed = catalog.extend_missing(file.entries);
+                let mut names = file.names;
+                for id in &shadowed {
+                    names.remove(id);
+                }
+                Self {
+                    entries: count - shadowed.len(),
+                    skipped: file.skipped,
+                    shadowed,
+                    names,
+                    error: None,
+                }
+            }
+            Err(e) => Self {
+                error: Some(e.to_string()),
+                ..Self::default()
+            },
+        }
+    }
+}
+
+fn registry_store(state: &StateDir) -> RegistryStore {
+    RegistryStore::new(state.join("registry"), state.locks().join("registry.lock"))
+}
+
+/// `mcp-orch registry status`.
+#[derive(Debug, Clone, Serialize)]
+pub struct RegistryStatus {
+    /// The URL a sync would use now (flag, `MCP_ORCH_REGISTRY_URL`, or the official one).
+    pub url: String,
+    /// The URL of the cached data.
+    pub synced_url: Option<String>,
+    /// Whether a sync ever completed.
+    pub synced: bool,
+    /// When the last sync finished.
+    pub last_sync_at: Option<DateTime<Utc>>,
+    /// When the last full sync finished.
+    pub last_full_sync_at: Option<DateTime<Utc>>,
+    /// `updated_since` of the next incremental sync.
+    pub updated_since: Option<DateTime<Utc>>,
+    /// Servers in the cache.
+    pub server_count: usize,
+    /// Registry entries in the catalog.
+    pub entry_count: usize,
+    /// Servers skipped (cannot be converted, or invalid in the last sync).
+    pub skipped_count: usize,
+    /// Those servers, with the reason.
+    pub skipped: Vec<Skipped>,
+    /// Registry ids hidden by a bundled or user entry of the same id.
+    pub shadowed: Vec<String>,
+    /// The cache file.
+    pub cache_path: PathBuf,
+    /// Why the cache could not be read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// What to probe.
+#[derive(Debug, Clone)]
+pub enum ProbeTarget {
+    /// `mcp-orch probe NAME [--client C] [--profile P]`: with a client, the server of that
+    /// name in the client's draft, falling back to the catalog entry with that id; without one,
+    /// the catalog entry.
+    Named {
+        /// Draft name or catalog id.
+        name: String,
+        /// Client id.
+        client: Option<String>,
+        /// Profile id (default `default`).
+        profile: Option<String>,
+        /// Parameter values for a catalog entry.
+        params: Vec<(String, String)>,
+    },
+    /// A draft server held by the caller (for example an unsaved edit in the TUI).
+    Server {
+        /// Its name.
+        name: String,
+        /// The server.
+        server: DraftServer,
+    },
+}
+
+impl ProbeTarget {
+    /// A server by name or catalog id, the way the CLI resolves it.
+    pub fn named(name: impl Into<String>, client: Option<String>, profile: Option<String>) -> Self {
+        Self::Named {
+            name: name.into(),
+            client,
+            profile,
+            params: Vec::new(),
+        }
+    }
+}
+
+/// How a `doctor` check came out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckStatus {
+    /// Fine.
+    Ok,
+    /// Worth knowing; does not fail `doctor`.
+    Warn,
+    /// Wrong: `doctor` exits 1.
+    Error,
+}
+
+/// One `doctor` check.
+#[derive(Debug, Clone, Serialize)]
+pub struct DoctorCheck {
+    /// `tool`, `client`, `permissions` or `registry`.
+    pub category: &'static str,
+    /// What was checked (a command, a client id, a file).
+    pub name: String,
+    /// Outcome.
+    pub status: CheckStatus,
+    /// What was found.
+    pub message: String,
+    /// What to do, when something is off.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
+    /// The file concerned.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<PathBuf>,
+    /// A tool's version.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+}
+
+/// `mcp-orch doctor`.
+#[derive(Debug, Clone, Serialize)]
+pub struct DoctorReport {
+    /// No errors.
+    pub ok: bool,
+    /// Errors.
+    pub errors: usize,
+    /// Warnings.
+    pub warnings: usize,
+    /// Every check.
+    pub checks: Vec<DoctorCheck>,
+}
+
+/// The tools that stdio servers are usually started with.
+const TOOLS: [&str; 4] = ["node", "npx", "uvx", "docker"];
+/// Longest wait for `<tool> --version`.
+const VERSION_TIMEOUT: Duration = Duration::from_secs(10);
+/// Probes run at once by [`Orchestrator::probe_draft`].
+const PROBE_PARALLELISM: usize = 4;
+
+impl Orchestrator {
+    /// The registry files.
+    pub fn registry_store(&self) -> RegistryStore {
+        registry_store(&self.state)
+    }
+
+    /// The registry URL to use: `flag`, else `MCP_ORCH_REGISTRY_URL`, else the official one.
+    pub fn registry_url(&self, flag: Option<&str>) -> String {
+        flag.map(str::to_owned)
+            .or_else(|| self.env.var(registry::URL_ENV).map(str::to_owned))
+            .unwrap_or_else(|| registry::DEFAULT_URL.to_owned())
+    }
+
+    /// Syncs the registry cache (network). The catalog of this handle does not change; open a
+    /// new one to see the new entries.
+    pub async fn sync_registry(
+        &self,
+        opts: &SyncOptions,
+        progress: &mut (dyn FnMut(&SyncProgress) + Send),
+    ) -> Result<SyncReport> {
+        let clock = self.clock.clone();
+        self.registry_store()
+            .sync(opts, move || clock.now(), progress)
+            .await
+    }
+
+    /// [`Self::sync_registry`] on a current-thread runtime of its own.
+    pub fn sync_registry_blocking(
+        &self,
+        opts: &SyncOptions,
+        progress: &mut (dyn FnMut(&SyncProgress) + Send),
+    ) -> Result<SyncReport> {
+        probe::runtime()?.block_on(self.sync_registry(opts, progress))
+    }
+
+    /// The registry name of a catalog entry that came from the registry.
+    pub fn registry_name(&self, id: &str) -> Option<&str> {
+        self.registry.names.get(id).map(String::as_str)
+    }
+
+    /// A catalog entry with everything known about it: for a registry entry, its whole
+    /// `server.json` from the cache (the catalog itself keeps entries lean).
+    pub fn server_details(&self, id: &str) -> Result<ServerEntry> {
+        let mut entry = self.server(id)?.clone();
+        if entry.server_json.is_none()
+            && let Some(name) = self.registry_name(id)
+        {
+            entry.server_json = self.registry_store().server_json(name)?;
+        }
+        Ok(entry)
+    }
+
+    /// The registry cache's state (no network).
+    pub fn registry_status(&self) -> Result<RegistryStatus> {
+        let store = self.registry_store();
+        let state = store.load_state()?;
+        let load = &self.registry;
+        let mut skipped = load.skipped.clone();
+        for s in &state.skipped {
+            if !skipped.contains(s) {
+                skipped.push(s.clone());
+            }
+        }
+        Ok(RegistryStatus {
+            url: self.registry_url(None),
+            synced_url: state.url,
+            synced: state.last_sync_at.is_some(),
+            last_sync_at: state.last_sync_at,
+            last_full_sync_at: state.last_full_sync_at,
+            updated_since: state.watermark,
+            server_count: state.server_count,
+            entry_count: load.entries,
+            skipped_count: skipped.len(),
+            skipped,
+            shadowed: load.shadowed.clone(),
+            cache_path: store.cache_path(),
+            error: load.error.clone(),
+        })
+    }
+
+    // ---- probes ---------------------------------------------------------------------------
+
+    /// Resolves what to probe into a runnable spec: the draft server (or catalog entry with its
+    /// defaults), env with secrets from the secret store by the same rules as `mcp-orch run`,
+    /// headers with their `${VAR}` references resolved. Unknown clients, profiles or servers
+    /// and bad params are errors; a missing secret is a failed probe.
+    pub fn resolve_probe(&self, target: &ProbeTarget) -> Result<ProbeSpec> {
+        match target {
+            ProbeTarget::Server { name, server } => self.spec_for(name, server, "draft"),
+            ProbeTarget::Named {
+                name,
+                client,
+                profile,
+                params,
+            } => {
+                if let Some(client) = client {
+                    let profile = profile
+                        .as_deref()
+                        .unwrap_or(crate::core::profiles::DEFAULT_PROFILE);
+                    let draft = self.draft(client, profile)?;
+                    if let Some(server) = draft.servers.get(name) {
+                        return self.spec_for(name, server, "draft");
+                    }
+                    if self.catalog.find(name).is_none() {
+                        return Err(Error::invalid(
+                            "UNKNOWN_SERVER",
+                            "name",
+                            format!(
+                                "`{name}` is neither in the draft of {client}/{profile} nor in the catalog"
+                            ),
+                            format!(
+                                "list the draft with `mcp-orch draft show --client {client} --profile {profile}`, or search with `mcp-orch servers search`"
+                            ),
+                        ));
+                    }
+                }
+                self.catalog_spec(name, params)
+            }
+        }
+    }
+
+    fn catalog_spec(&self, id: &str, params: &[(String, String)]) -> Result<ProbeSpec> {
+        let entry = self.server(id)?;
+        let params = resolve_params(entry, params, &self.env)?;
+        let stored: BTreeSet<String> = self.secrets.names()?.into_iter().collect();
+        let mut env = BTreeMap::new();
+        let mut missing = None;
+        for var in &entry.env {
+            if let Some(default) = &var.default {
+                env.insert(var.name.clone(), EnvValue::Plain(default.clone()));
+            } else if var.secret && stored.contains(&var.name) {
+                env.insert(
+                    var.name.clone(),
+                    EnvValue::Secret {
+                        secret: var.name.clone(),
+                    },
+                );
+            } else if var.required && self.env.var(&var.name).is_none() && missing.is_none() {
+                missing = Some(var.name.clone());
+            }
+        }
+        let server = build_server(entry, &params, env)?;
+        let mut spec = self.spec_for(id, &server, "catalog")?;
+        if let (None, Some(var)) = (&spec.resolve_error, missing) {
+            let how = if entry.env_var(&var).is_some_and(|e| e.secret) {
+                format!("store it with `mcp-orch secrets set {var}`")
+            } else {
+                format!("set {var} in the environment")
+            };
+            spec.resolve_error = Some((
+                "MISSING_REQUIRED_ENV",
+                format!("`{id}` needs env var `{var}`, which is not set: {how}"),
+            ));
+        }
+        Ok(spec)
+    }
+
+    fn spec_for(&self, name: &str, server: &DraftServer, from: &'static str) -> Result<ProbeSpec> {
+        let secrets = self.secrets.all()?;
+        let mut resolve_error = None;
+        let mut secret_values = Vec::new();
+        let mut env = BTreeMap::new();
+        for (key, value) in &server.env {
+            match value {
+                EnvValue::Plain(v) => {
+                    env.insert(key.clone(), v.clone());
+                }
+                EnvValue::Secret { secret } => match secrets.get(secret) {
+                    Some(v) => {
+                        secret_values.push(v.clone());
+                        env.insert(key.clone(), v.clone());
+                    }
+                    None => {
+                        resolve_error.get_or_insert((
+                            "MISSING_SECRET",
+                            format!(
+                                "server `{name}` needs secret `{secret}`, which is not in the secret store: store it with `mcp-orch secrets set {secret}`"
+                            ),
+                        ));
+                    }
+                },
+            }
+        }
+        let mut headers = BTreeMap::new();
+        for (header, template) in &server.headers {
+            let mut missing = None;
+            let value = render::replace_refs(template, |var| {
+                let v = match server.env.get(var) {
+                    Some(EnvValue::Plain(v)) => Some(v.clone()),
+                    Some(EnvValue::Secret { secret }) => secrets.get(secret).cloned(),
+                    None => secrets.get(var).cloned(),
+                };
+                if v.is_none() {
+                    missing = Some(var.to_owned());
+                }
+                v
+            });
+            if let Some(v) = value {
+                if template.contains("${") {
+                    secret_values.push(v.clone());
+                }
+                headers.insert(header.clone(), v);
+            } else {
+                let var = missing.unwrap_or_default();
+                resolve_error.get_or_insert((
+                    "MISSING_SECRET",
+                    format!(
+                        "header `{header}` of `{name}` needs secret `{var}`, which is not in the secret store: store it with `mcp-orch secrets set {var}`"
+                    ),
+                ));
+            }
+        }
+        // Header values hold credentials even when not templated (`Authorization: Bearer x`).
+        secret_values.extend(
+            server
+                .headers
+                .iter()
+                .filter(|(h, _)| crate::core::validate::looks_secret(h))
+                .map(|(_, v)| v.clone()),
+        );
+        Ok(ProbeSpec {
+            name: name.to_owned(),
+            server_id: server.server_id.clone(),
+            resolved_from: from,
+            transport: server.transport,
+            command: server.command.clone(),
+            args: server.args.clone(),
+            env,
+            url: server.url.clone(),
+            headers,
+            secret_values,
+            resolve_error,
+        })
+    }
+
+    /// Probes one server: starts it as its client would and runs `initialize` and
+    /// `tools/list`. Errors only when the target cannot be resolved; every failure of the
+    /// server itself is in the report.
+    pub async fn probe(&self, target: ProbeTarget, timeout: Duration) -> Result<ProbeReport> {
+        let spec = self.resolve_probe(&target)?;
+        Ok(probe::run(spec, timeout).await)
+    }
+
+    /// [`Self::probe`] on a current-thread runtime of its own.
+    pub fn probe_blocking(&self, target: &ProbeTarget, timeout: Duration) -> Result<ProbeReport> {
+        let spec = self.resolve_probe(target)?;
+        Ok(probe::runtime()?.block_on(probe::run(spec, timeout)))
+    }
+
+    /// Probes every server of a draft (a few at a time), in name order.
+    pub async fn probe_draft(&self, draft: &Draft, timeout: Duration) -> Result<Vec<ProbeReport>> {
+        let specs = draft
+            .servers
+            .iter()
+            .map(|(name, server)| self.spec_for(name, server, "draft"))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(probe::run_many(specs, timeout, PROBE_PARALLELISM).await)
+    }
+
+    /// [`Self::probe_draft`] on a current-thread runtime of its own.
+    pub fn probe_draft_blocking(
+        &self,
+        draft: &Draft,
+        timeout: Duration,
+    ) -> Result<Vec<ProbeReport>> {
+        probe::runtime()?.block_on(self.probe_draft(draft, timeout))
+    }
+
+    // ---- doctor ---------------------------------------------------------------------------
+
+    /// Checks the tools servers need (node, npx, uvx, docker, with versions), that every
+    /// detected client file parses, and the permissions of keys and the secret store. A
+    /// missing tool is an error only when a draft uses it.
+    pub async fn doctor(&self) -> DoctorReport {
+        let mut checks = Vec::new();
+        let used = self.draft_commands();
+        for tool in TOOLS {
+            checks.push(self.tool_check(tool, used.contains(tool)).await);
+        }
+        for client in self.clients.all() {
+            let status = match self.client_status(client) {
+                Ok(s) => s,
+                Err(e) => {
+                    checks.push(check(
+                        "client",
+                        &client.id,
+                        CheckStatus::Error,
+                        e.to_string(),
+                    ));
+                    continue;
+                }
+            };
+            if !status.detected {
+                continue;
+            }
+            let path = status.config.path.clone();
+            let mut c = match (&status.error, status.server_count) {
+                (Some(error), _) => {
+                    let mut c = check("client", &client.id, CheckStatus::Error, error.clone());
+                    c.hint = Some(
+                        "fix the file's syntax; mcp-orch leaves it untouched until then".into(),
+                    );
+                    c
+                }
+                (None, count) => check(
+                    "client",
+                    &client.id,
+                    CheckStatus::Ok,
+                    format!("{} parses ({} servers)", client.name, count.unwrap_or(0)),
+                ),
+            };
+            c.path = path;
+            checks.push(c);
+        }
+        checks.extend(self.permission_checks());
+        checks.push(self.registry_check());
+        let errors = checks
+            .iter()
+            .filter(|c| c.status == CheckStatus::Error)
+            .count();
+        let warnings = checks
+            .iter()
+            .filter(|c| c.status == CheckStatus::Warn)
+            .count();
+        DoctorReport {
+            ok: errors == 0,
+            errors,
+            warnings,
+            checks,
+        }
+    }
+
+    /// [`Self::doctor`] on a current-thread runtime of its own.
+    pub fn doctor_blocking(&self) -> Result<DoctorReport> {
+        Ok(probe::runtime()?.block_on(self.doctor()))
+    }
+
+    /// The commands of every stored draft.
+    fn draft_commands(&self) -> BTreeSet<String> {
+        let mut out = BTreeSet::new();
+        let Ok(clients) = std::fs::read_dir(self.state.join("drafts")) else {
+            return out;
+        };
+        for dir in clients.flatten() {
+            let Ok(files) = std::fs::read_dir(dir.path()) else {
+                continue;
+            };
+            for file in files.flatten() {
+                if let Ok(Some(draft)) = crate::core::fsutil::read_json::<Draft>(&file.path()) {
+                    out.extend(draft.servers.values().filter_map(|s| {
+                        s.command.as_deref().map(|c| {
+                            Path::new(c)
+                                .file_name()
+                                .map_or_else(|| c.to_owned(), |n| n.to_string_lossy().into_owned())
+                        })
+                    }));
+                    if draft.servers.values().any(|s| s.transport.is_remote()) {
+                        // Bridged remotes run through `npx mcp-remote` in some clients.
+                        out.insert("npx".into());
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    async fn tool_check(&self, tool: &str, needed: bool) -> DoctorCheck {
+        if !self.env.command_exists(tool) {
+            let (status, why) = if needed {
+                (CheckStatus::Error, "a server in a draft needs it")
+            } else {
+                (CheckStatus::Warn, "servers started with it will not run")
+            };
+            let mut c = check(
+                "tool",
+                tool,
+                status,
+                format!("`{tool}` is not on PATH ({why})"),
+            );
+            c.hint = Some(
+                match tool {
+                    "uvx" => "install uv (https://docs.astral.sh/uv/)",
+                    "docker" => "install Docker and make sure the daemon is running",
+                    _ => "install Node.js 18 or newer (it brings npx)",
+                }
+                .into(),
+            );
+            return c;
+        }
+        let mut command = tokio::process::Command::new(tool);
+        command
+            .arg("--version")
+            .stdin(std::process::Stdio::null())
+            .kill_on_drop(true);
+        if let Some(path) = self.env.var("PATH") {
+            command.env("PATH", path);
+        }
+        let output = tokio::time::timeout(VERSION_TIMEOUT, command.output()).await;
+        let version = match output {
+            Ok(Ok(out)) if out.status.success() => {
+                let text = if out.stdout.is_empty() {
+                    out.stderr
+                } else {
+                    out.stdout
+                };
+                String::from_utf8_lossy(&text)
+                    .lines()
+                    .next()
+                    .unwrap_or_default()
+                    .trim()
+                    .to_owned()
+            }
+            Ok(Ok(out)) => {
+                return check(
+                    "tool",
+                    tool,
+                    CheckStatus::Warn,
+                    format!("`{tool} --version` exited with {}", out.status),
+                );
+            }
+            Ok(Err(e)) => {
+                return check(
+                    "tool",
+                    tool,
+                    CheckStatus::Warn,
+                    format!("cannot run `{tool}`: {e}"),
+                );
+            }
+            Err(_) => {
+                return check(
+                    "tool",
+                    tool,
+                    CheckStatus::Warn,
+                    format!("`{tool} --version` did not answer within 10 s"),
+                );
+            }
+        };
+        let message = if version.to_ascii_lowercase().starts_with(tool) {
+            version.clone()
+        } else {
+            format!("{tool} {version}")
+        };
+        let mut c = check("tool", tool, CheckStatus::Ok, message);
+        if tool == "node" && node_major(&version).is_some_and(|m| m < 18) {
+            c.status = CheckStatus::Warn;
+            c.message = format!("node {version} is older than 18, which most MCP servers need");
+            c.hint = Some("install Node.js 18 or newer".into());
+        }
+        c.version = Some(version);
+        c
+    }
+
+    fn permission_checks(&self) -> Vec<DoctorCheck> {
+        let mut out = Vec::new();
+        let private = |path: &Path, what: &str| {
+            let mode = crate::core::fsutil::existing_mode(path)?;
+            // No group or other bits (`mode & 0o077 == 0`).
+            let mut c = if mode.trailing_zeros() >= 6 {
+                check(
+                    "permissions",
+                    what,
+                    CheckStatus::Ok,
+                    format!("mode {mode:o}"),
+                )
+            } else {
+                let mut c = check(
+                    "permissions",
+                    what,
+                    CheckStatus::Error,
+                    format!(
+                        "{} can be read by other users (mode {mode:o})",
+                        path.display()
+                    ),
+                );
+                c.hint = Some(format!("run `chmod 600 {}`", path.display()));
+                c
+            };
+            c.path = Some(path.to_path_buf());
+            Some(c)
+        };
+        if let Some(c) = private(self.secrets.path(), "secrets.json") {
+            out.push(c);
+        }
+        if let Ok(keys) = std::fs::read_dir(self.state.join("keys")) {
+            let mut paths: Vec<PathBuf> = keys
+                .flatten()
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|x| x == "key"))
+                .collect();
+            paths.sort();
+            for path in paths {
+                let name = format!(
+                    "keys/{}",
+                    path.file_name().unwrap_or_default().to_string_lossy()
+                );
+                if let Some(c) = private(&path, &name) {
+                    out.push(c);
+                }
+            }
+        }
+        if let Some(mode) = crate::core::fsutil::existing_mode(self.home())
+            && mode & 0o022 != 0
+        {
+            let mut c = check(
+                "permissions",
+                "home",
+                CheckStatus::Warn,
+                format!("the state directory can be written by other users (mode {mode:o})"),
+            );
+            c.hint = Some(format!("run `chmod 700 {}`", self.home().display()));
+            c.path = Some(self.home().to_path_buf());
+            out.push(c);
+        }
+        out
+    }
+
+    fn registry_check(&self) -> DoctorCheck {
+        match (&self.registry.error, self.registry_store().load_state()) {
+            (Some(e), _) => {
+                let mut c = check("registry", "cache", CheckStatus::Warn, e.clone());
+                c.hint = Some("run `mcp-orch registry sync --full` to rebuild it".into());
+                c
+            }
+            (None, Ok(state)) if state.last_sync_at.is_some() => check(
+                "registry",
+                "cache",
+                CheckStatus::Ok,
+                format!(
+                    "{} registry entries in the catalog",
+                    self.registry.entries
+                ),
+            ),
+            (None, Ok(_)) => check(
+                "registry",
+                "cache",
+                CheckStatus::Ok,
+                "never synced (run `mcp-orch registry sync` to add the official registry to the catalog)".into(),
+            ),
+            (None, Err(e)) => check("registry", "state", CheckStatus::Warn, e.to_string()),
+        }
+    }
+}
+
+fn check(category: &'static str, name: &str, status: CheckStatus, message: String) -> DoctorCheck {
+    DoctorCheck {
+        category,
+        name: name.to_owned(),
+        status,
+        message,
+        hint: None,
+        path: None,
+        version: None,
+    }
+}
+
+/// `v20.1.0` → 20.
+fn node_major(version: &str) -> Option<u32> {
+    version
+        .trim()
+        .trim_start_matches('v')
+        .split('.')
+        .next()?
+        .parse()
+        .ok()
+}
+
+/// Whether any probe of a list failed (unsupported transports do not count).
+pub fn any_probe_failed(reports: &[ProbeReport]) -> bool {
+    reports.iter().any(|r| {
+        matches!(
+            r.status,
+            probe::ProbeStatus::Failed | probe::ProbeStatus::Timeout
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::core::env::{Environment, Os};
+    use crate::core::orchestrator::{Options, SystemClock};
+
+    fn is_send<T: Send>(_: &T) {}
+
+    /// The MCP server and the TUI run these on multi-threaded runtimes.
+    #[test]
+    fn io_futures_are_send() {
+        let dir = tempfile::tempdir().unwrap();
+        let orch = Orchestrator::open(Options {
+            home: dir.path().to_path_buf(),
+            env: Environment::synthetic(dir.path(), Os::Linux, &[]),
+            launcher: PathBuf::from("/usr/bin/mcp-orch"),
+            clock: Arc::new(SystemClock),
+        })
+        .unwrap();
+        let draft = Draft::empty("cursor", "default");
+        is_send(&orch.probe(ProbeTarget::named("x", None, None), probe::DEFAULT_TIMEOUT));
+        is_send(&orch.probe_draft(&draft, probe::DEFAULT_TIMEOUT));
+        is_send(&orch.doctor());
+        let mut progress = |_: &SyncProgress| {};
+        is_send(&orch.sync_registry(&SyncOptions::default(), &mut progress));
+        assert_eq!(node_major("v20.20.2"), Some(20));
+        assert_eq!(node_major("18"), Some(18));
+        assert_eq!(node_major("x"), None);
+    }
+}

@@ -1,0 +1,504 @@
+//! Probes and `doctor`, end to end through the binary: a real MCP server from npm
+//! (`@modelcontextprotocol/server-everything`, installed into the git-ignored
+//! `.tools/everything` on first use) over stdio and Streamable HTTP, servers that crash, hang
+//! or do not exist, secrets resolved from the store, and permission checks. State and HOME
+//! live in temp directories.
+
+#![allow(clippy::unwrap_used, clippy::struct_field_names)]
+
+use std::io::BufRead;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Output, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use assert_cmd::Command;
+use serde_json::{Value, json};
+
+/// `dist/index.js` of server-everything, installing it when missing. Fails (never skips)
+/// when it cannot be installed.
+fn everything() -> &'static Path {
+    static PATH: OnceLock<PathBuf> = OnceLock::new();
+    PATH.get_or_init(|| {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join(".tools/everything");
+        let index = root.join("node_modules/@modelcontextprotocol/server-everything/dist/index.js");
+        if !index.is_file() {
+            let status = std::process::Command::new("npm")
+                .args(["install", "--no-audit", "--no-fund", "--prefix"])
+                .arg(&root)
+                .arg("@modelcontextprotocol/server-everything")
+                .status()
+                .expect("npm must be installed to run the probe tests");
+            assert!(status.success(), "npm install of server-everything failed");
+        }
+        assert!(index.is_file(), "{} is missing", index.display());
+        index
+    })
+}
+
+struct Home {
+    _dir: tempfile::TempDir,
+    home: PathBuf,
+    state: PathBuf,
+}
+
+impl Home {
+    fn new(catalog: &str) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let home = dir.path().join("home");
+        let state = dir.path().join("state");
+        std::fs::create_dir_all(&home).unwrap();
+        std::fs::create_dir_all(&state).unwrap();
+        std::fs::write(state.join("catalog.toml"), catalog).unwrap();
+        Self {
+            _dir: dir,
+            home,
+            state,
+        }
+    }
+
+    fn cli(&self, args: &[&str]) -> Output {
+        Command::cargo_bin("mcp-orch")
+            .unwrap()
+            .env("HOME", &self.home)
+            .env("MCP_ORCH_HOME", &self.state)
+            .env("NO_COLOR", "1")
+            .env_remove("SPY_TOKEN")
+            .args(args)
+            .output()
+            .unwrap()
+    }
+
+    fn json(&self, args: &[&str]) -> (Option<i32>, Value) {
+        let out = self.cli(args);
+        let value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+            panic!(
+                "not JSON ({e}): {}\nstderr: {}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
+        (out.status.code(), value)
+    }
+}
+
+fn catalog() -> String {
+    let index = everything().display().to_string();
+    format!(
+        r#"
+[[servers]]
+id = "everything-local"
+name = "Everything (local)"
+description = "server-everything from .tools"
+transport = "stdio"
+command = "node"
+args = ["{index}", "stdio"]
+
+[[servers]]
+id = "broken"
+name = "Broken"
+description = "prints to stderr and exits 1"
+transport = "stdio"
+command = "sh"
+args = ["-c", "echo starting >&2; echo 'fatal: missing config' >&2; exit 1"]
+
+[[servers]]
+id = "spy"
+name = "Spy"
+description = "shows what env it got, then exits"
+transport = "stdio"
+command = "sh"
+args = ["-c", "echo \"token=$SPY_TOKEN mode=$SPY_MODE\" >&2; exit 3"]
+env = [
+  {{ name = "SPY_TOKEN", secret = true, required = true }},
+  {{ name = "SPY_MODE", default = "fast" }},
+]
+
+[[servers]]
+id = "hangs"
+name = "Hangs"
+description = "never answers"
+transport = "stdio"
+command = "sh"
+args = ["-c", "echo pid=$$ >&2; exec sleep 30"]
+
+[[servers]]
+id = "missing"
+name = "Missing"
+description = "a command that does not exist"
+transport = "stdio"
+command = "mcp-orch-no-such-command-xyz"
+
+[[servers]]
+id = "legacy-sse"
+name = "Legacy SSE"
+description = "the old transport"
+transport = "sse"
+url = "http://127.0.0.1:9/sse"
+"#
+    )
+}
+
+fn error_code(v: &Value) -> &str {
+    v["error_code"].as_str().unwrap_or("none")
+}
+
+#[test]
+fn a_real_server_from_npm_answers() {
+    let h = Home::new(&catalog());
+    let (code, r) = h.json(&["--json", "probe", "everything-local"]);
+    assert_eq!(code, Some(0), "{r:#}");
+    assert_eq!(r["status"], "ok");
+    assert_eq!(r["ok"], true);
+    assert_eq!(r["resolved_from"], "catalog");
+    assert_eq!(r["transport"], "stdio");
+    assert_eq!(r["error_code"], Value::Null);
+    assert_eq!(r["stderr_tail"], json!([]));
+    let tools = r["tools"].as_array().unwrap();
+    assert!(!tools.is_empty());
+    assert_eq!(r["tool_count"], tools.len());
+    assert!(tools.contains(&json!("echo")), "{tools:?}");
+    assert!(r["protocol_version"].as_str().unwrap().starts_with("20"));
+    assert!(!r["server_name"].as_str().unwrap().is_empty());
+    assert!(r["initialize_ms"].as_u64().unwrap() <= r["latency_ms"].as_u64().unwrap());
+    assert_eq!(
+        r["command"],
+        json!(["node", everything().display().to_string(), "stdio"])
+    );
+
+    let text = String::from_utf8_lossy(&h.cli(&["probe", "everything-local"]).stdout).into_owned();
+    assert!(
+        text.starts_with("everything-local (catalog): ok\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("  tools:    {}\n", tools.len())),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_crashing_server_reports_its_stderr() {
+    let h = Home::new(&catalog());
+    let (code, r) = h.json(&["--json", "probe", "broken"]);
+    assert_eq!(code, Some(1));
+    assert_eq!(r["status"], "failed");
+    assert_eq!(r["ok"], false);
+    assert_eq!(error_code(&r), "INITIALIZE_FAILED");
+    assert!(
+        r["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("initialize failed: connection closed"),
+        "{r:#}"
+    );
+    assert_eq!(
+        r["stderr_tail"],
+        json!(["starting", "fatal: missing config"])
+    );
+    assert_eq!(r["tool_count"], Value::Null);
+
+    let out = h.cli(&["probe", "broken"]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("  stderr (last 2 lines):\n    | starting\n    | fatal: missing config\n"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_missing_command_is_named() {
+    let h = Home::new(&catalog());
+    let (code, r) = h.json(&["--json", "probe", "missing"]);
+    assert_eq!(code, Some(1));
+    assert_eq!(error_code(&r), "COMMAND_NOT_FOUND");
+    assert_eq!(
+        r["error"],
+        "command `mcp-orch-no-such-command-xyz` was not found (is it installed and on PATH?)"
+    );
+}
+
+#[test]
+fn a_server_that_never_answers_times_out_and_is_stopped() {
+    let h = Home::new(&catalog());
+    let started = Instant::now();
+    let (code, r) = h.json(&["--json", "probe", "hangs", "--timeout", "400ms"]);
+    assert!(started.elapsed() < Duration::from_secs(10));
+    assert_eq!(code, Some(1));
+    assert_eq!(r["status"], "timeout");
+    assert_eq!(error_code(&r), "TIMEOUT");
+    assert_eq!(r["error"], "no answer to initialize within 400 ms");
+    let tail = r["stderr_tail"].as_array().unwrap();
+    assert_eq!(tail.len(), 1);
+    let pid = tail[0].as_str().unwrap().strip_prefix("pid=").unwrap();
+    // Killed: gone, or a zombie waiting for a reaper.
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    assert!(
+        stat.is_empty() || stat.contains(") Z "),
+        "still running: {stat}"
+    );
+}
+
+#[test]
+fn draft_servers_get_their_secrets_like_the_launcher_gives_them() {
+    let h = Home::new(&catalog());
+    let out = h.cli(&[
+        "draft",
+        "add",
+        "spy",
+        "--client",
+        "cursor",
+        "--name",
+        "spy-1",
+        "--secret",
+        "SPY_TOKEN=hunter2-very-secret",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (code, r) = h.json(&["--json", "probe", "spy-1", "--client", "cursor"]);
+    assert_eq!(code, Some(1));
+    assert_eq!(r["resolved_from"], "draft");
+    assert_eq!(r["server_id"], "spy");
+    // The secret reached the process and is masked in the report.
+    assert_eq!(r["stderr_tail"], json!(["token=******** mode=fast"]));
+    assert!(
+        !String::from_utf8_lossy(
+            &h.cli(&["--json", "probe", "spy-1", "--client", "cursor"])
+                .stdout
+        )
+        .contains("hunter2")
+    );
+
+    // Without the secret in the store, nothing runs.
+    assert!(h.cli(&["secrets", "remove", "SPY_TOKEN"]).status.success());
+    let (code, r) = h.json(&["--json", "probe", "spy-1", "--client", "cursor"]);
+    assert_eq!(code, Some(1));
+    assert_eq!(error_code(&r), "MISSING_SECRET");
+    assert_eq!(r["stderr_tail"], json!([]));
+    // From the catalog, a required env var that is nowhere is reported the same way.
+    let (_, r) = h.json(&["--json", "probe", "spy"]);
+    assert_eq!(error_code(&r), "MISSING_REQUIRED_ENV");
+
+    // A name that is neither in the draft nor in the catalog.
+    let (code, r) = h.json(&["--json", "probe", "nope", "--client", "cursor"]);
+    assert_eq!(code, Some(1));
+    assert_eq!(r["error"]["code"], "UNKNOWN_SERVER");
+    let (code, r) = h.json(&["--json", "probe", "spy-1", "--client", "no-such-client"]);
+    assert_eq!(code, Some(1));
+    assert_eq!(r["error"]["code"], "UNKNOWN_CLIENT");
+}
+
+#[test]
+fn legacy_sse_is_reported_as_unsupported() {
+    let h = Home::new(&catalog());
+    let (code, r) = h.json(&["--json", "probe", "legacy-sse"]);
+    assert_eq!(code, Some(1));
+    assert_eq!(r["status"], "unsupported");
+    assert_eq!(error_code(&r), "UNSUPPORTED_TRANSPORT");
+}
+
+/// server-everything over Streamable HTTP on a free loopback port; killed on drop.
+struct HttpServer {
+    child: Child,
+    port: u16,
+}
+
+impl HttpServer {
+    fn start() -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut child = std::process::Command::new("node")
+            .arg(everything())
+            .arg("streamableHttp")
+            .env("PORT", port.to_string())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stderr)
+                .lines()
+                .map_while(Result::ok)
+            {
+                if line.contains(&port.to_string()) {
+                    let _ = tx.send(());
+                }
+            }
+        });
+        rx.recv_timeout(Duration::from_secs(20))
+            .expect("server-everything did not start listening");
+        Self { child, port }
+    }
+}
+
+impl Drop for HttpServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn a_real_server_over_streamable_http_answers_with_its_headers() {
+    let server = HttpServer::start();
+    let catalog = format!(
+        r#"{}
+[[servers]]
+id = "everything-http"
+name = "Everything over HTTP"
+description = "server-everything, streamableHttp"
+transport = "http"
+url = "http://127.0.0.1:{}/mcp"
+headers = [{{ name = "Authorization", value = "Bearer ${{EV_TOKEN}}", secret = true }}]
+env = [{{ name = "EV_TOKEN", secret = true, required = true }}]
+"#,
+        catalog(),
+        server.port
+    );
+    let h = Home::new(&catalog);
+    let out = h.cli(&[
+        "draft",
+        "add",
+        "everything-http",
+        "--client",
+        "cursor",
+        "--secret",
+        "EV_TOKEN=tok-123456",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (code, r) = h.json(&["--json", "probe", "everything-http", "--client", "cursor"]);
+    assert_eq!(code, Some(0), "{r:#}");
+    assert_eq!(r["transport"], "http");
+    assert_eq!(r["status"], "ok");
+    assert_eq!(r["url"], format!("http://127.0.0.1:{}/mcp", server.port));
+    assert!(r["tool_count"].as_u64().unwrap() > 0);
+    assert!(r["tools"].as_array().unwrap().contains(&json!("echo")));
+}
+
+#[test]
+fn validate_probe_includes_every_server() {
+    let h = Home::new(&catalog());
+    for (id, name) in [("everything-local", "ev"), ("broken", "br")] {
+        let out = h.cli(&["draft", "add", id, "--client", "cursor", "--name", name]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let (code, r) = h.json(&["--json", "validate", "--client", "cursor"]);
+    assert_eq!(code, Some(0));
+    assert_eq!(r.get("probes"), None);
+    let (code, r) = h.json(&[
+        "--json",
+        "validate",
+        "--client",
+        "cursor",
+        "--probe",
+        "--timeout",
+        "20s",
+    ]);
+    assert_eq!(code, Some(1), "a failing probe fails validate: {r:#}");
+    assert_eq!(r["valid"], true);
+    let probes = r["probes"].as_array().unwrap();
+    let summary: Vec<(&str, &str)> = probes
+        .iter()
+        .map(|p| (p["name"].as_str().unwrap(), p["status"].as_str().unwrap()))
+        .collect();
+    assert_eq!(summary, [("br", "failed"), ("ev", "ok")]);
+    assert_eq!(
+        probes[0]["stderr_tail"],
+        json!(["starting", "fatal: missing config"])
+    );
+}
+
+#[cfg(unix)]
+fn chmod(path: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+#[cfg(unix)]
+#[test]
+fn doctor_checks_tools_client_files_and_permissions() {
+    let h = Home::new("");
+    let (code, r) = h.json(&["--json", "doctor"]);
+    assert_eq!(code, Some(0), "{r:#}");
+    assert_eq!(r["ok"], true);
+    assert_eq!(r["errors"], 0);
+    let tools: Vec<&str> = r["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["category"] == "tool")
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(tools, ["node", "npx", "uvx", "docker"]);
+    let node = &r["checks"][0];
+    assert_eq!(node["status"], "ok");
+    assert!(node["version"].as_str().unwrap().starts_with('v'));
+
+    // Loose permissions and a broken client file.
+    std::fs::write(h.state.join("secrets.json"), "{}").unwrap();
+    chmod(&h.state.join("secrets.json"), 0o644);
+    std::fs::create_dir_all(h.state.join("keys")).unwrap();
+    std::fs::write(h.state.join("keys/signing.key"), "k").unwrap();
+    chmod(&h.state.join("keys/signing.key"), 0o640);
+    std::fs::write(h.state.join("keys/signing.pub"), "p").unwrap();
+    chmod(&h.state.join("keys/signing.pub"), 0o644);
+    std::fs::create_dir_all(h.home.join(".cursor")).unwrap();
+    std::fs::write(h.home.join(".cursor/mcp.json"), "{ \"mcpServers\": { ").unwrap();
+    let (code, r) = h.json(&["--json", "doctor"]);
+    assert_eq!(code, Some(1));
+    assert_eq!(r["ok"], false);
+    assert_eq!(r["errors"], 3);
+    let failed: Vec<(&str, &str)> = r["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["status"] == "error")
+        .map(|c| (c["category"].as_str().unwrap(), c["name"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        failed,
+        [
+            ("client", "cursor"),
+            ("permissions", "secrets.json"),
+            ("permissions", "keys/signing.key")
+        ]
+    );
+    let text = String::from_utf8_lossy(&h.cli(&["doctor"]).stdout).into_owned();
+    assert!(text.contains("hint: run `chmod 600 "), "{text}");
+    assert!(
+        text.ends_with(&format!("3 errors, {} warnings\n", r["warnings"])),
+        "{text}"
+    );
+
+    chmod(&h.state.join("secrets.json"), 0o600);
+    chmod(&h.state.join("keys/signing.key"), 0o600);
+    std::fs::write(h.home.join(".cursor/mcp.json"), "{ \"mcpServers\": {} }").unwrap();
+    let (code, r) = h.json(&["--json", "doctor"]);
+    assert_eq!(code, Some(0), "{r:#}");
+    let cursor = r["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "cursor")
+        .unwrap();
+    assert_eq!(cursor["status"], "ok");
+    assert_eq!(cursor["message"], "Cursor parses (0 servers)");
+}
