@@ -127,10 +127,16 @@ pub fn search(catalog: &Catalog, index: &SearchIndex, query: &Query) -> Vec<Hit>
             let mut score = 0u32;
             for (word, plain) in order
                 .iter()
-                .filter_map(|&i| Some((fuzzy.atoms.get(i)?, substring.atoms.get(i)?)))
+                .filter_map(|&k| Some((fuzzy.atoms.get(k)?, substring.atoms.get(k)?)))
             {
-                let primary = word
-                    .score(index.primary[i].slice(..), &mut matcher)
+                let hay = index.primary[i].slice(..);
+                // A plain word that occurs as such scores as its best fuzzy match would, and
+                // finding it is much cheaper than the fuzzy alignment.
+                let plain_word = word.kind == AtomKind::Fuzzy && !word.negative;
+                let primary = plain_word
+                    .then(|| plain.score(hay, &mut matcher))
+                    .flatten()
+                    .or_else(|| word.score(hay, &mut matcher))
                     .map(|s| u32::from(s) * PRIMARY_WEIGHT);
                 let best = primary.or_else(|| {
                     plain
@@ -142,11 +148,10 @@ pub fn search(catalog: &Catalog, index: &SearchIndex, query: &Query) -> Vec<Hit>
             Some(Hit { index: i, score })
         })
         .collect();
-    hits.sort_by(|a, b| {
-        b.score
-            .cmp(&a.score)
-            .then_with(|| entries[a.index].id.cmp(&entries[b.index].id))
-    });
+    // The catalog's entries are sorted by id, so the index order is the id order: ties are
+    // broken without comparing strings (thousands of registry ids share long prefixes).
+    debug_assert!(entries.windows(2).all(|w| w[0].id <= w[1].id));
+    hits.sort_unstable_by(|a, b| b.score.cmp(&a.score).then(a.index.cmp(&b.index)));
     hits
 }
 
