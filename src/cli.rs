@@ -28,9 +28,11 @@ mod publish;
 mod restore;
 mod run;
 mod secrets;
+mod serve;
 mod servers;
 mod show;
 mod status;
+mod token;
 mod validate;
 mod verify;
 
@@ -107,6 +109,11 @@ pub enum Command {
     Verify(verify::Args),
     /// Run a server with secrets from the store (used by deployed entries).
     Run(run::Args),
+    /// Run the HTTP server: REST API, live events and the MCP endpoints.
+    Serve(serve::Args),
+    /// Create, list and revoke API tokens for the HTTP server.
+    #[command(subcommand)]
+    Token(token::Command),
     /// Print shell completions.
     Completions(completions::Args),
     /// Alias of `servers search` (the original's command name).
@@ -166,6 +173,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Show(a) => show::run(&a, &ctx),
         Command::Verify(a) => verify::run(&a, &ctx),
         Command::Run(a) => run::run(&a, &ctx),
+        Command::Serve(a) => serve::run(&a, &ctx),
+        Command::Token(c) => token::run(c, &ctx),
         Command::Completions(a) => {
             completions::run(&a, &mut Cli::command())?;
             Ok(ExitCode::SUCCESS)

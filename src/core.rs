@@ -22,6 +22,7 @@ pub mod render;
 pub mod search;
 pub mod secrets;
 pub mod state;
+pub mod tokens;
 pub mod validate;
 pub mod writer;
 

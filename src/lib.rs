@@ -1,6 +1,8 @@
 //! mcp-orch: one place to manage the MCP server configuration of every AI client.
 //!
-//! The [`core`] is the domain and its façade; [`cli`] is the one-shot command line built on it.
+//! The [`core`] is the domain and its façade; [`cli`] is the one-shot command line built on it;
+//! [`server`] holds the protocol front-ends (HTTP).
 
 pub mod cli;
 pub mod core;
+pub mod server;
