@@ -227,7 +227,7 @@ pub fn parse_duration(text: &str) -> Result<Option<Duration>> {
             "INVALID_DURATION",
             "expires",
             format!("`{text}` is not a duration"),
-            "use a number with a unit: 30d, 12h, 90m, 2w, or `never`",
+            "use a number with a unit: 30d, 12h, 90m, 2w, 45s, or `never`",
         )
     };
     let split = t.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
@@ -237,6 +237,7 @@ pub fn parse_duration(text: &str) -> Result<Option<Duration>> {
         return Err(bad());
     }
     let d = match unit {
+        "s" => Duration::try_seconds(n),
         "m" | "min" => Duration::try_minutes(n),
         "h" => Duration::try_hours(n),
         "d" => Duration::try_days(n),
