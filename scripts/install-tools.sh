@@ -17,3 +17,11 @@ npm_tool() { # npm_tool DIR PACKAGE@VERSION
 npm_tool claude '@anthropic-ai/claude-code@2.1.197'
 npm_tool gemini '@google/gemini-cli@0.61.0'
 npm_tool everything '@modelcontextprotocol/server-everything@2026.8.31'
+
+# schemathesis fuzzes the HTTP server's OpenAPI document (tests/schemathesis.rs, issue 5). Its
+# own venv, so its HTTP stack never meets the MCP SDK's.
+if ! .tools/schemathesis/bin/python -c 'import importlib.metadata as m, sys; sys.exit(m.version("schemathesis") != "4.32.5")' 2>/dev/null; then
+  python3 -m venv .tools/schemathesis
+  .tools/schemathesis/bin/pip install --quiet --disable-pip-version-check schemathesis==4.32.5
+fi
+command -v openssl >/dev/null && command -v curl >/dev/null   # TLS test in tests/http.rs

@@ -236,7 +236,7 @@ fn event_stream(state: StreamState) -> impl Stream<Item = Result<SseEvent, Infal
     tag = "events",
     params(("Last-Event-ID" = Option<String>, Header, description = "Resume after this event id")),
     responses(
-        (status = 200, description = "An SSE stream: `id`, `event` (the type) and JSON `data` per domain event; `resync` when events were missed; keep-alive comments", content_type = "text/event-stream", body = String),
+        (status = 200, description = "An SSE stream: `id`, `event` (the type) and JSON `data` per domain event; `resync` when events were missed; keep-alive comments", content_type = "text/event-stream", body = super::rest::StreamEvent),
         (status = 401, description = "Missing or bad credentials", body = super::rest::ErrorResponse),
         (status = 503, description = "Too many open streams", body = super::rest::ErrorResponse),
     ),

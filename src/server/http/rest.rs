@@ -77,7 +77,7 @@ fn optional_body<T: DeserializeOwned + Default>(
             "send a JSON body of at most 1 MiB",
         )
     })?;
-    if bytes.iter().all(u8::is_ascii_whitespace) {
+    if bytes.iter().all(u8::is_ascii_whitespace) || bytes.trim_ascii() == b"null" {
         return Ok(T::default());
     }
     serde_json::from_slice(&bytes).map_err(|e| {
@@ -91,6 +91,44 @@ fn optional_body<T: DeserializeOwned + Default>(
 }
 
 // ---- shapes -----------------------------------------------------------------------------------
+
+/// The (client, profile) of a path.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct TargetPath {
+    /// Client id, e.g. `cursor`.
+    #[param(pattern = "^[A-Za-z0-9_-][A-Za-z0-9._-]{0,63}$")]
+    pub client_id: String,
+    /// Profile id, e.g. `default`.
+    #[param(pattern = "^[A-Za-z0-9_-][A-Za-z0-9._-]{0,63}$")]
+    pub profile: String,
+}
+
+/// One event of the stream, as schemathesis and other tools parse it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StreamEvent {
+    /// Event id (absent on `resync`).
+    pub id: Option<String>,
+    /// Event type: `draft_changed`, `published`, `deployed`, `rolled_back`, `restored`,
+    /// `keys_changed`, `tokens_changed`, `audit`, `resync`.
+    pub event: Option<String>,
+    /// JSON text with `type`, `id` and the event's fields.
+    pub data: String,
+    /// Reconnection delay.
+    pub retry: Option<u64>,
+}
+
+/// Transports in queries.
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum TransportParam {
+    /// Local process.
+    Stdio,
+    /// Streamable HTTP.
+    Http,
+    /// Legacy SSE.
+    Sse,
+}
 
 /// `{"error": {...}}`.
 #[derive(Debug, Serialize, ToSchema)]
@@ -210,7 +248,9 @@ pub struct ConfigResponse {
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ConfigQuery {
-    /// A specific artifact (id or unique prefix) of this client and profile.
+    /// A specific artifact (id or unique prefix of at least 8 hex digits) of this client and
+    /// profile.
+    #[param(pattern = "^[0-9a-f]{8,64}$")]
     pub artifact_id: Option<String>,
 }
 
@@ -384,6 +424,7 @@ pub struct PublishResponse {
 pub struct DeployBody {
     /// The artifact (id or unique prefix); the latest when absent.
     #[serde(default)]
+    #[schema(pattern = "^[0-9a-f]{8,64}$")]
     pub artifact_id: Option<String>,
     /// Plan only.
     #[serde(default)]
@@ -397,8 +438,9 @@ pub struct DeployBody {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RollbackBody {
-    /// Go to this artifact (id or unique prefix).
+    /// Go to this artifact (id or unique prefix); not together with `steps`.
     #[serde(default)]
+    #[schema(pattern = "^[0-9a-f]{8,64}$")]
     pub artifact_id: Option<String>,
     /// Or this many versions before the deployed one (default 1).
     #[serde(default)]
@@ -473,6 +515,7 @@ pub struct ReleaseSummary {
 #[into_params(parameter_in = Query)]
 pub struct ServersQuery {
     /// `stdio`, `http` or `sse`.
+    #[param(value_type = Option<TransportParam>)]
     pub transport: Option<String>,
     /// Fuzzy text.
     pub search: Option<String>,
@@ -580,6 +623,7 @@ pub struct AuditQuery {
     /// Only this action (`publish`, `deploy`, `token.create`, ...).
     pub action: Option<String>,
     /// Only records at or after this RFC 3339 time.
+    #[param(format = DateTime)]
     pub since: Option<String>,
     /// The newest N records (default 100, at most 10000).
     #[param(minimum = 1, maximum = 10000)]
@@ -833,7 +877,7 @@ pub async fn clients(
     get,
     path = "/v1/clients/{client_id}/profiles",
     tag = "clients",
-    params(("client_id" = String, Path, description = "Client id")),
+    params(("client_id" = String, Path, description = "Client id", pattern = "^[A-Za-z0-9_-][A-Za-z0-9._-]{0,63}$")),
     responses(
         (status = 200, description = "Profiles", body = ProfilesResponse),
         (status = 400, description = "Malformed id", body = ErrorResponse),
@@ -862,23 +906,23 @@ pub async fn profiles(
     get,
     path = "/v1/config/{client_id}/{profile}",
     tag = "config",
-    params(
-        ("client_id" = String, Path, description = "Client id"),
-        ("profile" = String, Path, description = "Profile id"),
-        ConfigQuery,
-    ),
+    params(TargetPath, ConfigQuery),
     responses(
         (status = 200, description = "The artifact", body = ConfigResponse),
         (status = 400, description = "Malformed id", body = ErrorResponse),
         (status = 401, description = "Missing or bad credentials", body = ErrorResponse),
         (status = 404, description = "Unknown client or profile, or nothing published", body = ErrorResponse),
+        (status = 422, description = "The artifact belongs to another client or profile, or is damaged", body = ErrorResponse),
     ),
     security(("bearer" = []), ("api_key" = []))
 )]
 pub async fn get_config(
     State(state): State<AppState>,
     Extension(p): Extension<Principal>,
-    ApiPath((client, profile)): ApiPath<(String, String)>,
+    ApiPath(TargetPath {
+        client_id: client,
+        profile,
+    }): ApiPath<TargetPath>,
     ApiQuery(q): ApiQuery<ConfigQuery>,
 ) -> Result<Json<ConfigResponse>, ApiError> {
     p.require(Scope::Read)?;
@@ -961,7 +1005,7 @@ pub async fn diff_configs(
     post,
     path = "/v1/config/{client_id}/{profile}/draft/add",
     tag = "draft",
-    params(("client_id" = String, Path), ("profile" = String, Path)),
+    params(TargetPath),
     request_body = AddRequest,
     responses(
         (status = 200, description = "Added", body = DraftChange),
@@ -978,7 +1022,10 @@ pub async fn diff_configs(
 pub async fn draft_add(
     State(state): State<AppState>,
     Extension(p): Extension<Principal>,
-    ApiPath((client, profile)): ApiPath<(String, String)>,
+    ApiPath(TargetPath {
+        client_id: client,
+        profile,
+    }): ApiPath<TargetPath>,
     ApiJson(req): ApiJson<AddRequest>,
 ) -> Result<Json<DraftChange>, ApiError> {
     p.require(Scope::Write)?;
@@ -1018,7 +1065,7 @@ pub async fn draft_add(
     post,
     path = "/v1/config/{client_id}/{profile}/draft/remove",
     tag = "draft",
-    params(("client_id" = String, Path), ("profile" = String, Path)),
+    params(TargetPath),
     request_body = RemoveRequest,
     responses(
         (status = 200, description = "Removed", body = DraftChange),
@@ -1034,7 +1081,10 @@ pub async fn draft_add(
 pub async fn draft_remove(
     State(state): State<AppState>,
     Extension(p): Extension<Principal>,
-    ApiPath((client, profile)): ApiPath<(String, String)>,
+    ApiPath(TargetPath {
+        client_id: client,
+        profile,
+    }): ApiPath<TargetPath>,
     ApiJson(req): ApiJson<RemoveRequest>,
 ) -> Result<Json<DraftChange>, ApiError> {
     p.require(Scope::Write)?;
@@ -1066,7 +1116,7 @@ pub async fn draft_remove(
     get,
     path = "/v1/config/{client_id}/{profile}/draft",
     tag = "draft",
-    params(("client_id" = String, Path), ("profile" = String, Path)),
+    params(TargetPath),
     responses(
         (status = 200, description = "The draft (empty when none was started)", body = DraftView),
         (status = 400, description = "Malformed id", body = ErrorResponse),
@@ -1078,7 +1128,10 @@ pub async fn draft_remove(
 pub async fn view_draft(
     State(state): State<AppState>,
     Extension(p): Extension<Principal>,
-    ApiPath((client, profile)): ApiPath<(String, String)>,
+    ApiPath(TargetPath {
+        client_id: client,
+        profile,
+    }): ApiPath<TargetPath>,
 ) -> Result<Json<DraftView>, ApiError> {
     p.require(Scope::Read)?;
     let out = state
@@ -1106,7 +1159,7 @@ pub async fn view_draft(
     delete,
     path = "/v1/config/{client_id}/{profile}/draft",
     tag = "draft",
-    params(("client_id" = String, Path), ("profile" = String, Path)),
+    params(TargetPath),
     responses(
         (status = 200, description = "Cleared", body = ClearResponse),
         (status = 400, description = "Malformed id", body = ErrorResponse),
@@ -1119,7 +1172,10 @@ pub async fn view_draft(
 pub async fn clear_draft(
     State(state): State<AppState>,
     Extension(p): Extension<Principal>,
-    ApiPath((client, profile)): ApiPath<(String, String)>,
+    ApiPath(TargetPath {
+        client_id: client,
+        profile,
+    }): ApiPath<TargetPath>,
 ) -> Result<Json<ClearResponse>, ApiError> {
     p.require(Scope::Write)?;
     let count = state
@@ -1138,7 +1194,7 @@ pub async fn clear_draft(
     post,
     path = "/v1/config/{client_id}/{profile}/validate",
     tag = "draft",
-    params(("client_id" = String, Path), ("profile" = String, Path)),
+    params(TargetPath),
     responses(
         (status = 200, description = "The report", body = ValidateResponse),
         (status = 400, description = "Malformed id", body = ErrorResponse),
@@ -1150,7 +1206,10 @@ pub async fn clear_draft(
 pub async fn validate(
     State(state): State<AppState>,
     Extension(p): Extension<Principal>,
-    ApiPath((client, profile)): ApiPath<(String, String)>,
+    ApiPath(TargetPath {
+        client_id: client,
+        profile,
+    }): ApiPath<TargetPath>,
 ) -> Result<Json<ValidateResponse>, ApiError> {
     p.require(Scope::Read)?;
     let r = state
@@ -1172,7 +1231,7 @@ pub async fn validate(
     get,
     path = "/v1/config/{client_id}/{profile}/diff",
     tag = "draft",
-    params(("client_id" = String, Path), ("profile" = String, Path)),
+    params(TargetPath),
     responses(
         (status = 200, description = "The plan (redacted)", body = Object),
         (status = 400, description = "Malformed id", body = ErrorResponse),
@@ -1185,7 +1244,10 @@ pub async fn validate(
 pub async fn diff_draft(
     State(state): State<AppState>,
     Extension(p): Extension<Principal>,
-    ApiPath((client, profile)): ApiPath<(String, String)>,
+    ApiPath(TargetPath {
+        client_id: client,
+        profile,
+    }): ApiPath<TargetPath>,
 ) -> Result<Json<Value>, ApiError> {
     p.require(Scope::Read)?;
     let d = state.blocking(move |o| o.diff(&client, &profile)).await?;
@@ -1197,7 +1259,7 @@ pub async fn diff_draft(
     post,
     path = "/v1/config/{client_id}/{profile}/publish",
     tag = "release",
-    params(("client_id" = String, Path), ("profile" = String, Path)),
+    params(TargetPath),
     request_body(content = Option<PublishRequest>, description = "Optional"),
     responses(
         (status = 201, description = "Published", body = PublishResponse),
@@ -1214,7 +1276,10 @@ pub async fn diff_draft(
 pub async fn publish(
     State(state): State<AppState>,
     Extension(p): Extension<Principal>,
-    ApiPath((client, profile)): ApiPath<(String, String)>,
+    ApiPath(TargetPath {
+        client_id: client,
+        profile,
+    }): ApiPath<TargetPath>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<(StatusCode, Json<PublishResponse>), ApiError> {
     p.require(Scope::Write)?;
@@ -1232,7 +1297,7 @@ pub async fn publish(
     post,
     path = "/v1/config/{client_id}/{profile}/deploy",
     tag = "release",
-    params(("client_id" = String, Path), ("profile" = String, Path)),
+    params(TargetPath),
     request_body(content = Option<DeployBody>, description = "Optional"),
     responses(
         (status = 200, description = "Deployed (or planned)", body = DeployResponse),
@@ -1249,7 +1314,10 @@ pub async fn publish(
 pub async fn deploy(
     State(state): State<AppState>,
     Extension(p): Extension<Principal>,
-    ApiPath((client, profile)): ApiPath<(String, String)>,
+    ApiPath(TargetPath {
+        client_id: client,
+        profile,
+    }): ApiPath<TargetPath>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<DeployResponse>, ApiError> {
     p.require(Scope::Write)?;
@@ -1275,7 +1343,7 @@ pub async fn deploy(
     post,
     path = "/v1/config/{client_id}/{profile}/rollback",
     tag = "release",
-    params(("client_id" = String, Path), ("profile" = String, Path)),
+    params(TargetPath),
     request_body(content = Option<RollbackBody>, description = "Optional: default one version back"),
     responses(
         (status = 200, description = "Rolled back (or planned)", body = DeployResponse),
@@ -1292,7 +1360,10 @@ pub async fn deploy(
 pub async fn rollback(
     State(state): State<AppState>,
     Extension(p): Extension<Principal>,
-    ApiPath((client, profile)): ApiPath<(String, String)>,
+    ApiPath(TargetPath {
+        client_id: client,
+        profile,
+    }): ApiPath<TargetPath>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<DeployResponse>, ApiError> {
     p.require(Scope::Write)?;
@@ -1326,7 +1397,7 @@ pub async fn rollback(
     get,
     path = "/v1/config/{client_id}/{profile}/history",
     tag = "release",
-    params(("client_id" = String, Path), ("profile" = String, Path)),
+    params(TargetPath),
     responses(
         (status = 200, description = "Releases", body = HistoryResponse),
         (status = 400, description = "Malformed id", body = ErrorResponse),
@@ -1338,7 +1409,10 @@ pub async fn rollback(
 pub async fn history(
     State(state): State<AppState>,
     Extension(p): Extension<Principal>,
-    ApiPath((client, profile)): ApiPath<(String, String)>,
+    ApiPath(TargetPath {
+        client_id: client,
+        profile,
+    }): ApiPath<TargetPath>,
 ) -> Result<Json<HistoryResponse>, ApiError> {
     p.require(Scope::Read)?;
     let (c, pr) = (client.clone(), profile.clone());
@@ -1563,7 +1637,7 @@ pub async fn audit(
     ApiQuery(q): ApiQuery<AuditQuery>,
 ) -> Result<Json<AuditResponse>, ApiError> {
     p.require(Scope::Read)?;
-    let since = match q.since.as_deref().filter(|s| !s.is_empty()) {
+    let since = match q.since.as_deref() {
         None => None,
         Some(s) => Some(
             chrono::DateTime::parse_from_rfc3339(s)
@@ -1578,7 +1652,18 @@ pub async fn audit(
                 .with_timezone(&chrono::Utc),
         ),
     };
-    let limit = q.limit.unwrap_or(100).clamp(1, 10_000) as usize;
+    let limit = match q.limit {
+        None => 100,
+        Some(n @ 1..=10_000) => n as usize,
+        Some(n) => {
+            return Err(ApiError::http(
+                StatusCode::BAD_REQUEST,
+                "INVALID_QUERY",
+                format!("limit must be 1 to 10000, got {n}"),
+                "give ?limit=100",
+            ));
+        }
+    };
     let filter = Filter {
         client: q.client.filter(|s| !s.is_empty()),
         profile: q.profile.filter(|s| !s.is_empty()),
