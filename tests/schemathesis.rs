@@ -1,4 +1,4 @@
-//! schemathesis (PyPI, installed into .tools/ by scripts/install-tools.sh) fuzzes every
+//! schemathesis (`PyPI`, installed into .tools/ by scripts/install-tools.sh) fuzzes every
 //! operation of /openapi.json against the real server: no server errors, every response
 //! conforms to the document (status codes, content types, headers, bodies), schema-violating
 //! requests are rejected, and authentication is required where declared. The one check left
