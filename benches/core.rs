@@ -1,6 +1,7 @@
 //! Core benchmarks: fuzzy search over a 10,000-entry catalog (nucleo-matcher, which the
-//! core uses, against the archived fuzzy-matcher it replaced) and validation of a 500-server
-//! draft. Results and the command that reproduces them are in docs/BENCHMARKS.md.
+//! core uses, against the archived fuzzy-matcher it replaced), validation of a 500-server
+//! draft, and publishing a 500-server draft (canonicalise + hash + sign, and the same with the
+//! payload and release written to disk). Results and the command that reproduces them are in docs/BENCHMARKS.md.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::hint::black_box;
@@ -8,8 +9,12 @@ use std::hint::black_box;
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use fuzzy_matcher::FuzzyMatcher;
 use fuzzy_matcher::skim::SkimMatcherV2;
+use mcp_orch::core::artifact::{self, ArtifactStore, Envelope, Metadata, NewRelease, Payload};
 use mcp_orch::core::catalog::{Catalog, ServerEntry, Transport};
+use mcp_orch::core::clients::ClientRegistry;
 use mcp_orch::core::draft::{Draft, DraftServer, EnvValue, Origin};
+use mcp_orch::core::keys::Signer;
+use mcp_orch::core::render::{self, RenderOptions, SecretStyle};
 use mcp_orch::core::search::{self, Query, SearchIndex};
 use mcp_orch::core::validate::{self, Context};
 
@@ -150,5 +155,84 @@ fn bench_validate(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, bench_search, bench_validate);
+/// The payload `publish` builds for the big draft: its servers and their cursor entries.
+fn big_payload() -> Payload {
+    let catalog = catalog(10_000);
+    let draft = big_draft(&catalog);
+    let registry = ClientRegistry::load(std::path::Path::new("/nonexistent/clients.toml"))
+        .expect("built-in client registry");
+    let client = registry.get("cursor").expect("cursor is a built-in client");
+    let opts = RenderOptions {
+        launcher: std::path::Path::new("/usr/local/bin/mcp-orch"),
+        secret_style: SecretStyle::Auto,
+        secret_values: None,
+    };
+    let entries = draft
+        .servers
+        .iter()
+        .map(|(name, server)| {
+            let entry = render::render_entry(client, name, server, &opts).expect("renders");
+            (name.clone(), entry)
+        })
+        .collect();
+    Payload::new("cursor", draft.servers, entries)
+}
+
+fn bench_publish(c: &mut Criterion) {
+    let payload = big_payload();
+    let signer = Signer::from_key(ed25519_dalek::SigningKey::from_bytes(&[42; 32]));
+    let created_at = chrono::DateTime::from_timestamp(1_700_000_000, 0).expect("valid time");
+    // What publish does in memory: canonicalise the payload (RFC 8785), hash it, build and
+    // canonicalise the envelope, sign it.
+    c.bench_function("publish_500_servers", |b| {
+        b.iter(|| {
+            let bytes = payload.canonical_bytes().expect("canonical");
+            let artifact_id = artifact::sha256_hex(&bytes);
+            let envelope = Envelope {
+                schema: artifact::ENVELOPE_SCHEMA.to_owned(),
+                artifact_id,
+                client_id: "cursor".into(),
+                profile_id: "default".into(),
+                version: 1,
+                created_at,
+                key_id: signer.key_id().to_owned(),
+                changelog: Some("bench".into()),
+                metadata: Metadata {
+                    server_count: payload.servers.len(),
+                    servers: payload.servers.keys().cloned().collect(),
+                    generator: "mcp-orch bench".into(),
+                },
+            };
+            let text = envelope.canonical_text().expect("canonical");
+            black_box((signer.sign(text.as_bytes()), bytes.len()))
+        });
+    });
+    // The whole store step: the above plus the write-once payload check and a new release
+    // file created exclusively and fsynced (one new version per iteration).
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = ArtifactStore::new(dir.path().join("artifacts"), dir.path().join("locks"));
+    let mut group = c.benchmark_group("publish_500_servers_to_disk");
+    group.sample_size(20);
+    group.bench_function("store", |b| {
+        b.iter(|| {
+            black_box(
+                store
+                    .publish(
+                        &payload,
+                        &NewRelease {
+                            client_id: "cursor",
+                            profile_id: "default",
+                            changelog: Some("bench"),
+                            created_at,
+                        },
+                        &signer,
+                    )
+                    .expect("publish"),
+            )
+        });
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench_search, bench_validate, bench_publish);
 criterion_main!(benches);

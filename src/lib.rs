@@ -1,7 +1,7 @@
 //! mcp-orch: one place to manage the MCP server configuration of every AI client.
 //!
 //! The [`core`] is the domain and its façade; [`cli`] is the one-shot command line built on it;
-//! [`server`] holds the protocol front-ends (HTTP).
+//! [`server`] serves it over MCP (stdio and HTTP) and as a REST API.
 
 pub mod cli;
 pub mod core;

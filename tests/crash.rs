@@ -124,7 +124,7 @@ fn harness(
         })
         .collect();
     runs.sort_unstable();
-    let span = runs[runs.len() / 2].max(1_000);
+    let span = (runs[runs.len() / 2] * 3).max(1_000);
     let (mut interrupted, mut landed) = (0, 0);
     for kill in 0..kills_per_format() {
         let current = std::fs::read_to_string(&path).unwrap();

@@ -20,6 +20,11 @@ impl Ctx {
         Self { json, home }
     }
 
+    /// The state directory given with `--home`, if any.
+    pub fn home(&self) -> Option<PathBuf> {
+        self.home.clone()
+    }
+
     /// Opens the orchestrator.
     pub fn open(&self) -> core::Result<Orchestrator> {
         super::open(self.home.clone())

@@ -1,4 +1,6 @@
-//! `mcp-orch serve --http`: run the HTTP server (REST API, event feed, MCP endpoints).
+//! `mcp-orch serve`: the MCP server over stdio (the default: what a client's config runs), or
+//! with `--http` the HTTP server (MCP over Streamable HTTP and HTTP+SSE, the REST API, the event
+//! feed).
 
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -10,8 +12,13 @@ use anyhow::Context as _;
 use tracing_subscriber::EnvFilter;
 
 use super::Ctx;
+use crate::core::Options;
 use crate::server::http::config::ServerConfig;
 use crate::server::http::{self, AppState};
+use crate::server::{stdio, watch::SharedCore};
+
+/// How long shutdown waits for background work once the stdio session ended.
+const SHUTDOWN_GRACE: Duration = Duration::from_millis(200);
 
 /// The log filter when neither `MCP_ORCH_LOG` nor `RUST_LOG` is set.
 const DEFAULT_LOG_FILTER: &str = "mcp_orch=info,rmcp=warn";
@@ -19,15 +26,22 @@ const DEFAULT_LOG_FILTER: &str = "mcp_orch=info,rmcp=warn";
 /// Arguments of `serve`.
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:
+  mcp-orch serve                                    # MCP over stdio (what a client's config runs)
+  mcp-orch serve --log-file /tmp/orch.log
   mcp-orch token create --name me --scope write     # prints a token once
   mcp-orch serve --http                             # http://127.0.0.1:8000 (REST /v1, MCP /mcp)
   mcp-orch serve --http --port 0                    # a free port, printed on stderr
   mcp-orch serve --http --host 0.0.0.0 --tls-cert cert.pem --tls-key key.pem --allowed-host orch.example.com
 
 Configuration: defaults, then <home>/server.toml (or --config), then MCP_ORCH_* environment
-variables, then flags. See docs/HTTP.md.")]
+variables, then flags. See docs/HTTP.md. With stdio, stdout carries only the protocol; logs go
+to stderr (or --log-file), filtered by MCP_ORCH_LOG, else RUST_LOG; the server exits when stdin
+closes.")]
 pub struct Args {
-    /// Serve over HTTP.
+    /// Serve over stdin/stdout (the default).
+    #[arg(long, default_value_t = true, conflicts_with = "http")]
+    pub stdio: bool,
+    /// Serve over HTTP instead.
     #[arg(long)]
     pub http: bool,
     /// Config file (default: <home>/server.toml when it exists).
@@ -161,12 +175,28 @@ pub fn resolve_config(args: &Args, home: &std::path::Path) -> anyhow::Result<Ser
 
 /// Runs `serve`.
 pub fn run(args: &Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
-    if !args.http {
-        anyhow::bail!("give --http to serve over HTTP (see `mcp-orch serve --help`)");
-    }
     init_logging(args.log_file.as_ref())?;
-    let orch = ctx.open()?;
-    let config = resolve_config(args, orch.home())?;
+    if args.http {
+        return run_http(args, ctx);
+    }
+    let core = Arc::new(SharedCore::open(Options::from_process(ctx.home()))?);
+    // One stdio session whose requests take well under a millisecond: a single-threaded runtime
+    // starts faster and answers with less jitter than a pool (docs/BENCHMARKS.md).
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let result = runtime.block_on(stdio::serve(core));
+    runtime.shutdown_timeout(SHUTDOWN_GRACE);
+    result?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn run_http(args: &Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
+    let options = Options::from_process(ctx.home());
+    // The state directory exists before the token file and the server's probes need it.
+    drop(crate::core::Orchestrator::open(options.clone())?);
+    let config = resolve_config(args, &options.home)?;
     let api_key = std::env::var(&config.auth.api_key_env)
         .ok()
         .filter(|k| !k.is_empty());
@@ -175,7 +205,7 @@ pub fn run(args: &Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
         .build()
         .context("starting the async runtime")?;
     runtime.block_on(async move {
-        let state = AppState::new(orch, config, api_key.as_deref());
+        let state = AppState::new(options, config, api_key.as_deref())?;
         let warnings = state
             .config
             .check(state.auth.has_credentials(chrono::Utc::now()))?;

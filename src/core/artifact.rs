@@ -41,10 +41,16 @@ pub const ENVELOPE_SCHEMA: &str = "mcp-orch/artifact/v1";
 /// The shortest artifact id prefix accepted for lookups.
 pub const MIN_PREFIX: usize = 8;
 
-/// RFC 8785 (JCS) canonical bytes of a value.
+/// RFC 8785 (JCS) canonical bytes of a value (`serde_json_canonicalizer`).
 pub fn canonicalize<T: Serialize>(value: &T) -> Result<Vec<u8>> {
     serde_json_canonicalizer::to_vec(value)
-        .map_err(|e| Error::Internal(format!("canonicalising JSON: {e}")))
+        .map_err(|e| Error::Internal(format!("canonicalising: {e}")))
+}
+
+/// RFC 8785 (JCS) canonical text of a value.
+pub fn canonical_string<T: Serialize>(value: &T) -> Result<String> {
+    serde_json_canonicalizer::to_string(value)
+        .map_err(|e| Error::Internal(format!("canonicalising: {e}")))
 }
 
 /// Lowercase hex sha256.
@@ -199,8 +205,7 @@ pub struct Envelope {
 impl Envelope {
     /// The exact text that is signed: its RFC 8785 form.
     pub fn canonical_text(&self) -> Result<String> {
-        serde_json_canonicalizer::to_string(self)
-            .map_err(|e| Error::Internal(format!("canonicalising an envelope: {e}")))
+        canonical_string(self)
     }
 }
 
@@ -702,18 +707,14 @@ fn create_exclusive(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::catalog::Transport;
-    use crate::core::draft::{EnvValue, Origin};
-    use ed25519_dalek::SigningKey;
-    use serde_json::json;
 
     fn jcs(input: &str) -> String {
-        let value: Value = serde_json::from_str(input).unwrap();
-        String::from_utf8(canonicalize(&value).unwrap()).unwrap()
+        let value: serde_json::Value = serde_json::from_str(input).unwrap();
+        canonical_string(&value).unwrap()
     }
 
     #[test]
-    fn jcs_golden_vectors() {
+    fn canonical_form_follows_rfc_8785() {
         // RFC 8785 section 3.2.2.
         assert_eq!(
             jcs(r#"{
@@ -732,14 +733,19 @@ mod tests {
             "{\"\\r\":\"Carriage Return\",\"1\":\"One\",\"\u{80}\":\"Control\",\"ö\":\"Latin Small Letter O With Diaeresis\",\"€\":\"Euro Sign\",\"😀\":\"Emoji: Grinning Face\",\"\u{fb33}\":\"Hebrew Letter Dalet With Dagesh\"}"
         );
         // Numbers in ECMAScript form; -0 is 0; U+2028 and non-ASCII stay raw; an astral key
-        // sorts before U+E000 (by UTF-16, not by code point).
+        // sorts before U+E000 (by UTF-16, not by code point); every short escape.
         assert_eq!(
             jcs(
-                r#"{"n":[1e21,1e-7,-0.0,1.0,5e-324,1.7976931348623157e308,100,1e+16],"s":"é\u2028x\u001f","\ue000":2,"\ud83d\ude00":1}"#
+                r#"{"n":[1e21,1e-7,-0.0,1.0,5e-324,1.7976931348623157e308,100,1e+16,-12.5e-1],"s":"é\u2028x\u001f\b\f\t\u007f","\ue000":2,"\ud83d\ude00":1}"#
             ),
-            "{\"n\":[1e+21,1e-7,0,1,5e-324,1.7976931348623157e+308,100,10000000000000000],\"s\":\"é\u{2028}x\\u001f\",\"😀\":1,\"\u{e000}\":2}"
+            "{\"n\":[1e+21,1e-7,0,1,5e-324,1.7976931348623157e+308,100,10000000000000000,-1.25],\"s\":\"é\u{2028}x\\u001f\\b\\f\\t\u{7f}\",\"😀\":1,\"\u{e000}\":2}"
         );
     }
+
+    use crate::core::catalog::Transport;
+    use crate::core::draft::{EnvValue, Origin};
+    use ed25519_dalek::SigningKey;
+    use serde_json::json;
 
     fn server(secret: &str) -> DraftServer {
         let mut env = BTreeMap::new();

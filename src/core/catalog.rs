@@ -11,7 +11,8 @@ use serde::{Deserialize, Serialize};
 use crate::core::error::{Error, Result};
 use crate::core::overlay;
 
-const EMBEDDED: &str = include_str!("../../assets/catalog.toml");
+/// `assets/catalog.toml`, converted to a JSON array by build.rs.
+const EMBEDDED: &str = include_str!(concat!(env!("OUT_DIR"), "/catalog.json"));
 
 /// How a server is reached.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -261,15 +262,17 @@ pub struct Catalog {
 impl Catalog {
     /// The bundled catalog merged with the user file at `user_path`.
     pub fn load(user_path: &Path) -> Result<Self> {
-        let (values, user_ids) = overlay::load_with_overlay(EMBEDDED, user_path, "servers")?;
-        let mut entries = Vec::with_capacity(values.len());
-        for value in values {
-            let mut entry: ServerEntry = overlay::decode(value, user_path)?;
-            if user_ids.contains(&entry.id) {
-                entry.source = Source::User;
-            }
-            entries.push(entry);
-        }
+        let loaded = overlay::load_with_overlay::<ServerEntry>(EMBEDDED, user_path, "servers")?;
+        let entries = loaded
+            .entries
+            .into_iter()
+            .map(|mut entry| {
+                if loaded.user_ids.contains(&entry.id) {
+                    entry.source = Source::User;
+                }
+                entry
+            })
+            .collect();
         Ok(Self::from_entries(entries))
     }
 

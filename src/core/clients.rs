@@ -10,7 +10,8 @@ use crate::core::env::{Environment, Os};
 use crate::core::error::{Error, Result};
 use crate::core::overlay;
 
-const EMBEDDED: &str = include_str!("../../assets/clients.toml");
+/// `assets/clients.toml`, converted to a JSON array by build.rs.
+const EMBEDDED: &str = include_str!(concat!(env!("OUT_DIR"), "/clients.json"));
 
 /// Config file syntax.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -83,7 +84,7 @@ pub struct StdioShape {
     pub env: String,
     /// Fixed fields added to every stdio entry.
     #[serde(default)]
-    pub extra: toml::Table,
+    pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
 fn default_command_style() -> CommandStyle {
@@ -138,7 +139,7 @@ pub struct RemoteShape {
     pub bearer_env: String,
     /// Fixed fields added to every remote entry.
     #[serde(default)]
-    pub extra: toml::Table,
+    pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
 /// Known limits of a client (0 = none known).
@@ -299,13 +300,15 @@ pub struct ClientRegistry {
 impl ClientRegistry {
     /// The embedded registry merged with the user file at `user_path`.
     pub fn load(user_path: &Path) -> Result<Self> {
-        let (entries, user_ids) = overlay::load_with_overlay(EMBEDDED, user_path, "clients")?;
-        let mut clients = Vec::with_capacity(entries.len());
-        for entry in entries {
-            let mut client: ClientDef = overlay::decode(entry, user_path)?;
-            client.user_defined = user_ids.contains(&client.id);
-            clients.push(client);
-        }
+        let loaded = overlay::load_with_overlay::<ClientDef>(EMBEDDED, user_path, "clients")?;
+        let clients = loaded
+            .entries
+            .into_iter()
+            .map(|mut client| {
+                client.user_defined = loaded.user_ids.contains(&client.id);
+                client
+            })
+            .collect();
         Ok(Self { clients })
     }
 

@@ -191,8 +191,7 @@ impl TrustStore {
 }
 
 fn rotation_statement(from: &str, to: &str, at: DateTime<Utc>) -> Result<String> {
-    serde_json_canonicalizer::to_string(&RotationStatement { from, to, at })
-        .map_err(|e| Error::Internal(format!("canonicalising a rotation statement: {e}")))
+    crate::core::artifact::canonical_string(&RotationStatement { from, to, at })
 }
 
 fn untrusted(key_id: &str) -> Error {
@@ -420,6 +419,13 @@ impl KeyStore {
         }
     }
 
+    /// Whether a signing key exists (whether or not it can be loaded).
+    pub fn has_key(&self) -> Result<bool> {
+        Ok(self
+            .current_id()?
+            .is_some_and(|id| self.key_path(&id).exists()))
+    }
+
     /// The trust store (empty when missing).
     pub fn trust_store(&self) -> Result<TrustStore> {
         let store: TrustStore = fsutil::read_json(&self.trust)?.unwrap_or_default();
@@ -562,13 +568,14 @@ impl KeyStore {
     /// Creates the first signing key; `KEY_EXISTS` when there is one.
     pub fn init(&self, now: DateTime<Utc>) -> Result<KeyInfo> {
         let _lock = LockGuard::acquire(&self.lock)?;
-        if let Some(id) = self.current_id()?
-            && self.key_path(&id).exists()
-        {
+        if self.has_key()? {
             return Err(Error::invalid(
                 "KEY_EXISTS",
                 "key",
-                format!("a signing key already exists ({id})"),
+                format!(
+                    "a signing key already exists ({})",
+                    self.current_id()?.unwrap_or_default()
+                ),
                 "keep it, or replace it with `mcp-orch keys rotate` (artifacts signed before stay verifiable)",
             ));
         }

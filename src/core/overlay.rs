@@ -1,65 +1,94 @@
-//! Loading our data files (client registry, catalog): the embedded defaults plus an optional
-//! user file whose entries add to or override the defaults by id, field by field.
+//! Loading our data files (client registry, catalog): the defaults embedded at build time (as
+//! JSON converted from `assets/*.toml` by build.rs) plus an optional user TOML file whose
+//! entries add to or override the defaults by id, field by field.
 
 use std::path::Path;
 
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
 use crate::core::error::{Error, Result};
 
-/// Parses `embedded` and merges the array of tables `key` from the user file at `user_path`
-/// (when it exists) into it, matching entries by their `id` field. Tables merge recursively;
-/// other values replace. Returns the merged array and which ids came from the user file.
-pub fn load_with_overlay(
+/// The merged entries, and the ids that the user file added or changed.
+pub struct Loaded<T> {
+    /// Every entry.
+    pub entries: Vec<T>,
+    /// Ids touched by the user file.
+    pub user_ids: Vec<String>,
+}
+
+fn data_error(path: &Path, message: String) -> Error {
+    Error::Parse {
+        path: path.to_path_buf(),
+        message,
+        code: "DATA_FILE_ERROR",
+    }
+}
+
+/// Decodes `embedded` (a JSON array) and merges the array of tables `key` from the user file at
+/// `user_path` (when it exists) into it, matching entries by their `id` field. Tables merge
+/// recursively; other values replace.
+pub fn load_with_overlay<T: DeserializeOwned>(
     embedded: &str,
     user_path: &Path,
     key: &str,
-) -> Result<(Vec<toml::Value>, Vec<String>)> {
-    let base: toml::Table = embedded
-        .parse()
+) -> Result<Loaded<T>> {
+    let Some(bytes) = crate::core::fsutil::read_optional(user_path)? else {
+        // The common case: no user file, so decode straight into the typed entries.
+        let entries = serde_json::from_str(embedded)
+            .map_err(|e| Error::Internal(format!("embedded {key} data is broken: {e}")))?;
+        return Ok(Loaded {
+            entries,
+            user_ids: Vec::new(),
+        });
+    };
+    let mut entries: Vec<Value> = serde_json::from_str(embedded)
         .map_err(|e| Error::Internal(format!("embedded {key} data is broken: {e}")))?;
-    let mut entries = take_array(base, key);
+    let text = String::from_utf8_lossy(&bytes);
+    let user: toml::Table = text
+        .parse()
+        .map_err(|e: toml::de::Error| data_error(user_path, e.to_string()))?;
+    let user = serde_json::to_value(user).map_err(|e| data_error(user_path, e.to_string()))?;
     let mut user_ids = Vec::new();
-    if let Some(bytes) = crate::core::fsutil::read_optional(user_path)? {
-        let text = String::from_utf8_lossy(&bytes);
-        let user: toml::Table = text.parse().map_err(|e: toml::de::Error| Error::Parse {
-            path: user_path.to_path_buf(),
-            message: e.to_string(),
-            code: "DATA_FILE_ERROR",
-        })?;
-        for entry in take_array(user, key) {
-            let Some(id) = entry
-                .get("id")
-                .and_then(toml::Value::as_str)
-                .map(str::to_owned)
-            else {
-                return Err(Error::Parse {
-                    path: user_path.to_path_buf(),
-                    message: format!("an entry of [[{key}]] has no `id`"),
-                    code: "DATA_FILE_ERROR",
-                });
-            };
-            match entries
-                .iter_mut()
-                .find(|e| e.get("id").and_then(toml::Value::as_str) == Some(&id))
-            {
-                Some(existing) => merge(existing, entry),
-                None => entries.push(entry),
-            }
-            user_ids.push(id);
+    for entry in user
+        .get(key)
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default()
+    {
+        let Some(id) = entry.get("id").and_then(Value::as_str).map(str::to_owned) else {
+            return Err(data_error(
+                user_path,
+                format!("an entry of [[{key}]] has no `id`"),
+            ));
+        };
+        match entries
+            .iter_mut()
+            .find(|e| e.get("id").and_then(Value::as_str) == Some(&id))
+        {
+            Some(existing) => merge(existing, entry),
+            None => entries.push(entry),
         }
+        user_ids.push(id);
     }
-    Ok((entries, user_ids))
+    let entries = entries
+        .into_iter()
+        .map(|value| {
+            let id = value
+                .get("id")
+                .and_then(Value::as_str)
+                .unwrap_or("?")
+                .to_owned();
+            serde_json::from_value(value)
+                .map_err(|e| data_error(user_path, format!("entry `{id}`: {e}")))
+        })
+        .collect::<Result<_>>()?;
+    Ok(Loaded { entries, user_ids })
 }
 
-fn take_array(mut table: toml::Table, key: &str) -> Vec<toml::Value> {
-    match table.remove(key) {
-        Some(toml::Value::Array(a)) => a,
-        _ => Vec::new(),
-    }
-}
-
-fn merge(base: &mut toml::Value, patch: toml::Value) {
+fn merge(base: &mut Value, patch: Value) {
     match (base, patch) {
-        (toml::Value::Table(b), toml::Value::Table(p)) => {
+        (Value::Object(b), Value::Object(p)) => {
             for (k, v) in p {
                 match b.get_mut(&k) {
                     Some(existing) => merge(existing, v),
@@ -71,18 +100,4 @@ fn merge(base: &mut toml::Value, patch: toml::Value) {
         }
         (b, p) => *b = p,
     }
-}
-
-/// Deserialises one merged entry, naming the file and id on failure.
-pub fn decode<T: serde::de::DeserializeOwned>(value: toml::Value, origin: &Path) -> Result<T> {
-    let id = value
-        .get("id")
-        .and_then(toml::Value::as_str)
-        .unwrap_or("?")
-        .to_owned();
-    value.try_into().map_err(|e: toml::de::Error| Error::Parse {
-        path: origin.to_path_buf(),
-        message: format!("entry `{id}`: {e}"),
-        code: "DATA_FILE_ERROR",
-    })
 }

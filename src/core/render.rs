@@ -372,11 +372,9 @@ fn single_ref(template: &str) -> Option<&str> {
     (!inner.contains(['$', '{', '}'])).then_some(inner)
 }
 
-fn add_extra(entry: &mut Map<String, Value>, extra: &toml::Table) {
+fn add_extra(entry: &mut Map<String, Value>, extra: &Map<String, Value>) {
     for (k, v) in extra {
-        if let Ok(json) = serde_json::to_value(v) {
-            entry.insert(k.clone(), json);
-        }
+        entry.insert(k.clone(), v.clone());
     }
 }
 

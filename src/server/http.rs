@@ -14,7 +14,9 @@ pub mod auth;
 pub mod config;
 pub mod error;
 pub mod events;
+pub mod legacy;
 pub mod listener;
+pub mod mcp;
 pub mod metrics;
 pub mod openapi;
 pub mod rest;
@@ -30,13 +32,13 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use http_body_util::Limited;
-use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::timeout::TimeoutLayer;
 
-use crate::core::Orchestrator;
 use crate::core::tokens::Scope;
+use crate::core::{Options, Orchestrator};
+use crate::server::watch::{POLL_INTERVAL, SharedCore, Watcher};
 use auth::{Auth, OriginPolicy, RateLimiter};
 use config::ServerConfig;
 use error::ApiError;
@@ -48,8 +50,14 @@ pub use listener::launch_with_listener;
 /// Everything a handler can reach. Cheap to clone.
 #[derive(Clone)]
 pub struct AppState {
-    /// The core.
-    pub core: Arc<Orchestrator>,
+    /// The core (reopened when the catalog or client registry changes on disk).
+    pub core: Arc<SharedCore>,
+    /// Changes in the state directory, by any process.
+    pub watcher: Arc<Watcher>,
+    /// Sessions of the 2024-11-05 HTTP+SSE transport.
+    pub legacy: Arc<legacy::Sessions>,
+    /// The stateless MCP service behind `POST /mcp/message` and the convenience endpoints.
+    pub mcp_stateless: mcp::McpService,
     /// The configuration.
     pub config: Arc<ServerConfig>,
     /// Credential checking.
@@ -64,18 +72,22 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// The event feed.
     pub events: Arc<EventHub>,
-    /// Wakes the event poller after a change made through this server.
-    pub poke: Arc<Notify>,
     /// Cancelled when the server shuts down.
     pub shutdown: CancellationToken,
 }
 
 impl AppState {
-    /// State over an orchestrator and a configuration. `api_key` is the static key accepted as
-    /// `X-API-Key`, if any.
-    pub fn new(core: Orchestrator, config: ServerConfig, api_key: Option<&str>) -> Self {
+    /// State over the core and a configuration. `api_key` is the static key accepted as
+    /// `X-API-Key`, if any. Needs a tokio runtime (the state watcher starts here).
+    pub fn new(
+        options: Options,
+        config: ServerConfig,
+        api_key: Option<&str>,
+    ) -> crate::core::Result<Self> {
+        let core = Arc::new(SharedCore::open(options)?);
+        let watcher = Watcher::spawn(core.clone(), POLL_INTERVAL);
         let auth = Auth::new(
-            core.token_store(),
+            core.get().token_store(),
             api_key,
             config.auth.api_key_scope,
             config.auth.required,
@@ -94,8 +106,13 @@ impl AppState {
         let mut origins = config.cors.origins.clone();
         origins.extend(config.security.allowed_origins.iter().cloned());
         let policy = OriginPolicy::new(config.host, &config.security.allowed_hosts, &origins);
-        Self {
-            core: Arc::new(core),
+        let shutdown = CancellationToken::new();
+        let mcp_stateless = mcp::stateless_service(&core, &watcher, &config, &policy, &shutdown);
+        Ok(Self {
+            core,
+            watcher,
+            mcp_stateless,
+            legacy: Arc::new(legacy::Sessions::default()),
             events: Arc::new(EventHub::new(config.events.buffer)),
             config: Arc::new(config),
             auth: Arc::new(auth),
@@ -103,21 +120,23 @@ impl AppState {
             auth_failures,
             origins: Arc::new(policy),
             metrics: Arc::new(Metrics::default()),
-            poke: Arc::new(Notify::new()),
-            shutdown: CancellationToken::new(),
-        }
+            shutdown,
+        })
+    }
+
+    /// Asks the watcher to look for changes now (after a change made through this server).
+    pub fn poke(&self) {
+        self.watcher.poke();
     }
 
     /// Starts the background tasks: the event poller and the token last-use flusher. Needs a
     /// tokio runtime.
     pub fn start_background(&self) {
-        events::spawn_poller(
+        events::spawn_feed(
             self.events.clone(),
             self.metrics.clone(),
-            self.core.home().to_path_buf(),
-            self.core.audit_log().path().clone(),
-            Duration::from_millis(self.config.events.poll_ms.max(10)),
-            self.poke.clone(),
+            self.core.clone(),
+            &self.watcher,
             self.shutdown.clone(),
         );
         let auth = self.auth.clone();
@@ -144,7 +163,7 @@ impl AppState {
         T: Send + 'static,
         F: FnOnce(&Orchestrator) -> crate::core::Result<T> + Send + 'static,
     {
-        let core = self.core.clone();
+        let core = self.core.get();
         match tokio::task::spawn_blocking(move || f(&core)).await {
             Ok(r) => r.map_err(ApiError::from),
             Err(e) => Err(ApiError::Core(crate::core::Error::Internal(format!(
@@ -235,6 +254,11 @@ pub fn router(state: AppState) -> Router {
     let authed = Router::new()
         .nest("/v1", v1.route("/events", get(events::events)))
         .route("/metrics", get(metrics_text).layer(timeout))
+        .route_service("/mcp", mcp::streamable_service(&state))
+        .route("/mcp/sse", get(legacy::open))
+        .route("/mcp/message", post(legacy::message))
+        .route("/mcp/tools/list", post(mcp::tools_list).layer(timeout))
+        .route("/mcp/tools/call", post(mcp::tools_call).layer(timeout))
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             auth::require_auth,
@@ -243,6 +267,7 @@ pub fn router(state: AppState) -> Router {
         .route("/health", get(rest::health))
         .route("/mcp/info", get(rest::mcp_info))
         .route("/openapi.json", get(openapi::document))
+        .route("/.well-known/mcp-server.json", get(mcp::manifest))
         .layer(timeout);
     let mut app = Router::new()
         .merge(public)

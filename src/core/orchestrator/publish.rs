@@ -53,7 +53,7 @@ impl Orchestrator {
     /// stays trusted); without it, an existing key is `KEY_EXISTS`.
     pub fn init_keys(&self, regenerate: bool, actor: &str) -> Result<KeyInfo> {
         let keys = self.key_store();
-        if regenerate && keys.signer().is_ok() {
+        if regenerate && keys.has_key()? {
             return self.rotate_keys(actor);
         }
         self.audited(
@@ -157,7 +157,9 @@ impl Orchestrator {
     ) -> Result<Release> {
         let draft = self.draft(client, profile)?;
         let mut diagnostics = self.validate_draft(&draft);
-        if draft.servers.is_empty() {
+        // Validation flags an empty draft itself; this guard keeps publishing safe should it
+        // ever stop doing so.
+        if draft.servers.is_empty() && !diagnostics.iter().any(Diagnostic::is_error) {
             diagnostics.push(Diagnostic {
                 code: "EMPTY_DRAFT".into(),
                 severity: Severity::Error,
@@ -289,5 +291,139 @@ fn check_binding(release: &Release, client: &str, profile: &str) -> Result<()> {
         Ok(())
     } else {
         Err(mismatch(release, client, profile))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use chrono::{DateTime, Utc};
+
+    use super::*;
+    use crate::core::env::{Environment, Os};
+    use crate::core::orchestrator::{AddServer, Clock, Options};
+    use crate::core::profiles::Profile;
+
+    struct Fixed;
+
+    impl Clock for Fixed {
+        fn now(&self) -> DateTime<Utc> {
+            DateTime::from_timestamp(1_700_000_000, 0).unwrap()
+        }
+    }
+
+    fn orchestrator() -> (tempfile::TempDir, Orchestrator) {
+        let dir = tempfile::tempdir().unwrap();
+        let orch = Orchestrator::open(Options {
+            home: dir.path().join("state"),
+            env: Environment::synthetic(dir.path().join("home"), Os::Linux, &[]),
+            launcher: "/usr/local/bin/mcp-orch".into(),
+            clock: Arc::new(Fixed),
+        })
+        .unwrap();
+        for profile in ["default", "work"] {
+            if profile != "default" {
+                orch.create_profile(
+                    "cursor",
+                    Profile {
+                        id: profile.into(),
+                        ..Profile::default_profile()
+                    },
+                )
+                .unwrap();
+            }
+            orch.add_server(&AddServer {
+                client: "cursor".into(),
+                profile: profile.into(),
+                server_id: "memory".into(),
+                ..AddServer::default()
+            })
+            .unwrap();
+        }
+        orch.init_keys(false, "test").unwrap();
+        (dir, orch)
+    }
+
+    #[test]
+    fn releases_are_bound_to_their_client_and_profile() {
+        let (_dir, orch) = orchestrator();
+        assert_eq!(orch.latest_release("cursor", "default").unwrap(), None);
+        let release = orch
+            .publish("cursor", "default", Some("  "), "test")
+            .unwrap();
+        assert_eq!(
+            release.envelope.changelog, None,
+            "a blank changelog is none"
+        );
+        let id = release.artifact_id().to_owned();
+        assert_eq!(
+            orch.find_release("cursor", "default", &id[..8]).unwrap(),
+            release
+        );
+        assert_eq!(
+            orch.latest_release("cursor", "default").unwrap(),
+            Some(release.clone())
+        );
+        let verified = orch.verify_release(&release).unwrap();
+        assert_eq!(verified.payload, orch.load_payload(&id).unwrap());
+        assert_eq!(orch.releases_of(&id[..8]).unwrap(), vec![release.clone()]);
+
+        for (client, profile) in [("claude-code", "default"), ("cursor", "work")] {
+            assert_eq!(
+                orch.find_release(client, profile, &id).unwrap_err().code(),
+                "ARTIFACT_CLIENT_MISMATCH",
+                "{client}/{profile}"
+            );
+        }
+        assert_eq!(
+            orch.find_release("cursor", "default", &"0".repeat(64))
+                .unwrap_err()
+                .code(),
+            "ARTIFACT_NOT_FOUND"
+        );
+        assert_eq!(
+            orch.find_release("cursor", "default", "../../x")
+                .unwrap_err()
+                .code(),
+            "INVALID_ARTIFACT_ID"
+        );
+
+        // A validly signed release copied into another profile's history is refused there.
+        let from = orch
+            .state()
+            .join("artifacts/releases/cursor/default/00000001.json");
+        let to_dir = orch.state().join("artifacts/releases/cursor/work");
+        std::fs::create_dir_all(&to_dir).unwrap();
+        std::fs::copy(&from, to_dir.join("00000001.json")).unwrap();
+        assert_eq!(
+            orch.latest_release("cursor", "work").unwrap_err().code(),
+            "ARTIFACT_CLIENT_MISMATCH"
+        );
+        assert_eq!(
+            orch.find_release("cursor", "work", &id).unwrap_err().code(),
+            "ARTIFACT_CLIENT_MISMATCH"
+        );
+        // Its signature is fine: only the binding is wrong.
+        let copied = orch.history("cursor", "work").unwrap();
+        assert!(orch.verify_release(&copied[0]).is_ok());
+    }
+
+    #[test]
+    fn failed_publishes_are_audited_with_their_code() {
+        let (_dir, orch) = orchestrator();
+        std::fs::remove_file(orch.state().join("keys/current")).unwrap();
+        let err = orch.publish("cursor", "default", None, "test").unwrap_err();
+        assert_eq!(err.code(), "KEY_NOT_FOUND");
+        let last = orch
+            .audit_log()
+            .read(&crate::core::audit::Filter::default())
+            .unwrap()
+            .pop()
+            .unwrap();
+        assert_eq!(last.event.action, "publish");
+        assert_eq!(last.event.error_code.as_deref(), Some("KEY_NOT_FOUND"));
+        assert_eq!(last.event.client_id.as_deref(), Some("cursor"));
+        assert!(orch.audit_log().verify().unwrap().ok);
     }
 }

@@ -341,6 +341,8 @@ pub async fn require_auth(State(state): State<AppState>, mut req: Request, next:
             return too_many(wait);
         }
     }
+    // The scope alone, for the MCP handler (which knows nothing of principals).
+    req.extensions_mut().insert(principal.scope);
     req.extensions_mut().insert(principal);
     next.run(req).await
 }

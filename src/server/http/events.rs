@@ -1,17 +1,19 @@
 //! `GET /v1/events`: a Server-Sent Events feed of domain events, whichever front-end caused
 //! them (this server, the CLI, the MCP server, the TUI, another process).
 //!
-//! Sources, polled on one timer: the audit log (every publish, deploy, rollback, restore, key
-//! and token change, with its actor and artifact) and the state directory (drafts). Every event
+//! Sources: the state watcher (drafts, catalog, profiles, clients, secrets, and client files
+//! that drifted from what was deployed) and, whenever it reports an append, the audit log
+//! (every publish, deploy, rollback, restore, key and token change, with its actor and
+//! artifact). Every event
 //! gets a rising id and goes into a ring buffer, so a client that reconnects with
 //! `Last-Event-ID` gets what it missed; when the ring no longer holds it, the client gets a
 //! `resync` event and should reload its state. Subscribers share one broadcast buffer: a slow
 //! one falls behind, is caught up from the ring, and costs no per-subscriber queue.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::io::{BufRead, Seek};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -29,7 +31,10 @@ use super::AppState;
 use super::auth::Principal;
 use super::error::ApiError;
 use crate::core::audit::{AuditRecord, Outcome};
+use crate::core::events::DomainEvent;
+use crate::core::orchestrator::DriftState;
 use crate::core::tokens::Scope;
+use crate::server::watch::{SharedCore, Watcher};
 
 /// One published event.
 #[derive(Debug)]
@@ -398,98 +403,97 @@ impl AuditTail {
     }
 }
 
-/// Stamps of the draft files, to notice drafts changed by any process.
-pub fn draft_stamps(home: &Path) -> BTreeMap<(String, String), (u64, u128, u64)> {
-    let mut out = BTreeMap::new();
-    let Ok(clients) = std::fs::read_dir(home.join("drafts")) else {
-        return out;
-    };
-    for client in clients.flatten() {
-        let cname = client.file_name().to_string_lossy().into_owned();
-        let Ok(files) = std::fs::read_dir(client.path()) else {
-            continue;
-        };
-        for f in files.flatten() {
-            let name = f.file_name().to_string_lossy().into_owned();
-            let Some(profile) = name.strip_suffix(".json") else {
-                continue;
-            };
-            if profile.starts_with('.') {
-                continue;
+/// Turns one watcher update into feed events. Publishes, deploys, rollbacks, restores, key and
+/// token changes come from the audit log (with actor and artifact); drafts, catalog, profiles,
+/// clients and secrets from the state snapshot; a changed client file becomes
+/// `drift_detected` when mcp-orch's entries in it no longer match what was deployed.
+fn feed_events(
+    core: &SharedCore,
+    tail: &mut AuditTail,
+    events: &[DomainEvent],
+) -> Vec<(&'static str, Value)> {
+    let mut out = Vec::new();
+    for e in events {
+        match e {
+            DomainEvent::DraftChanged {
+                client,
+                profile,
+                exists,
+            } => out.push((
+                "draft_changed",
+                json!({"client_id": client, "profile_id": profile, "exists": exists}),
+            )),
+            DomainEvent::ClientFileChanged {
+                client,
+                profile,
+                path,
+            } => {
+                if let Ok(st) = core.get().target_status(client, profile)
+                    && st.drift != DriftState::InSync
+                {
+                    out.push((
+                        "drift_detected",
+                        json!({
+                            "client_id": client,
+                            "profile_id": profile,
+                            "path": path,
+                            "drift": st.drift,
+                            "changed": st.changed,
+                            "missing": st.missing,
+                        }),
+                    ));
+                }
             }
-            if let Ok(meta) = f.metadata() {
-                let mtime = meta
-                    .modified()
-                    .ok()
-                    .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-                    .map_or(0, |d| d.as_nanos());
-                #[cfg(unix)]
-                let inode = std::os::unix::fs::MetadataExt::ino(&meta);
-                #[cfg(not(unix))]
-                let inode = 0;
-                out.insert(
-                    (cname.clone(), profile.to_owned()),
-                    (meta.len(), mtime, inode),
-                );
+            DomainEvent::CatalogChanged => out.push(("catalog_changed", json!({}))),
+            DomainEvent::ProfilesChanged => out.push(("profiles_changed", json!({}))),
+            DomainEvent::ClientsChanged => out.push(("clients_changed", json!({}))),
+            DomainEvent::SecretsChanged => out.push(("secrets_changed", json!({}))),
+            DomainEvent::AuditAppended => {
+                out.extend(tail.read_new().iter().filter_map(audit_event));
             }
+            DomainEvent::Published { .. }
+            | DomainEvent::Deployed { .. }
+            | DomainEvent::KeysChanged => {}
         }
     }
     out
 }
 
-/// Polls the audit log and the drafts every `every` (or when poked) and publishes events,
-/// until `shutdown`.
-pub fn spawn_poller(
+/// Feeds the hub from the state watcher until `shutdown`.
+pub fn spawn_feed(
     hub: Arc<EventHub>,
     metrics: Arc<super::metrics::Metrics>,
-    home: PathBuf,
-    audit_path: PathBuf,
-    every: Duration,
-    poke: Arc<tokio::sync::Notify>,
+    core: Arc<SharedCore>,
+    watcher: &Watcher,
     shutdown: CancellationToken,
 ) {
+    let mut rx = watcher.subscribe();
+    let mut tail = Some(AuditTail::new(core.get().audit_log().path().clone()));
     tokio::spawn(async move {
-        let mut tail = AuditTail::new(audit_path);
-        let mut drafts = draft_stamps(&home);
-        let mut timer = tokio::time::interval(every);
-        timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         loop {
-            tokio::select! {
+            let events: Vec<DomainEvent> = tokio::select! {
                 () = shutdown.cancelled() => break,
-                _ = timer.tick() => {}
-                () = poke.notified() => {}
-            }
-            let home2 = home.clone();
-            let polled = tokio::task::spawn_blocking(move || {
-                let records = tail.read_new();
-                let now = draft_stamps(&home2);
-                (tail, records, now)
+                update = rx.recv() => match update {
+                    Ok(update) => update.events.clone(),
+                    // Missed updates: at least catch up on the audit log.
+                    Err(broadcast::error::RecvError::Lagged(_)) => vec![DomainEvent::AuditAppended],
+                    Err(broadcast::error::RecvError::Closed) => break,
+                },
+            };
+            let core = core.clone();
+            let Some(mut t) = tail.take() else { break };
+            let Ok((t, out)) = tokio::task::spawn_blocking(move || {
+                let out = feed_events(&core, &mut t, &events);
+                (t, out)
             })
-            .await;
-            let Ok((t, records, now)) = polled else {
+            .await
+            else {
                 break;
             };
-            tail = t;
-            for ((client, profile), _) in now.iter().filter(|(k, v)| drafts.get(*k) != Some(*v)) {
-                hub.publish(
-                    "draft_changed",
-                    json!({"client_id": client, "profile_id": profile, "exists": true}),
-                );
+            tail = Some(t);
+            for (kind, data) in out {
+                hub.publish(kind, data);
                 metrics.event();
-            }
-            for (client, profile) in drafts.keys().filter(|k| !now.contains_key(*k)) {
-                hub.publish(
-                    "draft_changed",
-                    json!({"client_id": client, "profile_id": profile, "exists": false}),
-                );
-                metrics.event();
-            }
-            drafts = now;
-            for record in &records {
-                if let Some((kind, data)) = audit_event(record) {
-                    hub.publish(kind, data);
-                    metrics.event();
-                }
             }
         }
     });

@@ -771,7 +771,7 @@ fn deploy_shape(r: &crate::core::orchestrator::DeployReport, verb: &str) -> Depl
     )
 )]
 pub async fn health(State(state): State<AppState>) -> (StatusCode, Json<Health>) {
-    let home = state.core.home().to_path_buf();
+    let home = state.core.get().home().to_path_buf();
     let check = tokio::task::spawn_blocking(move || -> Result<(), String> {
         let probe = home.join(format!(".health-{}", std::process::id()));
         std::fs::write(&probe, b"ok").map_err(|e| format!("writing {}: {e}", probe.display()))?;
@@ -1049,7 +1049,7 @@ pub async fn draft_add(
             Ok((outcome, draft))
         })
         .await?;
-    state.poke.notify_one();
+    state.poke();
     Ok(Json(DraftChange {
         success: true,
         message: format!("added `{}` to the draft", outcome.name),
@@ -1100,7 +1100,7 @@ pub async fn draft_remove(
     let draft = state
         .blocking(move |o| o.remove_server(&client, &profile, &n))
         .await?;
-    state.poke.notify_one();
+    state.poke();
     Ok(Json(DraftChange {
         success: true,
         message: format!("removed `{name}` from the draft"),
@@ -1181,7 +1181,7 @@ pub async fn clear_draft(
     let count = state
         .blocking(move |o| o.clear_draft(&client, &profile))
         .await?;
-    state.poke.notify_one();
+    state.poke();
     Ok(Json(ClearResponse {
         success: true,
         message: format!("cleared the draft ({count} server(s) removed)"),
@@ -1288,7 +1288,7 @@ pub async fn publish(
     let release = state
         .blocking(move |o| o.publish(&client, &profile, req.changelog.as_deref(), &actor))
         .await?;
-    state.poke.notify_one();
+    state.poke();
     Ok((StatusCode::CREATED, Json(publish_shape(&release))))
 }
 
@@ -1334,7 +1334,7 @@ pub async fn deploy(
         inline_secrets: false,
     };
     let report = state.blocking(move |o| o.deploy(&req, &actor)).await?;
-    state.poke.notify_one();
+    state.poke();
     Ok(Json(deploy_shape(&report, "deployed")))
 }
 
@@ -1388,7 +1388,7 @@ pub async fn rollback(
     let report = state
         .blocking(move |o| o.rollback(&client, &profile, &target, flags, &actor))
         .await?;
-    state.poke.notify_one();
+    state.poke();
     Ok(Json(deploy_shape(&report, "rolled back")))
 }
 
@@ -1568,7 +1568,7 @@ pub async fn init_keys(
     let info = state
         .blocking(move |o| o.init_keys(req.regenerate, &actor))
         .await?;
-    state.poke.notify_one();
+    state.poke();
     let rotated = info.rotated_from.is_some();
     Ok((
         StatusCode::CREATED,
