@@ -22,6 +22,7 @@ mod draft;
 mod history;
 mod import;
 mod keys;
+mod manifest;
 mod output;
 mod profiles;
 mod publish;
@@ -111,6 +112,8 @@ pub enum Command {
     Run(run::Args),
     /// Run the HTTP server: REST API, live events and the MCP endpoints.
     Serve(serve::Args),
+    /// Print the Universal Loadability manifest (mcp-server.json) from the live tool list.
+    Manifest(manifest::Args),
     /// Create, list and revoke API tokens for the HTTP server.
     #[command(subcommand)]
     Token(token::Command),
@@ -175,6 +178,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Run(a) => run::run(&a, &ctx),
         Command::Serve(a) => serve::run(&a, &ctx),
         Command::Token(c) => token::run(c, &ctx),
+        Command::Manifest(a) => manifest::run(&a, &ctx),
         Command::Completions(a) => {
             completions::run(&a, &mut Cli::command())?;
             Ok(ExitCode::SUCCESS)
