@@ -28,3 +28,16 @@ if ! .tools/py/bin/python -c 'import importlib.metadata as m, sys; sys.exit(m.ve
   .tools/py/bin/pip install --quiet --disable-pip-version-check mcp==2.3.0
 fi
 "$NODE22/node" --version | grep -q '^v22\.'
+
+# Clients of the HTTP server (tests/mcp_http.rs, issue 5): mcp-remote bridging stdio to /mcp,
+# and the official conformance suite (Streamable HTTP only, Node >= 22).
+PATH="$NODE22:$PATH" npm_tool mcp-remote 'mcp-remote@0.15.1'
+PATH="$NODE22:$PATH" npm_tool conformance '@modelcontextprotocol/conformance@0.1.16'
+
+# schemathesis fuzzes the HTTP server's OpenAPI document (tests/schemathesis.rs, issue 5). Its
+# own venv, so its HTTP stack never meets the MCP SDK's.
+if ! .tools/schemathesis/bin/python -c 'import importlib.metadata as m, sys; sys.exit(m.version("schemathesis") != "4.32.5")' 2>/dev/null; then
+  python3 -m venv .tools/schemathesis
+  .tools/schemathesis/bin/pip install --quiet --disable-pip-version-check schemathesis==4.32.5
+fi
+command -v openssl >/dev/null && command -v curl >/dev/null   # TLS test in tests/http.rs

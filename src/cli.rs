@@ -23,6 +23,7 @@ mod draft;
 mod history;
 mod import;
 mod keys;
+mod manifest;
 mod output;
 mod probe;
 mod profiles;
@@ -35,6 +36,7 @@ mod serve;
 mod servers;
 mod show;
 mod status;
+mod token;
 mod tui;
 mod validate;
 mod verify;
@@ -112,7 +114,7 @@ pub enum Command {
     Verify(verify::Args),
     /// Run a server with secrets from the store (used by deployed entries).
     Run(run::Args),
-    /// Run the MCP server (stdio) so AI agents can do everything the CLI does.
+    /// Run the HTTP server: REST API, live events and the MCP endpoints.
     Serve(serve::Args),
     /// The interactive configuration manager (press ? inside for help).
     Tui(tui::Args),
@@ -123,6 +125,11 @@ pub enum Command {
     Probe(probe::Args),
     /// Check tools (node, npx, uvx, docker), client files and permissions.
     Doctor(doctor::Args),
+    /// Print the Universal Loadability manifest (mcp-server.json) from the live tool list.
+    Manifest(manifest::Args),
+    /// Create, list and revoke API tokens for the HTTP server.
+    #[command(subcommand)]
+    Token(token::Command),
     /// Print shell completions.
     Completions(completions::Args),
     /// Alias of `servers search` (the original's command name).
@@ -187,6 +194,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Registry(c) => registry::run(c, &ctx),
         Command::Probe(a) => probe::run(&a, &ctx),
         Command::Doctor(a) => doctor::run(&a, &ctx),
+        Command::Token(c) => token::run(c, &ctx),
+        Command::Manifest(a) => manifest::run(&a, &ctx),
         Command::Completions(a) => {
             completions::run(&a, &mut Cli::command())?;
             Ok(ExitCode::SUCCESS)

@@ -25,6 +25,7 @@ pub mod render;
 pub mod search;
 pub mod secrets;
 pub mod state;
+pub mod tokens;
 pub mod validate;
 pub mod writer;
 

@@ -35,6 +35,7 @@ use serde_json::{Value, json};
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::core::events::{DomainEvent, StateSnapshot};
+use crate::core::tokens::Scope;
 use crate::core::{self, ErrorKind};
 use crate::server::watch::{POLL_INTERVAL, SharedCore, Update, Watcher};
 
@@ -99,6 +100,8 @@ pub struct OrchServer {
     core: Arc<SharedCore>,
     watcher: Arc<Watcher>,
     session: Arc<Session>,
+    /// The scope of the credentials that opened the session (HTTP+SSE), when fixed.
+    scope: Option<Scope>,
 }
 
 impl OrchServer {
@@ -112,7 +115,26 @@ impl OrchServer {
                 log_level: Mutex::new(LoggingLevel::Info),
                 forwarding: AtomicBool::new(false),
             }),
+            scope: None,
         }
+    }
+
+    /// Limits the session to what `scope` allows (for transports where the credentials are
+    /// checked once per session).
+    #[must_use]
+    pub fn with_scope(mut self, scope: Scope) -> Self {
+        self.scope = Some(scope);
+        self
+    }
+
+    /// The scope of the caller: fixed for the session, or the one the HTTP layer attached to
+    /// the request. `None` over stdio, where the local user may do everything.
+    fn caller_scope(&self, ctx: &RequestContext<RoleServer>) -> Option<Scope> {
+        self.scope.or_else(|| {
+            ctx.extensions
+                .get::<axum::http::request::Parts>()
+                .and_then(|parts| parts.extensions.get::<Scope>().copied())
+        })
     }
 
     fn subscriptions(&self) -> Vec<String> {
@@ -440,6 +462,18 @@ impl ServerHandler for OrchServer {
                 Some(json!({ "known": tools::TOOLS.iter().map(|t| t.name).collect::<Vec<_>>() })),
             ));
         };
+        if let Some(have) = self.caller_scope(&context) {
+            let needed = tools::required_scope(spec);
+            if !have.allows(needed) {
+                return Ok(CallToolResult::structured_error(json!({
+                    "code": "INSUFFICIENT_SCOPE",
+                    "message": format!("`{name}` needs the `{}` scope; the credentials have `{}`", needed.as_str(), have.as_str()),
+                    "details": { "tool": name, "needed": needed, "granted": have },
+                    "hint": format!("use a token created with `mcp-orch token create --scope {}`", needed.as_str()),
+                }))
+                .into());
+            }
+        }
         let mut args = request.arguments.unwrap_or_default();
         let token = context.meta.get_progress_token();
         progress(&context, token.as_ref(), 0.0, &format!("{name}: started")).await;

@@ -388,6 +388,17 @@ fn schema<T: JsonSchema + 'static>() -> Arc<JsonObject> {
         .unwrap_or_else(|_| Arc::new(JsonObject::from_iter([("type".into(), json!("object"))])))
 }
 
+/// The token scope a tool needs over HTTP: `read` for tools that only read, `admin` for keys,
+/// `write` for everything else (drafts, publish, deploy, rollback, import).
+pub fn required_scope(spec: &ToolSpec) -> crate::core::tokens::Scope {
+    use crate::core::tokens::Scope;
+    match (spec.name, spec.effect) {
+        ("initialize_keys", _) => Scope::Admin,
+        (_, Effect::Read) => Scope::Read,
+        _ => Scope::Write,
+    }
+}
+
 /// Every tool, in the order `tools/list` shows them.
 pub const TOOLS: &[ToolSpec] = &[
     ToolSpec {

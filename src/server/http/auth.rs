@@ -1,0 +1,527 @@
+//! Who is calling: bearer tokens from `<home>/tokens.json` (re-read whenever the file changes,
+//! so the CLI's `token create` and `token revoke` apply at once), an optional static API key
+//! from the environment sent as `X-API-Key`, or nobody when authentication is off on a
+//! loopback bind. Plus the per-credential rate limiter and the Host/Origin checks that run
+//! before anything else.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::path::Path;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use super::AppState;
+use super::error::{ApiError, forbidden_scope, unauthorized};
+use crate::core::tokens::{Refusal, Scope, TokenStore, Verifier};
+
+/// Who made a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    /// `token`, `api-key` or `anonymous`.
+    pub kind: &'static str,
+    /// Token id, `api-key`, or the peer address for anonymous callers.
+    pub id: String,
+    /// What it may do.
+    pub scope: Scope,
+}
+
+impl Principal {
+    /// The actor recorded in the audit log.
+    pub fn actor(&self) -> String {
+        match self.kind {
+            "token" => format!("http:token:{}", self.id),
+            "api-key" => "http:api-key".into(),
+            _ => "http:anonymous".into(),
+        }
+    }
+
+    /// 403 unless the scope allows `needed`.
+    pub fn require(&self, needed: Scope) -> Result<(), ApiError> {
+        if self.scope.allows(needed) {
+            Ok(())
+        } else {
+            Err(forbidden_scope(needed.as_str(), self.scope.as_str()))
+        }
+    }
+}
+
+/// The identity of one version of a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct FileStamp {
+    len: u64,
+    modified_ns: u128,
+    inode: u64,
+}
+
+fn stamp(path: &Path) -> Option<FileStamp> {
+    let meta = std::fs::metadata(path).ok()?;
+    let modified_ns = meta
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_nanos());
+    #[cfg(unix)]
+    let inode = std::os::unix::fs::MetadataExt::ino(&meta);
+    #[cfg(not(unix))]
+    let inode = 0;
+    Some(FileStamp {
+        len: meta.len(),
+        modified_ns,
+        inode,
+    })
+}
+
+struct Cached {
+    loaded: bool,
+    stamp: Option<FileStamp>,
+    verifier: Arc<Verifier>,
+}
+
+/// Credential checking.
+pub struct Auth {
+    store: TokenStore,
+    cache: RwLock<Cached>,
+    api_key: Option<[u8; 32]>,
+    api_key_scope: Scope,
+    required: bool,
+    uses: Mutex<HashMap<String, DateTime<Utc>>>,
+}
+
+impl Auth {
+    /// Checks tokens from `store`, and `api_key` (if any) as `X-API-Key`.
+    pub fn new(
+        store: TokenStore,
+        api_key: Option<&str>,
+        api_key_scope: Scope,
+        required: bool,
+    ) -> Self {
+        let auth = Self {
+            store,
+            cache: RwLock::new(Cached {
+                loaded: false,
+                stamp: None,
+                verifier: Arc::new(Verifier::default()),
+            }),
+            api_key: api_key
+                .filter(|k| !k.is_empty())
+                .map(|k| Sha256::digest(k.as_bytes()).into()),
+            api_key_scope,
+            required,
+            uses: Mutex::new(HashMap::new()),
+        };
+        auth.reload_if_changed();
+        auth
+    }
+
+    /// Whether any credential (an active token or the API key) exists.
+    pub fn has_credentials(&self, now: DateTime<Utc>) -> bool {
+        self.api_key.is_some() || self.verifier().active(now) > 0
+    }
+
+    /// Whether authentication is required.
+    pub fn required(&self) -> bool {
+        self.required
+    }
+
+    /// The auth modes, for `/mcp/info`.
+    pub fn modes(&self) -> Vec<&'static str> {
+        let mut modes = vec!["bearer"];
+        if self.api_key.is_some() {
+            modes.push("api-key");
+        }
+        if !self.required {
+            modes.push("none");
+        }
+        modes
+    }
+
+    fn verifier(&self) -> Arc<Verifier> {
+        self.reload_if_changed();
+        match self.cache.read() {
+            Ok(c) => c.verifier.clone(),
+            Err(p) => p.into_inner().verifier.clone(),
+        }
+    }
+
+    fn reload_if_changed(&self) {
+        let now = stamp(self.store.path());
+        let fresh = match self.cache.read() {
+            Ok(c) => c.loaded && c.stamp == now,
+            Err(p) => {
+                let c = p.into_inner();
+                c.loaded && c.stamp == now
+            }
+        };
+        if fresh {
+            return;
+        }
+        let verifier = match self.store.load() {
+            Ok(file) => Verifier::new(&file),
+            Err(e) => {
+                tracing::warn!(code = e.code(), "reading the token file failed: {e}");
+                Verifier::default()
+            }
+        };
+        let mut guard = match self.cache.write() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        *guard = Cached {
+            loaded: true,
+            stamp: now,
+            verifier: Arc::new(verifier),
+        };
+    }
+
+    /// Checks the credentials of a request. `Ok(None)` means no credentials were sent and
+    /// none are required.
+    pub fn authenticate(
+        &self,
+        headers: &HeaderMap,
+        peer: Option<IpAddr>,
+        now: DateTime<Utc>,
+    ) -> Result<Principal, Refusal> {
+        if let Some(value) = headers.get(header::AUTHORIZATION) {
+            let text = value.to_str().map_err(|_| Refusal::Malformed)?;
+            let (scheme, token) = text.split_once(' ').ok_or(Refusal::Malformed)?;
+            if !scheme.eq_ignore_ascii_case("bearer") {
+                return Err(Refusal::Malformed);
+            }
+            let verifier = self.verifier();
+            let record = verifier.verify(token.trim(), now)?;
+            let principal = Principal {
+                kind: "token",
+                id: record.id.clone(),
+                scope: record.scope,
+            };
+            if let Ok(mut uses) = self.uses.lock() {
+                uses.insert(record.id.clone(), now);
+            }
+            return Ok(principal);
+        }
+        if let Some(value) = headers.get("x-api-key") {
+            let Some(expected) = &self.api_key else {
+                return Err(Refusal::Unknown);
+            };
+            let digest: [u8; 32] = Sha256::digest(value.as_bytes()).into();
+            return if bool::from(digest.ct_eq(expected)) {
+                Ok(Principal {
+                    kind: "api-key",
+                    id: "api-key".into(),
+                    scope: self.api_key_scope,
+                })
+            } else {
+                Err(Refusal::Unknown)
+            };
+        }
+        if self.required {
+            return Err(Refusal::Malformed);
+        }
+        Ok(Principal {
+            kind: "anonymous",
+            id: peer.map_or_else(|| "unknown".into(), |p| p.to_string()),
+            scope: Scope::Admin,
+        })
+    }
+
+    /// Writes the recorded last-use times to the token file.
+    pub fn flush_uses(&self) {
+        let uses = match self.uses.lock() {
+            Ok(mut u) => std::mem::take(&mut *u),
+            Err(_) => return,
+        };
+        if let Err(e) = self.store.record_use(&uses) {
+            tracing::warn!(code = e.code(), "recording token use failed: {e}");
+        }
+    }
+}
+
+/// A GCRA limiter (a token bucket without a timer): `burst` requests at once, then one per
+/// `1/rate` seconds, per key.
+pub struct RateLimiter {
+    interval: Duration,
+    tolerance: Duration,
+    start: Instant,
+    cells: Mutex<HashMap<String, Duration>>,
+}
+
+impl RateLimiter {
+    /// `per_second` sustained (fractional rates through `per_minute`), `burst` at once.
+    pub fn new(interval: Duration, burst: u32) -> Self {
+        Self {
+            interval,
+            tolerance: interval.saturating_mul(burst.saturating_sub(1)),
+            start: Instant::now(),
+            cells: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Counts one request for `key`; `Err(wait)` when it is over the limit.
+    pub fn check(&self, key: &str) -> Result<(), Duration> {
+        let now = self.start.elapsed();
+        let Ok(mut cells) = self.cells.lock() else {
+            return Ok(());
+        };
+        if cells.len() > 10_000 {
+            cells.retain(|_, tat| *tat > now);
+        }
+        let tat = cells.get(key).copied().unwrap_or(now).max(now);
+        let ahead = tat.saturating_sub(now);
+        if ahead > self.tolerance {
+            return Err(ahead.saturating_sub(self.tolerance));
+        }
+        cells.insert(key.to_owned(), tat + self.interval);
+        Ok(())
+    }
+
+    /// `Some(wait)` when the next request for `key` would be refused (nothing is counted).
+    pub fn blocked(&self, key: &str) -> Option<Duration> {
+        let now = self.start.elapsed();
+        let cells = self.cells.lock().ok()?;
+        let tat = (*cells.get(key)?).max(now);
+        let ahead = tat.saturating_sub(now);
+        (ahead > self.tolerance).then(|| ahead.saturating_sub(self.tolerance))
+    }
+}
+
+/// 429 with `Retry-After` in whole seconds (at least 1).
+pub fn too_many(wait: Duration) -> Response {
+    let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    let mut res = ApiError::http(
+        StatusCode::TOO_MANY_REQUESTS,
+        "RATE_LIMITED",
+        "too many requests for these credentials",
+        format!("wait {secs} s (Retry-After) and try again"),
+    )
+    .into_response();
+    res.headers_mut()
+        .insert(header::RETRY_AFTER, secs.max(1).into());
+    res
+}
+
+fn peer_ip(req: &Request) -> Option<IpAddr> {
+    req.extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip())
+}
+
+/// Middleware on authenticated routes: checks credentials (401), the failed-auth backoff and
+/// the per-credential rate limit (429), and puts the [`Principal`] into the request.
+pub async fn require_auth(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let peer = peer_ip(&req);
+    let peer_key = peer.map_or_else(|| "unknown".into(), |p| p.to_string());
+    if let Some(wait) = state.auth_failures.blocked(&peer_key) {
+        state.metrics.rate_limited();
+        return too_many(wait);
+    }
+    let principal = match state.auth.authenticate(req.headers(), peer, Utc::now()) {
+        Ok(p) => p,
+        Err(refusal) => {
+            state.metrics.auth_failure(refusal.as_str());
+            tracing::debug!(reason = refusal.as_str(), peer = %peer_key, "authentication refused");
+            if let Err(wait) = state.auth_failures.check(&peer_key) {
+                state.metrics.rate_limited();
+                return too_many(wait);
+            }
+            return unauthorized();
+        }
+    };
+    if let Some(limiter) = &state.limiter {
+        let key = format!("{}:{}", principal.kind, principal.id);
+        if let Err(wait) = limiter.check(&key) {
+            state.metrics.rate_limited();
+            return too_many(wait);
+        }
+    }
+    // The scope alone, for the MCP handler (which knows nothing of principals).
+    req.extensions_mut().insert(principal.scope);
+    req.extensions_mut().insert(principal);
+    next.run(req).await
+}
+
+/// The host part of a Host header or an authority: lowercased, without port or brackets.
+fn host_part(authority: &str) -> String {
+    let a = authority.trim().to_ascii_lowercase();
+    if let Some(rest) = a.strip_prefix('[') {
+        return rest.split(']').next().unwrap_or_default().to_owned();
+    }
+    match a.rsplit_once(':') {
+        Some((h, port)) if port.bytes().all(|b| b.is_ascii_digit()) => h.to_owned(),
+        _ => a,
+    }
+}
+
+/// The Host and Origin allow-lists.
+#[derive(Debug, Clone)]
+pub struct OriginPolicy {
+    hosts: Vec<String>,
+    origins: Vec<String>,
+}
+
+const LOOPBACK_HOSTS: [&str; 3] = ["localhost", "127.0.0.1", "::1"];
+
+impl OriginPolicy {
+    /// Loopback names always; plus `extra_hosts`, the bind address when it is a specific
+    /// non-loopback one, and exact `origins`.
+    pub fn new(bind: IpAddr, extra_hosts: &[String], origins: &[String]) -> Self {
+        let mut hosts: Vec<String> = LOOPBACK_HOSTS.iter().map(|h| (*h).to_owned()).collect();
+        hosts.extend(extra_hosts.iter().map(|h| host_part(h)));
+        if !bind.is_loopback() && !bind.is_unspecified() {
+            hosts.push(bind.to_string());
+        }
+        Self {
+            hosts,
+            origins: origins
+                .iter()
+                .map(|o| o.trim().trim_end_matches('/').to_ascii_lowercase())
+                .collect(),
+        }
+    }
+
+    /// Allowed hosts (for rmcp's own check).
+    pub fn hosts(&self) -> &[String] {
+        &self.hosts
+    }
+
+    /// Whether a Host header value is allowed.
+    pub fn host_allowed(&self, host: &str) -> bool {
+        let h = host_part(host);
+        self.hosts.contains(&h)
+    }
+
+    /// Whether an Origin header value is allowed: a loopback origin, or a listed one.
+    pub fn origin_allowed(&self, origin: &str) -> bool {
+        let o = origin.trim().trim_end_matches('/').to_ascii_lowercase();
+        if self.origins.contains(&o) {
+            return true;
+        }
+        let Some((scheme, authority)) = o.split_once("://") else {
+            return false;
+        };
+        (scheme == "http" || scheme == "https")
+            && !authority.contains('/')
+            && !authority.contains('@')
+            && LOOPBACK_HOSTS.contains(&host_part(authority).as_str())
+    }
+}
+
+/// Middleware on every route: a foreign Host (DNS rebinding) or a foreign Origin (a web page)
+/// gets 403 before the body is read.
+pub async fn check_origin(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let host = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .map(str::to_owned)
+        .or_else(|| req.uri().authority().map(|a| a.as_str().to_owned()));
+    let policy = &state.origins;
+    let host_ok = host.as_deref().is_some_and(|h| policy.host_allowed(h));
+    if !host_ok {
+        state.metrics.forbidden("host");
+        return ApiError::http(
+            StatusCode::FORBIDDEN,
+            "FORBIDDEN_HOST",
+            format!(
+                "Host `{}` is not allowed",
+                host.as_deref().unwrap_or("(none)")
+            ),
+            "call the server by a loopback name, or add the name to security.allowed_hosts",
+        )
+        .into_response();
+    }
+    if let Some(origin) = req.headers().get(header::ORIGIN) {
+        let ok = origin.to_str().is_ok_and(|o| policy.origin_allowed(o));
+        if !ok {
+            state.metrics.forbidden("origin");
+            return ApiError::http(
+                StatusCode::FORBIDDEN,
+                "FORBIDDEN_ORIGIN",
+                format!(
+                    "Origin `{}` is not allowed",
+                    origin.to_str().unwrap_or("(not text)")
+                ),
+                "add the origin to cors.origins or security.allowed_origins",
+            )
+            .into_response();
+        }
+    }
+    next.run(req).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gcra_allows_burst_then_rate() {
+        let l = RateLimiter::new(Duration::from_secs(1), 3);
+        assert!(l.check("a").is_ok());
+        assert!(l.check("a").is_ok());
+        assert!(l.check("a").is_ok());
+        assert!(l.blocked("a").is_some());
+        let wait = l.check("a").unwrap_err();
+        assert!(wait <= Duration::from_secs(1) && wait > Duration::from_millis(900));
+        assert!(l.check("b").is_ok());
+        assert!(l.blocked("c").is_none());
+    }
+
+    #[test]
+    fn hosts_and_origins() {
+        let p = OriginPolicy::new(
+            "127.0.0.1".parse().unwrap(),
+            &["orch.example.com".into()],
+            &["https://app.example.com".into()],
+        );
+        assert!(p.host_allowed("127.0.0.1:8000"));
+        assert!(p.host_allowed("localhost"));
+        assert!(p.host_allowed("[::1]:80"));
+        assert!(p.host_allowed("ORCH.example.com:443"));
+        assert!(!p.host_allowed("evil.example"));
+        assert!(!p.host_allowed("0.0.0.0:8000"));
+        assert!(p.origin_allowed("http://localhost:3000"));
+        assert!(p.origin_allowed("https://app.example.com"));
+        assert!(!p.origin_allowed("https://evil.example"));
+        assert!(!p.origin_allowed("http://localhost.evil.example"));
+        assert!(!p.origin_allowed("null"));
+    }
+
+    #[test]
+    fn api_key_and_bearer() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = TokenStore::new(dir.path().join("tokens.json"), dir.path().join("l"));
+        let now = Utc::now();
+        let t = store.create("x", Scope::Read, None, now).unwrap();
+        let auth = Auth::new(store, Some("k3y"), Scope::Write, true);
+        let mut h = HeaderMap::new();
+        assert_eq!(
+            auth.authenticate(&h, None, now).unwrap_err(),
+            Refusal::Malformed
+        );
+        h.insert("x-api-key", "k3y".parse().unwrap());
+        assert_eq!(
+            auth.authenticate(&h, None, now).unwrap().scope,
+            Scope::Write
+        );
+        h.insert("x-api-key", "nope".parse().unwrap());
+        assert!(auth.authenticate(&h, None, now).is_err());
+        h.insert(
+            header::AUTHORIZATION,
+            format!("Bearer {}", t.token).parse().unwrap(),
+        );
+        let p = auth.authenticate(&h, None, now).unwrap();
+        assert_eq!((p.kind, p.scope), ("token", Scope::Read));
+        h.insert(header::AUTHORIZATION, "Basic abc".parse().unwrap());
+        assert_eq!(
+            auth.authenticate(&h, None, now).unwrap_err(),
+            Refusal::Malformed
+        );
+    }
+}

@@ -1,0 +1,192 @@
+//! Errors as HTTP responses: every error body is `{"error": {code, message, field?, hint,
+//! details?}}`, the same shape and codes as the CLI's `--json` errors.
+
+use axum::Json;
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+use crate::core::{self, ErrorKind};
+
+/// A core error, or a failure of the HTTP layer itself, as a response.
+#[derive(Debug)]
+pub enum ApiError {
+    /// An error from the core: the status follows its code.
+    Core(core::Error),
+    /// An HTTP-level error with its own status and code.
+    Http {
+        /// Status.
+        status: StatusCode,
+        /// Stable code.
+        code: &'static str,
+        /// Message.
+        message: String,
+        /// What to do next.
+        hint: String,
+    },
+}
+
+impl From<core::Error> for ApiError {
+    fn from(e: core::Error) -> Self {
+        Self::Core(e)
+    }
+}
+
+impl ApiError {
+    /// An HTTP-level error.
+    pub fn http(
+        status: StatusCode,
+        code: &'static str,
+        message: impl Into<String>,
+        hint: impl Into<String>,
+    ) -> Self {
+        Self::Http {
+            status,
+            code,
+            message: message.into(),
+            hint: hint.into(),
+        }
+    }
+
+    /// The status of this error.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::Core(e) => status_of(e),
+            Self::Http { status, .. } => *status,
+        }
+    }
+
+    /// The JSON body.
+    pub fn body(&self) -> Value {
+        match self {
+            Self::Core(e) => json!({ "error": e.body() }),
+            Self::Http {
+                code,
+                message,
+                hint,
+                ..
+            } => json!({ "error": { "code": code, "message": message, "hint": hint } }),
+        }
+    }
+}
+
+/// The status for a core error, by its stable code.
+pub fn status_of(e: &core::Error) -> StatusCode {
+    if e.kind() == ErrorKind::Internal {
+        return StatusCode::INTERNAL_SERVER_ERROR;
+    }
+    match e.code() {
+        "UNKNOWN_CLIENT"
+        | "UNKNOWN_SERVER"
+        | "UNKNOWN_PROFILE"
+        | "SERVER_NOT_IN_DRAFT"
+        | "ARTIFACT_NOT_FOUND"
+        | "BACKUP_NOT_FOUND"
+        | "UNKNOWN_KEY"
+        | "TOKEN_NOT_FOUND" => StatusCode::NOT_FOUND,
+        "PROFILE_EXISTS"
+        | "KEY_EXISTS"
+        | "RELEASE_EXISTS"
+        | "DUPLICATE_NAME"
+        | "NAME_CLASH"
+        | "CONCURRENT_MODIFICATION"
+        | "DOWNGRADE_REFUSED"
+        | "KEY_IN_USE"
+        | "KEY_NOT_FOUND"
+        | "NO_EARLIER_ARTIFACT"
+        | "NOTHING_DEPLOYED"
+        | "PROFILE_PROTECTED"
+        | "TOKEN_NAME_EXISTS"
+        | "CONFIG_PARSE_ERROR"
+        | "CONFIG_SHAPE_ERROR"
+        | "NOT_A_REGULAR_FILE" => StatusCode::CONFLICT,
+        "VALIDATION_FAILED"
+        | "SIGNATURE_INVALID"
+        | "ARTIFACT_TAMPERED"
+        | "UNTRUSTED_KEY"
+        | "ARTIFACT_CLIENT_MISMATCH"
+        | "UNSUPPORTED_SCHEMA"
+        | "KEY_ID_MISMATCH" => StatusCode::UNPROCESSABLE_ENTITY,
+        _ => StatusCode::BAD_REQUEST,
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        if status.is_server_error() {
+            tracing::error!(status = status.as_u16(), body = %self.body(), "request failed");
+        }
+        (status, Json(self.body())).into_response()
+    }
+}
+
+/// 401 with the challenge. The body is the same whatever was wrong (missing, malformed,
+/// unknown, revoked or expired), so a caller learns nothing from it.
+pub fn unauthorized() -> Response {
+    let mut res = ApiError::http(
+        StatusCode::UNAUTHORIZED,
+        "UNAUTHORIZED",
+        "authentication required: the request has no valid credentials",
+        "send `Authorization: Bearer <token>` (create one with `mcp-orch token create`) or the `X-API-Key` header",
+    )
+    .into_response();
+    res.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        HeaderValue::from_static("Bearer realm=\"mcp-orch\""),
+    );
+    res
+}
+
+/// 403 for a scope that does not allow the call.
+pub fn forbidden_scope(needed: &str, have: &str) -> ApiError {
+    ApiError::http(
+        StatusCode::FORBIDDEN,
+        "INSUFFICIENT_SCOPE",
+        format!("this call needs the `{needed}` scope; the credentials have `{have}`"),
+        format!("use a token created with `mcp-orch token create --scope {needed}`"),
+    )
+}
+
+/// Maps a JSON body rejection (syntax, type, size, content type) to an error body.
+pub fn json_rejection(r: &JsonRejection) -> ApiError {
+    let status = r.status();
+    let code = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => "BODY_TOO_LARGE",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "UNSUPPORTED_MEDIA_TYPE",
+        StatusCode::UNPROCESSABLE_ENTITY => "INVALID_BODY",
+        _ => "MALFORMED_JSON",
+    };
+    let status = if status == StatusCode::UNPROCESSABLE_ENTITY {
+        StatusCode::BAD_REQUEST
+    } else {
+        status
+    };
+    ApiError::http(
+        status,
+        code,
+        r.body_text(),
+        "send a JSON body as described in /openapi.json (at most 1 MiB)",
+    )
+}
+
+/// Maps a query-string rejection.
+pub fn query_rejection(r: &QueryRejection) -> ApiError {
+    ApiError::http(
+        StatusCode::BAD_REQUEST,
+        "INVALID_QUERY",
+        r.body_text(),
+        "see /openapi.json for the query parameters",
+    )
+}
+
+/// Maps a path rejection.
+pub fn path_rejection(r: &PathRejection) -> ApiError {
+    ApiError::http(
+        StatusCode::BAD_REQUEST,
+        "INVALID_PATH",
+        r.body_text(),
+        "see /openapi.json for the paths",
+    )
+}

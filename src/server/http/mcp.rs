@@ -1,0 +1,336 @@
+//! MCP over HTTP: the same handler as stdio ([`OrchServer`]) behind rmcp's Streamable HTTP
+//! service at `/mcp` (sessions, resumable GET streams, every protocol revision), a stateless
+//! JSON-RPC endpoint at `POST /mcp/message` (no session: one request, one answer), the
+//! convenience `POST /mcp/tools/list` and `POST /mcp/tools/call`, and the Universal Loadability
+//! manifest at `/.well-known/mcp-server.json`.
+//!
+//! Credentials are checked by the router before any of this runs; the caller's scope travels in
+//! the request extensions, and the handler refuses tools the scope does not allow.
+
+use std::sync::Arc;
+
+use axum::body::{Body, Bytes};
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+use http_body_util::BodyExt;
+use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
+use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
+use serde_json::{Value, json};
+use tower::ServiceExt as _;
+
+use super::AppState;
+use super::auth::{OriginPolicy, Principal};
+use super::config::ServerConfig;
+use super::error::ApiError;
+use crate::core::tokens::Scope;
+use crate::server::mcp::{OrchServer, prompts, resources, tools};
+use crate::server::watch::{SharedCore, Watcher};
+
+/// The MCP service type.
+pub type McpService = StreamableHttpService<OrchServer, LocalSessionManager>;
+
+fn base_config(
+    config: &ServerConfig,
+    policy: &OriginPolicy,
+    shutdown: &tokio_util::sync::CancellationToken,
+) -> StreamableHttpServerConfig {
+    let mut origins: Vec<String> = ["localhost", "127.0.0.1", "[::1]"]
+        .iter()
+        .flat_map(|h| {
+            [
+                format!("http://{h}:*"),
+                format!("https://{h}:*"),
+                format!("http://{h}"),
+                format!("https://{h}"),
+            ]
+        })
+        .collect();
+    origins.extend(config.cors.origins.iter().cloned());
+    origins.extend(config.security.allowed_origins.iter().cloned());
+    StreamableHttpServerConfig::default()
+        .with_allowed_hosts(policy.hosts().to_vec())
+        .with_allowed_origins(origins)
+        .with_max_request_body_bytes(config.limits.body_bytes)
+        .with_sse_keep_alive(Some(std::time::Duration::from_secs(
+            config.events.heartbeat_secs.max(1),
+        )))
+        .with_cancellation_token(shutdown.child_token())
+}
+
+fn factory(
+    core: &Arc<SharedCore>,
+    watcher: &Arc<Watcher>,
+) -> impl Fn() -> Result<OrchServer, std::io::Error> + Send + Sync + 'static {
+    let core = core.clone();
+    let watcher = watcher.clone();
+    move || Ok(OrchServer::new(core.clone(), watcher.clone()))
+}
+
+/// The session-mode service mounted at `/mcp`.
+pub fn streamable_service(state: &AppState) -> McpService {
+    StreamableHttpService::new(
+        factory(&state.core, &state.watcher),
+        Arc::new(LocalSessionManager::default()),
+        base_config(&state.config, &state.origins, &state.shutdown),
+    )
+}
+
+/// The stateless JSON service behind `POST /mcp/message` and the convenience endpoints.
+pub fn stateless_service(
+    core: &Arc<SharedCore>,
+    watcher: &Arc<Watcher>,
+    config: &ServerConfig,
+    policy: &OriginPolicy,
+    shutdown: &tokio_util::sync::CancellationToken,
+) -> McpService {
+    StreamableHttpService::new(
+        factory(core, watcher),
+        Arc::new(LocalSessionManager::default()),
+        base_config(config, policy, shutdown)
+            .with_legacy_session_mode(false)
+            .with_json_response(true),
+    )
+}
+
+/// Sends one JSON-RPC message through the stateless service, carrying the caller's scope and
+/// the original Host, and returns its response.
+pub async fn call_stateless(
+    state: &AppState,
+    headers: &HeaderMap,
+    scope: Scope,
+    body: Bytes,
+) -> Response {
+    let mut req = Request::builder()
+        .method(Method::POST)
+        .uri("/mcp")
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(header::ACCEPT, "application/json, text/event-stream");
+    for name in [
+        header::HOST,
+        header::HeaderName::from_static("mcp-protocol-version"),
+        header::HeaderName::from_static("mcp-method"),
+        header::HeaderName::from_static("mcp-name"),
+    ] {
+        if let Some(v) = headers.get(&name) {
+            req = req.header(name, v);
+        }
+    }
+    let Ok(mut req) = req.body(Body::from(body)) else {
+        return ApiError::http(
+            StatusCode::BAD_REQUEST,
+            "MALFORMED_REQUEST",
+            "the request could not be forwarded",
+            "send a JSON-RPC message",
+        )
+        .into_response();
+    };
+    req.extensions_mut().insert(scope);
+    match state.mcp_stateless.clone().oneshot(req).await {
+        Ok(res) => res.map(Body::new),
+        Err(never) => match never {},
+    }
+}
+
+/// Reads a JSON-RPC answer from a JSON body or from the last `data:` of an SSE body.
+async fn json_rpc_answer(res: Response) -> Result<Value, ApiError> {
+    let status = res.status();
+    let is_sse = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/event-stream"));
+    let bytes = res
+        .into_body()
+        .collect()
+        .await
+        .map(http_body_util::Collected::to_bytes)
+        .unwrap_or_default();
+    let text = String::from_utf8_lossy(&bytes);
+    let parsed = if is_sse {
+        text.lines()
+            .filter_map(|l| l.strip_prefix("data:"))
+            .filter_map(|d| serde_json::from_str::<Value>(d.trim()).ok())
+            .rfind(|v| v.get("result").is_some() || v.get("error").is_some())
+    } else {
+        serde_json::from_str::<Value>(&text).ok()
+    };
+    match parsed {
+        Some(v) if v.get("result").is_some() => Ok(v["result"].clone()),
+        Some(v) => Err(ApiError::http(
+            if status.is_success() {
+                StatusCode::BAD_REQUEST
+            } else {
+                status
+            },
+            "JSONRPC_ERROR",
+            v["error"]["message"]
+                .as_str()
+                .unwrap_or("the MCP request failed")
+                .to_owned(),
+            "see the MCP specification for tools/list and tools/call",
+        )),
+        None => Err(ApiError::http(
+            if status.is_success() {
+                StatusCode::BAD_GATEWAY
+            } else {
+                status
+            },
+            "MCP_FAILED",
+            format!("the MCP handler answered {status}: {text}"),
+            "retry; if it persists, report it",
+        )),
+    }
+}
+
+fn body_bytes(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
+    body.map_err(|r| {
+        let status = r.status();
+        ApiError::http(
+            status,
+            if status == StatusCode::PAYLOAD_TOO_LARGE {
+                "BODY_TOO_LARGE"
+            } else {
+                "MALFORMED_BODY"
+            },
+            r.body_text(),
+            "send a JSON body of at most 1 MiB",
+        )
+    })
+}
+
+/// `POST /mcp/tools/list`: the tool list as plain JSON (`{tools: [...]}`).
+pub async fn tools_list(
+    State(state): State<AppState>,
+    Extension(p): Extension<Principal>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    p.require(Scope::Read)?;
+    let msg = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}});
+    let res = call_stateless(&state, &headers, p.scope, Bytes::from(msg.to_string())).await;
+    Ok(Json(json_rpc_answer(res).await?))
+}
+
+/// `POST /mcp/tools/call` with `{"name": ..., "arguments": {...}}`: the tool result as plain
+/// JSON (`{content, structuredContent, isError}`).
+pub async fn tools_call(
+    State(state): State<AppState>,
+    Extension(p): Extension<Principal>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<Value>, ApiError> {
+    p.require(Scope::Read)?;
+    let bytes = body_bytes(body)?;
+    let params: Value = serde_json::from_slice(&bytes).map_err(|e| {
+        ApiError::http(
+            StatusCode::BAD_REQUEST,
+            "MALFORMED_JSON",
+            format!("the body is not JSON: {e}"),
+            "send {\"name\": \"list_clients\", \"arguments\": {}}",
+        )
+    })?;
+    if !params.get("name").is_some_and(Value::is_string) {
+        return Err(ApiError::http(
+            StatusCode::BAD_REQUEST,
+            "MISSING_FIELD",
+            "give the tool's `name`",
+            "send {\"name\": \"list_clients\", \"arguments\": {}}",
+        ));
+    }
+    let msg = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": params});
+    let res = call_stateless(&state, &headers, p.scope, Bytes::from(msg.to_string())).await;
+    Ok(Json(json_rpc_answer(res).await?))
+}
+
+/// The Universal Loadability manifest (`mcp-server.json`), derived from the live tool list.
+/// `base` is the server's URL (`http://127.0.0.1:8000`) when it is known.
+pub fn manifest_json(base: Option<&str>, auth_required: bool) -> Value {
+    let tools = tools::list();
+    let tool_docs: Vec<Value> = tools
+        .iter()
+        .map(|t| {
+            json!({
+                "name": t.name,
+                "description": t.description,
+                "input_schema": t.input_schema,
+                "annotations": t.annotations,
+            })
+        })
+        .collect();
+    let http = base.map(|b| {
+        json!({
+            "url": format!("{b}/mcp"),
+            "method": "POST",
+            "transport": "streamable-http",
+            "auth": if auth_required { "bearer" } else { "none" },
+            "sse_endpoint": format!("{b}/mcp/sse"),
+            "message_endpoint": format!("{b}/mcp/message"),
+        })
+    });
+    json!({
+        "$comment": "Universal Loadability manifest (drafts A and B of the mcp-gateway format, merged); generated by mcp-orch from its live tool list",
+        "mcpVersion": super::PROTOCOL_VERSIONS[3],
+        "name": "mcp-orch",
+        "version": env!("CARGO_PKG_VERSION"),
+        "description": env!("CARGO_PKG_DESCRIPTION"),
+        "license": env!("CARGO_PKG_LICENSE"),
+        "server": {
+            "name": "mcp-orch",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": env!("CARGO_PKG_DESCRIPTION"),
+        },
+        "endpoints": {
+            "stdio": { "command": "mcp-orch", "args": ["serve"], "env": { "MCP_ORCH_HOME": "${MCP_ORCH_HOME}" } },
+            "http": http,
+        },
+        "capabilities": {
+            "tools": { "supported": true, "count": tools.len() },
+            "resources": { "supported": true, "count": resources::STATIC.len() + resources::TEMPLATES.len() },
+            "prompts": { "supported": true, "count": prompts::PROMPTS.len() },
+            "sampling": false,
+        },
+        "authentication": {
+            "type": "bearer",
+            "required": auth_required,
+            "header": "Authorization",
+            "alternatives": ["X-API-Key"],
+        },
+        "discovery": {
+            "tags": ["mcp", "configuration", "deployment"],
+            "categories": ["developer-tools"],
+            "keywords": ["mcp", "claude", "cursor", "vscode", "config", "orchestration"],
+        },
+        "n8n": { "compatible": true, "triggerType": "webhook", "transportType": "http" },
+        "mcp": {
+            "protocol_version": super::PROTOCOL_VERSIONS[3],
+            "protocol_versions": super::PROTOCOL_VERSIONS,
+            "transport": {
+                "stdio": { "command": "mcp-orch", "args": ["serve"] },
+                "http": http,
+            },
+            "capabilities": { "tools": true, "resources": true, "prompts": true },
+            "tools": tool_docs,
+        },
+    })
+}
+
+/// `GET /.well-known/mcp-server.json`.
+pub async fn manifest(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let scheme = if state.config.tls_enabled() {
+        "https"
+    } else {
+        "http"
+    };
+    let base = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .map(|h| format!("{scheme}://{h}"));
+    let mut res = Json(manifest_json(base.as_deref(), state.auth.required())).into_response();
+    res.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=300"),
+    );
+    res
+}

