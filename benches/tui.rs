@@ -161,7 +161,7 @@ fn bench_tui(c: &mut Criterion) {
         };
         bench.iter(|| black_box(b.svc.orch.search(&query).len()));
     });
-        group.bench_function("keystroke_to_frame_first_letter", |bench| {
+    group.bench_function("keystroke_to_frame_first_letter", |bench| {
         let mut typed = false;
         b.key(KeyCode::Backspace);
         b.key(KeyCode::Backspace);
