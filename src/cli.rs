@@ -28,6 +28,7 @@ mod publish;
 mod restore;
 mod run;
 mod secrets;
+mod serve;
 mod servers;
 mod show;
 mod status;
@@ -108,6 +109,8 @@ pub enum Command {
     Verify(verify::Args),
     /// Run a server with secrets from the store (used by deployed entries).
     Run(run::Args),
+    /// Run the MCP server (stdio) so AI agents can do everything the CLI does.
+    Serve(serve::Args),
     /// The interactive configuration manager (press ? inside for help).
     Tui(tui::Args),
     /// Print shell completions.
@@ -169,6 +172,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Show(a) => show::run(&a, &ctx),
         Command::Verify(a) => verify::run(&a, &ctx),
         Command::Run(a) => run::run(&a, &ctx),
+        Command::Serve(a) => serve::run(&a, &ctx),
         Command::Tui(a) => tui::run(&a, &ctx),
         Command::Completions(a) => {
             completions::run(&a, &mut Cli::command())?;

@@ -12,6 +12,7 @@ pub mod document;
 pub mod draft;
 pub mod env;
 pub mod error;
+pub mod events;
 pub mod fsutil;
 pub mod import;
 pub mod keys;

@@ -1,9 +1,11 @@
 //! mcp-orch: one place to manage the MCP server configuration of every AI client.
 //!
 //! The [`core`] is the domain and its façade; [`cli`] is the one-shot command line built on it;
+//! [`server`] serves it over MCP.
 //! [`app`] and [`ui`] are the interactive TUI.
 
 pub mod app;
 pub mod cli;
 pub mod core;
+pub mod server;
 pub mod ui;

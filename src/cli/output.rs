@@ -20,7 +20,7 @@ impl Ctx {
         Self { json, home }
     }
 
-    /// The `--home` given, if any.
+    /// The state directory given with `--home`, if any.
     pub fn home(&self) -> Option<PathBuf> {
         self.home.clone()
     }

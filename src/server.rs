@@ -1,0 +1,7 @@
+//! Protocol front-ends over the core: the MCP handler (transport-agnostic, so stdio and the
+//! HTTP transport share it), the stdio transport, and the state watcher that turns changes in
+//! the state directory, made by any process, into notifications.
+
+pub mod mcp;
+pub mod stdio;
+pub mod watch;

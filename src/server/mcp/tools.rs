@@ -1,0 +1,1364 @@
+//! The MCP tools: one argument struct per tool (its JSON Schema, with descriptions, comes from
+//! the struct), a table with titles, descriptions and annotations, and one function per tool
+//! that calls the façade and shapes the result. Names and parameter names are the original
+//! project's, so existing prompts and workflows keep working.
+//!
+//! A tool either returns a JSON object (sent as `structuredContent` and as text) or a
+//! [`core::Error`], sent as a tool error (`isError: true`) whose body is the CLI's structured
+//! error `{code, message, details, hint}`. Bad arguments are tool errors too
+//! (`INVALID_ARGUMENTS`), so a model can correct itself; only an unknown tool is a protocol
+//! error.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use rmcp::model::{JsonObject, Tool, ToolAnnotations};
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value, json};
+
+use crate::core::artifact::Release;
+use crate::core::audit::Filter;
+use crate::core::catalog::{ServerEntry, Transport};
+use crate::core::orchestrator::{
+    AddServer, DeployFlags, DeployReport, DeployRequest, FileDiff, RollbackTarget,
+};
+use crate::core::profiles::DEFAULT_PROFILE;
+use crate::core::search::Query;
+use crate::core::{self, Error, Orchestrator};
+
+/// The client used when a tool call names none (the original's default).
+pub const DEFAULT_CLIENT: &str = "claude-desktop";
+
+fn default_client() -> String {
+    DEFAULT_CLIENT.to_owned()
+}
+
+fn default_profile() -> String {
+    DEFAULT_PROFILE.to_owned()
+}
+
+/// What a tool returns: a JSON object, or the core's error.
+pub type Outcome = core::Result<Value>;
+
+// ---- argument structs -----------------------------------------------------------------------
+
+/// No arguments.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NoArgs {}
+
+/// A client id.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClientArgs {
+    /// Client id, e.g. `claude-desktop`, `cursor`, `claude-code`, `vscode` (see `list_clients`).
+    pub client_id: String,
+}
+
+/// A client and a profile, both with defaults.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TargetArgs {
+    /// Client id (see `list_clients`).
+    #[serde(default = "default_client")]
+    pub client_id: String,
+    /// Profile id (see `list_profiles`).
+    #[serde(default = "default_profile")]
+    pub profile_id: String,
+}
+
+/// Arguments of `diff_config`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DiffArgs {
+    /// Client id (see `list_clients`).
+    #[serde(default = "default_client")]
+    pub client_id: String,
+    /// Profile id.
+    #[serde(default = "default_profile")]
+    pub profile_id: String,
+    /// Server entries to compare with the client's file instead of the draft: an object
+    /// mapping server names to entries in the client's own spelling, optionally wrapped in the
+    /// client's container key (e.g. `{"mcpServers": {...}}`), as an object or a JSON string.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "ObjectOrString")]
+    pub local_payload: Option<ObjectOrString>,
+}
+
+/// Arguments of `list_available_servers`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SearchArgs {
+    /// Only servers with this transport: `stdio`, `http` or `sse`. Combined with
+    /// `search_query` when both are given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "String")]
+    pub transport_filter: Option<String>,
+    /// Fuzzy query over id, name, tags and description; omit to list every server.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "String")]
+    pub search_query: Option<String>,
+}
+
+/// Arguments of `describe_server`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ServerArgs {
+    /// Catalog id (see `list_available_servers`).
+    pub server_id: String,
+}
+
+/// An object, or a JSON string holding one (some clients can only send strings).
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum ObjectOrString {
+    /// A JSON object.
+    Object(Map<String, Value>),
+    /// A JSON string holding an object.
+    String(String),
+}
+
+impl ObjectOrString {
+    fn into_object(self, field: &str) -> core::Result<Map<String, Value>> {
+        match self {
+            Self::Object(map) => Ok(map),
+            Self::String(text) if text.trim().is_empty() => Ok(Map::new()),
+            Self::String(text) => match serde_json::from_str::<Value>(&text) {
+                Ok(Value::Object(map)) => Ok(map),
+                Ok(_) => Err(bad_argument(
+                    field,
+                    format!("`{field}` must be a JSON object"),
+                    format!("give {field} as an object such as {{\"KEY\": \"value\"}}"),
+                )),
+                Err(e) => Err(bad_argument(
+                    field,
+                    format!("`{field}` is not valid JSON: {e}"),
+                    format!("give {field} as an object such as {{\"KEY\": \"value\"}}"),
+                )),
+            },
+        }
+    }
+
+    /// The object's values as strings (numbers and booleans are written out).
+    fn into_pairs(self, field: &str) -> core::Result<Vec<(String, String)>> {
+        self.into_object(field)?
+            .into_iter()
+            .map(|(key, value)| {
+                let text = match value {
+                    Value::String(s) => s,
+                    Value::Number(n) => n.to_string(),
+                    Value::Bool(b) => b.to_string(),
+                    _ => {
+                        return Err(bad_argument(
+                            &format!("{field}.{key}"),
+                            format!("`{field}.{key}` must be a string, number or boolean"),
+                            format!("give it as \"{key}\": \"value\""),
+                        ));
+                    }
+                };
+                Ok((key, text))
+            })
+            .collect()
+    }
+}
+
+/// Arguments of `add_server_to_config`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AddArgs {
+    /// Catalog id of the server to add (see `list_available_servers`).
+    pub server_id: String,
+    /// Parameter values by name (see `describe_server`), as an object or a JSON string.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "ObjectOrString")]
+    pub params: Option<ObjectOrString>,
+    /// Environment variables by name, as an object or a JSON string. Values of variables the
+    /// catalog marks secret are stored in the local secret store; the draft keeps only names.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "ObjectOrString")]
+    pub env_vars: Option<ObjectOrString>,
+    /// Name of the server in the client's file (default: the catalog id).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "String")]
+    pub server_name: Option<String>,
+    /// Client id (see `list_clients`).
+    #[serde(default = "default_client")]
+    pub client_id: String,
+    /// Profile id.
+    #[serde(default = "default_profile")]
+    pub profile_id: String,
+}
+
+/// Arguments of `remove_server_from_config`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RemoveArgs {
+    /// Name of the server in the draft (see `view_draft_config`).
+    pub server_name: String,
+    /// Client id (see `list_clients`).
+    #[serde(default = "default_client")]
+    pub client_id: String,
+    /// Profile id.
+    #[serde(default = "default_profile")]
+    pub profile_id: String,
+}
+
+/// Arguments of `publish_config`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PublishArgs {
+    /// What changed, kept in the signed release.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "String")]
+    pub changelog: Option<String>,
+    /// Client id (see `list_clients`).
+    #[serde(default = "default_client")]
+    pub client_id: String,
+    /// Profile id.
+    #[serde(default = "default_profile")]
+    pub profile_id: String,
+}
+
+/// Arguments of `initialize_keys`.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct KeysArgs {
+    /// Rotate an existing signing key (the old one stays trusted for earlier releases).
+    #[serde(default)]
+    pub regenerate: bool,
+}
+
+/// Arguments of `get_config`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GetConfigArgs {
+    /// Client id (see `list_clients`).
+    pub client_id: String,
+    /// Profile id.
+    #[serde(default = "default_profile")]
+    pub profile_id: String,
+    /// Artifact id or unique prefix (default: the latest release).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "String")]
+    pub artifact_id: Option<String>,
+}
+
+/// Arguments of `get_config_history`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HistoryArgs {
+    /// Client id (see `list_clients`).
+    #[serde(default = "default_client")]
+    pub client_id: String,
+    /// Profile id.
+    #[serde(default = "default_profile")]
+    pub profile_id: String,
+    /// At most this many releases, newest first (all when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "i64")]
+    pub limit: Option<i64>,
+}
+
+/// Arguments of `get_audit_log`.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AuditArgs {
+    /// Only records of this client.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "String")]
+    pub client_id: Option<String>,
+    /// Only records of this profile.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "String")]
+    pub profile_id: Option<String>,
+    /// Only this action: `publish`, `deploy`, `rollback`, `restore`, `key.init`, ...
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "String")]
+    pub action: Option<String>,
+    /// Only the newest this many records (all when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "i64")]
+    pub limit: Option<i64>,
+    /// Also check the hash chain and report any edited, removed or reordered record.
+    #[serde(default)]
+    pub verify: bool,
+}
+
+/// Arguments of `config_status`.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StatusArgs {
+    /// Only this client (every deployed or published target when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "String")]
+    pub client_id: Option<String>,
+    /// Only this profile (needs `client_id`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "String")]
+    pub profile_id: Option<String>,
+}
+
+/// Arguments of `deploy_config`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeployArgs {
+    /// Client id (see `list_clients`).
+    #[serde(default = "default_client")]
+    pub client_id: String,
+    /// Profile id.
+    #[serde(default = "default_profile")]
+    pub profile_id: String,
+    /// Artifact id or unique prefix (default: the latest release).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "String")]
+    pub artifact_id: Option<String>,
+    /// `true` writes the client's file. Without it the plan is returned as a dry run (and,
+    /// when the client supports elicitation, the user is asked first).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "bool")]
+    pub confirm: Option<bool>,
+    /// Take over servers with the same name that were added to the file by hand.
+    #[serde(default)]
+    pub adopt: bool,
+}
+
+/// Arguments of `rollback_config`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RollbackArgs {
+    /// Client id (see `list_clients`).
+    #[serde(default = "default_client")]
+    pub client_id: String,
+    /// Profile id.
+    #[serde(default = "default_profile")]
+    pub profile_id: String,
+    /// The artifact to go back to (id or unique prefix); default: one version back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "String")]
+    pub artifact_id: Option<String>,
+    /// How many published versions to go back (default 1; ignored with `artifact_id`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "i64")]
+    pub steps: Option<i64>,
+    /// `true` writes the client's file. Without it the plan is returned as a dry run (and,
+    /// when the client supports elicitation, the user is asked first).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "bool")]
+    pub confirm: Option<bool>,
+    /// Take over servers with the same name that were added to the file by hand.
+    #[serde(default)]
+    pub adopt: bool,
+}
+
+// ---- the table ------------------------------------------------------------------------------
+
+/// What kind of effect a tool has, for its annotations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Effect {
+    /// Reads only.
+    Read,
+    /// Changes mcp-orch's own state (drafts, secrets), adding things.
+    Write,
+    /// Changes state and may remove things.
+    Destructive,
+}
+
+/// One tool's static description.
+pub struct ToolSpec {
+    /// Name.
+    pub name: &'static str,
+    /// Title.
+    pub title: &'static str,
+    /// Description.
+    pub description: &'static str,
+    /// Effect, for annotations.
+    pub effect: Effect,
+    /// Whether calling twice with the same arguments has no further effect.
+    pub idempotent: bool,
+    /// Whether it changes state that notifications report (so the watcher is poked).
+    pub mutates: bool,
+    /// The input schema.
+    pub schema: fn() -> Arc<JsonObject>,
+}
+
+fn schema<T: JsonSchema + 'static>() -> Arc<JsonObject> {
+    rmcp::handler::server::tool::schema_for_input::<T>()
+        .unwrap_or_else(|_| Arc::new(JsonObject::from_iter([("type".into(), json!("object"))])))
+}
+
+/// Every tool, in the order `tools/list` shows them.
+pub const TOOLS: &[ToolSpec] = &[
+    ToolSpec {
+        name: "list_clients",
+        title: "List clients",
+        description: "List the MCP clients mcp-orch knows (Claude Desktop, Claude Code, Cursor, VS Code, ...): whether each is installed, where its config file is, how many servers it has and its profiles.",
+        effect: Effect::Read,
+        idempotent: true,
+        mutates: false,
+        schema: schema::<NoArgs>,
+    },
+    ToolSpec {
+        name: "list_profiles",
+        title: "List profiles",
+        description: "List the profiles of a client: each profile is a separate draft with its own target file (user scope, a project, or a pinned path).",
+        effect: Effect::Read,
+        idempotent: true,
+        mutates: false,
+        schema: schema::<ClientArgs>,
+    },
+    ToolSpec {
+        name: "get_config",
+        title: "Get a published config",
+        description: "Show a published release of a client and profile (the latest, or `artifact_id`) with its signature verified: version, changelog, signing key and the payload (servers and the entries as they are written into the client's file; secrets only as references).",
+        effect: Effect::Read,
+        idempotent: true,
+        mutates: false,
+        schema: schema::<GetConfigArgs>,
+    },
+    ToolSpec {
+        name: "diff_config",
+        title: "Diff config",
+        description: "Show what writing the draft (or `local_payload`) into the client's config file would change: servers added, removed and modified field by field, and a unified diff of the file. Secrets are masked. Writes nothing.",
+        effect: Effect::Read,
+        idempotent: true,
+        mutates: false,
+        schema: schema::<DiffArgs>,
+    },
+    ToolSpec {
+        name: "list_available_servers",
+        title: "Search the catalog",
+        description: "Search the server catalog. `search_query` is a fuzzy query over id, name, tags and description; `transport_filter` keeps one transport (stdio, http, sse); both apply together.",
+        effect: Effect::Read,
+        idempotent: true,
+        mutates: false,
+        schema: schema::<SearchArgs>,
+    },
+    ToolSpec {
+        name: "describe_server",
+        title: "Describe a server",
+        description: "Show one catalog server in full: transport, command or URL, parameters, environment variables (required, optional, secret), package and documentation, with an example `add_server_to_config` call.",
+        effect: Effect::Read,
+        idempotent: true,
+        mutates: false,
+        schema: schema::<ServerArgs>,
+    },
+    ToolSpec {
+        name: "add_server_to_config",
+        title: "Add a server to the draft",
+        description: "Add a catalog server to the draft of a client and profile. Parameters are type-checked and defaults applied; secret environment values go to the local secret store and the draft keeps only their names. Returns the validation result of the draft after the change.",
+        effect: Effect::Write,
+        idempotent: false,
+        mutates: true,
+        schema: schema::<AddArgs>,
+    },
+    ToolSpec {
+        name: "remove_server_from_config",
+        title: "Remove a server from the draft",
+        description: "Remove a server from the draft of a client and profile (the client's file changes only when the draft is deployed).",
+        effect: Effect::Destructive,
+        idempotent: false,
+        mutates: true,
+        schema: schema::<RemoveArgs>,
+    },
+    ToolSpec {
+        name: "view_draft_config",
+        title: "View the draft",
+        description: "Show the draft of a client and profile: its servers (secret values never included, only their names), revision and last change.",
+        effect: Effect::Read,
+        idempotent: true,
+        mutates: false,
+        schema: schema::<TargetArgs>,
+    },
+    ToolSpec {
+        name: "clear_draft_config",
+        title: "Clear the draft",
+        description: "Remove every server from the draft of a client and profile.",
+        effect: Effect::Destructive,
+        idempotent: true,
+        mutates: true,
+        schema: schema::<TargetArgs>,
+    },
+    ToolSpec {
+        name: "publish_config",
+        title: "Publish the draft",
+        description: "Publish the draft of a client and profile as a signed, immutable, versioned artifact. Refuses an empty or invalid draft (VALIDATION_FAILED with every problem). Needs a signing key (see `initialize_keys`).",
+        effect: Effect::Write,
+        idempotent: false,
+        mutates: true,
+        schema: schema::<PublishArgs>,
+    },
+    ToolSpec {
+        name: "initialize_keys",
+        title: "Initialize signing keys",
+        description: "Create the Ed25519 signing key used to publish artifacts. With `regenerate`, rotate the existing key (releases signed by the old key stay verifiable).",
+        effect: Effect::Write,
+        idempotent: false,
+        mutates: true,
+        schema: schema::<KeysArgs>,
+    },
+    ToolSpec {
+        name: "validate_config",
+        title: "Validate the draft",
+        description: "Validate the draft of a client and profile: every problem at once, each with a stable code, severity, JSON path and hint. An invalid draft is a normal result (`valid: false`), not a tool error.",
+        effect: Effect::Read,
+        idempotent: true,
+        mutates: false,
+        schema: schema::<TargetArgs>,
+    },
+    ToolSpec {
+        name: "deploy_config",
+        title: "Deploy a published config",
+        description: "Write a published artifact (the latest by default) into the client's config file: only mcp-orch's entries change, a backup is kept. Acts only with `confirm: true` (or the user's confirmation through elicitation); otherwise returns the plan as a dry run.",
+        effect: Effect::Destructive,
+        idempotent: true,
+        mutates: true,
+        schema: schema::<DeployArgs>,
+    },
+    ToolSpec {
+        name: "get_config_history",
+        title: "Release history",
+        description: "List the published releases of a client and profile, newest first: version, artifact id, changelog, servers.",
+        effect: Effect::Read,
+        idempotent: true,
+        mutates: false,
+        schema: schema::<HistoryArgs>,
+    },
+    ToolSpec {
+        name: "get_audit_log",
+        title: "Audit log",
+        description: "Read the tamper-evident audit log (publish, deploy, rollback, restore, key events), optionally filtered, and check its hash chain with `verify`.",
+        effect: Effect::Read,
+        idempotent: true,
+        mutates: false,
+        schema: schema::<AuditArgs>,
+    },
+    ToolSpec {
+        name: "config_status",
+        title: "Deployment status and drift",
+        description: "Show what is deployed where: deployed and latest versions, and drift (entries mcp-orch owns that were changed or removed in the client's file by hand).",
+        effect: Effect::Read,
+        idempotent: true,
+        mutates: false,
+        schema: schema::<StatusArgs>,
+    },
+    ToolSpec {
+        name: "rollback_config",
+        title: "Roll back a deploy",
+        description: "Deploy an earlier published artifact of a client and profile (one version back by default, or `steps`, or `artifact_id`). Acts only with `confirm: true` (or the user's confirmation through elicitation); otherwise returns the plan as a dry run.",
+        effect: Effect::Destructive,
+        idempotent: true,
+        mutates: true,
+        schema: schema::<RollbackArgs>,
+    },
+    ToolSpec {
+        name: "import_client_config",
+        title: "Import the client's file",
+        description: "Adopt the servers already in the client's config file into the draft. Plain-text secrets are moved into the local secret store; servers already in the draft are skipped.",
+        effect: Effect::Write,
+        idempotent: true,
+        mutates: true,
+        schema: schema::<TargetArgs>,
+    },
+];
+
+/// The spec of a tool by name.
+pub fn spec(name: &str) -> Option<&'static ToolSpec> {
+    TOOLS.iter().find(|t| t.name == name)
+}
+
+/// The `tools/list` entries.
+pub fn list() -> Vec<Tool> {
+    TOOLS
+        .iter()
+        .map(|t| {
+            let annotations = ToolAnnotations::with_title(t.title)
+                .read_only(t.effect == Effect::Read)
+                .destructive(t.effect == Effect::Destructive)
+                .idempotent(t.idempotent)
+                .open_world(false);
+            Tool::new(t.name, t.description, (t.schema)())
+                .with_title(t.title)
+                .with_annotations(annotations)
+        })
+        .collect()
+}
+
+// ---- dispatch -------------------------------------------------------------------------------
+
+fn bad_argument(field: &str, message: String, hint: String) -> Error {
+    Error::invalid("INVALID_ARGUMENTS", field, message, hint)
+}
+
+/// Parses a tool's arguments; a mismatch is an `INVALID_ARGUMENTS` tool error naming the field.
+pub fn parse<T: DeserializeOwned>(tool: &str, args: JsonObject) -> core::Result<T> {
+    serde_json::from_value(Value::Object(args)).map_err(|e| {
+        let message = e.to_string();
+        let field = message
+            .split('`')
+            .nth(1)
+            .filter(|_| message.contains("field"))
+            .unwrap_or("arguments")
+            .to_owned();
+        bad_argument(
+            &field,
+            format!("invalid arguments for `{tool}`: {message}"),
+            format!("see the input schema of `{tool}` in tools/list"),
+        )
+    })
+}
+
+/// Runs a synchronous tool by name. `None` for an unknown name.
+pub fn call(orch: &Orchestrator, name: &str, args: JsonObject) -> Option<Outcome> {
+    Some(match name {
+        "list_clients" => parse::<NoArgs>(name, args).and_then(|_| list_clients(orch)),
+        "list_profiles" => parse(name, args).and_then(|a| list_profiles(orch, &a)),
+        "diff_config" => parse(name, args).and_then(|a| diff_config(orch, a)),
+        "list_available_servers" => parse(name, args).and_then(|a| list_available_servers(orch, a)),
+        "describe_server" => parse(name, args).and_then(|a| describe_server(orch, &a)),
+        "add_server_to_config" => parse(name, args).and_then(|a| add_server_to_config(orch, a)),
+        "remove_server_from_config" => {
+            parse(name, args).and_then(|a| remove_server_from_config(orch, &a))
+        }
+        "view_draft_config" => parse(name, args).and_then(|a| view_draft_config(orch, &a)),
+        "clear_draft_config" => parse(name, args).and_then(|a| clear_draft_config(orch, &a)),
+        "validate_config" => parse(name, args).and_then(|a| validate_config(orch, &a)),
+        "import_client_config" => parse(name, args).and_then(|a| import_client_config(orch, &a)),
+        "get_config" => parse(name, args).and_then(|a| get_config(orch, &a)),
+        "publish_config" => parse(name, args).and_then(|a| publish_config(orch, &a)),
+        "initialize_keys" => parse(name, args).and_then(|a| initialize_keys(orch, &a)),
+        "get_config_history" => parse(name, args).and_then(|a| get_config_history(orch, &a)),
+        "get_audit_log" => parse(name, args).and_then(|a| get_audit_log(orch, &a)),
+        "config_status" => parse(name, args).and_then(|a| config_status(orch, &a)),
+        "deploy_config" => parse(name, args).and_then(|a: DeployArgs| {
+            let confirmed = a.confirm == Some(true);
+            deploy_config(orch, &a, confirmed)
+        }),
+        "rollback_config" => parse(name, args).and_then(|a: RollbackArgs| {
+            let confirmed = a.confirm == Some(true);
+            rollback_config(orch, &a, confirmed)
+        }),
+        _ => return None,
+    })
+}
+
+fn to_value<T: serde::Serialize>(value: &T) -> core::Result<Value> {
+    serde_json::to_value(value).map_err(|e| Error::Internal(format!("serialising a result: {e}")))
+}
+
+// ---- tools ----------------------------------------------------------------------------------
+
+/// `list_clients`.
+pub fn list_clients(orch: &Orchestrator) -> Outcome {
+    let statuses = orch.client_statuses()?;
+    let clients: Vec<Value> = statuses
+        .iter()
+        .map(|s| {
+            let mut v = json!({
+                "client_id": s.id,
+                "display_name": s.name,
+                "config_format": s.format,
+                "config_location": s.config.path,
+                "detected": s.detected,
+                "server_count": s.server_count,
+                "available_profiles": s.profiles,
+                "remote_support": s.remote,
+                "project_scope": s.project_scope,
+                "candidates": s.config.candidates,
+            });
+            if let Some(error) = &s.error {
+                v["error"] = json!(error);
+            }
+            v
+        })
+        .collect();
+    Ok(json!({
+        "clients": clients,
+        "count": clients.len(),
+        "platform": orch.env().os,
+    }))
+}
+
+/// `list_profiles`.
+pub fn list_profiles(orch: &Orchestrator, a: &ClientArgs) -> Outcome {
+    let profiles = orch.profiles(&a.client_id)?;
+    let mut out = Vec::with_capacity(profiles.len());
+    for p in &profiles {
+        let target = orch.target(&a.client_id, &p.id)?;
+        let draft = orch.draft(&a.client_id, &p.id)?;
+        out.push(json!({
+            "profile_id": p.id,
+            "description": p.description,
+            "scope": p.scope,
+            "project_dir": p.project_dir,
+            "pinned_path": p.path,
+            "target_path": target.path,
+            "target_exists": target.exists,
+            "created_at": p.created_at,
+            "draft_server_count": draft.servers.len(),
+            "draft_revision": draft.revision,
+            "updated_at": draft.updated_at,
+        }));
+    }
+    Ok(json!({ "client_id": a.client_id, "profiles": out, "count": out.len() }))
+}
+
+/// The entries of a payload given to `diff_config`, unwrapped from the client's container.
+fn payload_entries(
+    orch: &Orchestrator,
+    client: &str,
+    payload: ObjectOrString,
+) -> core::Result<BTreeMap<String, Value>> {
+    let def = orch.client(client)?;
+    let mut root = Value::Object(payload.into_object("local_payload")?);
+    for key in &def.container {
+        match root.get(key) {
+            Some(inner) if inner.is_object() || inner.is_array() => root = inner.clone(),
+            _ => break,
+        }
+    }
+    let entries: Vec<(String, Value)> = match root {
+        Value::Object(map) => map.into_iter().collect(),
+        Value::Array(items) if !def.name_field.is_empty() => items
+            .into_iter()
+            .map(|item| {
+                let name = item
+                    .get(&def.name_field)
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+                    .ok_or_else(|| {
+                        bad_argument(
+                            "local_payload",
+                            format!("an entry of local_payload has no `{}`", def.name_field),
+                            format!("give every entry a `{}` field", def.name_field),
+                        )
+                    })?;
+                Ok((name, item))
+            })
+            .collect::<core::Result<_>>()?,
+        _ => {
+            return Err(bad_argument(
+                "local_payload",
+                "local_payload must map server names to entries".into(),
+                format!(
+                    "give it as {{\"{}\": {{\"name\": {{...}}}}}}",
+                    def.container.join(".")
+                ),
+            ));
+        }
+    };
+    for (name, entry) in &entries {
+        if !entry.is_object() {
+            return Err(bad_argument(
+                &format!("local_payload.{name}"),
+                format!("the entry of `{name}` in local_payload is not an object"),
+                "give each server as an object in the client's own spelling".into(),
+            ));
+        }
+    }
+    Ok(entries.into_iter().collect())
+}
+
+/// The JSON shape of a file plan, as `diff_config` and deploy plans show it.
+pub fn plan_json(plan: &FileDiff, source: &str) -> Value {
+    let s = &plan.servers;
+    let status = if s.is_empty() {
+        "up-to-date"
+    } else if s.removed.is_empty() && s.modified.is_empty() {
+        "outdated"
+    } else {
+        "diverged"
+    };
+    let recommendation = match status {
+        "up-to-date" => "nothing to deploy: the file already holds these servers".to_owned(),
+        _ => format!(
+            "{} server(s) would change in {}; validate, publish and deploy to apply",
+            s.total_changes(),
+            plan.path.display()
+        ),
+    };
+    let modified: Vec<Value> = s
+        .modified
+        .iter()
+        .map(|m| {
+            json!({
+                "server_id": m.name,
+                "changes": m.changes,
+                "takes_over_unmanaged": m.takes_over_unmanaged,
+            })
+        })
+        .collect();
+    json!({
+        "client_id": plan.client_id,
+        "profile_id": plan.profile_id,
+        "source": source,
+        "path": plan.path,
+        "exists": plan.exists,
+        "status": status,
+        "diff": {
+            "servers_added": s.added,
+            "servers_removed": s.removed,
+            "servers_modified": modified,
+            "servers_unchanged": s.unchanged,
+        },
+        "summary": {
+            "total_changes": s.total_changes(),
+            "added_count": s.added.len(),
+            "removed_count": s.removed.len(),
+            "modified_count": s.modified.len(),
+        },
+        "unified_diff": plan.unified_diff,
+        "notes": plan.notes,
+        "recommendation": recommendation,
+    })
+}
+
+/// `diff_config`.
+pub fn diff_config(orch: &Orchestrator, a: DiffArgs) -> Outcome {
+    match a.local_payload {
+        None => Ok(plan_json(&orch.diff(&a.client_id, &a.profile_id)?, "draft")),
+        Some(payload) => {
+            orch.profile(&a.client_id, &a.profile_id)?;
+            let entries = payload_entries(orch, &a.client_id, payload)?;
+            let plan = orch.plan_file(&a.client_id, &a.profile_id, entries, &BTreeSet::new())?;
+            Ok(plan_json(&plan, "local_payload"))
+        }
+    }
+}
+
+/// The summary shape of a catalog entry in listings.
+pub fn summary(entry: &ServerEntry) -> Value {
+    json!({
+        "server_id": entry.id,
+        "display_name": entry.name,
+        "description": entry.description,
+        "transport": entry.transport,
+        "tags": entry.tags,
+        "package": entry.package,
+        "source": entry.source,
+        "has_parameters": !entry.params.is_empty(),
+        "requires_env": entry.env.iter().any(|e| e.required),
+    })
+}
+
+/// Counts per transport.
+pub fn transport_counts<'a>(entries: impl IntoIterator<Item = &'a ServerEntry>) -> Value {
+    let mut counts: BTreeMap<&'static str, usize> =
+        Transport::ALL.iter().map(|t| (t.as_str(), 0)).collect();
+    for e in entries {
+        *counts.entry(e.transport.as_str()).or_default() += 1;
+    }
+    json!(counts)
+}
+
+/// `list_available_servers`.
+pub fn list_available_servers(orch: &Orchestrator, a: SearchArgs) -> Outcome {
+    let transport = a
+        .transport_filter
+        .as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(|t| {
+            t.parse::<Transport>().map_err(|_| {
+                Error::invalid(
+                    "INVALID_TRANSPORT",
+                    "transport_filter",
+                    format!("unknown transport `{t}`"),
+                    "use stdio, http or sse",
+                )
+            })
+        })
+        .transpose()?;
+    let text = a.search_query.unwrap_or_default();
+    // Counts per transport are over the text matches, so they show what other transports
+    // would offer; the list itself honours both filters.
+    let text_hits = orch.search(&Query {
+        text: text.clone(),
+        transport: None,
+        tag: None,
+    });
+    let counts = transport_counts(text_hits.iter().map(|(e, _)| *e));
+    let query = Query {
+        text,
+        transport,
+        tag: None,
+    };
+    let servers: Vec<Value> = orch
+        .search(&query)
+        .iter()
+        .map(|(e, _)| summary(e))
+        .collect();
+    Ok(json!({
+        "servers": servers,
+        "count": servers.len(),
+        "transport_counts": counts,
+        "available_transports": Transport::ALL.iter().map(|t| t.as_str()).collect::<Vec<_>>(),
+        "search_query": query.text,
+        "transport_filter": query.transport,
+    }))
+}
+
+/// `describe_server`.
+pub fn describe_server(orch: &Orchestrator, a: &ServerArgs) -> Outcome {
+    let e = orch.server(&a.server_id)?;
+    let transport = match e.transport {
+        Transport::Stdio => json!({ "type": "stdio", "command": e.command, "args": e.args }),
+        t => json!({ "type": t, "url": e.url, "headers": e.headers }),
+    };
+    let (required, optional): (Vec<_>, Vec<_>) = e.env.iter().partition(|v| v.required);
+    let example_params: Map<String, Value> = e
+        .params
+        .iter()
+        .filter(|p| p.required && p.default.is_none())
+        .map(|p| {
+            (
+                p.name.clone(),
+                json!(
+                    p.example
+                        .clone()
+                        .unwrap_or_else(|| format!("<{}>", p.kind.as_str()))
+                ),
+            )
+        })
+        .collect();
+    let example_env: Map<String, Value> = required
+        .iter()
+        .filter(|v| v.default.is_none())
+        .map(|v| (v.name.clone(), json!(format!("<{}>", v.name))))
+        .collect();
+    let mut example = json!({ "server_id": e.id, "client_id": DEFAULT_CLIENT });
+    if !example_params.is_empty() {
+        example["params"] = Value::Object(example_params);
+    }
+    if !example_env.is_empty() {
+        example["env_vars"] = Value::Object(example_env);
+    }
+    Ok(json!({
+        "server_id": e.id,
+        "display_name": e.name,
+        "description": e.description,
+        "transport": transport,
+        "parameters": e.params,
+        "env_vars": { "required": required, "optional": optional },
+        "package": e.package,
+        "documentation_url": e.docs_url,
+        "tags": e.tags,
+        "source": e.source,
+        "version": e.version,
+        "usage_example": { "tool": "add_server_to_config", "arguments": example },
+    }))
+}
+
+/// `add_server_to_config`.
+pub fn add_server_to_config(orch: &Orchestrator, a: AddArgs) -> Outcome {
+    let params = a
+        .params
+        .map(|p| p.into_pairs("params"))
+        .transpose()?
+        .unwrap_or_default();
+    let env = a
+        .env_vars
+        .map(|p| p.into_pairs("env_vars"))
+        .transpose()?
+        .unwrap_or_default();
+    let outcome = orch.add_server(&AddServer {
+        client: a.client_id.clone(),
+        profile: a.profile_id.clone(),
+        server_id: a.server_id,
+        name: a.server_name.filter(|n| !n.trim().is_empty()),
+        params,
+        env,
+        secrets: Vec::new(),
+    })?;
+    let draft = orch.draft(&a.client_id, &a.profile_id)?;
+    Ok(json!({
+        "status": "added",
+        "server_name": outcome.name,
+        "client_id": a.client_id,
+        "profile_id": a.profile_id,
+        "server": outcome.server,
+        "server_count": outcome.server_count,
+        "servers": draft.servers.keys().collect::<Vec<_>>(),
+        "stored_secrets": outcome.stored_secrets,
+        "diagnostics": outcome.diagnostics,
+    }))
+}
+
+/// `remove_server_from_config`.
+pub fn remove_server_from_config(orch: &Orchestrator, a: &RemoveArgs) -> Outcome {
+    let draft = orch.remove_server(&a.client_id, &a.profile_id, &a.server_name)?;
+    Ok(json!({
+        "status": "removed",
+        "server_name": a.server_name,
+        "client_id": a.client_id,
+        "profile_id": a.profile_id,
+        "server_count": draft.servers.len(),
+        "servers": draft.servers.keys().collect::<Vec<_>>(),
+    }))
+}
+
+/// The JSON shape of a draft (secret values are never in a draft, only their names).
+pub fn draft_json(draft: &crate::core::draft::Draft) -> Value {
+    json!({
+        "client_id": draft.client,
+        "profile_id": draft.profile,
+        "draft": draft.servers,
+        "server_count": draft.servers.len(),
+        "servers": draft.servers.keys().collect::<Vec<_>>(),
+        "revision": draft.revision,
+        "updated_at": draft.updated_at,
+    })
+}
+
+/// `view_draft_config`.
+pub fn view_draft_config(orch: &Orchestrator, a: &TargetArgs) -> Outcome {
+    Ok(draft_json(&orch.draft(&a.client_id, &a.profile_id)?))
+}
+
+/// `clear_draft_config`.
+pub fn clear_draft_config(orch: &Orchestrator, a: &TargetArgs) -> Outcome {
+    let previous = orch.clear_draft(&a.client_id, &a.profile_id)?;
+    Ok(json!({
+        "status": "cleared",
+        "client_id": a.client_id,
+        "profile_id": a.profile_id,
+        "previous_count": previous,
+    }))
+}
+
+/// `validate_config`.
+pub fn validate_config(orch: &Orchestrator, a: &TargetArgs) -> Outcome {
+    let report = orch.validate(&a.client_id, &a.profile_id)?;
+    let mut v = to_value(&report)?;
+    v["validated_at"] = json!(orch.now());
+    Ok(v)
+}
+
+/// `import_client_config`.
+pub fn import_client_config(orch: &Orchestrator, a: &TargetArgs) -> Outcome {
+    let report = orch.import(&a.client_id, &a.profile_id)?;
+    let skipped: Vec<Value> = report
+        .skipped
+        .iter()
+        .map(|(name, reason)| json!({ "server_name": name, "reason": reason }))
+        .collect();
+    Ok(json!({
+        "status": "imported",
+        "client_id": a.client_id,
+        "profile_id": a.profile_id,
+        "path": report.path,
+        "imported": report.imported,
+        "skipped": skipped,
+        "secrets_moved": report.secrets_moved,
+        "server_count": report.server_count,
+    }))
+}
+
+// ---- publishing and deploying ---------------------------------------------------------------
+
+/// Who the audit log names for changes made through MCP.
+pub const ACTOR: &str = "mcp";
+
+/// The JSON shape of a release (without its payload).
+pub fn release_json(release: &Release) -> Value {
+    let e = &release.envelope;
+    json!({
+        "client_id": e.client_id,
+        "profile_id": e.profile_id,
+        "artifact_id": e.artifact_id,
+        "version": e.version,
+        "created_at": e.created_at,
+        "key_id": e.key_id,
+        "changelog": e.changelog,
+        "server_count": e.metadata.server_count,
+        "servers": e.metadata.servers,
+    })
+}
+
+fn nothing_published(client: &str, profile: &str) -> Error {
+    Error::invalid(
+        "ARTIFACT_NOT_FOUND",
+        "artifact_id",
+        format!("nothing has been published for {client}/{profile}"),
+        format!(
+            "publish the draft first with `publish_config` (client_id \"{client}\", profile_id \"{profile}\")"
+        ),
+    )
+}
+
+/// A verified release with its payload, as `get_config` and `config://…/latest` show it.
+pub fn verified_release_json(orch: &Orchestrator, release: &Release) -> Outcome {
+    let verified = orch.verify_release(release)?;
+    let mut v = release_json(&verified.release);
+    v["verified"] = json!(true);
+    v["signature"] = json!(verified.release.signature);
+    v["payload"] = json!({
+        "servers": verified.payload.servers,
+        "entries": verified.payload.entries,
+    });
+    Ok(v)
+}
+
+/// `get_config`.
+pub fn get_config(orch: &Orchestrator, a: &GetConfigArgs) -> Outcome {
+    orch.profile(&a.client_id, &a.profile_id)?;
+    let release = match &a.artifact_id {
+        Some(id) => orch.find_release(&a.client_id, &a.profile_id, id)?,
+        None => orch
+            .latest_release(&a.client_id, &a.profile_id)?
+            .ok_or_else(|| nothing_published(&a.client_id, &a.profile_id))?,
+    };
+    verified_release_json(orch, &release)
+}
+
+/// `publish_config`.
+pub fn publish_config(orch: &Orchestrator, a: &PublishArgs) -> Outcome {
+    let release = orch.publish(&a.client_id, &a.profile_id, a.changelog.as_deref(), ACTOR)?;
+    let mut v = release_json(&release);
+    v["status"] = json!("published");
+    Ok(v)
+}
+
+/// `initialize_keys`.
+pub fn initialize_keys(orch: &Orchestrator, a: &KeysArgs) -> Outcome {
+    let key = orch.init_keys(a.regenerate, ACTOR)?;
+    let mut v = to_value(&key)?;
+    v["status"] = json!(if key.rotated_from.is_some() {
+        "regenerated"
+    } else {
+        "initialized"
+    });
+    Ok(v)
+}
+
+fn non_negative(field: &str, n: Option<i64>) -> core::Result<Option<usize>> {
+    n.map(|n| {
+        usize::try_from(n).map_err(|_| {
+            bad_argument(
+                field,
+                format!("`{field}` must not be negative, got {n}"),
+                format!("give {field} as a positive number"),
+            )
+        })
+    })
+    .transpose()
+}
+
+/// `get_config_history`.
+pub fn get_config_history(orch: &Orchestrator, a: &HistoryArgs) -> Outcome {
+    let limit = non_negative("limit", a.limit)?;
+    orch.profile(&a.client_id, &a.profile_id)?;
+    let history = orch.history(&a.client_id, &a.profile_id)?;
+    let total = history.len();
+    let releases: Vec<Value> = history
+        .iter()
+        .take(limit.unwrap_or(usize::MAX))
+        .map(release_json)
+        .collect();
+    Ok(json!({
+        "client_id": a.client_id,
+        "profile_id": a.profile_id,
+        "releases": releases,
+        "count": releases.len(),
+        "total": total,
+    }))
+}
+
+/// `get_audit_log`.
+pub fn get_audit_log(orch: &Orchestrator, a: &AuditArgs) -> Outcome {
+    let limit = non_negative("limit", a.limit)?;
+    if let Some(client) = &a.client_id {
+        orch.client(client)?;
+    }
+    let log = orch.audit_log();
+    let records = log.read(&Filter {
+        client: a.client_id.clone(),
+        profile: a.profile_id.clone(),
+        since: None,
+        action: a.action.clone(),
+    })?;
+    let total = records.len();
+    let skip = limit.map_or(0, |n| total.saturating_sub(n));
+    let records: Vec<_> = records.into_iter().skip(skip).collect();
+    let mut v = json!({ "records": records, "count": records.len(), "total": total });
+    if a.verify {
+        v["verification"] = to_value(&log.verify()?)?;
+    }
+    Ok(v)
+}
+
+/// `config_status`.
+pub fn config_status(orch: &Orchestrator, a: &StatusArgs) -> Outcome {
+    let targets = match (&a.client_id, &a.profile_id) {
+        (Some(c), Some(p)) => {
+            orch.profile(c, p)?;
+            vec![orch.target_status(c, p)?]
+        }
+        (None, Some(_)) => {
+            return Err(bad_argument(
+                "profile_id",
+                "`profile_id` needs `client_id`".into(),
+                "give client_id too, or leave both out for every target".into(),
+            ));
+        }
+        (client, None) => orch.status(client.as_deref())?,
+    };
+    let drifted: Vec<Value> = targets
+        .iter()
+        .filter(|t| t.drift == crate::core::orchestrator::DriftState::Drifted)
+        .map(|t| json!({ "client_id": t.client_id, "profile_id": t.profile_id }))
+        .collect();
+    Ok(json!({
+        "targets": targets,
+        "count": targets.len(),
+        "drift_detected": !drifted.is_empty(),
+        "drifted": drifted,
+    }))
+}
+
+/// The JSON of a deploy or rollback report.
+pub fn report_json(r: &DeployReport, status: &str) -> Value {
+    json!({
+        "status": status,
+        "client_id": r.client_id,
+        "profile_id": r.profile_id,
+        "artifact_id": r.artifact_id,
+        "version": r.version,
+        "dry_run": r.dry_run,
+        "changed": r.changed,
+        "backup_id": r.backup_id,
+        "config_path": r.plan.path,
+        "plan": plan_json(&r.plan, "artifact"),
+    })
+}
+
+fn flags(confirmed: bool, adopt: bool) -> DeployFlags {
+    DeployFlags {
+        dry_run: !confirmed,
+        adopt,
+    }
+}
+
+/// `deploy_config`: deploys only when `confirmed`, else returns the plan as a dry run.
+pub fn deploy_config(orch: &Orchestrator, a: &DeployArgs, confirmed: bool) -> Outcome {
+    let report = orch.deploy(
+        &DeployRequest {
+            client: a.client_id.clone(),
+            profile: a.profile_id.clone(),
+            artifact: a.artifact_id.clone(),
+            flags: flags(confirmed, a.adopt),
+            inline_secrets: false,
+        },
+        ACTOR,
+    )?;
+    Ok(report_json(
+        &report,
+        if confirmed { "deployed" } else { "dry_run" },
+    ))
+}
+
+/// `rollback_config`: rolls back only when `confirmed`, else returns the plan as a dry run.
+pub fn rollback_config(orch: &Orchestrator, a: &RollbackArgs, confirmed: bool) -> Outcome {
+    let target = match (&a.artifact_id, non_negative("steps", a.steps)?) {
+        (Some(id), _) => RollbackTarget::Artifact(id.clone()),
+        (None, steps) => RollbackTarget::Steps(steps.unwrap_or(1).max(1)),
+    };
+    let report = orch.rollback(
+        &a.client_id,
+        &a.profile_id,
+        &target,
+        flags(confirmed, a.adopt),
+        ACTOR,
+    )?;
+    Ok(report_json(
+        &report,
+        if confirmed { "rolled_back" } else { "dry_run" },
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn obj(v: Value) -> JsonObject {
+        match v {
+            Value::Object(m) => m,
+            _ => panic!("not an object"),
+        }
+    }
+
+    #[test]
+    fn params_accept_an_object_or_a_json_string() {
+        let from_object = ObjectOrString::Object(obj(json!({"path": "/x", "port": 5, "on": true})));
+        let from_string = ObjectOrString::String(r#"{"path": "/x", "port": 5, "on": true}"#.into());
+        let want = vec![
+            ("on".to_owned(), "true".to_owned()),
+            ("path".to_owned(), "/x".to_owned()),
+            ("port".to_owned(), "5".to_owned()),
+        ];
+        let mut a = from_object.into_pairs("params").unwrap();
+        let mut b = from_string.into_pairs("params").unwrap();
+        a.sort();
+        b.sort();
+        assert_eq!(a, want);
+        assert_eq!(b, want);
+        assert!(
+            ObjectOrString::String("  ".into())
+                .into_pairs("params")
+                .unwrap()
+                .is_empty()
+        );
+        let e = ObjectOrString::String("[1]".into())
+            .into_pairs("params")
+            .unwrap_err();
+        assert_eq!(
+            (e.code(), e.body().field.as_deref()),
+            ("INVALID_ARGUMENTS", Some("params"))
+        );
+        let e = ObjectOrString::Object(obj(json!({"a": [1]})))
+            .into_pairs("env_vars")
+            .unwrap_err();
+        assert_eq!(e.body().field.as_deref(), Some("env_vars.a"));
+    }
+
+    #[test]
+    fn argument_errors_name_the_field() {
+        let e = parse::<ClientArgs>("list_profiles", JsonObject::new()).unwrap_err();
+        assert_eq!(
+            (e.code(), e.body().field.as_deref()),
+            ("INVALID_ARGUMENTS", Some("client_id"))
+        );
+        let e = parse::<NoArgs>("list_clients", obj(json!({"x": 1}))).unwrap_err();
+        assert_eq!(e.body().field.as_deref(), Some("x"));
+        let a = parse::<TargetArgs>("view_draft_config", JsonObject::new()).unwrap();
+        assert_eq!(
+            (a.client_id.as_str(), a.profile_id.as_str()),
+            ("claude-desktop", "default")
+        );
+    }
+
+    #[test]
+    fn every_tool_has_a_handler_schema_and_annotations() {
+        let tools = list();
+        assert_eq!(tools.len(), TOOLS.len());
+        for t in &tools {
+            assert_eq!(
+                t.input_schema.get("type"),
+                Some(&json!("object")),
+                "{}",
+                t.name
+            );
+            let a = t.annotations.as_ref().unwrap();
+            assert!(
+                a.read_only_hint.is_some()
+                    && a.destructive_hint.is_some()
+                    && a.idempotent_hint.is_some()
+            );
+        }
+        let mut names: Vec<&str> = TOOLS.iter().map(|t| t.name).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), TOOLS.len(), "duplicate tool names");
+    }
+}
