@@ -6,6 +6,7 @@ use crossterm::event::KeyEvent;
 use super::command::Command;
 use super::state::{ClientRow, DiffView, DraftSnapshot, HistoryData, ServerStatus, UiError};
 use crate::core::audit::VerifyReport;
+use crate::core::events::StateSnapshot;
 
 /// The result of checking the add form against the core.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -90,8 +91,13 @@ pub enum Action {
     HistoryLoaded(Result<HistoryData, UiError>),
     /// The audit chain was verified.
     Verified(Result<VerifyReport, UiError>),
-    /// The files the TUI shows were checked.
-    Polled(u64),
+    /// The state directory and the client files were checked.
+    Polled {
+        /// Stamps of the state files (drafts, releases, deployments, profiles, audit, ...).
+        snapshot: StateSnapshot,
+        /// A hash of the size and mtime of every client's config file.
+        files: u64,
+    },
     /// The background server changed state.
     ServerStatus(ServerStatus),
 }

@@ -16,6 +16,7 @@ use super::state::{
 use crate::core::Orchestrator;
 use crate::core::audit::Filter;
 use crate::core::catalog::{ServerEntry, Transport};
+use crate::core::events::StateSnapshot;
 use crate::core::orchestrator::{
     AddServer, DeployFlags, DeployReport, DeployRequest, DriftState, FileDiff, RollbackTarget,
     check_param,
@@ -335,7 +336,10 @@ pub fn perform(effect: Effect, svc: &Services) -> Option<Action> {
             Action::HistoryLoaded(load_history(orch, &t).map_err(UiError::from))
         }
         Effect::Verify => Action::Verified(orch.audit_log().verify().map_err(UiError::from)),
-        Effect::Poll(t) => Action::Polled(fingerprint(orch, t.as_ref())),
+        Effect::Poll(t) => Action::Polled {
+            snapshot: StateSnapshot::take(orch),
+            files: fingerprint(orch, t.as_ref()),
+        },
         Effect::StartServer => Action::ServerStatus(svc.server.start(&svc.orch)),
         Effect::StopServer => Action::ServerStatus(svc.server.stop()),
         Effect::Redraw | Effect::Quit => return None,
@@ -593,27 +597,15 @@ fn load_history(orch: &Orchestrator, t: &Target) -> crate::core::Result<HistoryD
     })
 }
 
-/// The files whose change the TUI must show: the target's draft, deploy record, client file
-/// and backups, the profiles, the audit log, and every client's config file. Only metadata is
+/// The files the TUI shows that the state snapshot does not cover: every client's config file
+/// (on the Clients screen whether deployed or not) and the target's file. Only metadata is
 /// read (a `stat` each), so polling every 500 ms costs next to nothing.
 pub fn watched_files(orch: &Orchestrator, t: Option<&Target>) -> Vec<PathBuf> {
-    let home = orch.home();
-    let mut files = vec![
-        home.join("profiles.json"),
-        home.join("audit.jsonl"),
-        home.join("secrets.json"),
-    ];
-    if let Some(t) = t {
-        files.push(
-            home.join("drafts")
-                .join(&t.client)
-                .join(format!("{}.json", t.profile)),
-        );
-        files.push(orch.state().deploy_record(&t.client, &t.profile));
-        files.push(home.join("backups").join(&t.client).join("index.json"));
-        if let Ok(p) = orch.target_path(&t.client, &t.profile) {
-            files.push(p);
-        }
+    let mut files = Vec::new();
+    if let Some(t) = t
+        && let Ok(p) = orch.target_path(&t.client, &t.profile)
+    {
+        files.push(p);
     }
     for c in orch.clients().all() {
         if let Some(p) = c.resolve_user(orch.env()).path {

@@ -26,6 +26,9 @@ use crate::ui::{self, Theme, ViewState};
 pub const TICK: Duration = Duration::from_millis(500);
 /// The shortest time between two frames (coalesces bursts of actions into one draw).
 pub const FRAME_MIN: Duration = Duration::from_millis(8);
+/// After a key whose effects are still running (a search), how long the frame waits for
+/// their results, so the next frame shows the outcome instead of only the typed character.
+pub const INPUT_GRACE: Duration = Duration::from_millis(12);
 
 /// Backends that can bracket a frame in a synchronized update, so the terminal shows it whole.
 pub trait SyncUpdates {
@@ -151,7 +154,12 @@ where
     let mut key_at: Option<Instant> = None;
     let mut pending = Vec::new();
     loop {
-        let next_frame = last_draw.map_or(started, |t| t + FRAME_MIN);
+        let mut next_frame = last_draw.map_or(started, |t| t + FRAME_MIN);
+        if tasks.in_flight > 0
+            && let Some(k) = key_at
+        {
+            next_frame = next_frame.max(k + INPUT_GRACE);
+        }
         tokio::select! {
             biased;
             () = tokio::time::sleep_until(next_frame), if dirty => {

@@ -758,6 +758,8 @@ pub struct State {
     pub keymap: Arc<Keymap>,
     /// Fingerprint of the files the TUI shows, from the last poll.
     pub fingerprint: Option<u64>,
+    /// Stamps of the state files from the last poll.
+    pub snapshot: Option<crate::core::events::StateSnapshot>,
     /// Whether a poll is in flight.
     pub polling: bool,
     /// Terminal size (columns, rows), for paging.

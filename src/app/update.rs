@@ -15,6 +15,7 @@ use super::state::{
     PickPurpose, Picker, Prompt, Screen, ServerStatus, State, Target, ToastLevel, UiError,
 };
 use crate::core::catalog::Transport;
+use crate::core::events::{DomainEvent, changes};
 use crate::core::validate::is_valid_server_name;
 
 /// The effects to run when the TUI starts.
@@ -169,11 +170,28 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             }
             Vec::new()
         }
-        Action::Polled(fingerprint) => {
+        Action::Polled { snapshot, files } => {
             state.polling = false;
-            let changed = state.fingerprint.is_some_and(|f| f != fingerprint);
-            state.fingerprint = Some(fingerprint);
-            if changed { reload(state) } else { Vec::new() }
+            let events = state
+                .snapshot
+                .as_ref()
+                .map(|old| changes(old, &snapshot))
+                .unwrap_or_default();
+            let files_changed = state.fingerprint.is_some_and(|f| f != files);
+            state.snapshot = Some(snapshot);
+            state.fingerprint = Some(files);
+            if events.contains(&DomainEvent::CatalogChanged) {
+                state.toast(
+                    ToastLevel::Info,
+                    "the catalog changed on disk; restart the TUI to see it",
+                );
+            }
+            if events.is_empty() && !files_changed {
+                Vec::new()
+            } else {
+                tracing::debug!(events = events.len(), files_changed, "outside change");
+                reload(state)
+            }
         }
         Action::ServerStatus(status) => {
             state.server = status;
@@ -185,7 +203,7 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
 /// Whether an action can change what is on screen by itself. The runtime redraws after
 /// the others; a quiet action that does change something returns [`Effect::Redraw`].
 pub fn is_quiet(action: &Action) -> bool {
-    matches!(action, Action::Tick | Action::Polled(_))
+    matches!(action, Action::Tick | Action::Polled { .. })
 }
 
 fn on_tick(state: &mut State) -> Vec<Effect> {

@@ -100,7 +100,8 @@ pub fn run(args: &Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
         "mcp-orch tui: logging to {}",
         log_dir.join("tui.log").display()
     );
-    let mut terminal = ratatui::init();
+    // Installs a panic hook that restores the terminal before the message is printed.
+    let mut terminal = ratatui::try_init().context("entering the terminal (is this a TTY?)")?;
     let _restore = TerminalGuard;
     let _ = crossterm::execute!(std::io::stdout(), crossterm::event::EnableBracketedPaste);
     let splash = State::new(keymap.clone(), Arc::from(Vec::new()), target.clone());

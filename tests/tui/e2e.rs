@@ -90,7 +90,10 @@ fn search_add_fix_publish_deploy_and_see_outside_changes() {
         "{\n  \"mcpServers\": {\n    \"hand-made\": { \"command\": \"echo\" }\n  }\n}\n",
     )
     .unwrap();
-    let exe = env!("CARGO_BIN_EXE_mcp-orch");
+    // A private copy: a target directory shared with other checkouts may be rebuilt meanwhile.
+    let exe_path = root.join("mcp-orch");
+    std::fs::copy(env!("CARGO_BIN_EXE_mcp-orch"), &exe_path).unwrap();
+    let exe = exe_path.to_str().unwrap();
     let env: Vec<(String, String)> = vec![
         ("HOME".into(), home.display().to_string()),
         ("PATH".into(), format!("{}:/usr/bin:/bin", bin.display())),
@@ -106,7 +109,7 @@ fn search_add_fix_publish_deploy_and_see_outside_changes() {
     ];
     let env_args: Vec<String> = env.iter().map(|(k, v)| format!("{k}={v}")).collect();
     let command = format!(
-        "env -i {} {exe} tui --client cursor",
+        "env -i {} {exe} tui --client cursor; sleep 30",
         env_args
             .iter()
             .map(|a| format!("'{a}'"))

@@ -153,3 +153,29 @@ fn copy_picker() {
     h.press(KeyCode::Char(' '));
     snap(&mut h, "copy_picker");
 }
+
+#[test]
+fn no_color_draws_no_colour_and_the_selection_stays_visible() {
+    use mcp_orch::ui::Theme;
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+    use ratatui::style::{Color, Modifier};
+
+    let root = fixed_root("no-color");
+    let mut h = Harness::new(&root);
+    h.press(KeyCode::Char('2'));
+    let (theme, _) = Theme::load(true, None);
+    let mut terminal = Terminal::new(TestBackend::new(80, 24)).unwrap();
+    terminal
+        .draw(|f| mcp_orch::ui::root(f, &h.state, &mut h.view, &theme))
+        .unwrap();
+    let buf = terminal.backend().buffer();
+    let mut reversed = 0;
+    for cell in buf.content() {
+        assert_eq!((cell.fg, cell.bg), (Color::Reset, Color::Reset), "{cell:?}");
+        if cell.modifier.contains(Modifier::REVERSED) {
+            reversed += 1;
+        }
+    }
+    assert!(reversed > 0, "the selected row and tab are shown reversed");
+}

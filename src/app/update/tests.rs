@@ -11,6 +11,7 @@ use crate::app::keymap::Keymap;
 use crate::app::state::{DiffView, DraftSnapshot, HistoryData, ReleaseRow, ServerStatus, Toast};
 use crate::core::catalog::{EnvSpec, ParamSpec, ParamType, ServerEntry, Source};
 use crate::core::draft::{Draft, DraftServer, Origin};
+use crate::core::events::StateSnapshot;
 
 fn entry(id: &str, params: Vec<ParamSpec>, env: Vec<EnvSpec>) -> ServerEntry {
     ServerEntry {
@@ -118,6 +119,13 @@ fn draft_with(names: &[&str]) -> DraftSnapshot {
     DraftSnapshot {
         draft,
         diagnostics: Vec::new(),
+    }
+}
+
+fn polled(files: u64) -> Action {
+    Action::Polled {
+        snapshot: StateSnapshot::default(),
+        files,
     }
 }
 
@@ -497,23 +505,20 @@ fn ticks_expire_notices_and_poll_once_at_a_time() {
         "a poll is in flight"
     );
     assert!(
-        update(&mut s, Action::Polled(7)).is_empty(),
+        update(&mut s, polled(7)).is_empty(),
         "the first poll only records"
     );
     assert_eq!(
         update(&mut s, Action::Tick),
         vec![Effect::Poll(Some(target()))]
     );
-    assert!(
-        update(&mut s, Action::Polled(7)).is_empty(),
-        "nothing changed"
-    );
+    assert!(update(&mut s, polled(7)).is_empty(), "nothing changed");
     update(&mut s, Action::Tick);
     assert_eq!(
-        update(&mut s, Action::Polled(8)),
+        update(&mut s, polled(8)),
         vec![Effect::LoadClients, Effect::LoadDraft(target())]
     );
-    assert!(is_quiet(&Action::Tick) && is_quiet(&Action::Polled(1)));
+    assert!(is_quiet(&Action::Tick) && is_quiet(&polled(1)));
 }
 
 #[test]
@@ -521,13 +526,13 @@ fn outside_changes_reload_the_screen_shown() {
     let mut s = state();
     s.fingerprint = Some(1);
     s.screen = Screen::Diff;
-    let effects = update(&mut s, Action::Polled(2));
+    let effects = update(&mut s, polled(2));
     assert!(effects.contains(&Effect::LoadDiff {
         generation: 1,
         target: target()
     }));
     s.screen = Screen::History;
-    assert!(update(&mut s, Action::Polled(3)).contains(&Effect::LoadHistory(target())));
+    assert!(update(&mut s, polled(3)).contains(&Effect::LoadHistory(target())));
 }
 
 #[test]
