@@ -9,6 +9,11 @@ if ! cargo nextest --version >/dev/null 2>&1; then
 fi
 rustup component add rustfmt clippy >/dev/null 2>&1 || true
 bash scripts/install-tools.sh
+# The TUI end-to-end test (tests/tui/e2e.rs) drives the real binary in tmux.
+if ! command -v tmux >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq tmux >/dev/null
+  else sudo apt-get update -qq && sudo apt-get install -y -qq tmux >/dev/null; fi
+fi
 
 cargo fmt --check
 cargo clippy --all-targets -- -D warnings

@@ -32,6 +32,7 @@ mod serve;
 mod servers;
 mod show;
 mod status;
+mod tui;
 mod validate;
 mod verify;
 
@@ -110,6 +111,8 @@ pub enum Command {
     Run(run::Args),
     /// Run the MCP server (stdio) so AI agents can do everything the CLI does.
     Serve(serve::Args),
+    /// The interactive configuration manager (press ? inside for help).
+    Tui(tui::Args),
     /// Print shell completions.
     Completions(completions::Args),
     /// Alias of `servers search` (the original's command name).
@@ -170,6 +173,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Verify(a) => verify::run(&a, &ctx),
         Command::Run(a) => run::run(&a, &ctx),
         Command::Serve(a) => serve::run(&a, &ctx),
+        Command::Tui(a) => tui::run(&a, &ctx),
         Command::Completions(a) => {
             completions::run(&a, &mut Cli::command())?;
             Ok(ExitCode::SUCCESS)

@@ -2,7 +2,10 @@
 //!
 //! The [`core`] is the domain and its façade; [`cli`] is the one-shot command line built on it;
 //! [`server`] serves it over MCP.
+//! [`app`] and [`ui`] are the interactive TUI.
 
+pub mod app;
 pub mod cli;
 pub mod core;
 pub mod server;
+pub mod ui;

@@ -263,11 +263,13 @@ impl Catalog {
     /// The bundled catalog merged with the user file at `user_path`.
     pub fn load(user_path: &Path) -> Result<Self> {
         let loaded = overlay::load_with_overlay::<ServerEntry>(EMBEDDED, user_path, "servers")?;
+        let user_ids: std::collections::HashSet<&str> =
+            loaded.user_ids.iter().map(String::as_str).collect();
         let entries = loaded
             .entries
             .into_iter()
             .map(|mut entry| {
-                if loaded.user_ids.contains(&entry.id) {
+                if user_ids.contains(entry.id.as_str()) {
                     entry.source = Source::User;
                 }
                 entry

@@ -28,6 +28,7 @@ use crate::core::state::{DeployRecord, StateDir};
 use crate::core::validate::{self, Diagnostic};
 
 mod deploy;
+mod preview;
 mod publish;
 
 pub use deploy::{

@@ -2,6 +2,7 @@
 //! JSON converted from `assets/*.toml` by build.rs) plus an optional user TOML file whose
 //! entries add to or override the defaults by id, field by field.
 
+use std::collections::HashMap;
 use std::path::Path;
 
 use serde::de::DeserializeOwned;
@@ -49,6 +50,13 @@ pub fn load_with_overlay<T: DeserializeOwned>(
         .parse()
         .map_err(|e: toml::de::Error| data_error(user_path, e.to_string()))?;
     let user = serde_json::to_value(user).map_err(|e| data_error(user_path, e.to_string()))?;
+    // Position of each id, so merging n user entries costs O(n), not O(n²) (a 10,000-entry
+    // user catalog took 2.5 s to load with a linear search per entry).
+    let mut index: HashMap<String, usize> = entries
+        .iter()
+        .enumerate()
+        .filter_map(|(i, e)| Some((e.get("id")?.as_str()?.to_owned(), i)))
+        .collect();
     let mut user_ids = Vec::new();
     for entry in user
         .get(key)
@@ -62,12 +70,11 @@ pub fn load_with_overlay<T: DeserializeOwned>(
                 format!("an entry of [[{key}]] has no `id`"),
             ));
         };
-        match entries
-            .iter_mut()
-            .find(|e| e.get("id").and_then(Value::as_str) == Some(&id))
-        {
-            Some(existing) => merge(existing, entry),
-            None => entries.push(entry),
+        if let Some(&i) = index.get(&id) {
+            merge(&mut entries[i], entry);
+        } else {
+            index.insert(id.clone(), entries.len());
+            entries.push(entry);
         }
         user_ids.push(id);
     }

@@ -1,0 +1,97 @@
+//! Actions: what happened. Terminal input, the clock, and the results of effects all arrive
+//! as actions; [`update`](super::update::update) is the only thing that reacts to them.
+
+use crossterm::event::KeyEvent;
+
+use super::command::Command;
+use super::state::{ClientRow, DiffView, DraftSnapshot, HistoryData, ServerStatus, UiError};
+use crate::core::audit::VerifyReport;
+
+/// The result of checking the add form against the core.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FormCheck {
+    /// Problems by core field (`name`, `params.path`, `env.X`, `secret.X`).
+    pub fields: Vec<(String, String)>,
+    /// Problems that concern no single field (diagnostics of the candidate draft).
+    pub general: Vec<String>,
+    /// Whether adding would succeed.
+    pub valid: bool,
+}
+
+/// What adding a server did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Added {
+    /// The server's name.
+    pub name: String,
+    /// Servers now in the draft.
+    pub server_count: usize,
+    /// Secrets stored.
+    pub stored_secrets: Vec<String>,
+}
+
+/// A deploy or rollback to confirm.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeployPlan {
+    /// The artifact.
+    pub artifact_id: String,
+    /// Its version.
+    pub version: u64,
+    /// `deploy` or `rollback`.
+    pub action: &'static str,
+    /// What it changes.
+    pub view: DiffView,
+}
+
+/// Something that happened.
+#[derive(Debug, Clone)]
+pub enum Action {
+    /// A key was pressed.
+    Key(KeyEvent),
+    /// Text was pasted.
+    Paste(String),
+    /// The terminal was resized.
+    Resize(u16, u16),
+    /// The 500 ms clock.
+    Tick,
+    /// Run a command directly.
+    Run(Command),
+    /// The clients were loaded.
+    ClientsLoaded(Result<Vec<ClientRow>, UiError>),
+    /// A catalog search finished.
+    SearchDone {
+        /// The search's generation.
+        generation: u64,
+        /// Indices into the catalog, best first.
+        hits: Vec<usize>,
+    },
+    /// The draft was loaded.
+    DraftLoaded(Result<DraftSnapshot, UiError>),
+    /// The add form was checked.
+    FormChecked {
+        /// The check's generation.
+        generation: u64,
+        /// What it found.
+        check: FormCheck,
+    },
+    /// A server was added (or not).
+    Added(Result<Added, UiError>),
+    /// A draft or file change finished: a notice to show.
+    Changed(Result<String, UiError>),
+    /// The diff was computed.
+    DiffLoaded {
+        /// The load's generation.
+        generation: u64,
+        /// The plan.
+        result: Result<DiffView, UiError>,
+    },
+    /// The deploy plan is ready for confirmation.
+    DeployPlanned(Result<DeployPlan, UiError>),
+    /// The history was loaded.
+    HistoryLoaded(Result<HistoryData, UiError>),
+    /// The audit chain was verified.
+    Verified(Result<VerifyReport, UiError>),
+    /// The files the TUI shows were checked.
+    Polled(u64),
+    /// The background server changed state.
+    ServerStatus(ServerStatus),
+}

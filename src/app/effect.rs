@@ -1,0 +1,640 @@
+//! Effects: I/O that [`update`](super::update::update) asks for. [`perform`] runs one against
+//! the core and turns its outcome into exactly one [`Action`], errors included. It is
+//! synchronous (the façade is); the runtime calls it on a blocking thread, and tests call it
+//! directly.
+
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+use std::hash::{Hash, Hasher};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use super::action::{Action, Added, DeployPlan, FormCheck};
+use super::state::{
+    ClientRow, DiffView, DraftSnapshot, HistoryData, ReleaseRow, ServerStatus, Target, UiError,
+};
+use crate::core::Orchestrator;
+use crate::core::audit::Filter;
+use crate::core::catalog::{ServerEntry, Transport};
+use crate::core::orchestrator::{
+    AddServer, DeployFlags, DeployReport, DeployRequest, DriftState, FileDiff, RollbackTarget,
+    check_param,
+};
+use crate::core::search::Query;
+use crate::core::validate;
+
+/// The actor name written to the audit log.
+pub const ACTOR: &str = "tui";
+
+/// Requested I/O.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    /// Load every client's status.
+    LoadClients,
+    /// Search the catalog.
+    Search {
+        /// Generation (latest wins).
+        generation: u64,
+        /// Fuzzy text.
+        text: String,
+        /// Only this transport.
+        transport: Option<Transport>,
+        /// Only this tag.
+        tag: Option<String>,
+    },
+    /// Load the draft and validate it.
+    LoadDraft(Target),
+    /// Check the add form.
+    CheckForm {
+        /// Generation (latest wins).
+        generation: u64,
+        /// The candidate.
+        request: AddRequest,
+    },
+    /// Add a server.
+    Add(AddRequest),
+    /// Remove a server.
+    Remove(Target, String),
+    /// Rename a server.
+    Rename(Target, String, String),
+    /// Copy the draft into other clients' drafts (same profile id).
+    Copy(Target, Vec<String>),
+    /// Import the client's servers.
+    Import(Target),
+    /// Compute the diff.
+    LoadDiff {
+        /// Generation (latest wins).
+        generation: u64,
+        /// Of what.
+        target: Target,
+    },
+    /// Plan deploying the latest release (a dry run), for confirmation.
+    PlanDeploy(Target),
+    /// Plan rolling back to an artifact (a dry run), for confirmation.
+    PlanRollback(Target, String),
+    /// Deploy this artifact.
+    Deploy(Target, String),
+    /// Publish the draft with a changelog.
+    Publish(Target, String),
+    /// Create a signing key.
+    InitKeys,
+    /// Roll back to this artifact.
+    Rollback(Target, String),
+    /// Restore a backup.
+    Restore(Target, String),
+    /// Load the audit log and backups.
+    LoadHistory(Target),
+    /// Verify the audit chain.
+    Verify,
+    /// Fingerprint the files shown.
+    Poll(Option<Target>),
+    /// Start the background server.
+    StartServer,
+    /// Stop it.
+    StopServer,
+    /// Draw again.
+    Redraw,
+    /// Leave.
+    Quit,
+}
+
+/// An add request built from the form (the façade's [`AddServer`], comparable).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AddRequest {
+    /// Target.
+    pub target: Target,
+    /// Catalog id.
+    pub server_id: String,
+    /// Name.
+    pub name: String,
+    /// Parameter values typed (empty ones left out).
+    pub params: Vec<(String, String)>,
+    /// Plain env values typed.
+    pub env: Vec<(String, String)>,
+    /// Secret values typed.
+    pub secrets: Vec<(String, String)>,
+}
+
+impl AddRequest {
+    fn to_core(&self) -> AddServer {
+        AddServer {
+            client: self.target.client.clone(),
+            profile: self.target.profile.clone(),
+            server_id: self.server_id.clone(),
+            name: Some(self.name.clone()),
+            params: self.params.clone(),
+            env: self.env.clone(),
+            secrets: self
+                .secrets
+                .iter()
+                .map(|(k, v)| (k.clone(), Some(v.clone())))
+                .collect(),
+        }
+    }
+}
+
+impl Effect {
+    /// Effects of the same slot replace each other: only the latest one's result matters, so
+    /// the runtime aborts the older task.
+    pub fn slot(&self) -> Option<&'static str> {
+        match self {
+            Self::Search { .. } => Some("search"),
+            Self::CheckForm { .. } => Some("check-form"),
+            Self::LoadDiff { .. } => Some("diff"),
+            Self::LoadDraft(_) => Some("draft"),
+            Self::LoadClients => Some("clients"),
+            Self::LoadHistory(_) => Some("history"),
+            Self::Poll(_) => Some("poll"),
+            _ => None,
+        }
+    }
+}
+
+/// The background MCP HTTP server, behind a seam: this build may not have one.
+pub trait ServerControl: Send + Sync {
+    /// Starts it; returns its status.
+    fn start(&self, orch: &Arc<Orchestrator>) -> ServerStatus;
+    /// Stops it; returns its status.
+    fn stop(&self) -> ServerStatus;
+    /// Its status now.
+    fn status(&self) -> ServerStatus;
+}
+
+/// The server control of a build without the HTTP server.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoServer;
+
+/// What the Server panel says when the HTTP server is not built in.
+pub const NO_SERVER: &str = "not available in this build";
+
+impl ServerControl for NoServer {
+    fn start(&self, _orch: &Arc<Orchestrator>) -> ServerStatus {
+        ServerStatus::Unavailable(NO_SERVER.to_owned())
+    }
+    fn stop(&self) -> ServerStatus {
+        ServerStatus::Unavailable(NO_SERVER.to_owned())
+    }
+    fn status(&self) -> ServerStatus {
+        ServerStatus::Unavailable(NO_SERVER.to_owned())
+    }
+}
+
+/// What effects run against.
+#[derive(Clone)]
+pub struct Services {
+    /// The core.
+    pub orch: Arc<Orchestrator>,
+    /// The background server.
+    pub server: Arc<dyn ServerControl>,
+}
+
+/// Runs an effect and returns the action it ends with (`None` for `Redraw` and `Quit`,
+/// which the runtime handles itself).
+pub fn perform(effect: Effect, svc: &Services) -> Option<Action> {
+    let orch = &*svc.orch;
+    Some(match effect {
+        Effect::LoadClients => Action::ClientsLoaded(load_clients(orch).map_err(UiError::from)),
+        Effect::Search {
+            generation,
+            text,
+            transport,
+            tag,
+        } => Action::SearchDone {
+            generation,
+            hits: orch
+                .search(&Query {
+                    text,
+                    transport,
+                    tag,
+                })
+                .into_iter()
+                .map(|(_, h)| h.index)
+                .collect(),
+        },
+        Effect::LoadDraft(t) => Action::DraftLoaded(load_draft(orch, &t).map_err(UiError::from)),
+        Effect::CheckForm {
+            generation,
+            request,
+        } => Action::FormChecked {
+            generation,
+            check: check_form(orch, &request),
+        },
+        Effect::Add(request) => Action::Added(
+            orch.add_server(&request.to_core())
+                .map(|o| Added {
+                    name: o.name,
+                    server_count: o.server_count,
+                    stored_secrets: o.stored_secrets,
+                })
+                .map_err(UiError::from),
+        ),
+        Effect::Remove(t, name) => Action::Changed(
+            orch.remove_server(&t.client, &t.profile, &name)
+                .map(|d| format!("removed `{name}` ({} servers left)", d.servers.len()))
+                .map_err(UiError::from),
+        ),
+        Effect::Rename(t, from, to) => Action::Changed(
+            orch.rename_server(&t.client, &t.profile, &from, &to)
+                .map(|_| format!("renamed `{from}` to `{to}`"))
+                .map_err(UiError::from),
+        ),
+        Effect::Copy(t, to) => Action::Changed(
+            orch.copy_draft(&t.client, &t.profile, &to, &t.profile)
+                .map(|done| {
+                    let list: Vec<String> = done
+                        .iter()
+                        .map(|(c, n)| format!("{c} ({n} servers)"))
+                        .collect();
+                    format!("copied into {}", list.join(", "))
+                })
+                .map_err(UiError::from),
+        ),
+        Effect::Import(t) => Action::Changed(
+            orch.import(&t.client, &t.profile)
+                .map(|r| {
+                    let mut text = format!(
+                        "imported {} server(s) from {}",
+                        r.imported.len(),
+                        r.path.display()
+                    );
+                    if !r.skipped.is_empty() {
+                        let _ = write!(text, ", skipped {}", r.skipped.len());
+                    }
+                    text
+                })
+                .map_err(UiError::from),
+        ),
+        Effect::LoadDiff { generation, target } => Action::DiffLoaded {
+            generation,
+            result: orch
+                .diff(&target.client, &target.profile)
+                .map(|d| diff_view(&d))
+                .map_err(UiError::from),
+        },
+        Effect::PlanDeploy(t) => Action::DeployPlanned(
+            orch.deploy(&deploy_request(&t, None, true), ACTOR)
+                .map(|r| plan_of(&r, "deploy"))
+                .map_err(UiError::from),
+        ),
+        Effect::PlanRollback(t, id) => Action::DeployPlanned(
+            orch.rollback(
+                &t.client,
+                &t.profile,
+                &RollbackTarget::Artifact(id),
+                DeployFlags {
+                    dry_run: true,
+                    adopt: false,
+                },
+                ACTOR,
+            )
+            .map(|r| plan_of(&r, "rollback"))
+            .map_err(UiError::from),
+        ),
+        Effect::Deploy(t, id) => Action::Changed(
+            orch.deploy(&deploy_request(&t, Some(id), false), ACTOR)
+                .map(|r| done_text(&r, "deployed"))
+                .map_err(UiError::from),
+        ),
+        Effect::Rollback(t, id) => Action::Changed(
+            orch.rollback(
+                &t.client,
+                &t.profile,
+                &RollbackTarget::Artifact(id),
+                DeployFlags::default(),
+                ACTOR,
+            )
+            .map(|r| done_text(&r, "rolled back"))
+            .map_err(UiError::from),
+        ),
+        Effect::Publish(t, changelog) => Action::Changed(
+            orch.publish(&t.client, &t.profile, Some(&changelog), ACTOR)
+                .map(|r| {
+                    format!(
+                        "published {}/{} v{} (artifact {}); deploy it with D",
+                        t.client,
+                        t.profile,
+                        r.version(),
+                        short_id(r.artifact_id())
+                    )
+                })
+                .map_err(UiError::from),
+        ),
+        Effect::InitKeys => Action::Changed(
+            orch.init_keys(false, ACTOR)
+                .map(|k| format!("created signing key {}; publish again with P", k.key_id))
+                .map_err(UiError::from),
+        ),
+        Effect::Restore(t, id) => Action::Changed(
+            orch.restore(&t.client, &t.profile, &id, ACTOR)
+                .map(|(info, _)| {
+                    format!("restored backup {} into {}", info.id, info.path.display())
+                })
+                .map_err(UiError::from),
+        ),
+        Effect::LoadHistory(t) => {
+            Action::HistoryLoaded(load_history(orch, &t).map_err(UiError::from))
+        }
+        Effect::Verify => Action::Verified(orch.audit_log().verify().map_err(UiError::from)),
+        Effect::Poll(t) => Action::Polled(fingerprint(orch, t.as_ref())),
+        Effect::StartServer => Action::ServerStatus(svc.server.start(&svc.orch)),
+        Effect::StopServer => Action::ServerStatus(svc.server.stop()),
+        Effect::Redraw | Effect::Quit => return None,
+    })
+}
+
+fn load_clients(orch: &Orchestrator) -> crate::core::Result<Vec<ClientRow>> {
+    let statuses = orch.client_statuses()?;
+    Ok(statuses
+        .into_iter()
+        .map(|s| {
+            let servers = match (&s.config.path, s.detected) {
+                (Some(path), true) => orch
+                    .client(&s.id)
+                    .and_then(|def| orch.read_entries(def, path))
+                    .ok()
+                    .map(|(_, entries)| entries.into_iter().map(|(n, _)| n).collect()),
+                _ => None,
+            };
+            let drift = orch
+                .target_status(&s.id, crate::core::profiles::DEFAULT_PROFILE)
+                .map_or_else(
+                    |_| "unknown".to_owned(),
+                    |t| drift_label(&t.drift).to_owned(),
+                );
+            ClientRow {
+                id: s.id,
+                name: s.name,
+                format: s.format.to_owned(),
+                detected: s.detected,
+                path: s.config.path.map(|p| p.display().to_string()),
+                servers,
+                error: s.error,
+                profiles: s.profiles,
+                drift,
+            }
+        })
+        .collect())
+}
+
+/// A short label for a drift state.
+pub fn drift_label(d: &DriftState) -> &'static str {
+    match d {
+        DriftState::NeverDeployed => "never deployed",
+        DriftState::InSync => "in sync",
+        DriftState::Drifted => "drifted",
+        DriftState::FileMissing => "file missing",
+        DriftState::Unreadable => "unreadable",
+    }
+}
+
+fn load_draft(orch: &Orchestrator, t: &Target) -> crate::core::Result<DraftSnapshot> {
+    let draft = orch.draft(&t.client, &t.profile)?;
+    let diagnostics = orch.validate_draft(&draft);
+    Ok(DraftSnapshot { draft, diagnostics })
+}
+
+/// Checks a candidate add: each field with the same checks `add_server` makes, then the
+/// candidate draft (the draft plus the new server) with the validation engine.
+pub fn check_form(orch: &Orchestrator, req: &AddRequest) -> FormCheck {
+    let mut check = FormCheck::default();
+    let Ok(entry) = orch.server(&req.server_id) else {
+        check
+            .general
+            .push(format!("`{}` is not in the catalog", req.server_id));
+        return check;
+    };
+    let draft = orch.draft(&req.target.client, &req.target.profile).ok();
+    field_checks(orch, entry, req, draft.as_ref(), &mut check.fields);
+    if !check.fields.is_empty() {
+        return check;
+    }
+    match orch.preview_server(&req.to_core()) {
+        Err(e) => {
+            let e = UiError::from(e);
+            match e.field {
+                Some(f) => check.fields.push((f, e.message)),
+                None => check.general.push(e.message),
+            }
+        }
+        Ok((name, server)) => {
+            let mut candidate = draft.unwrap_or_else(|| {
+                crate::core::draft::Draft::empty(&req.target.client, &req.target.profile)
+            });
+            candidate.servers.insert(name.clone(), server);
+            let mut secrets: BTreeSet<String> = orch
+                .secrets()
+                .names()
+                .unwrap_or_default()
+                .into_iter()
+                .collect();
+            secrets.extend(req.secrets.iter().map(|(k, _)| k.clone()));
+            let prefix = format!("servers.{name}");
+            let mut errors = false;
+            for d in orch.validate_with(&candidate, &secrets) {
+                let Some(rest) = d.path.strip_prefix(&prefix) else {
+                    continue;
+                };
+                let text = format!("{}: {}", severity_word(&d), d.message);
+                let rest = rest.trim_start_matches('.');
+                let is_error = d.is_error();
+                errors |= is_error;
+                if is_error && (rest.starts_with("params.") || rest.starts_with("env.")) {
+                    check.fields.push((rest.to_owned(), d.message));
+                } else {
+                    check.general.push(text);
+                }
+            }
+            check.valid = !errors;
+        }
+    }
+    check
+}
+
+fn severity_word(d: &validate::Diagnostic) -> &'static str {
+    if d.is_error() { "error" } else { "warning" }
+}
+
+fn field_checks(
+    orch: &Orchestrator,
+    entry: &ServerEntry,
+    req: &AddRequest,
+    draft: Option<&crate::core::draft::Draft>,
+    out: &mut Vec<(String, String)>,
+) {
+    if !validate::is_valid_server_name(&req.name) {
+        out.push((
+            "name".into(),
+            "use 1 to 64 letters, digits, `-`, `_` or `.`, starting with a letter or digit".into(),
+        ));
+    } else if draft.is_some_and(|d| d.servers.contains_key(&req.name)) {
+        out.push((
+            "name".into(),
+            format!("the draft already has a server named `{}`", req.name),
+        ));
+    }
+    for spec in &entry.params {
+        match req.params.iter().find(|(k, _)| *k == spec.name) {
+            Some((_, value)) => {
+                if let Err(e) = check_param(spec, value, orch.env()) {
+                    out.push((format!("params.{}", spec.name), UiError::from(e).message));
+                }
+            }
+            None if spec.required && spec.default.is_none() => {
+                out.push((format!("params.{}", spec.name), "required".into()));
+            }
+            None => {}
+        }
+    }
+    let stored: BTreeSet<String> = orch
+        .secrets()
+        .names()
+        .unwrap_or_default()
+        .into_iter()
+        .collect();
+    for var in &entry.env {
+        let given = req.env.iter().any(|(k, _)| *k == var.name)
+            || req.secrets.iter().any(|(k, _)| *k == var.name);
+        if !given && var.required && var.default.is_none() {
+            if var.secret && stored.contains(&var.name) {
+                continue;
+            }
+            let field = if var.secret {
+                format!("secret.{}", var.name)
+            } else {
+                format!("env.{}", var.name)
+            };
+            out.push((field, "required".into()));
+        }
+    }
+}
+
+fn deploy_request(t: &Target, artifact: Option<String>, dry_run: bool) -> DeployRequest {
+    DeployRequest {
+        client: t.client.clone(),
+        profile: t.profile.clone(),
+        artifact,
+        flags: DeployFlags {
+            dry_run,
+            adopt: false,
+        },
+        inline_secrets: false,
+    }
+}
+
+/// The first 12 characters of an artifact id.
+pub fn short_id(id: &str) -> &str {
+    id.get(..12).unwrap_or(id)
+}
+
+fn plan_of(r: &DeployReport, action: &'static str) -> DeployPlan {
+    DeployPlan {
+        artifact_id: r.artifact_id.clone().unwrap_or_default(),
+        version: r.version.unwrap_or_default(),
+        action,
+        view: diff_view(&r.plan),
+    }
+}
+
+fn done_text(r: &DeployReport, verb: &str) -> String {
+    let version = r.version.map(|v| format!(" v{v}")).unwrap_or_default();
+    if r.changed {
+        format!(
+            "{verb}{version} to {} (+{} −{} ~{})",
+            r.plan.path.display(),
+            r.plan.servers.added.len(),
+            r.plan.servers.removed.len(),
+            r.plan.servers.modified.len()
+        )
+    } else {
+        format!(
+            "{verb}{version}: {} already up to date",
+            r.plan.path.display()
+        )
+    }
+}
+
+/// The view of a file plan.
+pub fn diff_view(d: &FileDiff) -> DiffView {
+    DiffView {
+        path: d.path.display().to_string(),
+        exists: d.exists,
+        added: d.servers.added.clone(),
+        removed: d.servers.removed.clone(),
+        modified: d.servers.modified.iter().map(|m| m.name.clone()).collect(),
+        unchanged: d.servers.unchanged.len(),
+        lines: DiffView::parse_lines(&d.unified_diff),
+        notes: d.notes.clone(),
+    }
+}
+
+fn load_history(orch: &Orchestrator, t: &Target) -> crate::core::Result<HistoryData> {
+    let mut audit = orch.audit_log().read(&Filter {
+        client: Some(t.client.clone()),
+        ..Filter::default()
+    })?;
+    audit.reverse();
+    let deployed = orch.deploy_record(&t.client, &t.profile)?.artifact_id;
+    let releases = orch
+        .history(&t.client, &t.profile)?
+        .into_iter()
+        .map(|r| ReleaseRow {
+            version: r.version(),
+            deployed: deployed.as_deref() == Some(r.artifact_id()),
+            artifact_id: r.artifact_id().to_owned(),
+            created_at: r.envelope.created_at,
+            changelog: r.envelope.changelog.clone(),
+            servers: r.envelope.metadata.servers.clone(),
+        })
+        .collect();
+    Ok(HistoryData {
+        releases,
+        audit,
+        backups: orch.backups(&t.client)?,
+    })
+}
+
+/// The files whose change the TUI must show: the target's draft, deploy record, client file
+/// and backups, the profiles, the audit log, and every client's config file. Only metadata is
+/// read (a `stat` each), so polling every 500 ms costs next to nothing.
+pub fn watched_files(orch: &Orchestrator, t: Option<&Target>) -> Vec<PathBuf> {
+    let home = orch.home();
+    let mut files = vec![
+        home.join("profiles.json"),
+        home.join("audit.jsonl"),
+        home.join("secrets.json"),
+    ];
+    if let Some(t) = t {
+        files.push(
+            home.join("drafts")
+                .join(&t.client)
+                .join(format!("{}.json", t.profile)),
+        );
+        files.push(orch.state().deploy_record(&t.client, &t.profile));
+        files.push(home.join("backups").join(&t.client).join("index.json"));
+        if let Ok(p) = orch.target_path(&t.client, &t.profile) {
+            files.push(p);
+        }
+    }
+    for c in orch.clients().all() {
+        if let Some(p) = c.resolve_user(orch.env()).path {
+            files.push(p);
+        }
+    }
+    files
+}
+
+/// A hash of the size and modification time of every watched file.
+pub fn fingerprint(orch: &Orchestrator, t: Option<&Target>) -> u64 {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    for path in watched_files(orch, t) {
+        path.hash(&mut h);
+        match std::fs::metadata(&path) {
+            Ok(m) => {
+                m.len().hash(&mut h);
+                m.modified().ok().hash(&mut h);
+            }
+            Err(_) => 0u8.hash(&mut h),
+        }
+    }
+    h.finish()
+}

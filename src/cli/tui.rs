@@ -1,0 +1,146 @@
+//! `mcp-orch tui`: the interactive configuration manager. Sets up logging to a file, loads the
+//! keymap and theme (with the user's overrides), enters the terminal, runs the loop and always
+//! restores the terminal, on errors and panics too.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+
+use super::Ctx;
+use crate::app::effect::{NoServer, Services};
+use crate::app::keymap::Keymap;
+use crate::app::runtime;
+use crate::app::state::{State, Target, ToastLevel};
+use crate::core::profiles::DEFAULT_PROFILE;
+use crate::core::{Options, Orchestrator};
+use crate::ui::{Theme, ViewState};
+
+/// Arguments of `tui`.
+#[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Keys: press ? inside for help; the keymap is in docs/keymap.md.
+Overrides: keymap.toml and theme.toml in $MCP_ORCH_CONFIG (else the platform config directory).
+Logs: <home>/logs/tui.log (filter with MCP_ORCH_LOG, else RUST_LOG). NO_COLOR is respected."
+)]
+pub struct Args {
+    /// Start on this client's draft.
+    #[arg(long, short = 'c')]
+    pub client: Option<String>,
+    /// The profile to work on.
+    #[arg(long, short = 'p', default_value = DEFAULT_PROFILE)]
+    pub profile: String,
+}
+
+/// The configuration directory: `$MCP_ORCH_CONFIG`, else the platform's.
+pub fn config_dir() -> Option<PathBuf> {
+    std::env::var_os("MCP_ORCH_CONFIG")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| {
+            directories::ProjectDirs::from("dev", "mcp-orch", "mcp-orch")
+                .map(|d| d.config_dir().to_path_buf())
+        })
+}
+
+fn init_logging(dir: &std::path::Path) -> Option<tracing_appender::non_blocking::WorkerGuard> {
+    use tracing_subscriber::EnvFilter;
+    std::fs::create_dir_all(dir).ok()?;
+    let appender = tracing_appender::rolling::never(dir, "tui.log");
+    let (writer, guard) = tracing_appender::non_blocking(appender);
+    let filter = std::env::var("MCP_ORCH_LOG")
+        .or_else(|_| std::env::var("RUST_LOG"))
+        .unwrap_or_else(|_| "info".into());
+    tracing_subscriber::fmt()
+        .with_writer(writer)
+        .with_ansi(false)
+        .with_env_filter(EnvFilter::new(filter))
+        .try_init()
+        .ok()?;
+    Some(guard)
+}
+
+/// Restores the terminal when dropped, whatever happened.
+struct TerminalGuard;
+
+impl Drop for TerminalGuard {
+    fn drop(&mut self) {
+        let _ = crossterm::execute!(std::io::stdout(), crossterm::event::DisableBracketedPaste);
+        ratatui::restore();
+    }
+}
+
+/// Runs the TUI. The terminal is entered and a first frame drawn before the catalog is
+/// loaded (a 10,000-entry catalog takes longer to parse than a first frame may take).
+pub fn run(args: &Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
+    let launched = std::time::Instant::now();
+    let options = Options::from_process(ctx.home());
+    let log_dir = options.home.join("logs");
+    let _guard = init_logging(&log_dir);
+    tracing::info!(home = %options.home.display(), "starting the TUI");
+    let config = config_dir();
+    let (keymap, keymap_err) =
+        Keymap::load(config.as_ref().map(|d| d.join("keymap.toml")).as_deref());
+    let keymap = Arc::new(keymap);
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let (theme, theme_err) = Theme::load(
+        no_color,
+        config.as_ref().map(|d| d.join("theme.toml")).as_deref(),
+    );
+    let target = args.client.as_ref().map(|c| Target {
+        client: c.clone(),
+        profile: args.profile.clone(),
+    });
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .context("starting the async runtime")?;
+    eprintln!(
+        "mcp-orch tui: logging to {}",
+        log_dir.join("tui.log").display()
+    );
+    let mut terminal = ratatui::init();
+    let _restore = TerminalGuard;
+    let _ = crossterm::execute!(std::io::stdout(), crossterm::event::EnableBracketedPaste);
+    let splash = State::new(keymap.clone(), Arc::from(Vec::new()), target.clone());
+    runtime::draw(&mut terminal, &splash, &mut ViewState::default(), &theme)
+        .context("drawing the first frame")?;
+    tracing::info!(
+        since_launch_us = launched.elapsed().as_micros(),
+        "splash frame"
+    );
+
+    let orch = Arc::new(Orchestrator::open(options)?);
+    if let Some(t) = &target {
+        orch.profile(&t.client, &t.profile)?;
+    }
+    let entries: Arc<[_]> = orch.catalog().entries().to_vec().into();
+    let mut state = State::new(keymap, entries, target);
+    for e in [keymap_err, theme_err].into_iter().flatten() {
+        tracing::warn!(error = %e, "using the defaults");
+        state.toast(ToastLevel::Warn, format!("{e} (using the defaults)"));
+    }
+    let svc = Services {
+        orch,
+        server: Arc::new(NoServer),
+    };
+    tracing::info!(
+        since_launch_us = launched.elapsed().as_micros(),
+        "core opened"
+    );
+    let result = rt.block_on(runtime::run(
+        &mut terminal,
+        crossterm::event::EventStream::new(),
+        state,
+        svc,
+        &theme,
+    ));
+    match result {
+        Ok((_, timings)) => {
+            tracing::info!(frames = timings.frames, "the TUI ended");
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => Err(e).context("running the TUI"),
+    }
+}

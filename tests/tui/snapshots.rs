@@ -1,0 +1,155 @@
+//! Every screen at 80x24 and 160x48. Paths are fixed (`/tmp/mcp-orch-tui-tests/<test>`) and so
+//! is the clock, so the frames are the same on every run; notices are cleared before drawing
+//! because one of them names a random key id.
+
+use crossterm::event::KeyCode;
+
+use super::harness::{Harness, fixed_root};
+
+const SIZES: [(u16, u16); 2] = [(80, 24), (160, 48)];
+
+fn snap(h: &mut Harness, name: &str) {
+    h.state.toasts.clear();
+    for (w, ht) in SIZES {
+        let text = h.render(w, ht);
+        insta::assert_snapshot!(format!("{name}_{w}x{ht}"), text);
+    }
+}
+
+#[test]
+fn clients() {
+    let root = fixed_root("clients");
+    let mut h = Harness::new(&root);
+    h.press(KeyCode::Char('1'));
+    h.press(KeyCode::Char('j'));
+    h.press(KeyCode::Char('j'));
+    snap(&mut h, "clients");
+}
+
+#[test]
+fn catalog_filtered() {
+    let root = fixed_root("catalog");
+    let mut h = Harness::new(&root);
+    h.press(KeyCode::Char('2'));
+    snap(&mut h, "catalog");
+    h.press(KeyCode::Char('/'));
+    h.type_text("git");
+    snap(&mut h, "catalog_filter_git");
+}
+
+#[test]
+fn add_form_with_a_validation_error() {
+    let root = fixed_root("form");
+    let mut h = Harness::new(&root);
+    h.press(KeyCode::Char('a'));
+    h.type_text("filesystem");
+    h.press(KeyCode::Enter);
+    snap(&mut h, "form_required");
+    h.type_text("relative/..");
+    h.press(KeyCode::Up);
+    h.press(KeyCode::Char(' '));
+    snap(&mut h, "form_bad_name");
+}
+
+#[test]
+fn form_with_a_masked_secret() {
+    let root = fixed_root("secret");
+    let mut h = Harness::new(&root);
+    h.press(KeyCode::Char('a'));
+    h.type_text("github");
+    h.press(KeyCode::Enter);
+    h.type_text("ghp_secret");
+    let frame = h.render(80, 24);
+    assert!(
+        !frame.contains("ghp_secret"),
+        "the secret is shown:\n{frame}"
+    );
+    snap(&mut h, "form_secret");
+}
+
+fn with_two_servers(name: &str) -> Harness {
+    let root = fixed_root(name);
+    let mut h = Harness::new(&root);
+    h.press(KeyCode::Char('a'));
+    h.type_text("filesystem");
+    h.press(KeyCode::Enter);
+    let docs = h.home.join("docs").display().to_string();
+    h.type_text(&docs);
+    h.press(KeyCode::Enter);
+    h.press(KeyCode::Char('a'));
+    h.type_text("time");
+    h.press(KeyCode::Enter);
+    h.press(KeyCode::Enter);
+    assert_eq!(
+        h.state
+            .draft
+            .snapshot
+            .as_ref()
+            .map(|s| s.draft.servers.len()),
+        Some(2)
+    );
+    h
+}
+
+#[test]
+fn draft() {
+    let mut h = with_two_servers("draft");
+    snap(&mut h, "draft");
+}
+
+#[test]
+fn diff() {
+    let mut h = with_two_servers("diff");
+    h.press(KeyCode::Char('4'));
+    snap(&mut h, "diff");
+}
+
+#[test]
+fn publish_deploy_history() {
+    let mut h = with_two_servers("history");
+    h.press(KeyCode::Char('P'));
+    h.type_text("first release");
+    snap(&mut h, "publish_prompt");
+    h.press(KeyCode::Enter);
+    // No key yet: the TUI offers to create one.
+    h.press(KeyCode::Char('y'));
+    h.press(KeyCode::Char('P'));
+    h.type_text("first release");
+    h.press(KeyCode::Enter);
+    h.press(KeyCode::Char('D'));
+    snap(&mut h, "deploy_confirm");
+    h.press(KeyCode::Char('y'));
+    let file = std::fs::read_to_string(h.home.join(".cursor/mcp.json")).unwrap();
+    assert!(
+        file.contains("\"filesystem\"") && file.contains("\"hand-made\""),
+        "{file}"
+    );
+    h.press(KeyCode::Char('5'));
+    h.press(KeyCode::Char('v'));
+    snap(&mut h, "history");
+}
+
+#[test]
+fn server_panel() {
+    let root = fixed_root("server");
+    let mut h = Harness::new(&root);
+    h.press(KeyCode::Char('6'));
+    snap(&mut h, "server");
+}
+
+#[test]
+fn help_overlay() {
+    let root = fixed_root("help");
+    let mut h = Harness::new(&root);
+    h.press(KeyCode::Char('2'));
+    h.press(KeyCode::Char('?'));
+    snap(&mut h, "help");
+}
+
+#[test]
+fn copy_picker() {
+    let mut h = with_two_servers("picker");
+    h.press(KeyCode::Char('c'));
+    h.press(KeyCode::Char(' '));
+    snap(&mut h, "copy_picker");
+}
