@@ -37,7 +37,7 @@ use tokio::sync::broadcast::error::RecvError;
 use crate::core::events::{DomainEvent, StateSnapshot};
 use crate::core::tokens::Scope;
 use crate::core::{self, ErrorKind};
-use crate::server::watch::{POLL_INTERVAL, SharedCore, Update, Watcher};
+use crate::server::watch::{POLL_INTERVAL, SharedCore, Subscription, Update, Watcher};
 
 /// The logger name in `notifications/message`.
 const LOGGER: &str = "mcp-orch";
@@ -92,6 +92,9 @@ struct Session {
     log_level: Mutex<LoggingLevel>,
     /// Whether the notification forwarder of a legacy session runs.
     forwarding: AtomicBool,
+    /// A receiver and baseline taken when a `subscriptions/listen` request was accepted, for
+    /// the `listen` call that follows, so that no change after the acknowledgment is missed.
+    pending_listen: Mutex<Option<Subscription>>,
 }
 
 /// The MCP server of one session.
@@ -114,6 +117,7 @@ impl OrchServer {
                 subscriptions: Mutex::new(BTreeSet::new()),
                 log_level: Mutex::new(LoggingLevel::Info),
                 forwarding: AtomicBool::new(false),
+                pending_listen: Mutex::new(None),
             }),
             scope: None,
         }
@@ -197,9 +201,9 @@ impl OrchServer {
         if self.session.forwarding.swap(true, Ordering::SeqCst) {
             return;
         }
-        let mut rx = self.watcher.subscribe();
+        let (mut rx, baseline) = self.watcher.subscribe();
         let this = self.clone();
-        let mut listed = resources::listed_uris(&StateSnapshot::take(&self.core.get()));
+        let mut listed = resources::listed_uris(&baseline);
         tokio::spawn(async move {
             loop {
                 let update = match rx.recv().await {
@@ -609,6 +613,9 @@ impl ServerHandler for OrchServer {
         &self,
         requested: &SubscriptionFilter,
     ) -> Option<SubscriptionFilter> {
+        if let Ok(mut pending) = self.session.pending_listen.lock() {
+            *pending = Some(self.watcher.subscribe());
+        }
         let mut accepted = requested.clone();
         accepted.tools_list_changed = None;
         accepted.prompts_list_changed = None;
@@ -622,14 +629,20 @@ impl ServerHandler for OrchServer {
     }
 
     async fn listen(&self, context: SubscriptionContext) -> Result<(), McpError> {
-        let mut rx = self.watcher.subscribe();
+        let pending = self
+            .session
+            .pending_listen
+            .lock()
+            .ok()
+            .and_then(|mut p| p.take());
+        let (mut rx, baseline) = pending.unwrap_or_else(|| self.watcher.subscribe());
         let subscribed = context
             .accepted()
             .resource_subscriptions
             .clone()
             .unwrap_or_default();
         let wants_list = context.accepted().resources_list_changed == Some(true);
-        let mut listed = resources::listed_uris(&StateSnapshot::take(&self.core.get()));
+        let mut listed = resources::listed_uris(&baseline);
         loop {
             let update = tokio::select! {
                 () = context.cancelled() => return Ok(()),

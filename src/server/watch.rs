@@ -6,7 +6,7 @@
 //! after a change made through this process) and broadcasts the [`DomainEvent`]s to every
 //! subscriber: each MCP session, later the TUI and the HTTP event feed.
 
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use tokio::sync::{Notify, broadcast};
@@ -59,13 +59,19 @@ pub struct Update {
     /// What changed, sorted.
     pub events: Vec<DomainEvent>,
     /// The state after the changes.
-    pub snapshot: StateSnapshot,
+    pub snapshot: Arc<StateSnapshot>,
 }
+
+/// A receiver of updates and the snapshot they start from.
+pub type Subscription = (broadcast::Receiver<Arc<Update>>, Arc<StateSnapshot>);
 
 /// Polls the state directory and broadcasts changes.
 pub struct Watcher {
     tx: broadcast::Sender<Arc<Update>>,
     poke: Arc<Notify>,
+    /// The snapshot of the last broadcast (or the first one). Held while an update is sent, so
+    /// a subscriber gets a baseline and a receiver that agree: every later change arrives.
+    last: Arc<Mutex<Arc<StateSnapshot>>>,
 }
 
 impl Watcher {
@@ -74,12 +80,15 @@ impl Watcher {
     pub fn spawn(core: Arc<SharedCore>, every: Duration) -> Arc<Self> {
         let (tx, _) = broadcast::channel(64);
         let poke = Arc::new(Notify::new());
+        let first = Arc::new(StateSnapshot::take(&core.get()));
+        let last = Arc::new(Mutex::new(first.clone()));
         let watcher = Arc::new(Self {
             tx: tx.clone(),
             poke: poke.clone(),
+            last: last.clone(),
         });
         let weak = Arc::downgrade(&watcher);
-        let mut last = StateSnapshot::take(&core.get());
+        let mut previous = first;
         tokio::spawn(async move {
             let mut timer = tokio::time::interval(every);
             timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
@@ -92,7 +101,7 @@ impl Watcher {
                     break;
                 }
                 let next = StateSnapshot::take(&core.get());
-                let changed = events::changes(&last, &next);
+                let changed = events::changes(&previous, &next);
                 if changed.is_empty() {
                     continue;
                 }
@@ -102,19 +111,29 @@ impl Watcher {
                     tracing::warn!(code = e.code(), "reloading the catalog failed: {e}");
                 }
                 tracing::debug!(?changed, "state changed");
-                last = next.clone();
+                let next = Arc::new(next);
+                previous = next.clone();
+                let mut guard = last
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                *guard = next.clone();
                 let _ = tx.send(Arc::new(Update {
                     events: changed,
                     snapshot: next,
                 }));
+                drop(guard);
             }
         });
         watcher
     }
 
-    /// A receiver of every later update.
-    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Update>> {
-        self.tx.subscribe()
+    /// A receiver of every later update, and the snapshot those updates start from.
+    pub fn subscribe(&self) -> Subscription {
+        let guard = self
+            .last
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        (self.tx.subscribe(), guard.clone())
     }
 
     /// Asks for a poll now (after a change made through this process), so notifications do not
