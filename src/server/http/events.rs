@@ -467,7 +467,7 @@ pub fn spawn_feed(
     watcher: &Watcher,
     shutdown: CancellationToken,
 ) {
-    let mut rx = watcher.subscribe();
+    let (mut rx, _baseline) = watcher.subscribe();
     let mut tail = Some(AuditTail::new(core.get().audit_log().path().clone()));
     tokio::spawn(async move {
         loop {
