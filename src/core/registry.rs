@@ -1,6 +1,6 @@
 //! The official MCP Registry: sync (API v0.1, cursor pagination, incremental with
 //! `updated_since`), the local cache that makes search work offline, and the conversion of
-//! registry entries into catalog entries ([`convert`]).
+//! registry entries into catalog entries ([`mod@convert`]).
 //!
 //! Layout under the state directory:
 //! - `registry/cache.json`: the `server.json` of every active latest server, by registry name,
