@@ -10,6 +10,8 @@ trap 'rm -rf "$home"' EXIT
 # A copy, so another build into a shared target directory cannot swap it mid-run.
 cp "${CARGO_TARGET_DIR:-target}/release/mcp-orch" "$home/mcp-orch"
 bin="$home/mcp-orch"
+# cargo and rustup keep finding their homes once HOME points at the temp directory.
+export RUSTUP_HOME="${RUSTUP_HOME:-$HOME/.rustup}" CARGO_HOME="${CARGO_HOME:-$HOME/.cargo}"
 export HOME="$home" MCP_ORCH_HOME="$home/state"
 MCP_ORCH_BENCH_HOME="$home/state" cargo test --test registry -- --ignored --exact bench_home
 $bin registry status | grep -q 'in catalog:   5000 entries'
