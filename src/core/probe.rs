@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use rmcp::ServiceExt;
 use rmcp::model::{ClientCapabilities, ClientConfig, Implementation};
-use rmcp::service::RunningService;
+use rmcp::service::{ClientInitializeError, RunningService};
 use rmcp::transport::TokioChildProcess;
 use rmcp::transport::streamable_http_client::{
     StreamableHttpClientTransport, StreamableHttpClientTransportConfig,
@@ -281,7 +281,7 @@ where
     F: std::future::Future<
             Output = std::result::Result<RunningService<rmcp::RoleClient, ClientConfig>, E>,
         >,
-    E: std::fmt::Display,
+    E: Into<ClientInitializeError>,
 {
     let deadline = tokio::time::Instant::from_std(started) + timeout;
     let client = match tokio::time::timeout_at(deadline, connect).await {
@@ -290,7 +290,10 @@ where
             report.fail(
                 ProbeStatus::Failed,
                 "INITIALIZE_FAILED",
-                format!("initialize failed: {e}"),
+                format!(
+                    "initialize failed: {}",
+                    describe_initialize_error(&e.into())
+                ),
             );
             return None;
         }
@@ -331,6 +334,25 @@ where
         ),
     }
     Some(client)
+}
+
+/// Describes why `initialize` failed. A server that exits at once makes the write of
+/// `initialize` fail with a broken pipe or the read see end of file, depending on timing;
+/// both mean the same thing to the user, so both get the same words.
+fn describe_initialize_error(error: &ClientInitializeError) -> String {
+    let closed = match error {
+        ClientInitializeError::ConnectionClosed(_) => true,
+        ClientInitializeError::TransportError { error, .. } => error
+            .error
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe),
+        _ => false,
+    };
+    if closed {
+        "connection closed before the server answered (see its stderr)".to_owned()
+    } else {
+        error.to_string()
+    }
 }
 
 async fn probe_stdio(
