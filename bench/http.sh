@@ -11,7 +11,7 @@ cleanup() { [ -n "$SRV" ] && kill "$SRV" 2>/dev/null; wait 2>/dev/null; rm -rf "
 trap cleanup EXIT
 export HOME=$WORK/home MCP_ORCH_HOME=$WORK/state
 mkdir -p "$HOME"
-ulimit -n 65536
+ulimit -n "$(ulimit -Hn)"   # 5,000 subscribers need more than the usual 1,024 descriptors
 tok() { "$BIN" token create --scope "$1" --name "$2" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])'; }
 TOKEN=$(tok admin bench)
 export TOKEN
