@@ -1,13 +1,24 @@
--- wrk script: tools/call list_available_servers over Streamable HTTP (/mcp) in one session.
--- TOKEN and SESSION come from the environment (bench/http.sh sets them).
+-- wrk script: tools/call list_available_servers over Streamable HTTP (/mcp). TOKEN and SESSIONS
+-- (comma-separated session ids, one per simulated client) come from the environment
+-- (bench/http.sh sets them); requests rotate over the sessions.
 wrk.method = "POST"
 wrk.path = "/mcp"
 wrk.body = '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"list_available_servers","arguments":{}}}'
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Accept"] = "application/json, text/event-stream"
 wrk.headers["Authorization"] = "Bearer " .. os.getenv("TOKEN")
-wrk.headers["Mcp-Session-Id"] = os.getenv("SESSION")
 wrk.headers["MCP-Protocol-Version"] = "2025-11-25"
+
+local sessions = {}
+for id in string.gmatch(os.getenv("SESSIONS") or "", "[^,]+") do
+  table.insert(sessions, id)
+end
+local n = 0
+request = function()
+  n = n + 1
+  wrk.headers["Mcp-Session-Id"] = sessions[(n % #sessions) + 1]
+  return wrk.format()
+end
 
 local bad = 0
 response = function(status, headers, body)

@@ -27,15 +27,19 @@ sleep 1
 curl -sf "$URL/health" >/dev/null
 echo "== idle RSS: $(rss) KiB (after start and one /health)"
 
-echo "== tools/call list_available_servers over /mcp, 100 connections, 10 s"
+echo "== tools/call list_available_servers over /mcp, 100 connections (100 sessions), 10 s"
 INIT='{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"wrk","version":"1"}}}'
-SESSION=$(curl -sf -D - -o /dev/null -X POST "$URL/mcp" -H "Authorization: Bearer $TOKEN" \
-  -H 'Content-Type: application/json' -H 'Accept: application/json, text/event-stream' -d "$INIT" \
-  | awk -F': ' 'tolower($1)=="mcp-session-id" {print $2}' | tr -d '\r')
-export SESSION
-curl -sf -o /dev/null -X POST "$URL/mcp" -H "Authorization: Bearer $TOKEN" -H "Mcp-Session-Id: $SESSION" \
-  -H 'MCP-Protocol-Version: 2025-11-25' -H 'Content-Type: application/json' \
-  -H 'Accept: application/json, text/event-stream' -d '{"jsonrpc":"2.0","method":"notifications/initialized"}'
+SESSIONS=
+for _ in $(seq 100); do
+  S=$(curl -sf -D - -o /dev/null -X POST "$URL/mcp" -H "Authorization: Bearer $TOKEN" \
+    -H 'Content-Type: application/json' -H 'Accept: application/json, text/event-stream' -d "$INIT" \
+    | awk -F': ' 'tolower($1)=="mcp-session-id" {print $2}' | tr -d '\r')
+  curl -sf -o /dev/null -X POST "$URL/mcp" -H "Authorization: Bearer $TOKEN" -H "Mcp-Session-Id: $S" \
+    -H 'MCP-Protocol-Version: 2025-11-25' -H 'Content-Type: application/json' \
+    -H 'Accept: application/json, text/event-stream' -d '{"jsonrpc":"2.0","method":"notifications/initialized"}'
+  SESSIONS=$SESSIONS$S,
+done
+export SESSIONS
 wrk -t2 -c100 -d3s -s bench/http-tools-call.lua "$URL" >/dev/null   # warm-up
 wrk -t2 -c100 -d10s --latency -s bench/http-tools-call.lua "$URL"
 echo "RSS under load: $(rss) KiB"
