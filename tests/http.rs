@@ -947,3 +947,27 @@ fn tls_with_a_self_signed_certificate() {
     let r = s.req().path("/health").send();
     assert_ne!(r.status, 200);
 }
+
+#[test]
+fn hand_edits_of_a_deployed_file_are_reported_as_drift() {
+    let (sb, t) = setup();
+    sb.json_ok(&["keys", "init"]);
+    sb.json_ok(&["draft", "add", "memory", "--client", "cursor"]);
+    sb.json_ok(&["publish", "--client", "cursor"]);
+    sb.json_ok(&["deploy", "--client", "cursor", "--yes"]);
+    let s = Server::start(&sb, &[]);
+    let mut es = s.req().path("/v1/events").bearer(&t).open_stream();
+    assert_eq!(es.status, 200);
+    let file = sb.home.join(".cursor/mcp.json");
+    let text = std::fs::read_to_string(&file).unwrap();
+    let mut doc: Value = serde_json::from_str(&text).unwrap();
+    doc["mcpServers"]["memory"]["command"] = json!("/usr/bin/evil");
+    std::fs::write(&file, serde_json::to_string_pretty(&doc).unwrap()).unwrap();
+    let seen = es
+        .until(SECS, |e| e.event == "drift_detected")
+        .expect("drift_detected");
+    let drift = seen.last().unwrap().json();
+    assert_eq!(drift["client_id"], "cursor");
+    assert_eq!(drift["drift"], "drifted");
+    assert_eq!(drift["changed"], json!(["memory"]));
+}

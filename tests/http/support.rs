@@ -46,15 +46,17 @@ impl Server {
         let sink = lines.clone();
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(rest) = line.split("listening on ").nth(1) {
-                    let port = rest
-                        .split_whitespace()
+                let port = line.split("listening on ").nth(1).map(|rest| {
+                    rest.split_whitespace()
                         .next()
                         .and_then(|u| u.rsplit(':').next())
-                        .and_then(|p| p.parse::<u16>().ok());
+                        .and_then(|p| p.parse::<u16>().ok())
+                });
+                // Recorded before the port is announced, so `log()` already holds the line.
+                sink.lock().unwrap().push(line);
+                if let Some(port) = port {
                     let _ = tx.send(port);
                 }
-                sink.lock().unwrap().push(line);
             }
             let _ = tx.send(None);
         });

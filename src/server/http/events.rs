@@ -17,9 +17,9 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use axum::body::{Body, Bytes};
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use futures_util::Stream;
@@ -45,6 +45,8 @@ pub struct Event {
     pub kind: String,
     /// The JSON data (it includes `type` and `id` too).
     pub data: String,
+    /// The encoded SSE frame, built once and shared by every subscriber.
+    pub frame: Bytes,
 }
 
 struct Ring {
@@ -99,6 +101,7 @@ impl EventHub {
         let event = Arc::new(Event {
             id,
             kind: kind.to_owned(),
+            frame: Bytes::from(format!("id: {id}\nevent: {kind}\ndata: {data}\n\n")),
             data: data.to_string(),
         });
         if ring.events.len() == ring.capacity {
@@ -158,16 +161,13 @@ impl Ring {
     }
 }
 
-fn sse(event: &Event) -> SseEvent {
-    SseEvent::default()
-        .id(event.id.to_string())
-        .event(event.kind.clone())
-        .data(event.data.clone())
+fn sse(event: &Event) -> Bytes {
+    event.frame.clone()
 }
 
-fn resync() -> SseEvent {
-    SseEvent::default().event("resync").data(
-        json!({"type": "resync", "reason": "events were missed; reload the state"}).to_string(),
+fn resync() -> Bytes {
+    Bytes::from_static(
+        b"event: resync\ndata: {\"type\":\"resync\",\"reason\":\"events were missed; reload the state\"}\n\n",
     )
 }
 
@@ -184,10 +184,13 @@ struct StreamState {
     gap: bool,
     last: u64,
     shutdown: CancellationToken,
+    heartbeat: tokio::time::Interval,
     _guard: super::metrics::StreamGuard,
 }
 
-fn event_stream(state: StreamState) -> impl Stream<Item = Result<SseEvent, Infallible>> {
+/// The stream of SSE frames. Frames are encoded once per event (not per subscriber), so a
+/// publish costs each subscriber one reference-counted buffer and one write.
+fn event_stream(state: StreamState) -> impl Stream<Item = Result<Bytes, Infallible>> {
     futures_util::stream::unfold(state, |mut s| async move {
         loop {
             match &mut s.phase {
@@ -197,7 +200,7 @@ fn event_stream(state: StreamState) -> impl Stream<Item = Result<SseEvent, Infal
                     if s.gap {
                         return Some((Ok(resync()), s));
                     }
-                    return Some((Ok(SseEvent::default().comment("connected")), s));
+                    return Some((Ok(Bytes::from_static(b": connected\n\n")), s));
                 }
                 Phase::Backlog(iter) => match iter.next() {
                     Some(e) if e.id > s.last => {
@@ -210,6 +213,9 @@ fn event_stream(state: StreamState) -> impl Stream<Item = Result<SseEvent, Infal
                 Phase::Live => {
                     let received = tokio::select! {
                         () = s.shutdown.cancelled() => return None,
+                        _ = s.heartbeat.tick() => {
+                            return Some((Ok(Bytes::from_static(b": heartbeat\n\n")), s));
+                        }
                         r = s.rx.recv() => r,
                     };
                     match received {
@@ -278,6 +284,9 @@ pub async fn events(
         }
     };
     let last = sub.backlog.first().map_or(0, |e| e.id.saturating_sub(1));
+    let every = Duration::from_secs(state.config.events.heartbeat_secs.max(1));
+    let mut heartbeat = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+    heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let stream = event_stream(StreamState {
         hub: state.events.clone(),
         rx: sub.rx,
@@ -285,17 +294,18 @@ pub async fn events(
         gap: sub.gap,
         last,
         shutdown: state.shutdown.clone(),
+        heartbeat,
         _guard: guard,
     });
-    let heartbeat = Duration::from_secs(state.config.events.heartbeat_secs.max(1));
-    let mut res = Sse::new(stream)
-        .keep_alive(KeepAlive::new().interval(heartbeat).text("heartbeat"))
-        .into_response();
-    res.headers_mut().insert(
-        "x-accel-buffering",
-        axum::http::HeaderValue::from_static("no"),
-    );
-    res
+    (
+        [
+            (header::CONTENT_TYPE, "text/event-stream"),
+            (header::CACHE_CONTROL, "no-cache"),
+            (header::HeaderName::from_static("x-accel-buffering"), "no"),
+        ],
+        Body::from_stream(stream),
+    )
+        .into_response()
 }
 
 /// `GET /v1/events/recent`: the events still in the ring, as JSON (for polling clients).
