@@ -12,13 +12,15 @@ use std::sync::Arc;
 use criterion::{Criterion, criterion_group, criterion_main};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use mcp_orch::app::action::Action;
-use mcp_orch::app::effect::{NoServer, Services, perform};
+use mcp_orch::app::effect::{Services, perform};
 use mcp_orch::app::keymap::Keymap;
 use mcp_orch::app::state::{Screen, State, Target};
 use mcp_orch::app::update::update;
 use mcp_orch::core::env::{Environment, Os};
 use mcp_orch::core::orchestrator::SystemClock;
 use mcp_orch::core::{Options, Orchestrator};
+use mcp_orch::server::http::background::Background;
+use mcp_orch::server::http::config::ServerConfig;
 use mcp_orch::ui::{self, Theme, ViewState};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -69,13 +71,14 @@ fn setup() -> Bench {
     std::fs::create_dir_all(&home).expect("home");
     std::fs::create_dir_all(&state_dir).expect("state");
     std::fs::write(state_dir.join("catalog.toml"), synthetic_catalog(10_000)).expect("catalog");
-    let orch = Orchestrator::open(Options {
+    let options = Options {
         home: state_dir,
         env: Environment::synthetic(&home, Os::Linux, &[]),
         launcher: PathBuf::from("/usr/local/bin/mcp-orch"),
         clock: Arc::new(SystemClock),
-    })
-    .expect("open");
+    };
+    let orch = Orchestrator::open(options.clone()).expect("open");
+    let server = Arc::new(Background::new(options, ServerConfig::default(), None));
     assert!(orch.catalog().entries().len() >= 10_000);
     let entries: Arc<[_]> = orch.catalog().entries().to_vec().into();
     let mut state = State::new(
@@ -93,7 +96,7 @@ fn setup() -> Bench {
         state,
         svc: Services {
             orch: Arc::new(orch),
-            server: Arc::new(NoServer),
+            server,
         },
         view: ViewState::default(),
         theme: Theme::default_theme(),

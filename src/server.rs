@@ -3,6 +3,7 @@
 //! HTTP+SSE, the REST API and the event feed), and the state watcher that turns changes in the
 //! state directory, made by any process, into notifications.
 
+pub mod activity;
 pub mod http;
 pub mod mcp;
 pub mod stdio;

@@ -385,7 +385,7 @@ fn http_sse_bridge_stateless_endpoint_and_convenience_routes() {
         .iter()
         .map(|t| t["name"].as_str().unwrap().to_owned())
         .collect();
-    assert_eq!(tools.len(), 19);
+    assert_eq!(tools.len(), 20);
     let r = f.server.post(
         "/mcp/tools/call",
         &f.read,
@@ -415,7 +415,7 @@ fn http_sse_bridge_stateless_endpoint_and_convenience_routes() {
         .map(|t| t["name"].as_str().unwrap())
         .collect();
     assert_eq!(names, tools);
-    assert_eq!(m["capabilities"]["tools"]["count"], 19);
+    assert_eq!(m["capabilities"]["tools"]["count"], 20);
     assert_eq!(m["endpoints"]["http"]["url"], f.url("/mcp"));
     assert_eq!(m["authentication"]["required"], true);
     let out = f.sb.dir_manifest();
@@ -478,7 +478,7 @@ fn inspector_cli_over_http_with_a_bearer_token() {
     );
     let (code, list) = inspect(&f, &f.read, &["--method", "tools/list"]);
     assert_eq!(code, 0, "{list}");
-    assert_eq!(list["tools"].as_array().unwrap().len(), 19);
+    assert_eq!(list["tools"].as_array().unwrap().len(), 20);
     let (code, res) = inspect(
         &f,
         &f.read,

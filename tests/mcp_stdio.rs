@@ -224,6 +224,7 @@ fn inspector_cli_covers_every_tool_resource_and_prompt() {
             "get_audit_log",
             "config_status",
             "rollback_config",
+            "check_server_health",
             "import_client_config"
         ]
     );

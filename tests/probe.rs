@@ -426,6 +426,160 @@ fn validate_probe_includes_every_server() {
     );
 }
 
+/// `mcp-orch serve` over stdio, spoken to line by line.
+struct StdioSession {
+    child: Child,
+    lines: std::io::Lines<std::io::BufReader<std::process::ChildStdout>>,
+    next_id: u64,
+}
+
+impl StdioSession {
+    fn start(h: &Home) -> Self {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_mcp-orch"))
+            .env("HOME", &h.home)
+            .env("MCP_ORCH_HOME", &h.state)
+            .arg("serve")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+        let mut session = Self {
+            child,
+            lines,
+            next_id: 0,
+        };
+        let init = session.request(
+            "initialize",
+            &json!({"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "probe-test", "version": "1"}}),
+        );
+        assert!(init["result"]["serverInfo"].is_object(), "{init}");
+        session.send(&json!({"jsonrpc": "2.0", "method": "notifications/initialized"}));
+        session
+    }
+
+    fn send(&mut self, message: &Value) {
+        use std::io::Write as _;
+        let stdin = self.child.stdin.as_mut().unwrap();
+        writeln!(stdin, "{message}").unwrap();
+        stdin.flush().unwrap();
+    }
+
+    /// Sends a request and returns its response (skipping notifications).
+    fn request(&mut self, method: &str, params: &Value) -> Value {
+        self.next_id += 1;
+        let id = self.next_id;
+        self.send(&json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}));
+        loop {
+            let line = self.lines.next().expect("a response").unwrap();
+            let message: Value = serde_json::from_str(&line).unwrap();
+            if message["id"] == json!(id) {
+                return message;
+            }
+        }
+    }
+
+    fn tool(&mut self, name: &str, args: &Value) -> Value {
+        let response = self.request("tools/call", &json!({"name": name, "arguments": args}));
+        let result = &response["result"];
+        assert_ne!(result["isError"], true, "{response:#}");
+        result["structuredContent"].clone()
+    }
+}
+
+impl Drop for StdioSession {
+    fn drop(&mut self) {
+        drop(self.child.stdin.take());
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn the_mcp_tool_check_server_health_probes_one_server_or_the_whole_draft() {
+    let h = Home::new(&catalog());
+    for (id, name) in [("everything-local", "ev"), ("broken", "br")] {
+        let out = h.cli(&["draft", "add", id, "--client", "cursor", "--name", name]);
+        assert!(out.status.success(), "{out:?}");
+    }
+    let mut mcp = StdioSession::start(&h);
+    let listed = mcp.request("tools/list", &json!({}));
+    let tool = listed["result"]["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "check_server_health")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        tool["annotations"],
+        json!({"title": "Check that servers really work", "readOnlyHint": false, "destructiveHint": false, "idempotentHint": true, "openWorldHint": true})
+    );
+
+    // One server, by its name in the draft.
+    let one = mcp.tool(
+        "check_server_health",
+        &json!({"client_id": "cursor", "server_name": "ev", "timeout_secs": 20}),
+    );
+    assert_eq!(
+        (&one["ok"], &one["healthy"], &one["unhealthy"]),
+        (&json!(true), &json!(1), &json!(0))
+    );
+    let probe = &one["probes"][0];
+    assert_eq!(
+        (&probe["name"], &probe["status"], &probe["resolved_from"]),
+        (&json!("ev"), &json!("ok"), &json!("draft"))
+    );
+    assert!(probe["tool_count"].as_u64().unwrap() > 0, "{probe:#}");
+
+    // The whole draft, in name order: the broken one says why.
+    let all = mcp.tool(
+        "check_server_health",
+        &json!({"client_id": "cursor", "timeout_secs": 20}),
+    );
+    assert_eq!(
+        (&all["ok"], &all["healthy"], &all["unhealthy"]),
+        (&json!(false), &json!(1), &json!(1))
+    );
+    let summary: Vec<(&str, &str, &str)> = all["probes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["name"].as_str().unwrap(),
+                p["status"].as_str().unwrap(),
+                p["error_code"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [("br", "failed", "INITIALIZE_FAILED"), ("ev", "ok", "")]
+    );
+    assert_eq!(
+        all["probes"][0]["stderr_tail"],
+        json!(["starting", "fatal: missing config"])
+    );
+
+    // Bad arguments name the field.
+    let bad = mcp.request(
+        "tools/call",
+        &json!({"name": "check_server_health", "arguments": {"timeout_secs": 0}}),
+    );
+    let error = &bad["result"]["structuredContent"];
+    assert_eq!(bad["result"]["isError"], true, "{bad:#}");
+    assert_eq!(
+        (&error["code"], &error["field"]),
+        (&json!("INVALID_ARGUMENTS"), &json!("timeout_secs"))
+    );
+    let unknown = mcp.request(
+        "tools/call",
+        &json!({"name": "check_server_health", "arguments": {"client_id": "cursor", "server_name": "nope"}}),
+    );
+    assert_eq!(unknown["result"]["isError"], true, "{unknown:#}");
+}
+
 #[cfg(unix)]
 fn chmod(path: &Path, mode: u32) {
     use std::os::unix::fs::PermissionsExt;

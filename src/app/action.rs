@@ -4,7 +4,9 @@
 use crossterm::event::KeyEvent;
 
 use super::command::Command;
-use super::state::{ClientRow, DiffView, DraftSnapshot, HistoryData, ServerStatus, UiError};
+use super::state::{
+    ClientRow, DiffView, DraftSnapshot, Health, HistoryData, ServerStatus, Target, UiError,
+};
 use crate::core::audit::VerifyReport;
 use crate::core::events::StateSnapshot;
 
@@ -100,4 +102,6 @@ pub enum Action {
     },
     /// The background server changed state.
     ServerStatus(ServerStatus),
+    /// The servers of a draft were probed.
+    HealthChecked(Target, Result<Vec<(String, Health)>, UiError>),
 }

@@ -82,6 +82,10 @@ pub enum Command {
     StartServer,
     /// Stop it.
     StopServer,
+    /// Copy the background server's token to the clipboard.
+    CopyToken,
+    /// Check that the draft's servers really start (probe them).
+    CheckHealth,
     /// Next form field.
     NextField,
     /// Previous form field.

@@ -11,7 +11,8 @@ use std::sync::Arc;
 
 use super::action::{Action, Added, DeployPlan, FormCheck};
 use super::state::{
-    ClientRow, DiffView, DraftSnapshot, HistoryData, ReleaseRow, ServerStatus, Target, UiError,
+    ClientRow, DiffView, DraftSnapshot, Health, HistoryData, ReleaseRow, ServerStatus, Target,
+    UiError,
 };
 use crate::core::Orchestrator;
 use crate::core::audit::Filter;
@@ -93,6 +94,12 @@ pub enum Effect {
     StartServer,
     /// Stop it.
     StopServer,
+    /// Ask the background server how it is.
+    ServerStatus,
+    /// Probe every server of a draft.
+    CheckHealth(Target),
+    /// Put this text on the terminal's clipboard (OSC 52).
+    Clipboard(String),
     /// Draw again.
     Redraw,
     /// Leave.
@@ -146,12 +153,15 @@ impl Effect {
             Self::LoadClients => Some("clients"),
             Self::LoadHistory(_) => Some("history"),
             Self::Poll(_) => Some("poll"),
+            Self::ServerStatus => Some("server-status"),
+            Self::CheckHealth(_) => Some("health"),
             _ => None,
         }
     }
 }
 
-/// The background MCP HTTP server, behind a seam: this build may not have one.
+/// The background MCP HTTP server, behind a seam (implemented by
+/// `server::http::background::Background`), so that the TUI knows nothing of HTTP.
 pub trait ServerControl: Send + Sync {
     /// Starts it; returns its status.
     fn start(&self, orch: &Arc<Orchestrator>) -> ServerStatus;
@@ -159,25 +169,6 @@ pub trait ServerControl: Send + Sync {
     fn stop(&self) -> ServerStatus;
     /// Its status now.
     fn status(&self) -> ServerStatus;
-}
-
-/// The server control of a build without the HTTP server.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct NoServer;
-
-/// What the Server panel says when the HTTP server is not built in.
-pub const NO_SERVER: &str = "not available in this build";
-
-impl ServerControl for NoServer {
-    fn start(&self, _orch: &Arc<Orchestrator>) -> ServerStatus {
-        ServerStatus::Unavailable(NO_SERVER.to_owned())
-    }
-    fn stop(&self) -> ServerStatus {
-        ServerStatus::Unavailable(NO_SERVER.to_owned())
-    }
-    fn status(&self) -> ServerStatus {
-        ServerStatus::Unavailable(NO_SERVER.to_owned())
-    }
 }
 
 /// What effects run against.
@@ -342,8 +333,39 @@ pub fn perform(effect: Effect, svc: &Services) -> Option<Action> {
         },
         Effect::StartServer => Action::ServerStatus(svc.server.start(&svc.orch)),
         Effect::StopServer => Action::ServerStatus(svc.server.stop()),
-        Effect::Redraw | Effect::Quit => return None,
+        Effect::ServerStatus => Action::ServerStatus(svc.server.status()),
+        Effect::CheckHealth(t) => {
+            let result = check_health(orch, &t).map_err(UiError::from);
+            Action::HealthChecked(t, result)
+        }
+        Effect::Redraw | Effect::Quit | Effect::Clipboard(_) => return None,
     })
+}
+
+/// How long each server may take to answer a health check.
+pub const HEALTH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+fn check_health(orch: &Orchestrator, t: &Target) -> crate::core::Result<Vec<(String, Health)>> {
+    let draft = orch.draft(&t.client, &t.profile)?;
+    let reports = orch.probe_draft_blocking(&draft, HEALTH_TIMEOUT)?;
+    Ok(reports
+        .into_iter()
+        .map(|r| {
+            let health = if r.ok {
+                Health::Ok {
+                    tools: r.tool_count.unwrap_or(0),
+                    latency_ms: r.latency_ms,
+                }
+            } else {
+                Health::Failed {
+                    code: r.error_code.unwrap_or_default().to_owned(),
+                    message: r.error.unwrap_or_default(),
+                    stderr_tail: r.stderr_tail,
+                }
+            };
+            (r.name, health)
+        })
+        .collect())
 }
 
 fn load_clients(orch: &Orchestrator) -> crate::core::Result<Vec<ClientRow>> {

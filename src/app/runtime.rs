@@ -5,7 +5,7 @@
 //! inside a synchronized update.
 
 use std::collections::HashMap;
-use std::io;
+use std::io::{self, Write as _};
 use std::time::Duration;
 
 use crossterm::event::Event;
@@ -30,28 +30,40 @@ pub const FRAME_MIN: Duration = Duration::from_millis(8);
 /// their results, so the next frame shows the outcome instead of only the typed character.
 pub const INPUT_GRACE: Duration = Duration::from_millis(12);
 
-/// Backends that can bracket a frame in a synchronized update, so the terminal shows it whole.
-pub trait SyncUpdates {
+/// What the loop needs of a backend besides drawing: bracketing a frame in a synchronized
+/// update, so the terminal shows it whole, and the clipboard.
+pub trait TerminalExt {
     /// Starts buffering.
     fn begin_frame(&mut self) -> io::Result<()>;
     /// Shows the buffered frame.
     fn end_frame(&mut self) -> io::Result<()>;
+    /// Puts `text` on the clipboard of the terminal (OSC 52, which also works over SSH).
+    fn copy_to_clipboard(&mut self, text: &str) -> io::Result<()>;
 }
 
-impl<W: io::Write> SyncUpdates for CrosstermBackend<W> {
+impl<W: io::Write> TerminalExt for CrosstermBackend<W> {
     fn begin_frame(&mut self) -> io::Result<()> {
         crossterm::queue!(self, crossterm::terminal::BeginSynchronizedUpdate)
     }
     fn end_frame(&mut self) -> io::Result<()> {
         crossterm::execute!(self, crossterm::terminal::EndSynchronizedUpdate)
     }
+    fn copy_to_clipboard(&mut self, text: &str) -> io::Result<()> {
+        use base64::Engine as _;
+        let encoded = base64::engine::general_purpose::STANDARD.encode(text);
+        write!(self, "\x1b]52;c;{encoded}\x07")?;
+        io::Write::flush(self)
+    }
 }
 
-impl SyncUpdates for TestBackend {
+impl TerminalExt for TestBackend {
     fn begin_frame(&mut self) -> io::Result<()> {
         Ok(())
     }
     fn end_frame(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+    fn copy_to_clipboard(&mut self, _text: &str) -> io::Result<()> {
         Ok(())
     }
 }
@@ -64,7 +76,7 @@ pub fn draw<B>(
     theme: &Theme,
 ) -> io::Result<()>
 where
-    B: Backend + SyncUpdates,
+    B: Backend + TerminalExt,
     B::Error: std::fmt::Display,
 {
     terminal.backend_mut().begin_frame()?;
@@ -110,7 +122,7 @@ pub async fn run<B, S>(
     theme: &Theme,
 ) -> io::Result<(State, Stats)>
 where
-    B: Backend + SyncUpdates,
+    B: Backend + TerminalExt,
     B::Error: std::fmt::Display,
     S: Stream<Item = io::Result<Event>> + Unpin,
 {
@@ -128,7 +140,7 @@ pub async fn run_until<B, S>(
     mut done: impl FnMut(&State) -> bool,
 ) -> io::Result<(State, Stats)>
 where
-    B: Backend + SyncUpdates,
+    B: Backend + TerminalExt,
     B::Error: std::fmt::Display,
     S: Stream<Item = io::Result<Event>> + Unpin,
 {
@@ -217,6 +229,7 @@ where
                 match e {
                     Effect::Quit => state.quit = true,
                     Effect::Redraw => dirty = true,
+                    Effect::Clipboard(text) => terminal.backend_mut().copy_to_clipboard(&text)?,
                     e => spawn(e, &svc, &tx, &mut tasks),
                 }
             }
@@ -238,6 +251,7 @@ fn spawn(effect: Effect, svc: &Services, tx: &mpsc::UnboundedSender<Action>, tas
     let handle = tokio::spawn(async move {
         match tokio::task::spawn_blocking(move || perform(effect, &svc)).await {
             Ok(Some(action)) => {
+                tracing::debug!(slot = slot.unwrap_or("-"), "effect done");
                 let _ = tx.send(action);
             }
             Ok(None) => {}
@@ -256,6 +270,7 @@ fn spawn(effect: Effect, svc: &Services, tx: &mpsc::UnboundedSender<Action>, tas
         && let Some(old) = tasks.slots.insert(slot, handle.abort_handle())
         && !old.is_finished()
     {
+        tracing::debug!(slot, "effect replaced by a newer one");
         old.abort();
         tasks.in_flight = tasks.in_flight.saturating_sub(1);
     }

@@ -228,6 +228,29 @@ pub struct DraftSnapshot {
     pub diagnostics: Vec<Diagnostic>,
 }
 
+/// Whether a server of the draft really starts (its last probe).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Health {
+    /// A probe is running.
+    Checking,
+    /// It answered `initialize` and `tools/list`.
+    Ok {
+        /// Tools it offers.
+        tools: usize,
+        /// Time to answer both.
+        latency_ms: u64,
+    },
+    /// It failed or timed out.
+    Failed {
+        /// The probe's error code (`COMMAND_NOT_FOUND`, `TIMEOUT`, ...).
+        code: String,
+        /// Why.
+        message: String,
+        /// The last lines of its stderr.
+        stderr_tail: Vec<String>,
+    },
+}
+
 /// The Draft screen.
 #[derive(Debug, Clone, Default)]
 pub struct DraftState {
@@ -237,9 +260,19 @@ pub struct DraftState {
     pub selected: usize,
     /// A load error.
     pub error: Option<String>,
+    /// The health of each server by name, and the target it was checked for.
+    pub health: Option<(Target, BTreeMap<String, Health>)>,
 }
 
 impl DraftState {
+    /// The health of `name` when it was checked for `target`.
+    pub fn health_of(&self, target: &Target, name: &str) -> Option<&Health> {
+        self.health
+            .as_ref()
+            .filter(|(t, _)| t == target)
+            .and_then(|(_, map)| map.get(name))
+    }
+
     /// The selected server's name.
     pub fn selected_name(&self) -> Option<&str> {
         self.snapshot
@@ -425,19 +458,19 @@ pub struct RequestLine {
 pub struct ServerInfo {
     /// Listening address.
     pub addr: String,
-    /// Bearer token to give to clients.
-    pub token: String,
+    /// Bearer token to give to clients (`None` when authentication is off).
+    pub token: Option<String>,
     /// Open sessions.
     pub sessions: usize,
     /// Recent requests, newest first.
     pub recent: Vec<RequestLine>,
+    /// Warnings about its configuration.
+    pub warnings: Vec<String>,
 }
 
 /// The background server's state.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum ServerStatus {
-    /// This build has no HTTP server.
-    Unavailable(String),
     /// Not running.
     #[default]
     Stopped,
@@ -762,6 +795,8 @@ pub struct State {
     pub snapshot: Option<crate::core::events::StateSnapshot>,
     /// Whether a poll is in flight.
     pub polling: bool,
+    /// Whether a server status request is in flight.
+    pub server_polling: bool,
     /// Terminal size (columns, rows), for paging.
     pub size: (u16, u16),
     /// Set when the user asked to quit.

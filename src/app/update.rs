@@ -11,8 +11,9 @@ use super::command::Command;
 use super::effect::{AddRequest, Effect, short_id};
 use super::keymap::{KeyChord, Resolved};
 use super::state::{
-    AddForm, Confirm, DiffLine, DiffLineKind, FieldKey, HistoryPane, Modal, Pending, PickItem,
-    PickPurpose, Picker, Prompt, Screen, ServerStatus, State, Target, ToastLevel, UiError,
+    AddForm, Confirm, DiffLine, DiffLineKind, FieldKey, Health, HistoryPane, Modal, Pending,
+    PickItem, PickPurpose, Picker, Prompt, Screen, ServerInfo, ServerStatus, State, Target,
+    ToastLevel, UiError,
 };
 use crate::core::catalog::Transport;
 use crate::core::events::{DomainEvent, changes};
@@ -172,6 +173,9 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
         }
         Action::Polled { snapshot, files } => {
             state.polling = false;
+            // The first poll is the baseline, taken after the screens were first loaded:
+            // whatever changed in between is only caught by loading them again.
+            let first = state.snapshot.is_none();
             let events = state
                 .snapshot
                 .as_ref()
@@ -186,16 +190,22 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
                     "the catalog changed on disk; restart the TUI to see it",
                 );
             }
-            if events.is_empty() && !files_changed {
+            if events.is_empty() && !files_changed && !first {
                 Vec::new()
             } else {
                 tracing::debug!(events = events.len(), files_changed, "outside change");
                 reload(state)
             }
         }
+        Action::HealthChecked(target, result) => on_health_checked(state, target, result),
         Action::ServerStatus(status) => {
-            state.server = status;
-            Vec::new()
+            state.server_polling = false;
+            if state.server == status {
+                Vec::new()
+            } else {
+                state.server = status;
+                vec![Effect::Redraw]
+            }
         }
     }
 }
@@ -203,7 +213,10 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
 /// Whether an action can change what is on screen by itself. The runtime redraws after
 /// the others; a quiet action that does change something returns [`Effect::Redraw`].
 pub fn is_quiet(action: &Action) -> bool {
-    matches!(action, Action::Tick | Action::Polled { .. })
+    matches!(
+        action,
+        Action::Tick | Action::Polled { .. } | Action::ServerStatus(_)
+    )
 }
 
 fn on_tick(state: &mut State) -> Vec<Effect> {
@@ -219,6 +232,11 @@ fn on_tick(state: &mut State) -> Vec<Effect> {
     if !state.polling {
         state.polling = true;
         effects.push(Effect::Poll(state.target.clone()));
+    }
+    // Sessions and recent requests change while the server runs; it can also stop by itself.
+    if matches!(state.server, ServerStatus::Running(_)) && !state.server_polling {
+        state.server_polling = true;
+        effects.push(Effect::ServerStatus);
     }
     effects
 }
@@ -843,6 +861,7 @@ fn run_draft(state: &mut State, cmd: Command) -> Vec<Effect> {
         Command::Import => need_target(state)
             .map(|t| vec![Effect::Import(t)])
             .unwrap_or_default(),
+        Command::CheckHealth => check_health(state),
         Command::Remove | Command::Rename => {
             let Some(name) = state.draft.selected_name().map(str::to_owned) else {
                 state.toast(ToastLevel::Warn, "the draft is empty");
@@ -962,12 +981,61 @@ fn run_history(state: &mut State, cmd: Command) -> Vec<Effect> {
     }
 }
 
-fn run_server(state: &mut State, cmd: Command) -> Vec<Effect> {
-    if let ServerStatus::Unavailable(why) = &state.server {
-        let text = format!("the MCP HTTP server is {why}");
-        state.toast(ToastLevel::Warn, text);
+/// Marks every server of the draft as being checked and asks for the probes.
+fn check_health(state: &mut State) -> Vec<Effect> {
+    let Some(target) = need_target(state) else {
+        return Vec::new();
+    };
+    let names: Vec<String> = state
+        .draft
+        .snapshot
+        .as_ref()
+        .map(|s| s.draft.servers.keys().cloned().collect())
+        .unwrap_or_default();
+    if names.is_empty() {
+        state.toast(ToastLevel::Warn, "the draft is empty");
         return Vec::new();
     }
+    state.toast(
+        ToastLevel::Info,
+        format!("checking {} server(s)…", names.len()),
+    );
+    let checking = names.into_iter().map(|n| (n, Health::Checking)).collect();
+    state.draft.health = Some((target.clone(), checking));
+    vec![Effect::CheckHealth(target)]
+}
+
+fn on_health_checked(
+    state: &mut State,
+    target: Target,
+    result: Result<Vec<(String, Health)>, UiError>,
+) -> Vec<Effect> {
+    match result {
+        Ok(results) => {
+            let failing = results
+                .iter()
+                .filter(|(_, h)| matches!(h, Health::Failed { .. }))
+                .count();
+            let healthy = results.len() - failing;
+            if failing == 0 {
+                state.toast(ToastLevel::Info, format!("{healthy} healthy"));
+            } else {
+                state.toast(
+                    ToastLevel::Error,
+                    format!("{healthy} healthy, {failing} failing (details on the right)"),
+                );
+            }
+            state.draft.health = Some((target, results.into_iter().collect()));
+        }
+        Err(e) => {
+            state.draft.health = None;
+            error_toast(state, &e);
+        }
+    }
+    Vec::new()
+}
+
+fn run_server(state: &mut State, cmd: Command) -> Vec<Effect> {
     match cmd {
         Command::StartServer if !matches!(state.server, ServerStatus::Running(_)) => {
             state.server = ServerStatus::Starting;
@@ -977,6 +1045,23 @@ fn run_server(state: &mut State, cmd: Command) -> Vec<Effect> {
             state.server = ServerStatus::Stopping;
             vec![Effect::StopServer]
         }
+        Command::CopyToken => match &state.server {
+            ServerStatus::Running(ServerInfo {
+                token: Some(token), ..
+            }) => {
+                let token = token.clone();
+                state.toast(ToastLevel::Info, "token copied to the clipboard");
+                vec![Effect::Clipboard(token)]
+            }
+            ServerStatus::Running(_) => {
+                state.toast(ToastLevel::Warn, "authentication is off: there is no token");
+                Vec::new()
+            }
+            _ => {
+                state.toast(ToastLevel::Warn, "the server is not running (s starts it)");
+                Vec::new()
+            }
+        },
         _ => Vec::new(),
     }
 }

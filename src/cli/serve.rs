@@ -44,6 +44,17 @@ pub struct Args {
     /// Serve over HTTP instead.
     #[arg(long)]
     pub http: bool,
+    /// Options of the HTTP server.
+    #[command(flatten)]
+    pub options: HttpOptions,
+    /// Write logs to this file instead of stderr.
+    #[arg(long, value_name = "FILE")]
+    pub log_file: Option<PathBuf>,
+}
+
+/// The HTTP server's options, shared by `serve --http` and the TUI's background server.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct HttpOptions {
     /// Config file (default: <home>/server.toml when it exists).
     #[arg(long, env = "MCP_ORCH_SERVER_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
@@ -100,9 +111,6 @@ pub struct Args {
     /// Open event streams at most.
     #[arg(long, env = "MCP_ORCH_MAX_STREAMS", value_name = "N")]
     pub max_streams: Option<usize>,
-    /// Write logs to this file instead of stderr.
-    #[arg(long, value_name = "FILE")]
-    pub log_file: Option<PathBuf>,
 }
 
 fn init_logging(file: Option<&PathBuf>) -> anyhow::Result<()> {
@@ -132,7 +140,7 @@ fn init_logging(file: Option<&PathBuf>) -> anyhow::Result<()> {
 }
 
 /// The configuration: file, then environment and flags.
-pub fn resolve_config(args: &Args, home: &std::path::Path) -> anyhow::Result<ServerConfig> {
+pub fn resolve_config(args: &HttpOptions, home: &std::path::Path) -> anyhow::Result<ServerConfig> {
     let mut config = match &args.config {
         Some(path) => ServerConfig::load(path, true)?,
         None => ServerConfig::load(&home.join("server.toml"), false)?,
@@ -196,7 +204,7 @@ fn run_http(args: &Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
     let options = Options::from_process(ctx.home());
     // The state directory exists before the token file and the server's probes need it.
     drop(crate::core::Orchestrator::open(options.clone())?);
-    let config = resolve_config(args, &options.home)?;
+    let config = resolve_config(&args.options, &options.home)?;
     let api_key = std::env::var(&config.auth.api_key_env)
         .ok()
         .filter(|k| !k.is_empty());

@@ -9,12 +9,14 @@ use std::sync::Arc;
 use anyhow::Context as _;
 
 use super::Ctx;
-use crate::app::effect::{NoServer, Services};
+use super::serve::{self, HttpOptions};
+use crate::app::effect::{ServerControl, Services};
 use crate::app::keymap::Keymap;
 use crate::app::runtime;
 use crate::app::state::{State, Target, ToastLevel};
 use crate::core::profiles::DEFAULT_PROFILE;
 use crate::core::{Options, Orchestrator};
+use crate::server::http::background::Background;
 use crate::ui::{Theme, ViewState};
 
 /// Arguments of `tui`.
@@ -31,6 +33,12 @@ pub struct Args {
     /// The profile to work on.
     #[arg(long, short = 'p', default_value = DEFAULT_PROFILE)]
     pub profile: String,
+    /// Start the background MCP HTTP server right away (else press `s` in the Server panel).
+    #[arg(long)]
+    pub serve: bool,
+    /// Options of the background MCP HTTP server (as for `serve --http`).
+    #[command(flatten, next_help_heading = "Background MCP HTTP server")]
+    pub http: HttpOptions,
 }
 
 /// The configuration directory: `$MCP_ORCH_CONFIG`, else the platform's.
@@ -102,7 +110,7 @@ pub fn run(args: &Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
     );
     // Installs a panic hook that restores the terminal before the message is printed.
     let mut terminal = ratatui::try_init().context("entering the terminal (is this a TTY?)")?;
-    let _restore = TerminalGuard;
+    let restore = TerminalGuard;
     let _ = crossterm::execute!(std::io::stdout(), crossterm::event::EnableBracketedPaste);
     let splash = State::new(keymap.clone(), Arc::from(Vec::new()), target.clone());
     runtime::draw(&mut terminal, &splash, &mut ViewState::default(), &theme)
@@ -112,6 +120,7 @@ pub fn run(args: &Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
         "splash frame"
     );
 
+    let options_for_server = options.clone();
     let orch = Arc::new(Orchestrator::open(options)?);
     if let Some(t) = &target {
         orch.profile(&t.client, &t.profile)?;
@@ -122,9 +131,17 @@ pub fn run(args: &Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
         tracing::warn!(error = %e, "using the defaults");
         state.toast(ToastLevel::Warn, format!("{e} (using the defaults)"));
     }
+    let http_config = serve::resolve_config(&args.http, orch.home())?;
+    let api_key = std::env::var(&http_config.auth.api_key_env)
+        .ok()
+        .filter(|k| !k.is_empty());
+    let server = Arc::new(Background::new(options_for_server, http_config, api_key));
+    if args.serve {
+        state.server = ServerControl::start(&*server, &orch);
+    }
     let svc = Services {
         orch,
-        server: Arc::new(NoServer),
+        server: server.clone(),
     };
     tracing::info!(
         since_launch_us = launched.elapsed().as_micros(),
@@ -137,6 +154,11 @@ pub fn run(args: &Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
         svc,
         &theme,
     ));
+    // The terminal first: stopping the server may wait for requests in flight.
+    drop(restore);
+    if let Err(e) = server.stop() {
+        tracing::warn!("stopping the background server: {e:#}");
+    }
     match result {
         Ok((_, timings)) => {
             tracing::info!(frames = timings.frames, "the TUI ended");

@@ -11,6 +11,7 @@
 //! limit (429); handlers check scopes (403). Non-streaming `/v1` routes time out (408).
 
 pub mod auth;
+pub mod background;
 pub mod config;
 pub mod error;
 pub mod events;
@@ -38,12 +39,14 @@ use tower_http::timeout::TimeoutLayer;
 
 use crate::core::tokens::Scope;
 use crate::core::{Options, Orchestrator};
+use crate::server::activity::Activity;
 use crate::server::watch::{POLL_INTERVAL, SharedCore, Watcher};
 use auth::{Auth, OriginPolicy, RateLimiter};
 use config::ServerConfig;
 use error::ApiError;
 use events::EventHub;
 use metrics::Metrics;
+use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 
 pub use listener::launch_with_listener;
 
@@ -54,6 +57,10 @@ pub struct AppState {
     pub core: Arc<SharedCore>,
     /// Changes in the state directory, by any process.
     pub watcher: Arc<Watcher>,
+    /// Sessions of the Streamable HTTP transport at `/mcp`.
+    pub mcp_sessions: Arc<LocalSessionManager>,
+    /// Recent requests, for the TUI's Server panel.
+    pub activity: Arc<Activity>,
     /// Sessions of the 2024-11-05 HTTP+SSE transport.
     pub legacy: Arc<legacy::Sessions>,
     /// The stateless MCP service behind `POST /mcp/message` and the convenience endpoints.
@@ -84,7 +91,15 @@ impl AppState {
         config: ServerConfig,
         api_key: Option<&str>,
     ) -> crate::core::Result<Self> {
-        let core = Arc::new(SharedCore::open(options)?);
+        Ok(Self::with_core(
+            Arc::new(SharedCore::open(options)?),
+            config,
+            api_key,
+        ))
+    }
+
+    /// State over a core that is already open (the TUI's background server).
+    pub fn with_core(core: Arc<SharedCore>, config: ServerConfig, api_key: Option<&str>) -> Self {
         let watcher = Watcher::spawn(core.clone(), POLL_INTERVAL);
         let auth = Auth::new(
             core.get().token_store(),
@@ -107,11 +122,15 @@ impl AppState {
         origins.extend(config.security.allowed_origins.iter().cloned());
         let policy = OriginPolicy::new(config.host, &config.security.allowed_hosts, &origins);
         let shutdown = CancellationToken::new();
-        let mcp_stateless = mcp::stateless_service(&core, &watcher, &config, &policy, &shutdown);
-        Ok(Self {
+        let activity = Arc::new(Activity::default());
+        let mcp_stateless =
+            mcp::stateless_service(&core, &watcher, &activity, &config, &policy, &shutdown);
+        Self {
             core,
             watcher,
             mcp_stateless,
+            mcp_sessions: Arc::new(LocalSessionManager::default()),
+            activity,
             legacy: Arc::new(legacy::Sessions::default()),
             events: Arc::new(EventHub::new(config.events.buffer)),
             config: Arc::new(config),
@@ -121,7 +140,15 @@ impl AppState {
             origins: Arc::new(policy),
             metrics: Arc::new(Metrics::default()),
             shutdown,
-        })
+        }
+    }
+
+    /// Open MCP sessions: Streamable HTTP and HTTP+SSE.
+    pub fn session_count(&self) -> usize {
+        // `try_read`: a count taken while a session is being created may be one off; it is
+        // shown, never acted on.
+        let streamable = self.mcp_sessions.sessions.try_read().map_or(0, |s| s.len());
+        streamable + self.legacy.len()
     }
 
     /// Asks the watcher to look for changes now (after a change made through this server).

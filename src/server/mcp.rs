@@ -37,6 +37,7 @@ use tokio::sync::broadcast::error::RecvError;
 use crate::core::events::{DomainEvent, StateSnapshot};
 use crate::core::tokens::Scope;
 use crate::core::{self, ErrorKind};
+use crate::server::activity::Activity;
 use crate::server::watch::{POLL_INTERVAL, SharedCore, Subscription, Update, Watcher};
 
 /// The logger name in `notifications/message`.
@@ -105,6 +106,8 @@ pub struct OrchServer {
     session: Arc<Session>,
     /// The scope of the credentials that opened the session (HTTP+SSE), when fixed.
     scope: Option<Scope>,
+    /// Where tool calls are recorded (the HTTP server's recent requests).
+    activity: Option<Arc<Activity>>,
 }
 
 impl OrchServer {
@@ -120,7 +123,15 @@ impl OrchServer {
                 pending_listen: Mutex::new(None),
             }),
             scope: None,
+            activity: None,
         }
+    }
+
+    /// Records every tool call in `activity`.
+    #[must_use]
+    pub fn with_activity(mut self, activity: Arc<Activity>) -> Self {
+        self.activity = Some(activity);
+        self
     }
 
     /// Limits the session to what `scope` allows (for transports where the credentials are
@@ -323,6 +334,95 @@ enum Asked {
 }
 
 impl OrchServer {
+    /// Runs a tool call: scope check, confirmation, the tool, logging.
+    async fn run_tool(
+        &self,
+        request: CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, McpError> {
+        let name = request.name.to_string();
+        let Some(spec) = tools::spec(&name) else {
+            return Err(McpError::invalid_params(
+                format!("unknown tool `{name}`"),
+                Some(json!({ "known": tools::TOOLS.iter().map(|t| t.name).collect::<Vec<_>>() })),
+            ));
+        };
+        if let Some(have) = self.caller_scope(&context) {
+            let needed = tools::required_scope(spec);
+            if !have.allows(needed) {
+                return Ok(CallToolResult::structured_error(json!({
+                    "code": "INSUFFICIENT_SCOPE",
+                    "message": format!("`{name}` needs the `{}` scope; the credentials have `{}`", needed.as_str(), have.as_str()),
+                    "details": { "tool": name, "needed": needed, "granted": have },
+                    "hint": format!("use a token created with `mcp-orch token create --scope {}`", needed.as_str()),
+                }))
+                .into());
+            }
+        }
+        let mut args = request.arguments.unwrap_or_default();
+        let token = context.meta.get_progress_token();
+        progress(&context, token.as_ref(), 0.0, &format!("{name}: started")).await;
+        let orch = self.core.get();
+        let run = |args| {
+            tools::call(&orch, &name, args).unwrap_or_else(|| {
+                Err(core::Error::Internal(format!(
+                    "tool `{name}` has no handler"
+                )))
+            })
+        };
+        let outcome = if spec.effect == tools::Effect::Execute {
+            // Boxed: a probe's future is large, and every session's handler would carry it.
+            Box::pin(tools::call_async(&orch, &name, args)).await
+        } else {
+            match self.ask_confirmation(&context, &name, &args, &run).await {
+                Asked::Skipped => run(args),
+                Asked::Accepted => {
+                    args.insert("confirm".into(), Value::Bool(true));
+                    run(args).map(|mut v| {
+                        v["confirmed_by"] = json!("elicitation");
+                        v
+                    })
+                }
+                Asked::Refused(mut plan) => {
+                    plan["status"] = json!("cancelled");
+                    Ok(plan)
+                }
+                Asked::Failed(e) => Err(e),
+            }
+        };
+        progress(&context, token.as_ref(), 2.0, &format!("{name}: done")).await;
+        let result = match outcome {
+            Ok(value) => {
+                if spec.mutates {
+                    self.watcher.poke();
+                    self.log_for(
+                        &context,
+                        LoggingLevel::Info,
+                        json!({ "message": format!("{name} succeeded"), "tool": name }),
+                    )
+                    .await;
+                }
+                CallToolResult::structured(value)
+            }
+            Err(e) => {
+                let body = error_body(&e);
+                tracing::debug!(tool = %name, code = e.code(), "tool failed: {e}");
+                self.log_for(
+                    &context,
+                    if e.kind() == ErrorKind::User {
+                        LoggingLevel::Warning
+                    } else {
+                        LoggingLevel::Error
+                    },
+                    json!({ "message": format!("{name} failed"), "tool": name, "error": body }),
+                )
+                .await;
+                CallToolResult::structured_error(body)
+            }
+        };
+        Ok(result.into())
+    }
+
     /// For deploy and rollback without an explicit `confirm`, shows the plan to the user through
     /// elicitation when the client supports it (sessions before 2026-07-28, which still allow
     /// server-to-client requests) and returns the answer.
@@ -459,82 +559,14 @@ impl ServerHandler for OrchServer {
         request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
-        let name = request.name.to_string();
-        let Some(spec) = tools::spec(&name) else {
-            return Err(McpError::invalid_params(
-                format!("unknown tool `{name}`"),
-                Some(json!({ "known": tools::TOOLS.iter().map(|t| t.name).collect::<Vec<_>>() })),
-            ));
+        let Some(activity) = self.activity.clone() else {
+            return self.run_tool(request, context).await;
         };
-        if let Some(have) = self.caller_scope(&context) {
-            let needed = tools::required_scope(spec);
-            if !have.allows(needed) {
-                return Ok(CallToolResult::structured_error(json!({
-                    "code": "INSUFFICIENT_SCOPE",
-                    "message": format!("`{name}` needs the `{}` scope; the credentials have `{}`", needed.as_str(), have.as_str()),
-                    "details": { "tool": name, "needed": needed, "granted": have },
-                    "hint": format!("use a token created with `mcp-orch token create --scope {}`", needed.as_str()),
-                }))
-                .into());
-            }
-        }
-        let mut args = request.arguments.unwrap_or_default();
-        let token = context.meta.get_progress_token();
-        progress(&context, token.as_ref(), 0.0, &format!("{name}: started")).await;
-        let orch = self.core.get();
-        let run = |args| {
-            tools::call(&orch, &name, args).unwrap_or_else(|| {
-                Err(core::Error::Internal(format!(
-                    "tool `{name}` has no handler"
-                )))
-            })
-        };
-        let outcome = match self.ask_confirmation(&context, &name, &args, &run).await {
-            Asked::Skipped => run(args),
-            Asked::Accepted => {
-                args.insert("confirm".into(), Value::Bool(true));
-                run(args).map(|mut v| {
-                    v["confirmed_by"] = json!("elicitation");
-                    v
-                })
-            }
-            Asked::Refused(mut plan) => {
-                plan["status"] = json!("cancelled");
-                Ok(plan)
-            }
-            Asked::Failed(e) => Err(e),
-        };
-        progress(&context, token.as_ref(), 2.0, &format!("{name}: done")).await;
-        let result = match outcome {
-            Ok(value) => {
-                if spec.mutates {
-                    self.watcher.poke();
-                    self.log_for(
-                        &context,
-                        LoggingLevel::Info,
-                        json!({ "message": format!("{name} succeeded"), "tool": name }),
-                    )
-                    .await;
-                }
-                CallToolResult::structured(value)
-            }
-            Err(e) => {
-                let body = error_body(&e);
-                tracing::debug!(tool = %name, code = e.code(), "tool failed: {e}");
-                self.log_for(
-                    &context,
-                    if e.kind() == ErrorKind::User {
-                        LoggingLevel::Warning
-                    } else {
-                        LoggingLevel::Error
-                    },
-                    json!({ "message": format!("{name} failed"), "tool": name, "error": body }),
-                )
-                .await;
-                CallToolResult::structured_error(body)
-            }
-        };
-        Ok(result.into())
+        let started = std::time::Instant::now();
+        let what = format!("tools/call {}", request.name);
+        let response = self.run_tool(request, context).await;
+        activity.record(what, &tool_outcome(&response), started.elapsed());
+        response
     }
 
     async fn list_resources(
@@ -703,5 +735,23 @@ impl ServerHandler for OrchServer {
             )),
             Some(Ok(result)) => Ok(result.into()),
         }
+    }
+}
+
+/// How a tool call ended, for the recent requests: `ok`, the error code of a failed tool, or
+/// the JSON-RPC error code.
+fn tool_outcome(response: &Result<CallToolResponse, McpError>) -> String {
+    match response {
+        Ok(CallToolResponse::Complete(result)) if result.is_error == Some(true) => result
+            .structured_content
+            .as_ref()
+            .and_then(|v| v["code"].as_str())
+            .unwrap_or("error")
+            .to_owned(),
+        Ok(CallToolResponse::Complete(_)) => "ok".to_owned(),
+        Ok(CallToolResponse::InputRequired(_)) => "input required".to_owned(),
+        Ok(CallToolResponse::Task(_)) => "task".to_owned(),
+        Ok(_) => "answered".to_owned(),
+        Err(e) => format!("error {}", e.code.0),
     }
 }

@@ -33,6 +33,15 @@ impl SharedCore {
         })
     }
 
+    /// Shares an orchestrator that is already open (the TUI's), with the options it was
+    /// opened with, so that a reload opens the same state directory.
+    pub fn with(orch: Arc<Orchestrator>, options: Options) -> Self {
+        Self {
+            orch: RwLock::new(orch),
+            options,
+        }
+    }
+
     /// The current orchestrator.
     pub fn get(&self) -> Arc<Orchestrator> {
         match self.orch.read() {

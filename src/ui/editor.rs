@@ -8,8 +8,26 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
 use super::theme::{Role, Theme};
 use super::{ViewState, centered, ellipsize, window};
-use crate::app::state::{AddForm, State};
+use crate::app::state::{AddForm, Health, State};
 use crate::core::draft::EnvValue;
+
+/// The last lines of a failing server's stderr shown under its health.
+const STDERR_LINES_SHOWN: usize = 3;
+
+fn health_line<'a>(health: Option<&Health>, label: Span<'a>, theme: &Theme) -> Line<'a> {
+    let value = match health {
+        None => Span::styled("not checked (h checks)", theme.style(Role::Muted)),
+        Some(Health::Checking) => Span::styled("checking…", theme.style(Role::Muted)),
+        Some(Health::Ok { tools, latency_ms }) => Span::styled(
+            format!("ok · {tools} tools · {latency_ms} ms"),
+            theme.style(Role::Ok),
+        ),
+        Some(Health::Failed { code, message, .. }) => {
+            Span::styled(format!("{code}: {message}"), theme.style(Role::Error))
+        }
+    };
+    Line::from(vec![label, value])
+}
 
 /// Draws the Draft screen.
 pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, view: &mut ViewState, theme: &Theme) {
@@ -89,11 +107,11 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, view: &mut ViewSta
                     .iter()
                     .any(|d| d.is_error() && d.server.as_deref() == Some(name));
                 let text = format!(
-                    "{}{:<w$} {:>5}",
+                    "{}{:<w$} {:>5} ",
                     if bad { "✗" } else { " " },
-                    ellipsize(name, width.saturating_sub(7)),
+                    ellipsize(name, width.saturating_sub(9)),
                     s.transport.as_str(),
-                    w = width.saturating_sub(7)
+                    w = width.saturating_sub(9)
                 );
                 let role = if i == state.draft.selected {
                     Role::Selection
@@ -102,7 +120,16 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, view: &mut ViewSta
                 } else {
                     Role::Base
                 };
-                Line::from(Span::styled(text, theme.style(role)))
+                let (mark, mark_role) = match state.draft.health_of(target, name) {
+                    None => (" ", role),
+                    Some(Health::Checking) => ("…", Role::Muted),
+                    Some(Health::Ok { .. }) => ("✓", Role::Ok),
+                    Some(Health::Failed { .. }) => ("✗", Role::Error),
+                };
+                Line::from(vec![
+                    Span::styled(text, theme.style(role)),
+                    Span::styled(mark, theme.style(mark_role)),
+                ])
             })
             .collect();
         frame.render_widget(Paragraph::new(lines), inner);
@@ -157,6 +184,20 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, view: &mut ViewSta
                 label("header"),
                 Span::raw(format!("{k}: {v}")),
             ]));
+        }
+        lines.push(health_line(
+            state.draft.health_of(target, name),
+            label("health"),
+            theme,
+        ));
+        if let Some(Health::Failed { stderr_tail, .. }) = state.draft.health_of(target, name) {
+            let shown = stderr_tail.len().saturating_sub(STDERR_LINES_SHOWN);
+            for l in &stderr_tail[shown..] {
+                lines.push(Line::from(vec![
+                    label(""),
+                    Span::styled(l.clone(), theme.style(Role::Muted)),
+                ]));
+            }
         }
     }
     frame.render_widget(

@@ -18,19 +18,6 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
     let label = |l: &'static str| Span::styled(format!("{l:<10}"), theme.style(Role::Muted));
     let mut lines = Vec::new();
     match &state.server {
-        ServerStatus::Unavailable(why) => {
-            lines.push(Line::from(vec![
-                label("status"),
-                Span::styled(why.clone(), theme.style(Role::Warn)),
-            ]));
-            lines.push(Line::from(""));
-            lines.push(Line::from(Span::styled(
-                "This build has no background MCP HTTP server. When it does, this panel starts \
-                 and stops it (the same core and options as `serve --http`), shows its address, \
-                 a token to copy, open sessions and recent requests.",
-                theme.style(Role::Muted),
-            )));
-        }
         ServerStatus::Stopped => lines.push(Line::from(vec![
             label("status"),
             Span::styled("stopped (s starts it)", theme.style(Role::Muted)),
@@ -55,19 +42,60 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
                 Span::styled(info.addr.clone(), theme.style(Role::Accent)),
             ]));
             lines.push(Line::from(vec![
-                label("token"),
-                Span::raw(info.token.clone()),
+                label("endpoints"),
+                Span::raw("MCP /mcp · REST /v1 · events /v1/events"),
             ]));
+            lines.push(Line::from(match &info.token {
+                Some(token) => vec![label("token"), Span::raw(token.clone())],
+                None => vec![
+                    label("token"),
+                    Span::styled("none: authentication is off", theme.style(Role::Warn)),
+                ],
+            }));
+            if info.token.is_some() {
+                lines.push(Line::from(vec![
+                    label(""),
+                    Span::styled(
+                        "write scope · y copies it · revoked when the server stops",
+                        theme.style(Role::Muted),
+                    ),
+                ]));
+            }
             lines.push(Line::from(vec![
                 label("sessions"),
                 Span::raw(info.sessions.to_string()),
             ]));
+            for w in &info.warnings {
+                lines.push(Line::from(vec![
+                    label("warning"),
+                    Span::styled(w.clone(), theme.style(Role::Warn)),
+                ]));
+            }
             lines.push(Line::from(Span::styled(
                 "recent requests",
                 theme.style(Role::Title),
             )));
+            if info.recent.is_empty() {
+                lines.push(Line::from(Span::styled(
+                    "  none yet",
+                    theme.style(Role::Muted),
+                )));
+            }
             for r in &info.recent {
-                lines.push(Line::from(format!("  {} {} {}", r.at, r.what, r.outcome)));
+                lines.push(Line::from(vec![
+                    Span::styled(format!("  {} ", r.at), theme.style(Role::Muted)),
+                    Span::raw(format!("{} ", r.what)),
+                    Span::styled(
+                        r.outcome.clone(),
+                        theme.style(
+                            if r.outcome.starts_with("ok") || r.outcome.starts_with('2') {
+                                Role::Ok
+                            } else {
+                                Role::Error
+                            },
+                        ),
+                    ),
+                ]));
             }
         }
     }

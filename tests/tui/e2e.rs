@@ -13,6 +13,8 @@ const POLL: Duration = Duration::from_millis(40);
 
 struct Tmux {
     socket: String,
+    /// The TUI's log, shown when a wait times out.
+    log: std::path::PathBuf,
 }
 
 impl Tmux {
@@ -54,10 +56,14 @@ impl Tmux {
             if screen.contains(what) {
                 return start.elapsed();
             }
-            assert!(
-                start.elapsed() < WAIT,
-                "waited {WAIT:?} for {what:?}; the screen shows:\n{screen}"
-            );
+            if start.elapsed() >= WAIT {
+                let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+                let tail: Vec<&str> = log.lines().rev().take(60).collect();
+                panic!(
+                    "waited {WAIT:?} for {what:?}; the screen shows:\n{screen}\nthe end of the TUI's log:\n{}",
+                    tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+                );
+            }
             std::thread::sleep(POLL);
         }
     }
@@ -75,62 +81,97 @@ fn executable(path: &Path) {
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
 }
 
+/// The real binary in a private tmux server, with its own HOME, PATH and state directory.
+struct Session {
+    tmux: Tmux,
+    home: std::path::PathBuf,
+    exe: std::path::PathBuf,
+    env: Vec<(String, String)>,
+    _dir: tempfile::TempDir,
+}
+
+impl Session {
+    /// Starts `mcp-orch tui --client cursor ARGS` on a 100x30 screen, over a Cursor file that
+    /// holds one hand-made server.
+    fn start(args: &str) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let root = std::fs::canonicalize(dir.path()).unwrap();
+        let home = root.join("home");
+        let bin = root.join("bin");
+        std::fs::create_dir_all(home.join(".cursor")).unwrap();
+        std::fs::create_dir_all(&bin).unwrap();
+        executable(&bin.join("npx"));
+        std::fs::write(
+            home.join(".cursor/mcp.json"),
+            "{\n  \"mcpServers\": {\n    \"hand-made\": { \"command\": \"echo\" }\n  }\n}\n",
+        )
+        .unwrap();
+        // A private copy: a target directory shared with other checkouts may be rebuilt
+        // meanwhile.
+        let exe = root.join("mcp-orch");
+        std::fs::copy(env!("CARGO_BIN_EXE_mcp-orch"), &exe).unwrap();
+        let env: Vec<(String, String)> = vec![
+            ("HOME".into(), home.display().to_string()),
+            ("PATH".into(), format!("{}:/usr/bin:/bin", bin.display())),
+            ("TERM".into(), "xterm-256color".into()),
+            (
+                "MCP_ORCH_HOME".into(),
+                root.join("state").display().to_string(),
+            ),
+            (
+                "MCP_ORCH_CONFIG".into(),
+                root.join("config").display().to_string(),
+            ),
+            ("MCP_ORCH_LOG".into(), "mcp_orch=debug".into()),
+        ];
+        let env_args: Vec<String> = env.iter().map(|(k, v)| format!("'{k}={v}'")).collect();
+        let command = format!(
+            "env -i {} {} tui --client cursor {args}; sleep 30",
+            env_args.join(" "),
+            exe.display()
+        );
+        let tmux = Tmux {
+            socket: format!("mcp-orch-e2e-{}-{}", std::process::id(), args.len()),
+            log: root.join("state/logs/tui.log"),
+        };
+        let started = tmux.cmd(&[
+            "new-session",
+            "-d",
+            "-s",
+            "e2e",
+            "-x",
+            "100",
+            "-y",
+            "30",
+            &command,
+        ]);
+        assert!(started.status.success(), "{started:?}");
+        Self {
+            tmux,
+            home,
+            exe,
+            env,
+            _dir: dir,
+        }
+    }
+
+    /// Runs the CLI with the TUI's environment.
+    fn cli(&self, args: &[&str]) -> std::process::Output {
+        Command::new(&self.exe)
+            .env_clear()
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .args(args)
+            .output()
+            .unwrap()
+    }
+}
+
 #[test]
 fn search_add_fix_publish_deploy_and_see_outside_changes() {
-    let dir = tempfile::tempdir().unwrap();
-    let root = std::fs::canonicalize(dir.path()).unwrap();
-    let home = root.join("home");
-    let bin = root.join("bin");
-    std::fs::create_dir_all(home.join(".cursor")).unwrap();
-    std::fs::create_dir_all(&bin).unwrap();
-    executable(&bin.join("npx"));
+    let session = Session::start("");
+    let tmux = &session.tmux;
+    let home = &session.home;
     let cursor_file = home.join(".cursor/mcp.json");
-    std::fs::write(
-        &cursor_file,
-        "{\n  \"mcpServers\": {\n    \"hand-made\": { \"command\": \"echo\" }\n  }\n}\n",
-    )
-    .unwrap();
-    // A private copy: a target directory shared with other checkouts may be rebuilt meanwhile.
-    let exe_path = root.join("mcp-orch");
-    std::fs::copy(env!("CARGO_BIN_EXE_mcp-orch"), &exe_path).unwrap();
-    let exe = exe_path.to_str().unwrap();
-    let env: Vec<(String, String)> = vec![
-        ("HOME".into(), home.display().to_string()),
-        ("PATH".into(), format!("{}:/usr/bin:/bin", bin.display())),
-        ("TERM".into(), "xterm-256color".into()),
-        (
-            "MCP_ORCH_HOME".into(),
-            root.join("state").display().to_string(),
-        ),
-        (
-            "MCP_ORCH_CONFIG".into(),
-            root.join("config").display().to_string(),
-        ),
-    ];
-    let env_args: Vec<String> = env.iter().map(|(k, v)| format!("{k}={v}")).collect();
-    let command = format!(
-        "env -i {} {exe} tui --client cursor; sleep 30",
-        env_args
-            .iter()
-            .map(|a| format!("'{a}'"))
-            .collect::<Vec<_>>()
-            .join(" ")
-    );
-    let tmux = Tmux {
-        socket: format!("mcp-orch-e2e-{}", std::process::id()),
-    };
-    let started = tmux.cmd(&[
-        "new-session",
-        "-d",
-        "-s",
-        "e2e",
-        "-x",
-        "100",
-        "-y",
-        "30",
-        &command,
-    ]);
-    assert!(started.status.success(), "{started:?}");
 
     // The draft of cursor/default, empty.
     tmux.wait_for("Draft cursor/default · 0 servers");
@@ -180,15 +221,91 @@ fn search_add_fix_publish_deploy_and_see_outside_changes() {
     );
 
     // Another process changes the draft; the open TUI shows it within about a second.
-    let out = Command::new(exe)
-        .env_clear()
-        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-        .args(["draft", "add", "memory", "--client", "cursor"])
-        .output()
-        .unwrap();
+    let out = session.cli(&["draft", "add", "memory", "--client", "cursor"]);
     assert!(out.status.success(), "{out:?}");
     let seen = tmux.wait_for("Draft cursor/default · 2 servers");
     assert!(seen < Duration::from_secs(2), "took {seen:?}");
 
+    tmux.keys(&["q"]);
+}
+
+/// The value after `label` on the screen (`address   http://…` → `http://…`).
+fn field(screen: &str, label: &str) -> String {
+    screen
+        .lines()
+        .find_map(|l| l.trim_start_matches(['│', ' ']).strip_prefix(label))
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no {label:?} on the screen:\n{screen}"))
+        .to_owned()
+}
+
+/// An MCP client (the rmcp SDK over Streamable HTTP, with the panel's bearer token) adds a
+/// server; the open TUI shows it in the draft and the call in the Server panel; stopping the
+/// server revokes the token.
+#[test]
+fn a_server_added_through_the_mcp_http_endpoint_appears_in_the_open_tui() {
+    let session = Session::start("--port 0");
+    let tmux = &session.tmux;
+    tmux.wait_for("Draft cursor/default · 0 servers");
+    tmux.keys(&["6"]);
+    tmux.wait_for("stopped (s starts it)");
+    tmux.keys(&["s"]);
+    tmux.wait_for("running");
+    let screen = tmux.screen();
+    let url = field(&screen, "address");
+    let token = field(&screen, "token");
+    assert!(url.starts_with("http://127.0.0.1:"), "{screen}");
+    assert!(token.starts_with("mcpo_"), "{screen}");
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let answer = runtime.block_on(async {
+        use rmcp::ServiceExt as _;
+        use rmcp::model::CallToolRequestParams;
+        use rmcp::transport::StreamableHttpClientTransport;
+        use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
+        let http = mcp_orch::core::registry::fetch::client_builder()
+            .build()
+            .unwrap();
+        let config = StreamableHttpClientTransportConfig::with_uri(format!("{url}/mcp"))
+            .auth_header(token.clone());
+        let client =
+            ().serve(StreamableHttpClientTransport::with_client(http, config))
+                .await
+                .expect("the MCP client connects with the panel's token");
+        let args = serde_json::json!({ "client_id": "cursor", "server_id": "memory" });
+        let result = client
+            .call_tool(
+                CallToolRequestParams::new("add_server_to_config")
+                    .with_arguments(args.as_object().unwrap().clone()),
+            )
+            .await
+            .expect("tools/call answers");
+        // The panel counts the open session, then the call.
+        tmux.wait_for("sessions  1");
+        tmux.wait_for("tools/call add_server_to_config ok");
+        client.cancel().await.unwrap();
+        result
+    });
+    assert_ne!(answer.is_error, Some(true), "{answer:?}");
+
+    // Closing the client ends its session; the draft shows the server within about a second.
+    tmux.wait_for("sessions  0");
+    tmux.keys(&["3"]);
+    let seen = tmux.wait_for("Draft cursor/default · 1 servers");
+    assert!(seen < Duration::from_secs(2), "took {seen:?}");
+    tmux.wait_for("memory");
+
+    // Stopping the server revokes the session token.
+    tmux.keys(&["6"]);
+    tmux.keys(&["x"]);
+    tmux.wait_for("stopped (s starts it)");
+    let out = session.cli(&["--json", "token", "list"]);
+    let listed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(listed["count"], 1, "{listed}");
+    assert_eq!(listed["tokens"][0]["state"], "revoked", "{listed}");
+    assert_eq!(listed["tokens"][0]["scope"], "write", "{listed}");
     tmux.keys(&["q"]);
 }

@@ -8,13 +8,15 @@ use std::sync::Arc;
 use chrono::{DateTime, TimeZone, Utc};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use mcp_orch::app::action::Action;
-use mcp_orch::app::effect::{Effect, NoServer, Services, perform};
+use mcp_orch::app::effect::{Effect, ServerControl, Services, perform};
 use mcp_orch::app::keymap::Keymap;
 use mcp_orch::app::state::{State, Target};
 use mcp_orch::app::update::{init, update};
 use mcp_orch::core::env::{Environment, Os};
 use mcp_orch::core::orchestrator::Clock;
 use mcp_orch::core::{Options, Orchestrator};
+use mcp_orch::server::http::background::Background;
+use mcp_orch::server::http::config::ServerConfig;
 use mcp_orch::ui::{self, Theme, ViewState};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -75,13 +77,15 @@ impl Harness {
         .unwrap();
         let path = bin.display().to_string();
         let env = Environment::synthetic(&home, Os::Linux, &[("PATH", path.as_str())]);
-        let orch = Orchestrator::open(Options {
+        let options = Options {
             home: root.join("state"),
             env,
             launcher: PathBuf::from("/usr/local/bin/mcp-orch"),
             clock: Arc::new(FixedClock),
-        })
-        .unwrap();
+        };
+        let orch = Orchestrator::open(options.clone()).unwrap();
+        // The real background server, never started here (tests/tui/e2e.rs starts it).
+        let server = Arc::new(Background::new(options, ServerConfig::default(), None));
         let entries: Arc<[_]> = orch.catalog().entries().to_vec().into();
         let state = State::new(
             Arc::new(Keymap::default_keymap()),
@@ -95,7 +99,7 @@ impl Harness {
             state,
             svc: Services {
                 orch: Arc::new(orch),
-                server: Arc::new(NoServer),
+                server: server.clone(),
             },
             view: ViewState::default(),
             home,
@@ -103,10 +107,7 @@ impl Harness {
         };
         let effects = init(&h.state);
         h.run(effects);
-        let status = NoServer;
-        h.send(Action::ServerStatus(
-            mcp_orch::app::effect::ServerControl::status(&status),
-        ));
+        h.send(Action::ServerStatus(ServerControl::status(&*server)));
         h
     }
 

@@ -3,6 +3,8 @@
 //! because one of them names a random key id.
 
 use crossterm::event::KeyCode;
+use mcp_orch::app::action::Action;
+use mcp_orch::app::state::{Health, RequestLine, ServerInfo, ServerStatus};
 
 use super::harness::{Harness, fixed_root};
 
@@ -135,6 +137,68 @@ fn server_panel() {
     let mut h = Harness::new(&root);
     h.press(KeyCode::Char('6'));
     snap(&mut h, "server");
+    // Running: what the background server reports (its own test is tests/tui/e2e.rs).
+    h.state.server = ServerStatus::Running(ServerInfo {
+        addr: "http://127.0.0.1:8000".into(),
+        token: Some("mcpo_k7Qx2v9TzP4mW8nR3sL6yB1cF5hJ0dG2aE7uK9oN4qM".into()),
+        sessions: 2,
+        recent: vec![
+            RequestLine {
+                at: "12:00:03".into(),
+                what: "tools/call add_server_to_config".into(),
+                outcome: "ok 4 ms".into(),
+            },
+            RequestLine {
+                at: "12:00:01".into(),
+                what: "POST /mcp".into(),
+                outcome: "401 0 ms".into(),
+            },
+        ],
+        warnings: Vec::new(),
+    });
+    snap(&mut h, "server_running");
+}
+
+#[test]
+fn draft_health() {
+    let mut h = with_two_servers("health");
+    // The harness's npx and uvx are empty scripts: the real probes see them exit at once.
+    h.press(KeyCode::Char('h'));
+    let target = h.state.target.clone().unwrap();
+    for name in ["filesystem", "time"] {
+        match h.state.draft.health_of(&target, name) {
+            Some(Health::Failed { code, message, .. }) => {
+                assert_eq!(code, "INITIALIZE_FAILED");
+                assert_eq!(
+                    message,
+                    "initialize failed: connection closed before the server answered (see its stderr)"
+                );
+            }
+            other => panic!("{name}: {other:?}"),
+        }
+    }
+    // One healthy and one failing server, as a real check of other servers would report.
+    h.send(Action::HealthChecked(
+        target,
+        Ok(vec![
+            (
+                "filesystem".into(),
+                Health::Failed {
+                    code: "INITIALIZE_FAILED".into(),
+                    message: "initialize failed: connection closed before the server answered (see its stderr)".into(),
+                    stderr_tail: vec!["Error: Access denied - path outside allowed directories".into()],
+                },
+            ),
+            (
+                "time".into(),
+                Health::Ok {
+                    tools: 2,
+                    latency_ms: 840,
+                },
+            ),
+        ]),
+    ));
+    snap(&mut h, "draft_health");
 }
 
 #[test]

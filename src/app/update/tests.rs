@@ -8,7 +8,9 @@ use rstest::rstest;
 use super::*;
 use crate::app::action::{Added, DeployPlan, FormCheck};
 use crate::app::keymap::Keymap;
-use crate::app::state::{DiffView, DraftSnapshot, HistoryData, ReleaseRow, ServerStatus, Toast};
+use crate::app::state::{
+    DiffView, DraftSnapshot, HistoryData, ReleaseRow, ServerInfo, ServerStatus, Toast,
+};
 use crate::core::catalog::{EnvSpec, ParamSpec, ParamType, ServerEntry, Source};
 use crate::core::draft::{Draft, DraftServer, Origin};
 use crate::core::events::StateSnapshot;
@@ -504,9 +506,10 @@ fn ticks_expire_notices_and_poll_once_at_a_time() {
         update(&mut s, Action::Tick).is_empty(),
         "a poll is in flight"
     );
-    assert!(
-        update(&mut s, polled(7)).is_empty(),
-        "the first poll only records"
+    assert_eq!(
+        update(&mut s, polled(7)),
+        vec![Effect::LoadClients, Effect::LoadDraft(target())],
+        "the first poll is the baseline: what changed before it is loaded again"
     );
     assert_eq!(
         update(&mut s, Action::Tick),
@@ -613,15 +616,52 @@ fn key_sequences_and_quit() {
 }
 
 #[test]
-fn the_unavailable_server_says_so() {
+fn the_server_panel_starts_polls_copies_and_stops() {
     let mut s = state();
     s.screen = Screen::Server;
-    s.server = ServerStatus::Unavailable("not available in this build".into());
-    assert!(feed(&mut s, [ch('s')]).is_empty());
-    assert!(s.toasts[0].text.contains("not available"));
-    s.server = ServerStatus::Stopped;
+    assert!(feed(&mut s, [ch('x')]).is_empty(), "nothing to stop");
     assert_eq!(feed(&mut s, [ch('s')]), vec![Effect::StartServer]);
     assert_eq!(s.server, ServerStatus::Starting);
+    let info = ServerInfo {
+        addr: "http://127.0.0.1:4242".into(),
+        token: Some("mcpo_secret".into()),
+        sessions: 0,
+        recent: Vec::new(),
+        warnings: Vec::new(),
+    };
+    let running = ServerStatus::Running(info.clone());
+    assert_eq!(
+        feed(&mut s, [Action::ServerStatus(running.clone())]),
+        vec![Effect::Redraw]
+    );
+    // While it runs, every tick asks for its status, one request at a time.
+    assert!(feed(&mut s, [Action::Tick]).contains(&Effect::ServerStatus));
+    assert!(!feed(&mut s, [Action::Tick]).contains(&Effect::ServerStatus));
+    assert!(
+        feed(&mut s, [Action::ServerStatus(running.clone())]).is_empty(),
+        "an unchanged status draws nothing"
+    );
+    let busier = ServerStatus::Running(ServerInfo {
+        sessions: 1,
+        ..info.clone()
+    });
+    assert_eq!(
+        feed(&mut s, [Action::ServerStatus(busier)]),
+        vec![Effect::Redraw]
+    );
+    assert_eq!(
+        feed(&mut s, [ch('y')]),
+        vec![Effect::Clipboard("mcpo_secret".into())]
+    );
+    assert_eq!(feed(&mut s, [ch('x')]), vec![Effect::StopServer]);
+    assert_eq!(s.server, ServerStatus::Stopping);
+    feed(&mut s, [Action::ServerStatus(ServerStatus::Stopped)]);
+    assert!(!feed(&mut s, [Action::Tick]).contains(&Effect::ServerStatus));
+    assert!(feed(&mut s, [ch('y')]).is_empty());
+    assert_eq!(
+        s.toasts.last().map(|t| t.text.as_str()),
+        Some("the server is not running (s starts it)")
+    );
 }
 
 #[rstest]
@@ -635,4 +675,48 @@ fn number_keys_switch_screens(#[case] from: Screen, #[case] key: char, #[case] t
     s.screen = from;
     feed(&mut s, [ch(key)]);
     assert_eq!(s.screen, to);
+}
+
+#[test]
+fn h_checks_every_server_of_the_draft_and_keeps_the_results_per_target() {
+    let mut s = state();
+    s.screen = Screen::Draft;
+    assert!(feed(&mut s, [ch('h')]).is_empty(), "no draft loaded yet");
+    feed(&mut s, [Action::DraftLoaded(Ok(draft_with(&["a", "b"])))]);
+    let target = s.target.clone().unwrap();
+    assert_eq!(
+        feed(&mut s, [ch('h')]),
+        vec![Effect::CheckHealth(target.clone())]
+    );
+    assert_eq!(s.draft.health_of(&target, "a"), Some(&Health::Checking));
+    assert_eq!(s.draft.health_of(&target, "b"), Some(&Health::Checking));
+
+    let failed = Health::Failed {
+        code: "COMMAND_NOT_FOUND".into(),
+        message: "command `npx` was not found".into(),
+        stderr_tail: Vec::new(),
+    };
+    let ok = Health::Ok {
+        tools: 3,
+        latency_ms: 12,
+    };
+    feed(
+        &mut s,
+        [Action::HealthChecked(
+            target.clone(),
+            Ok(vec![("a".into(), ok.clone()), ("b".into(), failed.clone())]),
+        )],
+    );
+    assert_eq!(s.draft.health_of(&target, "a"), Some(&ok));
+    assert_eq!(s.draft.health_of(&target, "b"), Some(&failed));
+    assert_eq!(
+        s.toasts.last().map(|t| t.text.as_str()),
+        Some("1 healthy, 1 failing (details on the right)")
+    );
+    // Another target shows nothing of this one's results.
+    let other = Target {
+        client: "vscode".into(),
+        profile: "default".into(),
+    };
+    assert_eq!(s.draft.health_of(&other, "a"), None);
 }

@@ -403,6 +403,13 @@ impl Orchestrator {
                 ));
             }
         }
+        // The command is looked up, and runs, with the PATH of the environment mcp-orch
+        // resolves everything else in (the process's, or a test's), unless the server sets one.
+        if let Some(path) = self.env.var("PATH")
+            && !env.contains_key("PATH")
+        {
+            env.insert("PATH".to_owned(), path.to_owned());
+        }
         // Header values hold credentials even when not templated (`Authorization: Bearer x`).
         secret_values.extend(
             server

@@ -108,7 +108,9 @@ pub async fn open(State(state): State<AppState>, Extension(p): Extension<Princip
             },
         );
     }
-    let server = OrchServer::new(state.core.clone(), state.watcher.clone()).with_scope(p.scope);
+    let server = OrchServer::new(state.core.clone(), state.watcher.clone())
+        .with_scope(p.scope)
+        .with_activity(state.activity.clone());
     let transport = (PollSender::new(to_client), ReceiverStream::new(from_client));
     let shutdown = state.shutdown.clone();
     tokio::spawn(async move {

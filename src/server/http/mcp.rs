@@ -26,6 +26,7 @@ use super::auth::{OriginPolicy, Principal};
 use super::config::ServerConfig;
 use super::error::ApiError;
 use crate::core::tokens::Scope;
+use crate::server::activity::Activity;
 use crate::server::mcp::{OrchServer, prompts, resources, tools};
 use crate::server::watch::{SharedCore, Watcher};
 
@@ -63,17 +64,19 @@ fn base_config(
 fn factory(
     core: &Arc<SharedCore>,
     watcher: &Arc<Watcher>,
+    activity: &Arc<Activity>,
 ) -> impl Fn() -> Result<OrchServer, std::io::Error> + Send + Sync + 'static {
     let core = core.clone();
     let watcher = watcher.clone();
-    move || Ok(OrchServer::new(core.clone(), watcher.clone()))
+    let activity = activity.clone();
+    move || Ok(OrchServer::new(core.clone(), watcher.clone()).with_activity(activity.clone()))
 }
 
 /// The session-mode service mounted at `/mcp`.
 pub fn streamable_service(state: &AppState) -> McpService {
     StreamableHttpService::new(
-        factory(&state.core, &state.watcher),
-        Arc::new(LocalSessionManager::default()),
+        factory(&state.core, &state.watcher, &state.activity),
+        state.mcp_sessions.clone(),
         base_config(&state.config, &state.origins, &state.shutdown),
     )
 }
@@ -82,12 +85,13 @@ pub fn streamable_service(state: &AppState) -> McpService {
 pub fn stateless_service(
     core: &Arc<SharedCore>,
     watcher: &Arc<Watcher>,
+    activity: &Arc<Activity>,
     config: &ServerConfig,
     policy: &OriginPolicy,
     shutdown: &tokio_util::sync::CancellationToken,
 ) -> McpService {
     StreamableHttpService::new(
-        factory(core, watcher),
+        factory(core, watcher, activity),
         Arc::new(LocalSessionManager::default()),
         base_config(config, policy, shutdown)
             .with_legacy_session_mode(false)

@@ -284,6 +284,9 @@ pub fn rss_bytes() -> Option<u64> {
     Some(kb * 1024)
 }
 
+/// Routes whose successful requests the MCP handler records itself.
+const MCP_ROUTES: [&str; 3] = ["/mcp", "/mcp/message", "/mcp/tools/call"];
+
 /// Middleware on every route: counts requests by route template and status, and times them.
 pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let route = req
@@ -291,13 +294,22 @@ pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> R
         .get::<MatchedPath>()
         .map_or_else(|| route_family(req.uri().path()), |m| m.as_str().to_owned());
     let method = req.method().as_str().to_owned();
+    let path = req.uri().path().to_owned();
     let started = Instant::now();
     state.metrics.in_flight.fetch_add(1, Ordering::Relaxed);
     let _guard = GaugeGuard(&state.metrics.in_flight);
     let res = next.run(req).await;
+    let status = res.status();
+    let took = started.elapsed();
     state
         .metrics
-        .request(&method, &route, res.status().as_u16(), started.elapsed());
+        .request(&method, &route, status.as_u16(), took);
+    // Successful tool calls are recorded by the MCP handler, by tool name.
+    if !status.is_success() || !MCP_ROUTES.contains(&route.as_str()) {
+        state
+            .activity
+            .record(format!("{method} {path}"), status.as_str(), took);
+    }
     res
 }
 

@@ -22,7 +22,7 @@ use crate::core::artifact::Release;
 use crate::core::audit::Filter;
 use crate::core::catalog::{ServerEntry, Transport};
 use crate::core::orchestrator::{
-    AddServer, DeployFlags, DeployReport, DeployRequest, FileDiff, RollbackTarget,
+    AddServer, DeployFlags, DeployReport, DeployRequest, FileDiff, ProbeTarget, RollbackTarget,
 };
 use crate::core::profiles::DEFAULT_PROFILE;
 use crate::core::search::Query;
@@ -55,6 +55,34 @@ pub struct NoArgs {}
 pub struct ClientArgs {
     /// Client id, e.g. `claude-desktop`, `cursor`, `claude-code`, `vscode` (see `list_clients`).
     pub client_id: String,
+}
+
+/// How long `check_server_health` waits for each server by default, and at most.
+const HEALTH_TIMEOUT_SECS: u64 = 10;
+const HEALTH_TIMEOUT_MAX_SECS: u64 = 120;
+
+fn default_health_timeout() -> u64 {
+    HEALTH_TIMEOUT_SECS
+}
+
+/// Arguments of `check_server_health`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HealthArgs {
+    /// A server of the draft by name, or a catalog id (see `view_draft_config`,
+    /// `list_available_servers`). Without it, every server of the draft.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "String")]
+    pub server_name: Option<String>,
+    /// Client id (see `list_clients`).
+    #[serde(default = "default_client")]
+    pub client_id: String,
+    /// Profile id (see `list_profiles`).
+    #[serde(default = "default_profile")]
+    pub profile_id: String,
+    /// Seconds to wait for each server (1 to 120).
+    #[serde(default = "default_health_timeout")]
+    pub timeout_secs: u64,
 }
 
 /// A client and a profile, both with defaults.
@@ -363,6 +391,9 @@ pub enum Effect {
     Write,
     /// Changes state and may remove things.
     Destructive,
+    /// Starts the configured servers (runs their commands, calls their URLs) and changes no
+    /// state. Runs on the async side: it waits on other processes.
+    Execute,
 }
 
 /// One tool's static description.
@@ -564,6 +595,15 @@ pub const TOOLS: &[ToolSpec] = &[
         schema: schema::<RollbackArgs>,
     },
     ToolSpec {
+        name: "check_server_health",
+        title: "Check that servers really work",
+        description: "Start servers exactly as the client would (command, arguments, environment with secrets resolved; or the URL with its headers), run initialize and tools/list, and report for each: status (ok, failed, timeout, unsupported), protocol version, tool count and names, latency, and on failure an error code, the reason and the last lines of the server's stderr. One server by `server_name` (a draft name or a catalog id), or every server of the draft. Changes nothing.",
+        effect: Effect::Execute,
+        idempotent: true,
+        mutates: false,
+        schema: schema::<HealthArgs>,
+    },
+    ToolSpec {
         name: "import_client_config",
         title: "Import the client's file",
         description: "Adopt the servers already in the client's config file into the draft. Plain-text secrets are moved into the local secret store; servers already in the draft are skipped.",
@@ -588,7 +628,7 @@ pub fn list() -> Vec<Tool> {
                 .read_only(t.effect == Effect::Read)
                 .destructive(t.effect == Effect::Destructive)
                 .idempotent(t.idempotent)
-                .open_world(false);
+                .open_world(t.effect == Effect::Execute);
             Tool::new(t.name, t.description, (t.schema)())
                 .with_title(t.title)
                 .with_annotations(annotations)
@@ -597,6 +637,51 @@ pub fn list() -> Vec<Tool> {
 }
 
 // ---- dispatch -------------------------------------------------------------------------------
+
+/// Runs a tool that waits on servers ([`Effect::Execute`]) without blocking a worker thread.
+pub async fn call_async(orch: &Orchestrator, name: &str, args: JsonObject) -> Outcome {
+    match name {
+        "check_server_health" => check_server_health(orch, parse(name, args)?).await,
+        _ => Err(Error::Internal(format!(
+            "tool `{name}` has no async handler"
+        ))),
+    }
+}
+
+/// `check_server_health`.
+pub async fn check_server_health(orch: &Orchestrator, a: HealthArgs) -> Outcome {
+    if !(1..=HEALTH_TIMEOUT_MAX_SECS).contains(&a.timeout_secs) {
+        return Err(bad_argument(
+            "timeout_secs",
+            format!(
+                "timeout_secs must be between 1 and {HEALTH_TIMEOUT_MAX_SECS}, not {}",
+                a.timeout_secs
+            ),
+            format!("leave it out for {HEALTH_TIMEOUT_SECS} seconds"),
+        ));
+    }
+    let timeout = std::time::Duration::from_secs(a.timeout_secs);
+    let probes = if let Some(name) = &a.server_name {
+        let target = ProbeTarget::named(
+            name.clone(),
+            Some(a.client_id.clone()),
+            Some(a.profile_id.clone()),
+        );
+        vec![orch.probe(target, timeout).await?]
+    } else {
+        let draft = orch.draft(&a.client_id, &a.profile_id)?;
+        orch.probe_draft(&draft, timeout).await?
+    };
+    let healthy = probes.iter().filter(|p| p.ok).count();
+    Ok(json!({
+        "client_id": a.client_id,
+        "profile_id": a.profile_id,
+        "ok": healthy == probes.len(),
+        "healthy": healthy,
+        "unhealthy": probes.len() - healthy,
+        "probes": probes,
+    }))
+}
 
 fn bad_argument(field: &str, message: String, hint: String) -> Error {
     Error::invalid("INVALID_ARGUMENTS", field, message, hint)
