@@ -24,6 +24,7 @@ use crate::core::profiles::{Profile, ProfileStore, Scope};
 use crate::core::render::{self, RenderOptions, SecretStyle};
 use crate::core::search::{self, Hit, Query, SearchIndex};
 use crate::core::secrets::SecretStore;
+use crate::core::writer;
 use crate::core::state::{DeployRecord, StateDir};
 use crate::core::validate::{self, Diagnostic};
 
@@ -113,6 +114,8 @@ pub struct Orchestrator {
     profiles: ProfileStore,
     secrets: SecretStore,
     registry: RegistryLoad,
+    /// Concurrent deploys of this process into one file become one write.
+    writes: writer::WriteQueues,
 }
 
 /// A client as `mcp-orch clients` shows it.
@@ -263,6 +266,7 @@ impl Orchestrator {
             catalog,
             index: std::sync::OnceLock::new(),
             registry,
+            writes: writer::WriteQueues::default(),
         })
     }
 

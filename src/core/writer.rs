@@ -5,7 +5,9 @@
 //! fsync it, re-check that nobody else changed the file, rename, fsync the directory, and read
 //! the result back.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -37,6 +39,19 @@ pub struct Written {
     pub text: String,
 }
 
+/// The name of mcp-orch's lock file for a client file (one per real path).
+fn lock_name(real_path: &Path) -> String {
+    format!(
+        "file-{}.lock",
+        &fsutil::sha256_hex(real_path.display().to_string().as_bytes())[..16]
+    )
+}
+
+/// A change to a client file: the text to write, computed from the file's current text
+/// (empty when missing). It may run more than once if another program changes the file
+/// meanwhile.
+pub type Change = Box<dyn FnMut(&str) -> Result<String> + Send>;
+
 /// Writes one client file. `compute` receives the file's current text (empty when missing) and
 /// returns the text to write; it may run more than once if another program changes the file
 /// meanwhile.
@@ -48,6 +63,23 @@ pub fn write_client_file(
     now: DateTime<Utc>,
     mut compute: impl FnMut(&str) -> Result<String>,
 ) -> Result<Written> {
+    let mut results = write_batch(path, locks, backups, client, now, &mut [&mut compute])?;
+    results
+        .pop()
+        .unwrap_or_else(|| Err(Error::Internal("a write of one change had no result".into())))
+}
+
+/// Writes several changes into one file with one read, one backup and one fsync'd write: each
+/// change sees the text the previous ones produced. A change that fails is left out (the
+/// others still land) and gets its error; an error of the file itself fails the whole batch.
+fn write_batch(
+    path: &Path,
+    locks: &Path,
+    backups: &BackupStore,
+    client: &str,
+    now: DateTime<Utc>,
+    changes: &mut [&mut dyn FnMut(&str) -> Result<String>],
+) -> Result<Vec<Result<Written>>> {
     let followed_symlink = path
         .symlink_metadata()
         .is_ok_and(|m| m.file_type().is_symlink());
@@ -60,11 +92,7 @@ pub fn write_client_file(
             "point the profile at the client's config file with `profiles create --path`",
         ));
     }
-    let lock_name = format!(
-        "file-{}.lock",
-        &fsutil::sha256_hex(real_path.display().to_string().as_bytes())[..16]
-    );
-    let _lock = LockGuard::acquire(&locks.join(lock_name))?;
+    let _lock = LockGuard::acquire(&locks.join(lock_name(&real_path)))?;
     fsutil::remove_temp_files_of(&real_path);
     for _ in 0..MAX_ATTEMPTS {
         let old = fsutil::read_optional(&real_path)?;
@@ -76,30 +104,46 @@ pub fn write_client_file(
             })?,
             None => String::new(),
         };
-        let new_text = compute(&old_text)?;
+        // Each change applies to the text the ones before it produced.
+        let mut text = old_text.clone();
+        let mut outcomes = Vec::with_capacity(changes.len());
+        for change in changes.iter_mut() {
+            outcomes.push(change(&text).map(|new| {
+                let changed = new != text;
+                text = new;
+                changed
+            }));
+        }
         let old_sha256 = old.as_deref().map(fsutil::sha256_hex);
-        if old.is_some() && new_text == old_text {
-            return Ok(Written {
-                new_sha256: old_sha256.clone().unwrap_or_default(),
-                real_path,
-                followed_symlink,
-                old_sha256,
-                backup_id: None,
-                changed: false,
-                text: new_text,
-            });
+        let mut written = |new_sha256: &str, backup_id: Option<&String>, wrote: bool| {
+            outcomes
+                .drain(..)
+                .map(|outcome| {
+                    outcome.map(|changed| Written {
+                        real_path: real_path.clone(),
+                        followed_symlink,
+                        old_sha256: old_sha256.clone(),
+                        new_sha256: new_sha256.to_owned(),
+                        backup_id: backup_id.cloned(),
+                        changed: changed && wrote,
+                        text: text.clone(),
+                    })
+                })
+                .collect::<Vec<_>>()
+        };
+        if old.is_some() && text == old_text {
+            let sha = old_sha256.clone().unwrap_or_default();
+            return Ok(written(&sha, None, false));
         }
         let backup_id = match &old {
             Some(bytes) => Some(backups.save(client, &real_path, bytes, now)?),
             None => None,
         };
-        match fsutil::replace_if_unchanged(&real_path, new_text.as_bytes(), old.as_deref(), 0o644)?
-        {
+        match fsutil::replace_if_unchanged(&real_path, text.as_bytes(), old.as_deref(), 0o644)? {
             Replace::Conflict => {}
             Replace::Done => {
                 let back = fsutil::read_optional(&real_path)?.unwrap_or_default();
-                let new_sha256 = fsutil::sha256_hex(&back);
-                if back != new_text.as_bytes() {
+                if back != text.as_bytes() {
                     return Err(Error::invalid(
                         "WRITE_VERIFY_FAILED",
                         "path",
@@ -107,15 +151,8 @@ pub fn write_client_file(
                         "another program rewrites this file; close it and deploy again",
                     ));
                 }
-                return Ok(Written {
-                    real_path,
-                    followed_symlink,
-                    old_sha256,
-                    new_sha256,
-                    backup_id,
-                    changed: true,
-                    text: new_text,
-                });
+                let new_sha256 = fsutil::sha256_hex(&back);
+                return Ok(written(&new_sha256, backup_id.as_ref(), true));
             }
         }
     }
@@ -128,4 +165,215 @@ pub fn write_client_file(
         ),
         "another program is rewriting this file; close it and deploy again",
     ))
+}
+
+/// Coalesces the concurrent writes of this process into one file (RELIABILITY.md 1.5): the
+/// first caller becomes the writer and applies every change queued meanwhile in one batch (one
+/// read, one backup, one fsync'd write); the others wait for their own result. The file lock
+/// still orders writers of different processes.
+#[derive(Default)]
+pub struct WriteQueues {
+    files: Mutex<HashMap<PathBuf, Arc<FileQueue>>>,
+}
+
+#[derive(Default)]
+struct FileQueue {
+    state: Mutex<QueueState>,
+    finished: Condvar,
+}
+
+#[derive(Default)]
+struct QueueState {
+    next_id: u64,
+    pending: Vec<(u64, Change)>,
+    writing: bool,
+    done: HashMap<u64, Result<Written>>,
+}
+
+impl WriteQueues {
+    /// Applies `change` to the client file at `path`, together with the changes other threads
+    /// queue for the same file meanwhile.
+    ///
+    /// # Errors
+    /// The change's own error, or the file's (then every change of the batch fails with it).
+    pub fn write(
+        &self,
+        path: &Path,
+        locks: &Path,
+        backups: &BackupStore,
+        client: &str,
+        now: DateTime<Utc>,
+        change: Change,
+    ) -> Result<Written> {
+        let queue = lock(&self.files)
+            .entry(fsutil::real_path(path))
+            .or_default()
+            .clone();
+        let mut state = lock(&queue.state);
+        let id = state.next_id;
+        state.next_id += 1;
+        state.pending.push((id, change));
+        loop {
+            if let Some(result) = state.done.remove(&id) {
+                return result;
+            }
+            if state.writing {
+                state = queue
+                    .finished
+                    .wait(state)
+                    .unwrap_or_else(PoisonError::into_inner);
+                continue;
+            }
+            // Nobody is writing: this thread writes everything queued so far, its own change
+            // included (or already done by the previous writer, checked above).
+            state.writing = true;
+            let mut batch = std::mem::take(&mut state.pending);
+            drop(state);
+            let results = {
+                let mut changes: Vec<&mut dyn FnMut(&str) -> Result<String>> = batch
+                    .iter_mut()
+                    .map(|(_, c)| c.as_mut() as &mut dyn FnMut(&str) -> Result<String>)
+                    .collect();
+                write_batch(path, locks, backups, client, now, &mut changes)
+            };
+            state = lock(&queue.state);
+            state.writing = false;
+            match results {
+                Ok(results) => {
+                    for ((id, _), result) in batch.into_iter().zip(results) {
+                        state.done.insert(id, result);
+                    }
+                }
+                Err(e) => {
+                    for (id, _) in batch {
+                        state.done.insert(id, Err(duplicate(&e)));
+                    }
+                }
+            }
+            queue.finished.notify_all();
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The same error again, for every change of a batch that failed as a whole.
+fn duplicate(e: &Error) -> Error {
+    match e {
+        Error::Invalid {
+            code,
+            field,
+            message,
+            hint,
+        } => Error::Invalid {
+            code,
+            field: field.clone(),
+            message: message.clone(),
+            hint: hint.clone(),
+        },
+        Error::Parse {
+            path,
+            message,
+            code,
+        } => Error::Parse {
+            path: path.clone(),
+            message: message.clone(),
+            code,
+        },
+        Error::Io { context, source } => Error::io(
+            context.clone(),
+            std::io::Error::new(source.kind(), source.to_string()),
+        ),
+        other => Error::Internal(other.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Appends `line` to the text.
+    fn append(line: String) -> Change {
+        Box::new(move |old: &str| Ok(format!("{old}{line}\n")))
+    }
+
+    #[test]
+    fn changes_queued_while_a_write_runs_land_together_in_the_next_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("mcp.json");
+        std::fs::write(&file, "").unwrap();
+        let locks = dir.path().join("locks");
+        let backups = BackupStore::new(dir.path().join("backups"), locks.clone());
+        let queues = WriteQueues::default();
+        let now = Utc::now();
+        // Another process holds the file: the first writer waits on the lock while the other
+        // changes queue up behind it.
+        let held = LockGuard::acquire(&locks.join(lock_name(&fsutil::real_path(&file)))).unwrap();
+        let results = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..8)
+                .map(|i| {
+                    let (queues, file, locks, backups) = (&queues, &file, &locks, &backups);
+                    scope.spawn(move || {
+                        queues.write(file, locks, backups, "cursor", now, append(format!("line {i}")))
+                    })
+                })
+                .collect();
+            // Polling other threads' progress: there is no event to wait on. Every change is
+            // queued and the first writer is waiting on the lock.
+            #[allow(clippy::disallowed_methods)]
+            loop {
+                let queue = lock(&queues.files).values().next().cloned();
+                if queue.is_some_and(|q| {
+                    let state = lock(&q.state);
+                    state.next_id == 8 && state.writing
+                }) {
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+            drop(held);
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap().unwrap())
+                .collect::<Vec<_>>()
+        });
+        let text = std::fs::read_to_string(&file).unwrap();
+        for i in 0..8 {
+            assert!(text.contains(&format!("line {i}\n")), "{text}");
+        }
+        assert!(results.iter().all(|w| w.changed));
+        // At most two physical writes: what the first writer had taken when it went for the
+        // lock, then everything queued behind it.
+        let writes: std::collections::BTreeSet<&str> =
+            results.iter().map(|w| w.new_sha256.as_str()).collect();
+        assert!(writes.len() <= 2, "{results:#?}");
+    }
+
+    #[test]
+    fn a_failing_change_is_left_out_and_the_others_land() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("mcp.json");
+        let locks = dir.path().join("locks");
+        let backups = BackupStore::new(dir.path().join("backups"), locks.clone());
+        let mut ok = |old: &str| Ok(format!("{old}a\n"));
+        let mut bad = |_: &str| -> Result<String> {
+            Err(Error::invalid("NAME_CLASH", "servers", "clash", "rename it"))
+        };
+        let mut also_ok = |old: &str| Ok(format!("{old}b\n"));
+        let results = write_batch(
+            &file,
+            &locks,
+            &backups,
+            "cursor",
+            Utc::now(),
+            &mut [&mut ok, &mut bad, &mut also_ok],
+        )
+        .unwrap();
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), "a\nb\n");
+        assert!(results[0].as_ref().is_ok_and(|w| w.changed));
+        assert_eq!(results[1].as_ref().map_err(Error::code).unwrap_err(), "NAME_CLASH");
+        assert!(results[2].as_ref().is_ok_and(|w| w.changed));
+    }
 }

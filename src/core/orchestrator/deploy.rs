@@ -213,13 +213,17 @@ impl Orchestrator {
         if flags.adopt {
             adoptable.extend(spec.entries.keys().cloned());
         }
-        let written = writer::write_client_file(
+        let change: writer::Change = {
+            let (def, path, entries) = (def.clone(), plan.path.clone(), spec.entries.clone());
+            Box::new(move |old| Ok(merge_entries(&def, &path, old, &entries, &owned, &adoptable)?.text))
+        };
+        let written = self.writes.write(
             &plan.path,
             &self.state.locks(),
             &self.backup_store(),
             &spec.client,
             self.now(),
-            |old| Ok(merge_entries(def, &plan.path, old, &spec.entries, &owned, &adoptable)?.text),
+            change,
         )?;
         let back = document::open(def, &written.text, &plan.path)?;
         let in_file: BTreeMap<String, Value> = back.entries().into_iter().collect();
