@@ -7,11 +7,14 @@
 2. 100 concurrent deploys into one file: 100 profiles pinned to the same file, each publishing a
    different server; all 100 `mcp-orch deploy` processes start at once. Reports p50/p95/max and
    checks that all 100 entries landed.
-3. Publish of a 500-server draft, whole process.
+3. The same 100 deploys sent at once to one `mcp-orch serve --http` process (REST), where the
+   per-file writer queue turns concurrent deploys into few writes.
+4. Publish of a 500-server draft, whole process.
 
 Run: python3 bench/deploy.py   (builds the release binary first)
 """
-import json, os, statistics, subprocess, sys, tempfile, time
+import http.client, json, os, statistics, subprocess, sys, tempfile, threading, time
+from concurrent.futures import ThreadPoolExecutor
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 subprocess.run(["cargo", "build", "--release", "--bin", "mcp-orch", "-q"], cwd=ROOT, check=True)
@@ -62,7 +65,8 @@ def sequential():
     return times
 
 
-def concurrent(n=100):
+def shared_file(n):
+    """A home with n Cursor profiles pinned to one file, each with one published server."""
     home = tempfile.mkdtemp()
     env = env_for(home)
     shared = os.path.join(home, "shared-mcp.json")
@@ -73,6 +77,17 @@ def concurrent(n=100):
         run(env, "profiles", "create", f"p{i}", "--client", "cursor", "--path", shared)
         run(env, "draft", "add", "memory", "--client", "cursor", "--profile", f"p{i}", "--name", f"s{i}")
         run(env, "publish", "--client", "cursor", "--profile", f"p{i}")
+    return env, shared
+
+
+def missing_from(shared, n):
+    with open(shared) as f:
+        landed = json.load(f)["mcpServers"]
+    return [f"s{i}" for i in range(n) if f"s{i}" not in landed]
+
+
+def concurrent(n=100):
+    env, shared = shared_file(n)
     # One thread spawns all n processes back to back (posix_spawn, output to /dev/null) and
     # reaps them as they end: each latency runs from just before its spawn to its exit, with no
     # harness threads competing with the deploys for the two cores.
@@ -89,10 +104,45 @@ def concurrent(n=100):
         times.append((time.perf_counter() - started.pop(pid)) * 1000)
         if os.waitstatus_to_exitcode(status) != 0:
             sys.exit(f"deploy (pid {pid}) failed with {status}")
-    with open(shared) as f:
-        landed = json.load(f)["mcpServers"]
-    missing = [f"s{i}" for i in range(n) if f"s{i}" not in landed]
-    return times, missing
+    return times, missing_from(shared, n)
+
+
+def concurrent_http(n=100):
+    """n concurrent deploys through one `serve --http` process (REST), each on its own
+    keep-alive connection, all sent at once."""
+    env, shared = shared_file(n)
+    token = run(env, "token", "create", "--scope", "write")["token"]
+    server = subprocess.Popen([BIN, "serve", "--http", "--port", "0", "--rate-limit", "0"], env=env,
+                              stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        port = None
+        for line in server.stderr:
+            if "listening on" in line:
+                port = int(line.split("127.0.0.1:")[1].split()[0])
+                break
+        conns = [http.client.HTTPConnection("127.0.0.1", port) for _ in range(n)]
+        for c in conns:
+            c.connect()
+        go = threading.Barrier(n)
+        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+
+        def deploy(i):
+            go.wait()
+            start = time.perf_counter()
+            conns[i].request("POST", f"/v1/config/cursor/p{i}/deploy", body="{}", headers=headers)
+            response = conns[i].getresponse()
+            body = response.read()
+            took = (time.perf_counter() - start) * 1000
+            if response.status != 200:
+                sys.exit(f"deploy p{i}: HTTP {response.status} {body!r}")
+            return took
+
+        with ThreadPoolExecutor(max_workers=n) as pool:
+            times = list(pool.map(deploy, range(n)))
+    finally:
+        server.terminate()
+        server.wait()
+    return times, missing_from(shared, n)
 
 
 def publish500():
@@ -113,7 +163,10 @@ def publish500():
 seq = sequential()
 print(f"sequential deploy (100 runs): p50 {pct(seq, 50):.1f} ms, p95 {pct(seq, 95):.1f} ms, p99 {pct(seq, 99):.1f} ms")
 conc, missing = concurrent()
-print(f"100 concurrent deploys into one file: p50 {pct(conc, 50):.1f} ms, p95 {pct(conc, 95):.1f} ms, max {max(conc):.1f} ms, landed {100 - len(missing)}/100")
+print(f"100 concurrent `mcp-orch deploy` processes into one file: p50 {pct(conc, 50):.1f} ms, p95 {pct(conc, 95):.1f} ms, max {max(conc):.1f} ms, landed {100 - len(missing)}/100")
+conc_http, missing_http = concurrent_http()
+missing += missing_http
+print(f"100 concurrent deploys into one file through the HTTP API: p50 {pct(conc_http, 50):.1f} ms, p95 {pct(conc_http, 95):.1f} ms, max {max(conc_http):.1f} ms, landed {100 - len(missing_http)}/100")
 pub = publish500()
 print(f"publish a 500-server draft (whole process, 10 runs): median {statistics.median(pub):.1f} ms")
 if missing:

@@ -5,6 +5,7 @@
 pub mod artifact;
 pub mod audit;
 pub mod backup;
+pub mod batch;
 pub mod catalog;
 pub mod clients;
 pub mod diff;

@@ -237,19 +237,36 @@ impl AuditLog {
 
     /// Appends an event, chained to the last record, and fsyncs it.
     pub fn append(&self, event: AuditEvent, now: DateTime<Utc>) -> Result<AuditRecord> {
+        self.append_all(vec![(event, now)])?
+            .pop()
+            .ok_or_else(|| Error::Internal("an append of one event made no record".into()))
+    }
+
+    /// Appends events in order, each chained to the one before, with one write and one fsync.
+    pub fn append_all(&self, events: Vec<(AuditEvent, DateTime<Utc>)>) -> Result<Vec<AuditRecord>> {
         let _lock = LockGuard::acquire(&self.lock)?;
-        let (last_seq, prev_hash) = self.tip()?;
-        let seq = last_seq + 1;
-        let mut record = AuditRecord {
-            seq,
-            ts: now,
-            event,
-            prev_hash,
-            hash: String::new(),
+        let (mut seq, mut prev_hash) = self.tip()?;
+        let mut records = Vec::with_capacity(events.len());
+        let mut lines = Vec::new();
+        for (event, now) in events {
+            seq += 1;
+            let mut record = AuditRecord {
+                seq,
+                ts: now,
+                event,
+                prev_hash: std::mem::take(&mut prev_hash),
+                hash: String::new(),
+            };
+            record.hash = record_hash(&record)?;
+            serde_json::to_writer(&mut lines, &record)
+                .map_err(|e| Error::Internal(e.to_string()))?;
+            lines.push(b'\n');
+            prev_hash.clone_from(&record.hash);
+            records.push(record);
+        }
+        let Some(last) = records.last() else {
+            return Ok(records);
         };
-        record.hash = record_hash(&record)?;
-        let mut line = serde_json::to_vec(&record).map_err(|e| Error::Internal(e.to_string()))?;
-        line.push(b'\n');
         if let Some(parent) = self.path.parent() {
             fsutil::ensure_private_dir(parent)?;
         }
@@ -262,16 +279,16 @@ impl AuditLog {
         }
         let ctx = |e| Error::io(format!("appending to {}", self.path.display()), e);
         let mut file = opts.open(&self.path).map_err(ctx)?;
-        file.write_all(&line).map_err(ctx)?;
+        file.write_all(&lines).map_err(ctx)?;
         file.sync_all().map_err(ctx)?;
         fsutil::write_json(
             &self.head,
             &Head {
-                seq,
-                hash: record.hash.clone(),
+                seq: last.seq,
+                hash: last.hash.clone(),
             },
         )?;
-        Ok(record)
+        Ok(records)
     }
 
     /// Records matching `filter`, oldest first. Unparseable lines are skipped (see `verify`).
@@ -365,6 +382,33 @@ mod tests {
             dir.path().join("audit.lock"),
         );
         (dir, log)
+    }
+
+    #[test]
+    fn a_batch_is_chained_like_single_appends() {
+        let (_dir, log) = log();
+        let now = Utc::now();
+        let first = log.append(AuditEvent::ok("keys.init", "cli"), now).unwrap();
+        let batch = log
+            .append_all(
+                (1..=3)
+                    .map(|i| {
+                        (
+                            AuditEvent::ok("deploy", "http").target("cursor", &format!("p{i}")),
+                            now,
+                        )
+                    })
+                    .collect(),
+            )
+            .unwrap();
+        let seqs: Vec<u64> = batch.iter().map(|r| r.seq).collect();
+        assert_eq!(seqs, [2, 3, 4]);
+        assert_eq!(batch[0].prev_hash, first.hash);
+        assert_eq!(batch[2].prev_hash, batch[1].hash);
+        let report = log.verify().unwrap();
+        assert!(report.ok, "{:?}", report.problems);
+        assert_eq!(report.records, 4);
+        assert!(log.append_all(Vec::new()).unwrap().is_empty());
     }
 
     #[test]

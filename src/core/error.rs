@@ -148,6 +148,38 @@ impl Error {
         }
     }
 
+    /// The same error again, for every job of a batch that failed as a whole.
+    #[must_use]
+    pub fn replicate(&self) -> Self {
+        match self {
+            Self::Invalid {
+                code,
+                field,
+                message,
+                hint,
+            } => Self::Invalid {
+                code,
+                field: field.clone(),
+                message: message.clone(),
+                hint: hint.clone(),
+            },
+            Self::Parse {
+                path,
+                message,
+                code,
+            } => Self::Parse {
+                path: path.clone(),
+                message: message.clone(),
+                code,
+            },
+            Self::Io { context, source } => Self::io(
+                context.clone(),
+                std::io::Error::new(source.kind(), source.to_string()),
+            ),
+            other => Self::Internal(other.to_string()),
+        }
+    }
+
     /// Wraps an I/O error with what we were doing.
     pub fn io(context: impl Into<String>, source: std::io::Error) -> Self {
         Self::Io {

@@ -11,6 +11,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::core::audit::{AuditEvent, AuditLog, AuditRecord};
+use crate::core::batch::Batcher;
 use crate::core::catalog::{Catalog, ParamSpec, ParamType, ServerEntry, Transport};
 use crate::core::clients::{ClientDef, ClientRegistry, RemoteSupport, ResolvedPath};
 use crate::core::diff::{self, Redactor, ServerDiff};
@@ -24,9 +25,9 @@ use crate::core::profiles::{Profile, ProfileStore, Scope};
 use crate::core::render::{self, RenderOptions, SecretStyle};
 use crate::core::search::{self, Hit, Query, SearchIndex};
 use crate::core::secrets::SecretStore;
-use crate::core::writer;
 use crate::core::state::{DeployRecord, StateDir};
 use crate::core::validate::{self, Diagnostic};
+use crate::core::writer;
 
 mod deploy;
 mod preview;
@@ -116,6 +117,8 @@ pub struct Orchestrator {
     registry: RegistryLoad,
     /// Concurrent deploys of this process into one file become one write.
     writes: writer::WriteQueues,
+    /// Concurrent audit records of this process become one append.
+    audit_appends: Batcher<(AuditEvent, DateTime<Utc>), Result<AuditRecord>>,
 }
 
 /// A client as `mcp-orch clients` shows it.
@@ -267,6 +270,7 @@ impl Orchestrator {
             index: std::sync::OnceLock::new(),
             registry,
             writes: writer::WriteQueues::default(),
+            audit_appends: Batcher::default(),
         })
     }
 
@@ -325,7 +329,14 @@ impl Orchestrator {
 
     /// Appends an event to the audit log.
     pub fn record(&self, event: AuditEvent) -> Result<AuditRecord> {
-        self.audit_log().append(event, self.now())
+        // Records of concurrent operations of this process share one append and one fsync.
+        self.audit_appends.submit((event, self.now()), |events| {
+            let count = events.len();
+            match self.audit_log().append_all(events) {
+                Ok(records) => records.into_iter().map(Ok).collect(),
+                Err(e) => (0..count).map(|_| Err(e.replicate())).collect(),
+            }
+        })
     }
 
     // ---- clients and profiles -------------------------------------------------------------

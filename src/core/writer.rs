@@ -7,12 +7,13 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::core::backup::BackupStore;
+use crate::core::batch::Batcher;
 use crate::core::error::{Error, Result};
 use crate::core::fsutil::{self, LockGuard, Replace};
 
@@ -52,6 +53,12 @@ fn lock_name(real_path: &Path) -> String {
 /// meanwhile.
 pub type Change = Box<dyn FnMut(&str) -> Result<String> + Send>;
 
+/// A change borrowed for one batch.
+type ChangeFn<'a> = dyn FnMut(&str) -> Result<String> + 'a;
+
+/// The queue of one file.
+type FileQueue = Batcher<Change, Result<Written>>;
+
 /// Writes one client file. `compute` receives the file's current text (empty when missing) and
 /// returns the text to write; it may run more than once if another program changes the file
 /// meanwhile.
@@ -64,9 +71,11 @@ pub fn write_client_file(
     mut compute: impl FnMut(&str) -> Result<String>,
 ) -> Result<Written> {
     let mut results = write_batch(path, locks, backups, client, now, &mut [&mut compute])?;
-    results
-        .pop()
-        .unwrap_or_else(|| Err(Error::Internal("a write of one change had no result".into())))
+    results.pop().unwrap_or_else(|| {
+        Err(Error::Internal(
+            "a write of one change had no result".into(),
+        ))
+    })
 }
 
 /// Writes several changes into one file with one read, one backup and one fsync'd write: each
@@ -78,7 +87,7 @@ fn write_batch(
     backups: &BackupStore,
     client: &str,
     now: DateTime<Utc>,
-    changes: &mut [&mut dyn FnMut(&str) -> Result<String>],
+    changes: &mut [&mut ChangeFn<'_>],
 ) -> Result<Vec<Result<Written>>> {
     let followed_symlink = path
         .symlink_metadata()
@@ -109,9 +118,9 @@ fn write_batch(
         let mut outcomes = Vec::with_capacity(changes.len());
         for change in changes.iter_mut() {
             outcomes.push(change(&text).map(|new| {
-                let changed = new != text;
+                let differs = new != text;
                 text = new;
-                changed
+                differs
             }));
         }
         let old_sha256 = old.as_deref().map(fsutil::sha256_hex);
@@ -167,27 +176,12 @@ fn write_batch(
     ))
 }
 
-/// Coalesces the concurrent writes of this process into one file (RELIABILITY.md 1.5): the
-/// first caller becomes the writer and applies every change queued meanwhile in one batch (one
-/// read, one backup, one fsync'd write); the others wait for their own result. The file lock
-/// still orders writers of different processes.
+/// Coalesces the concurrent writes of this process into one file (RELIABILITY.md 1.5): changes
+/// queued while a write runs land together in the next one (one read, one backup, one fsync'd
+/// write). The file lock still orders writers of different processes.
 #[derive(Default)]
 pub struct WriteQueues {
     files: Mutex<HashMap<PathBuf, Arc<FileQueue>>>,
-}
-
-#[derive(Default)]
-struct FileQueue {
-    state: Mutex<QueueState>,
-    finished: Condvar,
-}
-
-#[derive(Default)]
-struct QueueState {
-    next_id: u64,
-    pending: Vec<(u64, Change)>,
-    writing: bool,
-    done: HashMap<u64, Result<Written>>,
 }
 
 impl WriteQueues {
@@ -205,88 +199,24 @@ impl WriteQueues {
         now: DateTime<Utc>,
         change: Change,
     ) -> Result<Written> {
-        let queue = lock(&self.files)
+        let queue = self
+            .files
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
             .entry(fsutil::real_path(path))
             .or_default()
             .clone();
-        let mut state = lock(&queue.state);
-        let id = state.next_id;
-        state.next_id += 1;
-        state.pending.push((id, change));
-        loop {
-            if let Some(result) = state.done.remove(&id) {
-                return result;
+        queue.submit(change, |mut changes| {
+            let count = changes.len();
+            let mut refs: Vec<&mut ChangeFn<'_>> = changes
+                .iter_mut()
+                .map(|c| c.as_mut() as &mut ChangeFn<'_>)
+                .collect();
+            match write_batch(path, locks, backups, client, now, &mut refs) {
+                Ok(results) => results,
+                Err(e) => (0..count).map(|_| Err(e.replicate())).collect(),
             }
-            if state.writing {
-                state = queue
-                    .finished
-                    .wait(state)
-                    .unwrap_or_else(PoisonError::into_inner);
-                continue;
-            }
-            // Nobody is writing: this thread writes everything queued so far, its own change
-            // included (or already done by the previous writer, checked above).
-            state.writing = true;
-            let mut batch = std::mem::take(&mut state.pending);
-            drop(state);
-            let results = {
-                let mut changes: Vec<&mut dyn FnMut(&str) -> Result<String>> = batch
-                    .iter_mut()
-                    .map(|(_, c)| c.as_mut() as &mut dyn FnMut(&str) -> Result<String>)
-                    .collect();
-                write_batch(path, locks, backups, client, now, &mut changes)
-            };
-            state = lock(&queue.state);
-            state.writing = false;
-            match results {
-                Ok(results) => {
-                    for ((id, _), result) in batch.into_iter().zip(results) {
-                        state.done.insert(id, result);
-                    }
-                }
-                Err(e) => {
-                    for (id, _) in batch {
-                        state.done.insert(id, Err(duplicate(&e)));
-                    }
-                }
-            }
-            queue.finished.notify_all();
-        }
-    }
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-/// The same error again, for every change of a batch that failed as a whole.
-fn duplicate(e: &Error) -> Error {
-    match e {
-        Error::Invalid {
-            code,
-            field,
-            message,
-            hint,
-        } => Error::Invalid {
-            code,
-            field: field.clone(),
-            message: message.clone(),
-            hint: hint.clone(),
-        },
-        Error::Parse {
-            path,
-            message,
-            code,
-        } => Error::Parse {
-            path: path.clone(),
-            message: message.clone(),
-            code,
-        },
-        Error::Io { context, source } => Error::io(
-            context.clone(),
-            std::io::Error::new(source.kind(), source.to_string()),
-        ),
-        other => Error::Internal(other.to_string()),
+        })
     }
 }
 
@@ -316,7 +246,14 @@ mod tests {
                 .map(|i| {
                     let (queues, file, locks, backups) = (&queues, &file, &locks, &backups);
                     scope.spawn(move || {
-                        queues.write(file, locks, backups, "cursor", now, append(format!("line {i}")))
+                        queues.write(
+                            file,
+                            locks,
+                            backups,
+                            "cursor",
+                            now,
+                            append(format!("line {i}")),
+                        )
                     })
                 })
                 .collect();
@@ -324,11 +261,8 @@ mod tests {
             // queued and the first writer is waiting on the lock.
             #[allow(clippy::disallowed_methods)]
             loop {
-                let queue = lock(&queues.files).values().next().cloned();
-                if queue.is_some_and(|q| {
-                    let state = lock(&q.state);
-                    state.next_id == 8 && state.writing
-                }) {
+                let queue = queues.files.lock().unwrap().values().next().cloned();
+                if queue.is_some_and(|q| q.progress() == (8, true)) {
                     break;
                 }
                 std::thread::sleep(std::time::Duration::from_millis(1));
@@ -359,7 +293,12 @@ mod tests {
         let backups = BackupStore::new(dir.path().join("backups"), locks.clone());
         let mut ok = |old: &str| Ok(format!("{old}a\n"));
         let mut bad = |_: &str| -> Result<String> {
-            Err(Error::invalid("NAME_CLASH", "servers", "clash", "rename it"))
+            Err(Error::invalid(
+                "NAME_CLASH",
+                "servers",
+                "clash",
+                "rename it",
+            ))
         };
         let mut also_ok = |old: &str| Ok(format!("{old}b\n"));
         let results = write_batch(
@@ -373,7 +312,10 @@ mod tests {
         .unwrap();
         assert_eq!(std::fs::read_to_string(&file).unwrap(), "a\nb\n");
         assert!(results[0].as_ref().is_ok_and(|w| w.changed));
-        assert_eq!(results[1].as_ref().map_err(Error::code).unwrap_err(), "NAME_CLASH");
+        assert_eq!(
+            results[1].as_ref().map_err(Error::code).unwrap_err(),
+            "NAME_CLASH"
+        );
         assert!(results[2].as_ref().is_ok_and(|w| w.changed));
     }
 }

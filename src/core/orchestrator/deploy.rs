@@ -215,7 +215,9 @@ impl Orchestrator {
         }
         let change: writer::Change = {
             let (def, path, entries) = (def.clone(), plan.path.clone(), spec.entries.clone());
-            Box::new(move |old| Ok(merge_entries(&def, &path, old, &entries, &owned, &adoptable)?.text))
+            Box::new(move |old| {
+                Ok(merge_entries(&def, &path, old, &entries, &owned, &adoptable)?.text)
+            })
         };
         let written = self.writes.write(
             &plan.path,
