@@ -40,6 +40,17 @@ for _ in $(seq 100); do
   SESSIONS=$SESSIONS$S,
 done
 export SESSIONS
+S1=${SESSIONS%%,*}
+BODY=$(curl -sf -X POST "$URL/mcp" -H "Authorization: Bearer $TOKEN" -H "Mcp-Session-Id: $S1" \
+  -H 'MCP-Protocol-Version: 2025-11-25' -H 'Content-Type: application/json' \
+  -H 'Accept: application/json, text/event-stream' \
+  -d '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"list_available_servers","arguments":{}}}')
+case $BODY in
+  *'"structuredContent"'*'"count":51'*) ;;
+  *) echo "tools/call did not answer with the catalog: $BODY" >&2; exit 1 ;;
+esac
+case $BODY in *'"isError":true'*) echo "tools/call failed: $BODY" >&2; exit 1 ;; esac
+echo "the answer carries the 51 servers (${#BODY} bytes)"
 wrk -t2 -c100 -d3s -s bench/http-tools-call.lua "$URL" >/dev/null   # warm-up
 wrk -t2 -c100 -d10s --latency -s bench/http-tools-call.lua "$URL"
 echo "RSS under load: $(rss) KiB"

@@ -55,7 +55,9 @@ for k in p o s t g r e s BSpace BSpace BSpace BSpace BSpace BSpace BSpace BSpace
   $T send-keys -t b "$k"; sleep 0.15
 done
 sleep 0.5
-grep -oE "key_to_frame_us=[0-9]+" "$LOG" | cut -d= -f2 | sort -n > "$WORK/k2f"
+grep -oE "key_to_frame_us=[0-9]+" "$LOG" | cut -d= -f2 > "$WORK/k2f.order"
+echo "per key, in order (us): $(tr "\n" " " < "$WORK/k2f.order")"
+sort -n "$WORK/k2f.order" > "$WORK/k2f"
 n=$(wc -l < "$WORK/k2f")
 echo "keystroke to updated frame over $n keys: p50 $(( $(sed -n "$(( (n + 1) / 2 ))p" "$WORK/k2f") / 1000 )).$(( $(sed -n "$(( (n + 1) / 2 ))p" "$WORK/k2f") % 1000 / 100 )) ms, max $(( $(tail -1 "$WORK/k2f") / 1000 )).$(( $(tail -1 "$WORK/k2f") % 1000 / 100 )) ms"
 

@@ -139,10 +139,19 @@ fn form(state: &State) -> &AddForm {
 }
 
 #[test]
-fn init_loads_clients_and_the_draft() {
+fn init_loads_clients_and_the_draft_and_warms_the_search() {
     assert_eq!(
         init(&state()),
-        vec![Effect::LoadClients, Effect::LoadDraft(target())]
+        vec![
+            Effect::LoadClients,
+            Effect::Search {
+                generation: 0,
+                text: String::new(),
+                transport: None,
+                tag: None,
+            },
+            Effect::LoadDraft(target())
+        ]
     );
 }
 
