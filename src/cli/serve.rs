@@ -181,6 +181,13 @@ pub fn resolve_config(args: &HttpOptions, home: &std::path::Path) -> anyhow::Res
     Ok(config)
 }
 
+/// The static API key, from the environment variable the configuration names.
+pub fn api_key(config: &ServerConfig) -> Option<String> {
+    std::env::var(&config.auth.api_key_env)
+        .ok()
+        .filter(|k| !k.is_empty())
+}
+
 /// Runs `serve`.
 pub fn run(args: &Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
     init_logging(args.log_file.as_ref())?;
@@ -205,9 +212,7 @@ fn run_http(args: &Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
     // The state directory exists before the token file and the server's probes need it.
     drop(crate::core::Orchestrator::open(options.clone())?);
     let config = resolve_config(&args.options, &options.home)?;
-    let api_key = std::env::var(&config.auth.api_key_env)
-        .ok()
-        .filter(|k| !k.is_empty());
+    let api_key = api_key(&config);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -187,15 +187,7 @@ impl Background {
         instance.state.shutdown.cancel();
         let grace = Duration::from_secs(instance.state.config.limits.shutdown_grace_secs);
         let _ = instance.done.recv_timeout(grace + Duration::from_secs(1));
-        instance.state.auth.flush_uses();
-        instance
-            .runtime
-            .shutdown_timeout(Duration::from_millis(200));
-        tracing::info!("background HTTP server stopped");
-        if let Some((_, id)) = &instance.token {
-            instance.orch.revoke_token(id, ACTOR)?;
-        }
-        Ok(())
+        instance.tear_down()
     }
 
     /// The server's state now.
@@ -207,11 +199,10 @@ impl Background {
             let why = result
                 .err()
                 .map_or_else(|| "the server stopped".to_owned(), |e| format!("{e:#}"));
-            if let Some(instance) = slot.take() {
-                instance.runtime.shutdown_background();
-                if let Some((_, id)) = &instance.token {
-                    let _ = instance.orch.revoke_token(id, ACTOR);
-                }
+            if let Some(instance) = slot.take()
+                && let Err(e) = instance.tear_down()
+            {
+                tracing::warn!("tidying up after the background server: {e:#}");
             }
             *lock(&self.failed) = Some(why);
         }
@@ -277,6 +268,20 @@ impl Drop for Background {
         if let Err(e) = self.stop() {
             tracing::warn!("stopping the background server: {e:#}");
         }
+    }
+}
+
+impl Instance {
+    /// After the serving task ended: records the token uses, stops the runtime and revokes
+    /// the session token.
+    fn tear_down(self) -> anyhow::Result<()> {
+        self.state.auth.flush_uses();
+        self.runtime.shutdown_timeout(Duration::from_millis(200));
+        tracing::info!("background HTTP server stopped");
+        if let Some((_, id)) = &self.token {
+            self.orch.revoke_token(id, ACTOR)?;
+        }
+        Ok(())
     }
 }
 
