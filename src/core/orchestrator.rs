@@ -115,11 +115,16 @@ pub struct Orchestrator {
     profiles: ProfileStore,
     secrets: SecretStore,
     registry: RegistryLoad,
+    /// Unique among the orchestrators this process opens (a reload gets a new one).
+    id: u64,
     /// Concurrent deploys of this process into one file become one write.
     writes: writer::WriteQueues,
     /// Concurrent audit records of this process become one append.
     audit_appends: Batcher<(AuditEvent, DateTime<Utc>), Result<AuditRecord>>,
 }
+
+/// The next [`Orchestrator::id`].
+static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
 /// A client as `mcp-orch clients` shows it.
 #[derive(Debug, Clone, Serialize)]
@@ -269,9 +274,16 @@ impl Orchestrator {
             catalog,
             index: std::sync::OnceLock::new(),
             registry,
+            id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             writes: writer::WriteQueues::default(),
             audit_appends: Batcher::default(),
         })
+    }
+
+    /// Identifies this loaded state: the catalog and the client registry do not change while
+    /// it lives, so answers derived from them alone can be kept under this id.
+    pub fn id(&self) -> u64 {
+        self.id
     }
 
     /// The state directory.

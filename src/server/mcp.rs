@@ -12,6 +12,7 @@
 // MCP logging is deprecated in 2026-07-28 but still part of the 2025 revisions we serve.
 #![allow(deprecated)]
 
+pub mod answers;
 pub mod prompts;
 pub mod resources;
 pub mod tools;
@@ -108,6 +109,8 @@ pub struct OrchServer {
     scope: Option<Scope>,
     /// Where tool calls are recorded (the HTTP server's recent requests).
     activity: Option<Arc<Activity>>,
+    /// Answers of the catalog-only tools, shared by the sessions of a server.
+    answers: Arc<answers::CatalogAnswers>,
 }
 
 impl OrchServer {
@@ -124,7 +127,15 @@ impl OrchServer {
             }),
             scope: None,
             activity: None,
+            answers: Arc::default(),
         }
+    }
+
+    /// Shares the answers of the catalog-only tools with the other sessions of a server.
+    #[must_use]
+    pub fn with_answers(mut self, answers: Arc<answers::CatalogAnswers>) -> Self {
+        self.answers = answers;
+        self
     }
 
     /// Records every tool call in `activity`.
@@ -361,8 +372,14 @@ impl OrchServer {
         }
         let mut args = request.arguments.unwrap_or_default();
         let token = context.meta.get_progress_token();
-        progress(&context, token.as_ref(), 0.0, &format!("{name}: started")).await;
         let orch = self.core.get();
+        // A kept answer, unless the caller wants progress notifications (it gets them).
+        let keepable = tools::reads_only_the_catalog(&name) && token.is_none();
+        if keepable && let Some(answer) = self.answers.get(orch.id(), &name, &args) {
+            return Ok(answer.into());
+        }
+        let kept_args = keepable.then(|| args.clone());
+        progress(&context, token.as_ref(), 0.0, &format!("{name}: started")).await;
         let run = |args| {
             tools::call(&orch, &name, args).unwrap_or_else(|| {
                 Err(core::Error::Internal(format!(
@@ -402,7 +419,11 @@ impl OrchServer {
                     )
                     .await;
                 }
-                CallToolResult::structured(value)
+                let answer = CallToolResult::structured(value);
+                if let Some(args) = &kept_args {
+                    self.answers.put(orch.id(), &name, args, &answer);
+                }
+                answer
             }
             Err(e) => {
                 let body = error_body(&e);

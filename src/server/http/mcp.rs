@@ -27,6 +27,7 @@ use super::config::ServerConfig;
 use super::error::ApiError;
 use crate::core::tokens::Scope;
 use crate::server::activity::Activity;
+use crate::server::mcp::answers::CatalogAnswers;
 use crate::server::mcp::{OrchServer, prompts, resources, tools};
 use crate::server::watch::{SharedCore, Watcher};
 
@@ -69,7 +70,12 @@ fn factory(
     let core = core.clone();
     let watcher = watcher.clone();
     let activity = activity.clone();
-    move || Ok(OrchServer::new(core.clone(), watcher.clone()).with_activity(activity.clone()))
+    let answers = Arc::new(CatalogAnswers::default());
+    move || {
+        Ok(OrchServer::new(core.clone(), watcher.clone())
+            .with_activity(activity.clone())
+            .with_answers(answers.clone()))
+    }
 }
 
 /// The session-mode service mounted at `/mcp`.

@@ -614,6 +614,12 @@ pub const TOOLS: &[ToolSpec] = &[
     },
 ];
 
+/// Whether a tool's answer depends only on its arguments and the catalog (which does not
+/// change while an orchestrator is loaded), so that it can be kept per orchestrator.
+pub fn reads_only_the_catalog(name: &str) -> bool {
+    matches!(name, "list_available_servers" | "describe_server")
+}
+
 /// The spec of a tool by name.
 pub fn spec(name: &str) -> Option<&'static ToolSpec> {
     TOOLS.iter().find(|t| t.name == name)
