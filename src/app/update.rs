@@ -21,18 +21,7 @@ use crate::core::validate::is_valid_server_name;
 
 /// The effects to run when the TUI starts.
 pub fn init(state: &State) -> Vec<Effect> {
-    // The first search builds the search index (20 ms for 10,000 entries): do it now, in the
-    // background, rather than on the first key typed in the filter.
-    let cat = &state.catalog;
-    let mut effects = vec![
-        Effect::LoadClients,
-        Effect::Search {
-            generation: cat.generation,
-            text: cat.query.clone(),
-            transport: cat.transport,
-            tag: cat.tag.clone(),
-        },
-    ];
+    let mut effects = vec![Effect::LoadClients];
     if let Some(t) = &state.target {
         effects.push(Effect::LoadDraft(t.clone()));
     }

@@ -125,6 +125,13 @@ pub fn run(args: &Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
     if let Some(t) = &target {
         orch.profile(&t.client, &t.profile)?;
     }
+    // The first search builds the search index (20 ms for 10,000 entries): build it now, off
+    // the loop, rather than on the first key typed in the filter. A search that comes first
+    // waits for it.
+    let warm = orch.clone();
+    std::thread::spawn(move || {
+        warm.search(&crate::core::search::Query::default());
+    });
     let entries: Arc<[_]> = orch.catalog().entries().to_vec().into();
     let mut state = State::new(keymap, entries, target);
     for e in [keymap_err, theme_err].into_iter().flatten() {

@@ -139,19 +139,10 @@ fn form(state: &State) -> &AddForm {
 }
 
 #[test]
-fn init_loads_clients_and_the_draft_and_warms_the_search() {
+fn init_loads_clients_and_the_draft() {
     assert_eq!(
         init(&state()),
-        vec![
-            Effect::LoadClients,
-            Effect::Search {
-                generation: 0,
-                text: String::new(),
-                transport: None,
-                tag: None,
-            },
-            Effect::LoadDraft(target())
-        ]
+        vec![Effect::LoadClients, Effect::LoadDraft(target())]
     );
 }
 
