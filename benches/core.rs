@@ -125,6 +125,7 @@ fn big_draft(catalog: &Catalog) -> Draft {
                 headers: BTreeMap::new(),
                 env,
                 params: BTreeMap::new(),
+                secret_delivery: None,
                 origin: Origin::Catalog,
                 extra: BTreeMap::new(),
             },
@@ -162,9 +163,13 @@ fn big_payload() -> Payload {
     let registry = ClientRegistry::load(std::path::Path::new("/nonexistent/clients.toml"))
         .expect("built-in client registry");
     let client = registry.get("cursor").expect("cursor is a built-in client");
+    let launcher = render::SelfCommand {
+        program: "/usr/local/bin/mcp-orch".into(),
+        home: None,
+    };
     let opts = RenderOptions {
-        launcher: std::path::Path::new("/usr/local/bin/mcp-orch"),
-        secret_style: SecretStyle::Auto,
+        launcher: &launcher,
+        secret_style: SecretStyle::AsConfigured,
         secret_values: None,
     };
     let entries = draft

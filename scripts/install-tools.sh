@@ -16,6 +16,7 @@ npm_tool() { # npm_tool DIR PACKAGE@VERSION
 # Real clients that read deployed config files (issue 3), and a real stdio MCP server.
 npm_tool claude '@anthropic-ai/claude-code@2.1.197'
 npm_tool gemini '@google/gemini-cli@0.61.0'
+npm_tool codex '@openai/codex@0.171.0'
 npm_tool everything '@modelcontextprotocol/server-everything@2026.8.31'
 
 # Independent MCP clients that drive `mcp-orch serve` (tests/mcp_stdio.rs, issue 4): Node 22

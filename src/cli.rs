@@ -16,6 +16,7 @@ use crate::core::{self, ErrorKind, Options, Orchestrator};
 mod audit;
 mod clients;
 mod completions;
+mod connect;
 mod deploy;
 mod diff;
 mod doctor;
@@ -114,6 +115,8 @@ pub enum Command {
     Verify(verify::Args),
     /// Run a server with secrets from the store (used by deployed entries).
     Run(run::Args),
+    /// Bridge stdio to a remote MCP server, with headers from the secret store (used by deployed entries).
+    Connect(connect::Args),
     /// Run the HTTP server: REST API, live events and the MCP endpoints.
     Serve(serve::Args),
     /// The interactive configuration manager (press ? inside for help).
@@ -189,6 +192,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Show(a) => show::run(&a, &ctx),
         Command::Verify(a) => verify::run(&a, &ctx),
         Command::Run(a) => run::run(&a, &ctx),
+        Command::Connect(a) => connect::run(&a, &ctx),
         Command::Serve(a) => serve::run(&a, &ctx),
         Command::Tui(a) => tui::run(&a, &ctx),
         Command::Registry(c) => registry::run(c, &ctx),

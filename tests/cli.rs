@@ -686,13 +686,14 @@ fn draft_text_output() {
     ]);
     assert_eq!(
         run.stdout,
-        "added `github` to cursor/default (2 servers)\nstored secrets: GITHUB_PERSONAL_ACCESS_TOKEN\n"
+        "added `github` to cursor/default (2 servers)\nstored secrets: cursor/default/GITHUB_PERSONAL_ACCESS_TOKEN\n"
     );
     let run = sb.run(&["draft", "show", "--client", "cursor"]);
     assert_eq!(run.code, 0);
     assert!(
-        run.stdout
-            .contains("GITHUB_PERSONAL_ACCESS_TOKEN = <secret GITHUB_PERSONAL_ACCESS_TOKEN>"),
+        run.stdout.contains(
+            "GITHUB_PERSONAL_ACCESS_TOKEN = <secret cursor/default/GITHUB_PERSONAL_ACCESS_TOKEN>"
+        ),
         "{run}"
     );
     assert!(!run.stdout.contains("ghp-text-output-secret"));
@@ -984,7 +985,11 @@ fn duplicate_names_are_refused_and_a_refused_add_keeps_the_stored_secret() {
         err["hint"],
         "choose another name with --name, or remove it first with `mcp-orch draft remove github`"
     );
-    assert_stored_secret(&sb, "GITHUB_PERSONAL_ACCESS_TOKEN", "original-token");
+    assert_stored_secret(
+        &sb,
+        "cursor/default/GITHUB_PERSONAL_ACCESS_TOKEN",
+        "original-token",
+    );
     let shown = sb.json_ok(&["draft", "show", "--client", "cursor"]);
     assert_eq!(shown["revision"], 1);
 
@@ -1094,10 +1099,16 @@ fn concurrent_adds_to_one_draft_all_land() {
     assert_eq!(strings(&shown["server_names"]), expected);
     assert_eq!(shown["revision"], N);
     let secrets = sb.json_ok(&["secrets", "list"]);
-    let expected: Vec<String> = (0..N).map(|i| format!("SECRET_{i}")).collect();
+    let expected: Vec<String> = (0..N)
+        .map(|i| format!("cursor/default/SECRET_{i}"))
+        .collect();
     assert_eq!(strings(&secrets["secrets"]), expected);
     for i in [0, N - 1] {
-        assert_stored_secret(&sb, &format!("SECRET_{i}"), &format!("value-{i}"));
+        assert_stored_secret(
+            &sb,
+            &format!("cursor/default/SECRET_{i}"),
+            &format!("value-{i}"),
+        );
     }
 }
 
@@ -1118,18 +1129,18 @@ fn secret_flag_stores_the_value_privately_and_the_draft_keeps_only_its_name() {
     ]);
     assert_eq!(
         added["stored_secrets"],
-        json!(["GITHUB_PERSONAL_ACCESS_TOKEN"])
+        json!(["cursor/default/GITHUB_PERSONAL_ACCESS_TOKEN"])
     );
     assert_eq!(
         added["server"]["env"],
-        json!({"GITHUB_PERSONAL_ACCESS_TOKEN": {"secret": "GITHUB_PERSONAL_ACCESS_TOKEN"}})
+        json!({"GITHUB_PERSONAL_ACCESS_TOKEN": {"secret": "cursor/default/GITHUB_PERSONAL_ACCESS_TOKEN"}})
     );
 
     let draft_text = std::fs::read_to_string(draft_file(&sb, "cursor", "default")).unwrap();
     let draft: Value = serde_json::from_str(&draft_text).unwrap();
     assert_eq!(
         draft["servers"]["github"]["env"]["GITHUB_PERSONAL_ACCESS_TOKEN"],
-        json!({"secret": "GITHUB_PERSONAL_ACCESS_TOKEN"})
+        json!({"secret": "cursor/default/GITHUB_PERSONAL_ACCESS_TOKEN"})
     );
     assert!(!draft_text.contains("ghp-flag-value-1"));
 
@@ -1138,7 +1149,7 @@ fn secret_flag_stores_the_value_privately_and_the_draft_keeps_only_its_name() {
         serde_json::from_str(&std::fs::read_to_string(&secrets_file).unwrap()).unwrap();
     assert_eq!(
         stored,
-        json!({"GITHUB_PERSONAL_ACCESS_TOKEN": "ghp-flag-value-1"})
+        json!({"cursor/default/GITHUB_PERSONAL_ACCESS_TOKEN": "ghp-flag-value-1"})
     );
     assert_eq!(common::mode(&secrets_file), 0o600);
     assert_eq!(common::mode(&sb.state), 0o700);
@@ -1148,12 +1159,43 @@ fn secret_flag_stores_the_value_privately_and_the_draft_keeps_only_its_name() {
 
     // Replacing a secret keeps the file private.
     let run = sb.run_stdin(
-        &["secrets", "set", "GITHUB_PERSONAL_ACCESS_TOKEN"],
+        &[
+            "secrets",
+            "set",
+            "GITHUB_PERSONAL_ACCESS_TOKEN",
+            "--client",
+            "cursor",
+        ],
         "ghp-second\n",
     );
     assert_eq!(run.code, 0, "{run}");
     assert_eq!(common::mode(&secrets_file), 0o600);
-    assert_stored_secret(&sb, "GITHUB_PERSONAL_ACCESS_TOKEN", "ghp-second");
+    assert_stored_secret(
+        &sb,
+        "cursor/default/GITHUB_PERSONAL_ACCESS_TOKEN",
+        "ghp-second",
+    );
+    // A value set for another profile is its own: the default profile's stays.
+    sb.json_ok(&["profiles", "create", "work", "--client", "cursor"]);
+    let run = sb.run_stdin(
+        &[
+            "secrets",
+            "set",
+            "GITHUB_PERSONAL_ACCESS_TOKEN",
+            "--client",
+            "cursor",
+            "--profile",
+            "work",
+        ],
+        "ghp-work\n",
+    );
+    assert_eq!(run.code, 0, "{run}");
+    assert_stored_secret(&sb, "cursor/work/GITHUB_PERSONAL_ACCESS_TOKEN", "ghp-work");
+    assert_stored_secret(
+        &sb,
+        "cursor/default/GITHUB_PERSONAL_ACCESS_TOKEN",
+        "ghp-second",
+    );
 }
 
 #[test]
@@ -1178,10 +1220,10 @@ fn secret_values_can_come_from_stdin_or_the_store() {
     assert_eq!(added.code, 0, "{added}");
     assert_eq!(
         added.json()["stored_secrets"],
-        json!(["FIRST_TOKEN", "SECOND_TOKEN"])
+        json!(["cursor/default/FIRST_TOKEN", "cursor/default/SECOND_TOKEN"])
     );
-    assert_stored_secret(&sb, "FIRST_TOKEN", "first value");
-    assert_stored_secret(&sb, "SECOND_TOKEN", "second-value");
+    assert_stored_secret(&sb, "cursor/default/FIRST_TOKEN", "first value");
+    assert_stored_secret(&sb, "cursor/default/SECOND_TOKEN", "second-value");
 
     // A stored secret is reused without reading stdin.
     let added = sb.json_ok(&[
@@ -1198,10 +1240,11 @@ fn secret_values_can_come_from_stdin_or_the_store() {
     assert_eq!(added["stored_secrets"], json!([]));
     assert_eq!(
         added["server"]["env"],
-        json!({"FIRST_TOKEN": {"secret": "FIRST_TOKEN"}})
+        json!({"FIRST_TOKEN": {"secret": "cursor/default/FIRST_TOKEN"}})
     );
 
-    // A required secret env var that is already stored is filled in without a flag.
+    // A required secret env var that is already stored is filled in without a flag (here a
+    // shared one, as every secret was stored before secrets were scoped).
     let run = sb.run_stdin(
         &["secrets", "set", "GITHUB_PERSONAL_ACCESS_TOKEN"],
         "ghp-stored\n",
@@ -1223,12 +1266,15 @@ fn secret_values_can_come_from_stdin_or_the_store() {
         "--env",
         "BRAVE_API_KEY=brave-value",
     ]);
-    assert_eq!(added["stored_secrets"], json!(["BRAVE_API_KEY"]));
+    assert_eq!(
+        added["stored_secrets"],
+        json!(["cursor/default/BRAVE_API_KEY"])
+    );
     assert_eq!(
         added["server"]["env"],
-        json!({"BRAVE_API_KEY": {"secret": "BRAVE_API_KEY"}})
+        json!({"BRAVE_API_KEY": {"secret": "cursor/default/BRAVE_API_KEY"}})
     );
-    assert_stored_secret(&sb, "BRAVE_API_KEY", "brave-value");
+    assert_stored_secret(&sb, "cursor/default/BRAVE_API_KEY", "brave-value");
 
     // No value anywhere.
     let err = sb.user_error(
@@ -1465,12 +1511,18 @@ fn validate_exit_codes_follow_errors_not_warnings() {
             "path": "servers.n8n.transport",
             "server": "n8n",
             "message": "Claude Desktop cannot reach sse servers natively",
-            "hint": "it will be bridged with `npx -y mcp-remote`, which needs Node.js on this machine",
+            "hint": "it will be bridged with `mcp-orch connect`, built into mcp-orch",
         }])
     );
 
     // The secret disappears: invalid.
-    sb.json_ok(&["secrets", "remove", "N8N_API_KEY"]);
+    sb.json_ok(&[
+        "secrets",
+        "remove",
+        "N8N_API_KEY",
+        "--client",
+        "claude-desktop",
+    ]);
     let run = sb.run(&["validate", "--client", "claude-desktop", "--json"]);
     assert_eq!(run.code, 1, "{run}");
     let report = run.json();
@@ -1482,8 +1534,8 @@ fn validate_exit_codes_follow_errors_not_warnings() {
             "severity": "error",
             "path": "servers.n8n.env.N8N_API_KEY",
             "server": "n8n",
-            "message": "secret `N8N_API_KEY` used by `n8n` is not in the secret store",
-            "hint": "store it with `mcp-orch secrets set N8N_API_KEY`",
+            "message": "secret `claude-desktop/default/N8N_API_KEY` used by `n8n` is not in the secret store",
+            "hint": "store it with `mcp-orch secrets set N8N_API_KEY --client claude-desktop --profile default`",
         }])
     );
     assert_eq!(report["warnings"].as_array().unwrap().len(), 1);
@@ -1677,8 +1729,8 @@ fn diff_removes_only_entries_the_deploy_record_owns() {
     );
 }
 
-/// Claude Desktop has no native remote support and no env reference syntax: the SSE server is
-/// bridged with mcp-remote, and the bearer token reaches it through the launcher.
+/// Claude Desktop has no native remote support and no env reference syntax: the SSE server goes
+/// through the built-in bridge, which reads the bearer token from the store when it starts.
 #[test]
 fn remote_server_for_claude_desktop_is_bridged_through_the_launcher() {
     let sb = Sandbox::new();
@@ -1708,9 +1760,9 @@ fn remote_server_for_claude_desktop_is_bridged_through_the_launcher() {
         json!({"mcpServers": {"n8n": {
             "command": launcher_path(),
             "args": [
-                "run", "n8n", "--env", "MCP_REMOTE_AUTHORIZATION=Bearer ${N8N_API_KEY}", "--",
-                "npx", "-y", "mcp-remote", "http://localhost:5679/mcp/sse",
-                "--header", "Authorization:${MCP_REMOTE_AUTHORIZATION}", "--transport", "sse-only",
+                "--home", sb.state.display().to_string(), "connect", "http://localhost:5679/mcp/sse",
+                "--transport", "sse",
+                "--header", "Authorization: Bearer {secret:claude-desktop/default/N8N_API_KEY}",
             ],
         }}})
     );
@@ -1724,31 +1776,15 @@ fn remote_server_for_claude_desktop_is_bridged_through_the_launcher() {
                 .restart_hint
         ])
     );
-
-    // The deployed launcher entry, run as the client would run it, hands the header over.
-    let printer = sb.root.join("bin/print-header");
-    common::write_executable(
-        &printer,
-        "#!/bin/sh\nprintf %s \"$MCP_REMOTE_AUTHORIZATION\"\n",
-    );
-    let args = strings(&after["mcpServers"]["n8n"]["args"]);
-    let mut launcher_args: Vec<&str> = args[..5].iter().map(String::as_str).collect();
-    launcher_args.push(printer.to_str().unwrap());
-    let run = sb.run(&launcher_args);
-    assert_eq!(
-        (run.code, run.stdout.as_str()),
-        (0, "Bearer n8n-bridge-secret"),
-        "{run}"
-    );
-
     let run = sb.run(&["diff", "--client", "claude-desktop"]);
     insta::assert_snapshot!("diff_text_bridge", redact_paths(&sb, &run.stdout));
 }
 
-/// Cursor reaches remote servers natively and has an env reference syntax: a url entry whose
-/// header references the variable, no launcher.
+/// Cursor reaches remote servers natively, but cannot hold a credential without the user
+/// exporting it: by default the server goes through the bridge; `--secret-delivery env` writes
+/// the client's own reference instead, and validate and diff say what to export.
 #[test]
-fn remote_server_for_cursor_is_a_native_entry_with_an_env_reference() {
+fn remote_server_for_cursor_is_bridged_unless_env_references_are_chosen() {
     let sb = Sandbox::new();
     sb.json_ok(&[
         "draft",
@@ -1760,11 +1796,26 @@ fn remote_server_for_cursor_is_a_native_entry_with_an_env_reference() {
         "N8N_API_KEY=n8n-native-secret",
     ]);
     let plan = sb.json_ok(&["diff", "--client", "cursor"]);
-    let unified = plan["unified_diff"].as_str().unwrap();
-    assert!(
-        unified.contains(r#""Authorization": "Bearer ${env:N8N_API_KEY}""#),
-        "{unified}"
+    let after: Value =
+        serde_json::from_str(&apply_unified("", plan["unified_diff"].as_str().unwrap())).unwrap();
+    assert_eq!(after["mcpServers"]["n8n"]["args"][2], "connect");
+    assert_eq!(
+        sb.json_ok(&["validate", "--client", "cursor"])["warnings"],
+        json!([])
     );
+
+    sb.json_ok(&["draft", "remove", "n8n", "--client", "cursor"]);
+    sb.json_ok(&[
+        "draft",
+        "add",
+        "n8n",
+        "--client",
+        "cursor",
+        "--secret-delivery",
+        "env",
+    ]);
+    let plan = sb.json_ok(&["diff", "--client", "cursor"]);
+    let unified = plan["unified_diff"].as_str().unwrap();
     let after: Value = serde_json::from_str(&apply_unified("", unified)).unwrap();
     assert_eq!(
         after,
@@ -1773,12 +1824,17 @@ fn remote_server_for_cursor_is_a_native_entry_with_an_env_reference() {
             "headers": {"Authorization": "Bearer ${env:N8N_API_KEY}"},
         }}})
     );
+    assert_eq!(
+        plan["notes"][1],
+        "`n8n` reads ${env:N8N_API_KEY} from Cursor's own environment: export N8N_API_KEY wherever Cursor is started, or redeploy it with --secret-delivery launcher"
+    );
     let report = sb.json_ok(&["validate", "--client", "cursor"]);
-    assert_eq!(report["warnings"], json!([]));
+    assert_eq!(report["warnings"][0]["code"], "SECRET_FROM_CLIENT_ENV");
+    assert_eq!(report["warnings"][0]["path"], "servers.n8n.secret_delivery");
 }
 
 #[test]
-fn bridged_plain_http_to_a_remote_host_needs_allow_http() {
+fn remote_servers_for_claude_desktop_use_the_built_in_bridge() {
     let sb = Sandbox::new();
     sb.json_ok(&[
         "draft",
@@ -1789,26 +1845,14 @@ fn bridged_plain_http_to_a_remote_host_needs_allow_http() {
         "-P",
         "host=10.1.2.3",
     ]);
-    sb.json_ok(&[
-        "draft",
-        "add",
-        "custom-api",
-        "--client",
-        "claude-desktop",
-        "-n",
-        "local-api",
-    ]);
     let plan = sb.json_ok(&["diff", "--client", "claude-desktop"]);
     let after: Value =
         serde_json::from_str(&apply_unified("", plan["unified_diff"].as_str().unwrap())).unwrap();
     assert_eq!(
         after["mcpServers"],
         json!({
-            "custom-api": {"command": "npx", "args": [
-                "-y", "mcp-remote", "http://10.1.2.3:8080/mcp", "--transport", "http-only", "--allow-http",
-            ]},
-            "local-api": {"command": "npx", "args": [
-                "-y", "mcp-remote", "http://localhost:8080/mcp", "--transport", "http-only",
+            "custom-api": {"command": launcher_path(), "args": [
+                "--home", sb.state.display().to_string(), "connect", "http://10.1.2.3:8080/mcp",
             ]},
         })
     );
@@ -1880,23 +1924,29 @@ fn import_adopts_hand_added_servers_and_moves_literal_secrets_to_the_store() {
             "remote": {
                 "transport": "http", "url": "https://x.example/mcp",
                 "headers": {"Authorization": "Bearer ${REMOTE_TOKEN}"},
+                "secret_delivery": "env",
                 "origin": "imported",
             },
         })
     );
     assert_stored_secret(&sb, "API_TOKEN", "tok-literal-abcdef");
 
-    // Adopted entries are not "taken over"; the literal becomes a reference.
+    // Adopted entries are not "taken over"; the literal leaves the file and the launcher
+    // hands the stored value over.
     let plan = sb.json_ok(&["diff", "--client", "claude-code"]);
+    let changes = &plan["servers"]["modified"][0]["changes"];
     assert_eq!(
-        plan["servers"],
-        json!({
-            "added": [], "removed": [],
-            "modified": [{"name": "hand", "changes": [
-                {"path": "env.API_TOKEN", "old_value": REDACTED, "new_value": "${API_TOKEN}"},
-            ], "takes_over_unmanaged": false}],
-            "unchanged": ["remote"],
-        })
+        plan["servers"]["modified"][0]["takes_over_unmanaged"],
+        false
+    );
+    assert_eq!(plan["servers"]["unchanged"], json!(["remote"]));
+    assert_eq!(
+        changes[2],
+        json!({"path": "env.API_TOKEN", "old_value": REDACTED, "new_value": null})
+    );
+    assert_eq!(
+        changes[0]["new_value"].as_array().unwrap()[2..6],
+        ["run", "hand", "--env", "API_TOKEN={secret:API_TOKEN}"]
     );
 
     // A second import skips what the draft has.
@@ -1989,10 +2039,11 @@ fn import_then_diff_leaves_reference_entries_unchanged() {
             "home/.config/Claude/claude_desktop_config.json",
             format!(
                 r#"{{"mcpServers": {{
-  "bridged": {{"command": "{launcher}", "args": ["run", "bridged", "--env", "MCP_REMOTE_AUTHORIZATION=Bearer ${{N8N_API_KEY}}", "--", "npx", "-y", "mcp-remote", "http://localhost:5679/mcp/sse", "--header", "Authorization:${{MCP_REMOTE_AUTHORIZATION}}", "--transport", "sse-only"]}},
-  "launched": {{"command": "{launcher}", "args": ["run", "launched", "--env", "GH_TOKEN=${{GH_TOKEN}}", "--", "npx", "-y", "gh-mcp"], "env": {{"MODE": "x"}}}}
+  "bridged": {{"command": "{launcher}", "args": ["--home", "{state}", "connect", "http://localhost:5679/mcp/sse", "--transport", "sse", "--header", "Authorization: Bearer {{secret:claude-desktop/default/N8N_API_KEY}}"]}},
+  "launched": {{"command": "{launcher}", "args": ["--home", "{state}", "run", "launched", "--env", "GH_TOKEN={{secret:GH_TOKEN}}", "--", "npx", "-y", "gh-mcp"], "env": {{"MODE": "x"}}}}
 }}}}
-"#
+"#,
+                state = sb.state.display()
             ),
         ),
     ];
@@ -2040,17 +2091,16 @@ fn import_keeps_literal_header_tokens_out_of_the_draft() {
     );
     let names = sb.json_ok(&["secrets", "list"]);
     assert_eq!(names["secrets"], json!(["R_AUTHORIZATION"]));
-    // Deploying would swap the literal for Cursor's env reference; the diff never shows the token.
+    // Deploying would swap the literal for the bridge; the diff never shows the token.
     let run = sb.run(&["diff", "--client", "cursor", "--json"]);
     assert_eq!(run.code, 0, "{run}");
     assert!(!run.stdout.contains("literal-tok-9999"), "{run}");
     let plan: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
     let change = &plan["servers"]["modified"][0];
     assert_eq!(change["name"], "r");
-    assert_eq!(change["changes"][0]["path"], "headers.Authorization");
     assert_eq!(
-        change["changes"][0]["new_value"],
-        "Bearer ${env:R_AUTHORIZATION}"
+        change["changes"][0]["path"], "args",
+        "a literal header becomes a bridge that reads the stored value: {change:#}"
     );
 }
 

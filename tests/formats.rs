@@ -29,7 +29,7 @@ use mcp_orch::core::clients::{ClientDef, ClientRegistry, CommandStyle, EntriesKi
 use mcp_orch::core::document;
 use mcp_orch::core::env::{Environment, Os};
 use mcp_orch::core::orchestrator::{AddServer, Clock, FileDiff, Options, Orchestrator};
-use mcp_orch::core::render::SecretStyle;
+use mcp_orch::core::render::{SecretDelivery, SecretStyle};
 use serde_json::{Value, json};
 
 use common::{LAUNCHER_PLACEHOLDER, Sandbox};
@@ -182,9 +182,9 @@ fn client_def(id: &str) -> ClientDef {
     registry().get(id).unwrap().clone()
 }
 
-/// Compares `actual` with the golden `after.<ext>`, or rewrites it under `UPDATE_GOLDENS`.
-fn assert_golden(case: &Case, actual: &str, what: &str) {
-    let path = fixture_dir(case.id).join(format!("after.{}", case.ext));
+/// Compares `actual` with the golden `<stem>.<ext>`, or rewrites it under `UPDATE_GOLDENS`.
+fn assert_golden(case: &Case, stem: &str, actual: &str, what: &str) {
+    let path = fixture_dir(case.id).join(format!("{stem}.{}", case.ext));
     if std::env::var_os("UPDATE_GOLDENS").is_some() {
         std::fs::write(&path, actual).unwrap();
         return;
@@ -426,7 +426,13 @@ fn library_case(id: &str) {
         );
     }
     let after = plan.new_text.clone();
-    assert_golden(case, &after, &format!("{id}: library render"));
+    let state = file.parent().unwrap().join("state");
+    assert_golden(
+        case,
+        "after",
+        &common::normalize_state(&after, &state),
+        &format!("{id}: library render"),
+    );
 
     // Byte preservation: only punctuation lines of the before text change, and the parsed
     // document minus the added entries is the parsed before document.
@@ -464,6 +470,53 @@ fn library_case(id: &str) {
     assert_eq!(again.unified_diff, "");
     assert_eq!(again.new_text, after);
     assert!(again.notes.is_empty(), "{id}: {:?}", again.notes);
+}
+
+/// The other secret modes, each against its own golden: every server added with
+/// `--secret-delivery env` (the client's own references, `after-env`), and a deploy that writes
+/// the values inline (`after-inline`).
+fn secret_modes_case(id: &str) {
+    let case = case(id);
+    let client = client_def(id);
+    let before = read_fixture(case, "before");
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join(format!("client-file.{}", case.ext));
+    std::fs::write(&file, &before).unwrap();
+    let state = tmp.path().join("state");
+    let orch = open_orchestrator(&state, tmp.path(), &client, &file);
+    for server in ADDED {
+        orch.add_server(&AddServer {
+            secret_delivery: Some(SecretDelivery::Env),
+            ..add_request(case.id, server)
+        })
+        .unwrap();
+    }
+    let env_plan = orch.diff(id, "default").unwrap();
+    for secret in SECRET_VALUES {
+        assert!(
+            !env_plan.new_text.contains(secret),
+            "{id}: secret in the file"
+        );
+    }
+    assert_golden(
+        case,
+        "after-env",
+        &common::normalize_state(&env_plan.new_text, &state),
+        &format!("{id}: env references"),
+    );
+    let draft = orch.draft(id, "default").unwrap();
+    let inline = orch
+        .render_entries(&client, &draft.servers, SecretStyle::Inline)
+        .unwrap();
+    let inline_plan = orch
+        .plan_file(id, "default", inline, &std::collections::BTreeSet::new())
+        .unwrap();
+    assert_golden(
+        case,
+        "after-inline",
+        &common::normalize_state(&inline_plan.new_text, &state),
+        &format!("{id}: inline values"),
+    );
 }
 
 /// The file a client resolves to in the sandbox: the HOME layout on Linux, a pinned path
@@ -572,7 +625,8 @@ fn cli_case(id: &str) {
     let after = common::apply_unified(&before, unified);
     assert_golden(
         case,
-        &common::normalize_launcher(&after),
+        "after",
+        &common::normalize_state(&common::normalize_launcher(&after), &sb.state),
         &format!("{id}: CLI diff"),
     );
 
@@ -666,38 +720,59 @@ fn goldens_keep_every_comment_of_the_before_files() {
 #[test]
 fn goldens_use_each_clients_own_spelling() {
     // Spot checks of the spelling traps (CLIENTS.md section 1) in the committed goldens.
-    let entry = |id: &str, name: &str| -> Value {
+    let entry_in = |stem: &str, id: &str, name: &str| -> Value {
         let case = case(id);
         let client = client_def(id);
-        let after = parse_generic(client.format, &read_fixture(case, "after"));
+        let after = parse_generic(client.format, &read_fixture(case, stem));
         generic_entries(&client, &after)
             .into_iter()
             .find(|(n, _)| n == name)
             .unwrap()
             .1
     };
-    let launcher_bridge = json!({
-        "command": LAUNCHER_PLACEHOLDER,
-        "args": ["run", "n8n", "--env", "MCP_REMOTE_AUTHORIZATION=Bearer ${N8N_API_KEY}", "--",
-                 "npx", "-y", "mcp-remote", "http://localhost:5679/mcp/sse",
-                 "--header", "Authorization:${MCP_REMOTE_AUTHORIZATION}", "--transport", "sse-only"]
-    });
-    assert_eq!(entry("claude-desktop", "n8n"), launcher_bridge);
+    let entry = |id: &str, name: &str| entry_in("after", id, name);
+    let home = common::STATE_PLACEHOLDER;
+    // By default secrets travel through mcp-orch's own binary: the launcher for stdio servers,
+    // the bridge for remote ones; both name scoped keys and carry `--home`.
     assert_eq!(
-        entry("cursor", "github-remote"),
+        entry("claude-desktop", "n8n"),
+        json!({"command": LAUNCHER_PLACEHOLDER,
+               "args": ["--home", home, "connect", "http://localhost:5679/mcp/sse", "--transport", "sse",
+                        "--header", "Authorization: Bearer {secret:claude-desktop/default/N8N_API_KEY}"]})
+    );
+    assert_eq!(
+        entry("claude-code", "circleci"),
+        json!({"type": "stdio", "command": LAUNCHER_PLACEHOLDER,
+               "args": ["--home", home, "run", "circleci",
+                        "--env", "CIRCLECI_TOKEN={secret:claude-code/default/CIRCLECI_TOKEN}",
+                        "--", "npx", "-y", "@circleci/mcp-server-circleci"],
+               "env": {"CIRCLECI_BASE_URL": "https://circleci.example.com"}})
+    );
+    // Codex speaks no legacy SSE: even without a secret such a server goes through the bridge.
+    assert_eq!(
+        entry("codex", "n8n")["args"].as_array().unwrap()[3..6],
+        ["http://localhost:5679/mcp/sse", "--transport", "sse"]
+    );
+    // Env references only when asked for, in each client's own syntax.
+    assert_eq!(
+        entry_in("after-env", "cursor", "github-remote"),
         json!({"url": "https://api.githubcopilot.com/mcp/",
                "headers": {"Authorization": "Bearer ${env:GITHUB_PERSONAL_ACCESS_TOKEN}"}})
     );
     assert_eq!(
-        entry("claude-code", "github-remote"),
+        entry_in("after-env", "claude-code", "github-remote"),
         json!({"type": "http", "url": "https://api.githubcopilot.com/mcp/",
                "headers": {"Authorization": "Bearer ${GITHUB_PERSONAL_ACCESS_TOKEN}"}})
     );
     assert_eq!(
-        entry("claude-code", "circleci"),
-        json!({"type": "stdio", "command": "npx", "args": ["-y", "@circleci/mcp-server-circleci"],
-               "env": {"CIRCLECI_BASE_URL": "https://circleci.example.com",
-                       "CIRCLECI_TOKEN": "${CIRCLECI_TOKEN}"}})
+        entry_in("after-env", "codex", "github-remote"),
+        json!({"url": "https://api.githubcopilot.com/mcp/",
+               "bearer_token_env_var": "GITHUB_PERSONAL_ACCESS_TOKEN"})
+    );
+    assert_eq!(
+        entry_in("after-inline", "cursor", "github-remote"),
+        json!({"url": "https://api.githubcopilot.com/mcp/",
+               "headers": {"Authorization": "Bearer ghp_example_token_5678"}})
     );
     assert_eq!(
         entry("windsurf", "custom-api"),
@@ -708,7 +783,7 @@ fn goldens_use_each_clients_own_spelling() {
         json!({"httpUrl": "http://localhost:8080/mcp"})
     );
     assert_eq!(
-        entry("gemini-cli", "n8n"),
+        entry_in("after-env", "gemini-cli", "n8n"),
         json!({"url": "http://localhost:5679/mcp/sse",
                "headers": {"Authorization": "Bearer ${N8N_API_KEY}"}})
     );
@@ -717,19 +792,17 @@ fn goldens_use_each_clients_own_spelling() {
         json!({"type": "streamableHttp", "url": "http://localhost:8080/mcp"})
     );
     assert_eq!(
-        entry("vscode", "n8n"),
+        entry_in("after-env", "vscode", "n8n"),
         json!({"type": "sse", "url": "http://localhost:5679/mcp/sse",
                "headers": {"Authorization": "Bearer ${env:N8N_API_KEY}"}})
     );
+    // Codex interpolates nothing: even asked for env references, a stdio secret goes through
+    // the launcher.
     assert_eq!(
-        entry("codex", "github-remote"),
-        json!({"url": "https://api.githubcopilot.com/mcp/",
-               "bearer_token_env_var": "GITHUB_PERSONAL_ACCESS_TOKEN"})
-    );
-    assert_eq!(
-        entry("codex", "circleci"),
+        entry_in("after-env", "codex", "circleci"),
         json!({"command": LAUNCHER_PLACEHOLDER,
-               "args": ["run", "circleci", "--env", "CIRCLECI_TOKEN=${CIRCLECI_TOKEN}", "--",
+               "args": ["--home", home, "run", "circleci",
+                        "--env", "CIRCLECI_TOKEN={secret:codex/default/CIRCLECI_TOKEN}", "--",
                         "npx", "-y", "@circleci/mcp-server-circleci"],
                "env": {"CIRCLECI_BASE_URL": "https://circleci.example.com"}})
     );
@@ -743,14 +816,14 @@ fn goldens_use_each_clients_own_spelling() {
         json!({"name": "custom-api", "type": "streamable-http", "url": "http://localhost:8080/mcp"})
     );
     assert_eq!(
-        entry("opencode", "circleci"),
+        entry_in("after-env", "opencode", "circleci"),
         json!({"type": "local", "command": ["npx", "-y", "@circleci/mcp-server-circleci"],
                "environment": {"CIRCLECI_BASE_URL": "https://circleci.example.com",
                                "CIRCLECI_TOKEN": "{env:CIRCLECI_TOKEN}"},
                "enabled": true})
     );
     assert_eq!(
-        entry("kiro", "n8n"),
+        entry_in("after-env", "kiro", "n8n"),
         json!({"url": "http://localhost:5679/mcp/sse",
                "headers": {"Authorization": "Bearer ${N8N_API_KEY}"}})
     );
@@ -811,20 +884,16 @@ fn rendered_entries_import_back_to_the_same_entries() {
         .unwrap();
         let draft = orch.draft(case.id, "default").unwrap();
         let entries = orch
-            .render_entries(&client, &draft.servers, SecretStyle::Auto)
+            .render_entries(&client, &draft.servers, SecretStyle::AsConfigured)
             .unwrap();
         let mut reimported = BTreeMap::new();
         for (name, entry) in &entries {
-            let server = mcp_orch::core::import::parse_entry(
-                &client,
-                entry,
-                Path::new(LAUNCHER_PLACEHOLDER),
-            )
-            .unwrap_or_else(|e| panic!("{}: {name}: {e}", case.id));
+            let server = mcp_orch::core::import::parse_entry(&client, entry, orch.launcher())
+                .unwrap_or_else(|e| panic!("{}: {name}: {e}", case.id));
             reimported.insert(name.clone(), server);
         }
         let again = orch
-            .render_entries(&client, &reimported, SecretStyle::Auto)
+            .render_entries(&client, &reimported, SecretStyle::AsConfigured)
             .unwrap();
         for (name, entry) in &entries {
             if again[name] != *entry {
@@ -844,10 +913,12 @@ fn crlf_files_keep_their_line_endings() {
     for case in CASES {
         let before = read_fixture(case, "before").replace('\n', "\r\n");
         let golden = read_fixture(case, "after").replace('\n', "\r\n");
-        let (_tmp, _file, _orch, plan) = plan_for(case, &before);
+        let (_tmp, file, _orch, plan) = plan_for(case, &before);
         assert_eq!(plan.servers.added, ADDED, "{}", case.id);
-        if plan.new_text != golden {
-            let diff = similar::TextDiff::from_lines(&golden, &plan.new_text)
+        let new_text =
+            common::normalize_state(&plan.new_text, &file.parent().unwrap().join("state"));
+        if new_text != golden {
+            let diff = similar::TextDiff::from_lines(&golden, &new_text)
                 .unified_diff()
                 .to_string();
             panic!("{}: CRLF file:\n{}", case.id, diff.replace('\r', "\\r"));
@@ -953,6 +1024,9 @@ macro_rules! golden_tests {
         }
         mod cli {
             $( #[test] fn $name() { super::cli_case($id); } )*
+        }
+        mod secret_modes {
+            $( #[test] fn $name() { super::secret_modes_case($id); } )*
         }
     };
 }

@@ -274,7 +274,11 @@ fn draft_servers_get_their_secrets_like_the_launcher_gives_them() {
     );
 
     // Without the secret in the store, nothing runs.
-    assert!(h.cli(&["secrets", "remove", "SPY_TOKEN"]).status.success());
+    assert!(
+        h.cli(&["secrets", "remove", "cursor/default/SPY_TOKEN"])
+            .status
+            .success()
+    );
     let (code, r) = h.json(&["--json", "probe", "spy-1", "--client", "cursor"]);
     assert_eq!(code, Some(1));
     assert_eq!(error_code(&r), "MISSING_SECRET");

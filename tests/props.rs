@@ -347,6 +347,7 @@ fn draft_server() -> impl Strategy<Value = DraftServer> {
                     headers,
                     env,
                     params,
+                    secret_delivery: None,
                     origin,
                     extra: BTreeMap::new(),
                 }

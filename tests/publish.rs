@@ -252,7 +252,7 @@ fn secret_values_never_reach_artifacts() {
     let show = w.ok(&["show", &id]);
     assert_eq!(
         show["payload"]["servers"]["github"]["env"]["GITHUB_PERSONAL_ACCESS_TOKEN"]["secret"],
-        "GITHUB_PERSONAL_ACCESS_TOKEN"
+        "cursor/default/GITHUB_PERSONAL_ACCESS_TOKEN"
     );
     assert!(!show.to_string().contains("ghp_TOPSECRETVALUE123"));
     assert_eq!(show["releases"][0]["envelope"]["client_id"], "cursor");

@@ -137,6 +137,7 @@ impl AddRequest {
                 .iter()
                 .map(|(k, v)| (k.clone(), Some(v.clone())))
                 .collect(),
+            ..AddServer::default()
         }
     }
 }

@@ -10,6 +10,7 @@ use super::Ctx;
 use super::output::{Target, diagnostics_text, parse_pair};
 use crate::core::draft::{Draft, EnvValue};
 use crate::core::orchestrator::AddServer;
+use crate::core::render::SecretDelivery;
 use crate::core::{self, Orchestrator};
 
 /// Draft subcommands.
@@ -51,6 +52,15 @@ pub struct AddArgs {
     /// Secret env var: KEY=VALUE, or KEY alone to reuse a stored secret or type it (repeatable).
     #[arg(long = "secret", short = 's', value_name = "KEY[=VALUE]")]
     pub secrets: Vec<String>,
+    /// Secret env var read from a shared secret, KEY=NAME (repeatable): every client and
+    /// profile that names NAME uses the same value.
+    #[arg(long = "shared-secret", value_name = "KEY=NAME")]
+    pub shared_secrets: Vec<String>,
+    /// How the secrets reach the server: `launcher` (default: mcp-orch starts it with values
+    /// from the secret store, nothing to export) or `env` (the client's own `${VAR}`
+    /// reference: export VAR in the client's environment).
+    #[arg(long, value_name = "launcher|env")]
+    pub secret_delivery: Option<SecretDelivery>,
 }
 
 /// Arguments of `draft remove`.
@@ -98,13 +108,20 @@ pub fn draft_json(draft: &Draft) -> serde_json::Value {
 
 fn secret_values(
     orch: &Orchestrator,
+    target: &Target,
     raw: &[String],
 ) -> core::Result<Vec<(String, Option<String>)>> {
     let mut stdin_lines = None;
     raw.iter()
         .map(|item| match item.split_once('=') {
             Some((k, v)) => Ok((k.trim().to_owned(), Some(v.to_owned()))),
-            None if orch.secrets().contains(item)? => Ok((item.clone(), None)),
+            None if orch
+                .secrets()
+                .stored_key(&target.client, &target.profile, item)?
+                .is_some() =>
+            {
+                Ok((item.clone(), None))
+            }
             None => {
                 let value = if std::io::stdin().is_terminal() {
                     rpassword::prompt_password(format!("value for secret {item}: "))
@@ -173,7 +190,12 @@ pub fn run(cmd: Command, ctx: &Ctx) -> anyhow::Result<ExitCode> {
                 .iter()
                 .map(|p| parse_pair("--env", p))
                 .collect::<core::Result<Vec<_>>>()?;
-            let secrets = secret_values(&orch, &args.secrets)?;
+            let secrets = secret_values(&orch, &args.target, &args.secrets)?;
+            let shared_secrets = args
+                .shared_secrets
+                .iter()
+                .map(|p| parse_pair("--shared-secret", p))
+                .collect::<core::Result<Vec<_>>>()?;
             let outcome = orch.add_server(&AddServer {
                 client: args.target.client.clone(),
                 profile: args.target.profile.clone(),
@@ -182,6 +204,8 @@ pub fn run(cmd: Command, ctx: &Ctx) -> anyhow::Result<ExitCode> {
                 params,
                 env,
                 secrets,
+                shared_secrets,
+                secret_delivery: args.secret_delivery,
             })?;
             if ctx.json {
                 ctx.print_json(&json!({

@@ -25,6 +25,11 @@ impl Ctx {
         self.home.clone()
     }
 
+    /// The state directory this invocation uses, resolved without opening it.
+    pub fn home_dir(&self) -> std::path::PathBuf {
+        crate::core::orchestrator::resolve_home(self.home.clone())
+    }
+
     /// Opens the orchestrator.
     pub fn open(&self) -> core::Result<Orchestrator> {
         super::open(self.home.clone())

@@ -1,22 +1,24 @@
-//! `mcp-orch run`: the launcher written into client files for servers that need secrets when
-//! the client has no env reference syntax. It fills env vars from the secret store and execs
-//! the real server, so no secret value is ever stored in a client's file.
+//! `mcp-orch run`: the launcher written into client files for stdio servers that need
+//! secrets. It fills env vars from the secret store and execs the real server, so no secret
+//! value is stored in a client's file and nothing has to be exported into the client's
+//! environment.
 
 use std::process::ExitCode;
 
 use super::Ctx;
 use super::output::parse_pair;
+use crate::core::secrets::SecretStore;
 use crate::core::{self, render};
 
 /// Arguments of `run`.
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Example (as deployed):\n  mcp-orch run github --env GITHUB_PERSONAL_ACCESS_TOKEN='${GITHUB_PERSONAL_ACCESS_TOKEN}' -- npx -y @modelcontextprotocol/server-github"
+    after_help = "Example (as deployed):\n  mcp-orch run github --env GITHUB_PERSONAL_ACCESS_TOKEN='{secret:cursor/default/GITHUB_PERSONAL_ACCESS_TOKEN}' -- npx -y @modelcontextprotocol/server-github"
 )]
 pub struct Args {
     /// The server's name (for messages).
     pub name: String,
-    /// VAR=TEMPLATE: sets VAR, replacing each ${SECRET} in TEMPLATE with the stored secret.
+    /// VAR=TEMPLATE: sets VAR, replacing each {secret:KEY} in TEMPLATE with the stored secret.
     #[arg(long = "env", value_name = "VAR=TEMPLATE")]
     pub env: Vec<String>,
     /// The command and its arguments.
@@ -26,35 +28,27 @@ pub struct Args {
 
 /// Runs `run`.
 pub fn run(args: &Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
-    let orch = ctx.open()?;
-    let secrets = orch.secrets().all()?;
+    // Only the secret store: the client waits for this on every start of the server.
+    let secrets = SecretStore::at_home(&ctx.home_dir()).all()?;
     let mut command = std::process::Command::new(&args.command[0]);
     command.args(&args.command[1..]);
     for pair in &args.env {
         let (var, template) = parse_pair("--env", pair)?;
-        let mut missing = None;
-        let value = render::replace_refs(&template, |name| {
-            let v = secrets.get(name).cloned();
-            if v.is_none() {
-                missing = Some(name.to_owned());
-            }
-            v
-        });
-        let value = value.ok_or_else(|| {
-            let name = missing.unwrap_or_default();
-            core::Error::invalid(
-                "MISSING_SECRET",
-                format!("env.{var}"),
-                format!(
-                    "server `{}` needs secret `{name}`, which is not in the secret store",
-                    args.name
-                ),
-                format!("store it with `mcp-orch secrets set {name}`"),
-            )
-        })?;
+        let value = render::fill_secrets(&template, |key| secrets.get(key).cloned())
+            .map_err(|key| missing_secret(&args.name, &format!("env.{var}"), &key))?;
         command.env(var, value);
     }
     exec(command, &args.command[0])
+}
+
+/// `MISSING_SECRET` for a placeholder the store has no value for.
+pub fn missing_secret(server: &str, field: &str, key: &str) -> core::Error {
+    core::Error::invalid(
+        "MISSING_SECRET",
+        field.to_owned(),
+        format!("server `{server}` needs secret `{key}`, which is not in the secret store"),
+        format!("store it with `{}`", core::secrets::set_command(key)),
+    )
 }
 
 #[cfg(unix)]

@@ -1,6 +1,7 @@
 //! `mcp-orch secrets list|set|remove`.
 
-use std::io::{BufRead, IsTerminal};
+use std::io::{IsTerminal, Read};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use super::Ctx;
@@ -9,21 +10,81 @@ use crate::core;
 /// Secret subcommands.
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
-    /// List secret names (never values).
+    /// List secret keys (never values).
     List,
-    /// Store a secret; the value is typed at a prompt or read from stdin.
+    /// Store a secret for one client and profile (or a shared one); the value is typed at a
+    /// prompt, read whole from stdin, or read from a file, byte for byte.
     #[command(
-        after_help = "Examples:\n  mcp-orch secrets set GITHUB_PERSONAL_ACCESS_TOKEN\n  printf '%s' \"$TOKEN\" | mcp-orch secrets set BRAVE_API_KEY"
+        after_help = "Examples:\n  mcp-orch secrets set GITHUB_PERSONAL_ACCESS_TOKEN --client cursor --profile work\n  printf '%s' \"$TOKEN\" | mcp-orch secrets set BRAVE_API_KEY --client claude-code\n  mcp-orch secrets set DEPLOY_KEY --client codex --from-file ~/.ssh/deploy.pem\n  mcp-orch secrets set GITHUB_TOKEN   # shared: drafts name it with --shared-secret VAR=GITHUB_TOKEN\n\nA value piped on stdin that is one line loses its final newline (as `echo` adds one);\nevery other value is kept byte for byte."
     )]
     Set {
-        /// Secret name (like an env var).
+        /// Secret name (like an env var), or a full key CLIENT/PROFILE/NAME.
         name: String,
+        #[command(flatten)]
+        scope: Scope,
+        /// Read the value from this file, byte for byte (a PEM key, a JSON credential).
+        #[arg(long, value_name = "PATH")]
+        from_file: Option<PathBuf>,
     },
     /// Remove a secret.
     Remove {
-        /// Secret name.
+        /// Secret name, or a full key CLIENT/PROFILE/NAME.
         name: String,
+        #[command(flatten)]
+        scope: Scope,
     },
+}
+
+/// Which client and profile a secret belongs to; without `--client` it is shared.
+#[derive(Debug, clap::Args)]
+pub struct Scope {
+    /// The client whose servers use it (default: a shared secret).
+    #[arg(long, short = 'c')]
+    client: Option<String>,
+    /// The profile (with --client).
+    #[arg(long, short = 'p', requires = "client", default_value = core::profiles::DEFAULT_PROFILE)]
+    profile: String,
+}
+
+impl Scope {
+    fn key(&self, name: &str) -> String {
+        match &self.client {
+            Some(client) => core::secrets::scoped_key(client, &self.profile, name),
+            None => name.to_owned(),
+        }
+    }
+}
+
+/// The value to store: a file's bytes, the prompt's line, or all of stdin (a single line loses
+/// the newline `echo` adds; a multi-line value such as a PEM key is kept as it is).
+fn read_value(name: &str, from_file: Option<&PathBuf>) -> anyhow::Result<String> {
+    if let Some(path) = from_file {
+        let bytes = std::fs::read(path)
+            .map_err(|e| core::Error::io(format!("reading {}", path.display()), e))?;
+        return String::from_utf8(bytes).map_err(|_| {
+            core::Error::invalid(
+                "INVALID_SECRET_VALUE",
+                "from_file",
+                format!("{} is not UTF-8 text", path.display()),
+                "store text (base64-encode binary data first)",
+            )
+            .into()
+        });
+    }
+    if std::io::stdin().is_terminal() {
+        return Ok(rpassword::prompt_password(format!(
+            "value for secret {name} (one line; use --from-file for more): "
+        ))?);
+    }
+    let mut value = String::new();
+    std::io::stdin().read_to_string(&mut value)?;
+    if value.matches('\n').count() == 1 && value.ends_with('\n') {
+        value.pop();
+        if value.ends_with('\r') {
+            value.pop();
+        }
+    }
+    Ok(value)
 }
 
 /// Runs a secrets subcommand.
@@ -41,18 +102,14 @@ pub fn run(cmd: Command, ctx: &Ctx) -> anyhow::Result<ExitCode> {
                 ctx.print(&names.join("\n"))?;
             }
         }
-        Command::Set { name } => {
+        Command::Set {
+            name,
+            scope,
+            from_file,
+        } => {
+            let name = scope.key(&name);
             core::secrets::check_secret_name(&name)?;
-            let value = if std::io::stdin().is_terminal() {
-                rpassword::prompt_password(format!("value for secret {name}: "))?
-            } else {
-                std::io::stdin()
-                    .lock()
-                    .lines()
-                    .next()
-                    .transpose()?
-                    .unwrap_or_default()
-            };
+            let value = read_value(&name, from_file.as_ref())?;
             if value.is_empty() {
                 return Err(core::Error::invalid(
                     "MISSING_SECRET",
@@ -69,7 +126,8 @@ pub fn run(cmd: Command, ctx: &Ctx) -> anyhow::Result<ExitCode> {
                 ctx.print(&format!("stored secret {name}"))?;
             }
         }
-        Command::Remove { name } => {
+        Command::Remove { name, scope } => {
+            let name = scope.key(&name);
             if !store.remove(&name)? {
                 return Err(core::Error::invalid(
                     "UNKNOWN_SECRET",

@@ -765,6 +765,7 @@ mod tests {
             headers: BTreeMap::new(),
             env,
             params: BTreeMap::new(),
+            secret_delivery: None,
             origin: Origin::Catalog,
             extra: BTreeMap::new(),
         }

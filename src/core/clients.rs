@@ -178,6 +178,10 @@ pub struct ClientDef {
     /// The client's env var reference syntax with `VAR` as placeholder ("" = none).
     #[serde(default)]
     pub env_reference: String,
+    /// How secrets reach servers by default (`launcher`, or `env` for the client's own
+    /// reference syntax); a server can choose otherwise.
+    #[serde(default)]
+    pub secret_delivery: crate::core::render::SecretDelivery,
     /// What the user must do for the change to take effect.
     #[serde(default)]
     pub restart_hint: String,

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::core::catalog::Transport;
 use crate::core::error::{Error, Result};
 use crate::core::fsutil::{self, LockGuard};
+use crate::core::render::SecretDelivery;
 
 /// An environment value: plain text, or a reference to the secret store.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -73,6 +74,10 @@ pub struct DraftServer {
     /// The parameter values given (defaults included), kept for display and re-rendering.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub params: BTreeMap<String, String>,
+    /// How its secrets reach it (`None`: as its client's default, the launcher unless the
+    /// client overlay says otherwise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret_delivery: Option<SecretDelivery>,
     /// Where it came from.
     #[serde(default)]
     pub origin: Origin,

@@ -54,12 +54,14 @@ pub enum Replace {
 /// Atomically replaces the real file behind `path` with `bytes`, but only if it still holds
 /// `expected` (`None` = still missing) just before the rename: the optimistic check against
 /// other programs that rewrite the file without taking our lock. Keeps the file's mode
-/// (`new_mode` for a new file), fsyncs the temp file and the directory.
+/// (`new_mode` for a new file), less every group and other bit when the bytes are `private`
+/// (they hold secret values); fsyncs the temp file and the directory.
 pub fn replace_if_unchanged(
     path: &Path,
     bytes: &[u8],
     expected: Option<&[u8]>,
     new_mode: u32,
+    private: bool,
 ) -> Result<Replace> {
     let target = real_path(path);
     let dir = target
@@ -72,6 +74,7 @@ pub fn replace_if_unchanged(
         .tempfile_in(&dir)
         .map_err(|e| Error::io(ctx("creating a temp file for"), e))?;
     let mode = existing_mode(&target).unwrap_or(new_mode);
+    let mode = if private { mode & 0o7700 } else { mode };
     set_mode(tmp.as_file(), mode).map_err(|e| Error::io(ctx("setting the mode of"), e))?;
     tmp.write_all(bytes)
         .map_err(|e| Error::io(ctx("writing"), e))?;

@@ -9,6 +9,7 @@ use serde_json::Value;
 use crate::core::catalog::Transport;
 use crate::core::clients::{ClientDef, CommandStyle};
 use crate::core::draft::{DraftServer, EnvValue, Origin};
+use crate::core::render::{SecretDelivery, SelfCommand};
 use crate::core::validate::{is_reference, looks_secret};
 
 fn strings(value: Option<&Value>) -> Result<Vec<String>, String> {
@@ -79,7 +80,7 @@ fn unmodelled(client: &ClientDef, obj: &serde_json::Map<String, Value>) -> BTree
 pub fn parse_entry(
     client: &ClientDef,
     entry: &Value,
-    launcher: &Path,
+    launcher: &SelfCommand,
 ) -> Result<DraftServer, String> {
     let obj = entry.as_object().ok_or("the entry is not an object")?;
     let type_value = (!client.type_field.is_empty())
@@ -132,6 +133,8 @@ pub fn parse_entry(
         for (header, var) in string_map(obj.get(&remote.env_headers), "env_headers")? {
             headers.insert(header, format!("${{{var}}}"));
         }
+        // References the client fills from its own environment stay that way.
+        let uses_env = headers.values().any(|v| v.contains("${"));
         return Ok(DraftServer {
             server_id: None,
             transport,
@@ -141,6 +144,7 @@ pub fn parse_entry(
             headers,
             env: BTreeMap::new(),
             params: BTreeMap::new(),
+            secret_delivery: uses_env.then_some(SecretDelivery::Env),
             origin: Origin::Imported,
             extra: unmodelled(client, obj),
         });
@@ -171,50 +175,29 @@ pub fn parse_entry(
             (command, argv)
         }
     };
-    let mut env: BTreeMap<String, EnvValue> = string_map(obj.get(&shape.env), "env")?
+    let env: BTreeMap<String, EnvValue> = string_map(obj.get(&shape.env), "env")?
         .into_iter()
         .map(|(k, v)| (k, EnvValue::Plain(v)))
         .collect();
-    // An entry that runs our own launcher: recover the real command and the secret references.
-    // Only whole `${SECRET}` values map to secret references; an entry with a template such as
-    // `VAR=Bearer ${SECRET}` (a bridged remote server) is kept as written, launcher included.
-    let whole_refs = args.windows(2).all(|w| {
-        w[0] != "--env"
-            || w[1].split_once('=').is_some_and(|(_, v)| {
-                v.strip_prefix("${")
-                    .and_then(|r| r.strip_suffix('}'))
-                    .is_some_and(|name| !name.is_empty() && !name.contains(['$', '{', '}']))
-            })
-    });
-    let (command, args) = if Path::new(&command) == launcher
-        && args.first().map(String::as_str) == Some("run")
-        && whole_refs
-    {
-        let mut rest = args.into_iter().skip(2);
-        let mut real = Vec::new();
-        while let Some(arg) = rest.next() {
-            match arg.as_str() {
-                "--env" => {
-                    if let Some((k, v)) = rest.next().as_deref().and_then(|p| p.split_once('=')) {
-                        let secret = v.trim_start_matches("${").trim_end_matches('}').to_owned();
-                        env.insert(k.to_owned(), EnvValue::Secret { secret });
-                    }
-                }
-                "--" => {
-                    real.extend(rest.by_ref());
-                }
-                _ => real.push(arg),
-            }
-        }
-        if real.is_empty() {
-            return Err("launcher entry without a command".into());
-        }
-        let command = real.remove(0);
-        (command, real)
-    } else {
-        (command, args)
+    let extra = unmodelled(client, obj);
+    let Some(own_args) = self_args(launcher, &command, &args) else {
+        return Ok(stdio_server(command, args, env, extra));
     };
-    Ok(DraftServer {
+    match own_args.split_first() {
+        Some((run, rest)) if run == "run" => parse_launcher(rest, env, extra),
+        Some((connect, rest)) if connect == "connect" => parse_bridge(rest, extra),
+        // `mcp-orch serve` and any other own command: the catalog's `mcp-orch` spelling.
+        _ => Ok(stdio_server("mcp-orch".to_owned(), own_args, env, extra)),
+    }
+}
+
+fn stdio_server(
+    command: String,
+    args: Vec<String>,
+    env: BTreeMap<String, EnvValue>,
+    extra: BTreeMap<String, Value>,
+) -> DraftServer {
+    DraftServer {
         server_id: None,
         transport: Transport::Stdio,
         command: Some(command),
@@ -223,8 +206,108 @@ pub fn parse_entry(
         headers: BTreeMap::new(),
         env,
         params: BTreeMap::new(),
+        secret_delivery: None,
         origin: Origin::Imported,
-        extra: unmodelled(client, obj),
+        extra,
+    }
+}
+
+/// The arguments after `mcp-orch [--home H]` when the entry runs this binary (by its path, or
+/// another path to a binary named `mcp-orch`), else `None`.
+fn self_args(launcher: &SelfCommand, command: &str, args: &[String]) -> Option<Vec<String>> {
+    let named_like_us = Path::new(command)
+        .file_name()
+        .is_some_and(|n| n == "mcp-orch");
+    if !launcher.is_self(command) && !named_like_us {
+        return None;
+    }
+    let rest = match args {
+        [flag, _home, rest @ ..] if flag == "--home" => rest,
+        _ => args,
+    };
+    Some(rest.to_vec())
+}
+
+/// A secret key when `value` is exactly one placeholder (`{secret:KEY}`, or `${KEY}` as
+/// entries of earlier versions spell it).
+fn whole_placeholder(value: &str) -> Option<&str> {
+    value
+        .strip_prefix("{secret:")
+        .or_else(|| value.strip_prefix("${"))
+        .and_then(|r| r.strip_suffix('}'))
+        .filter(|key| !key.is_empty() && !key.contains(['$', '{', '}']))
+}
+
+/// `run NAME --env VAR={secret:KEY}... -- CMD ARGS`: the real command and its secret references.
+fn parse_launcher(
+    rest: &[String],
+    mut env: BTreeMap<String, EnvValue>,
+    extra: BTreeMap<String, Value>,
+) -> Result<DraftServer, String> {
+    let mut rest = rest.iter().skip(1);
+    let mut real = Vec::new();
+    while let Some(arg) = rest.next() {
+        match arg.as_str() {
+            "--env" => {
+                let pair = rest.next().ok_or("launcher `--env` without a value")?;
+                let (key, value) = pair.split_once('=').ok_or("launcher `--env` without `=`")?;
+                let value = whole_placeholder(value).map_or_else(
+                    || EnvValue::Plain(value.to_owned()),
+                    |secret| EnvValue::Secret {
+                        secret: secret.to_owned(),
+                    },
+                );
+                env.insert(key.to_owned(), value);
+            }
+            "--" => real.extend(rest.by_ref().cloned()),
+            _ => real.push(arg.clone()),
+        }
+    }
+    if real.is_empty() {
+        return Err("launcher entry without a command".into());
+    }
+    let command = real.remove(0);
+    Ok(stdio_server(command, real, env, extra))
+}
+
+/// `connect URL [--transport sse] --header 'Name: value'...`: the bridged remote server.
+fn parse_bridge(rest: &[String], extra: BTreeMap<String, Value>) -> Result<DraftServer, String> {
+    let mut rest = rest.iter();
+    let url = rest.next().ok_or("bridge entry without a URL")?.clone();
+    let mut transport = Transport::Http;
+    let mut headers = BTreeMap::new();
+    while let Some(arg) = rest.next() {
+        match arg.as_str() {
+            "--transport" if rest.next().is_some_and(|t| t == "sse") => {
+                transport = Transport::Sse;
+            }
+            "--header" => {
+                let header = rest.next().ok_or("bridge `--header` without a value")?;
+                let (name, value) = header
+                    .split_once(':')
+                    .ok_or("bridge `--header` without `:`")?;
+                // Placeholders come back in the draft's `${KEY}` form.
+                let value = crate::core::render::fill_secrets(value.trim_start(), |key| {
+                    Some(format!("${{{key}}}"))
+                })
+                .unwrap_or_else(|_| value.trim_start().to_owned());
+                headers.insert(name.trim().to_owned(), value);
+            }
+            _ => {}
+        }
+    }
+    Ok(DraftServer {
+        server_id: None,
+        transport,
+        command: None,
+        args: Vec::new(),
+        url: Some(url),
+        headers,
+        env: BTreeMap::new(),
+        params: BTreeMap::new(),
+        secret_delivery: None,
+        origin: Origin::Imported,
+        extra,
     })
 }
 

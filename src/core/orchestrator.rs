@@ -22,9 +22,9 @@ use crate::core::error::{Error, Result};
 use crate::core::fsutil;
 use crate::core::import;
 use crate::core::profiles::{Profile, ProfileStore, Scope};
-use crate::core::render::{self, RenderOptions, SecretStyle};
+use crate::core::render::{self, RenderOptions, SecretDelivery, SecretStyle, SelfCommand};
 use crate::core::search::{self, Hit, Query, SearchIndex};
-use crate::core::secrets::SecretStore;
+use crate::core::secrets::{self, SecretStore};
 use crate::core::state::{DeployRecord, StateDir};
 use crate::core::validate::{self, Diagnostic};
 use crate::core::writer;
@@ -80,10 +80,7 @@ impl Options {
         let home = home
             .or_else(|| env.var("MCP_ORCH_HOME").map(PathBuf::from))
             .unwrap_or_else(default_home);
-        let launcher = std::env::current_exe()
-            .ok()
-            .and_then(|p| std::fs::canonicalize(p).ok())
-            .unwrap_or_else(|| PathBuf::from("mcp-orch"));
+        let launcher = launcher_path(&env);
         Self {
             home,
             env,
@@ -91,6 +88,34 @@ impl Options {
             clock: Arc::new(SystemClock),
         }
     }
+}
+
+/// The absolute path client files use to start this binary. An `mcp-orch` found on `PATH`
+/// that is this very binary is preferred, unresolved: it is where installers put the binary
+/// (a `~/.cargo/bin` file, a package manager's symlink), so it survives upgrades, where the
+/// resolved target may be a versioned directory that the next upgrade removes.
+fn launcher_path(env: &Environment) -> PathBuf {
+    let Some(exe) = std::env::current_exe()
+        .ok()
+        .and_then(|p| std::fs::canonicalize(p).ok())
+    else {
+        return PathBuf::from("mcp-orch");
+    };
+    env.var("PATH")
+        .into_iter()
+        .flat_map(|path| std::env::split_paths(&path).collect::<Vec<_>>())
+        .map(|dir| dir.join("mcp-orch"))
+        .find(|candidate| {
+            candidate.is_absolute()
+                && std::fs::canonicalize(candidate).is_ok_and(|target| target == exe)
+        })
+        .unwrap_or(exe)
+}
+
+/// The state directory: `home` when given, else `MCP_ORCH_HOME`, else the platform default.
+pub fn resolve_home(home: Option<PathBuf>) -> PathBuf {
+    home.or_else(|| std::env::var_os("MCP_ORCH_HOME").map(PathBuf::from))
+        .unwrap_or_else(default_home)
 }
 
 /// The platform's data directory for mcp-orch.
@@ -105,7 +130,7 @@ pub fn default_home() -> PathBuf {
 pub struct Orchestrator {
     state: StateDir,
     env: Environment,
-    launcher: PathBuf,
+    launcher: SelfCommand,
     clock: Arc<dyn Clock>,
     clients: ClientRegistry,
     catalog: Catalog,
@@ -167,8 +192,14 @@ pub struct AddServer {
     pub params: Vec<(String, String)>,
     /// Plain env values (values of env vars the catalog marks secret are stored as secrets).
     pub env: Vec<(String, String)>,
-    /// Secret env vars: name and value (`None` = reuse the stored secret of that name).
+    /// Secret env vars: name and value (`None` = reuse the value stored for this client and
+    /// profile, or a shared secret of that name). Values are stored for this client and
+    /// profile only.
     pub secrets: Vec<(String, Option<String>)>,
+    /// Secret env vars that read a shared secret: env var and the shared secret's name.
+    pub shared_secrets: Vec<(String, String)>,
+    /// How the secrets reach the server (`None`: the client's default, the launcher).
+    pub secret_delivery: Option<SecretDelivery>,
 }
 
 /// What adding did.
@@ -257,6 +288,10 @@ impl Orchestrator {
             clock,
         } = options;
         fsutil::ensure_private_dir(&home)?;
+        let launcher = SelfCommand {
+            program: launcher,
+            home: (home != default_home()).then(|| home.clone()),
+        };
         let state = StateDir::new(home);
         let clients = ClientRegistry::load(&state.join("clients.toml"))?;
         let mut catalog = Catalog::load(&state.join("catalog.toml"))?;
@@ -326,8 +361,8 @@ impl Orchestrator {
         &self.secrets
     }
 
-    /// Absolute path of the `mcp-orch` binary used by the secret launcher.
-    pub fn launcher(&self) -> &Path {
+    /// How client files start this binary (the launcher, the bridge, `serve`).
+    pub fn launcher(&self) -> &SelfCommand {
         &self.launcher
     }
 
@@ -533,57 +568,68 @@ impl Orchestrator {
         let mut stored_secrets = Vec::new();
         let mut env: BTreeMap<String, EnvValue> = BTreeMap::new();
         let mut pending_secrets: Vec<(String, String)> = Vec::new();
+        let scoped = |var: &str| secrets::scoped_key(&req.client, &req.profile, var);
+        let reference = |key: String| EnvValue::Secret { secret: key };
         for (key, value) in &req.env {
             check_env_name(key)?;
             if entry.env_var(key).is_some_and(|e| e.secret) {
-                pending_secrets.push((key.clone(), value.clone()));
-                env.insert(
-                    key.clone(),
-                    EnvValue::Secret {
-                        secret: key.clone(),
-                    },
-                );
+                pending_secrets.push((scoped(key), value.clone()));
+                env.insert(key.clone(), reference(scoped(key)));
             } else {
                 env.insert(key.clone(), EnvValue::Plain(value.clone()));
             }
         }
         for (key, value) in &req.secrets {
             check_env_name(key)?;
-            match value {
-                Some(v) => pending_secrets.push((key.clone(), v.clone())),
-                None if self.secrets.contains(key)? => {}
-                None => {
-                    return Err(Error::invalid(
-                        "MISSING_SECRET",
-                        format!("secret.{key}"),
-                        format!("no value was given for secret `{key}` and none is stored"),
-                        format!(
-                            "give it as --secret {key}=VALUE, type it at the prompt, or run `mcp-orch secrets set {key}`"
-                        ),
-                    ));
+            let stored = match value {
+                Some(v) => {
+                    pending_secrets.push((scoped(key), v.clone()));
+                    scoped(key)
                 }
-            }
-            env.insert(
-                key.clone(),
-                EnvValue::Secret {
-                    secret: key.clone(),
-                },
-            );
+                None => self
+                    .secrets
+                    .stored_key(&req.client, &req.profile, key)?
+                    .ok_or_else(|| {
+                        Error::invalid(
+                            "MISSING_SECRET",
+                            format!("secret.{key}"),
+                            format!("no value was given for secret `{key}` and none is stored for {}/{}", req.client, req.profile),
+                            format!(
+                                "give it as --secret {key}=VALUE, type it at the prompt, or run `mcp-orch secrets set {key} --client {} --profile {}`",
+                                req.client, req.profile
+                            ),
+                        )
+                    })?,
+            };
+            env.insert(key.clone(), reference(stored));
         }
-        let stored_names: BTreeSet<String> = self.secrets.names()?.into_iter().collect();
+        for (var, shared) in &req.shared_secrets {
+            check_env_name(var)?;
+            secrets::check_secret_name(shared)?;
+            if !self.secrets.contains(shared)? {
+                return Err(Error::invalid(
+                    "MISSING_SECRET",
+                    format!("shared_secret.{var}"),
+                    format!("there is no shared secret named `{shared}`"),
+                    format!("store it first with `mcp-orch secrets set {shared}`"),
+                ));
+            }
+            env.insert(var.clone(), reference(shared.clone()));
+        }
         for var in &entry.env {
             if env.contains_key(&var.name) {
                 continue;
             }
+            let stored = if var.secret {
+                self.secrets
+                    .stored_key(&req.client, &req.profile, &var.name)?
+            } else {
+                None
+            };
             if let Some(default) = &var.default {
                 env.insert(var.name.clone(), EnvValue::Plain(default.clone()));
-            } else if var.secret && stored_names.contains(&var.name) {
-                env.insert(
-                    var.name.clone(),
-                    EnvValue::Secret {
-                        secret: var.name.clone(),
-                    },
-                );
+            } else if let Some(key) = stored {
+                env.insert(var.name.clone(), reference(key));
             } else if var.required {
                 let flag = if var.secret {
                     format!("--secret {}", var.name)
@@ -607,7 +653,8 @@ impl Orchestrator {
                 ));
             }
         }
-        let server = build_server(entry, &params, env)?;
+        let mut server = build_server(entry, &params, env)?;
+        server.secret_delivery = req.secret_delivery;
         let ((), draft) = self.drafts.update(&req.client, &req.profile, self.now(), |draft| {
             if draft.servers.contains_key(&name) {
                 return Err(Error::invalid(
@@ -758,7 +805,7 @@ impl Orchestrator {
     pub fn validate_with(&self, draft: &Draft, secret_names: &BTreeSet<String>) -> Vec<Diagnostic> {
         let env = &self.env;
         let launcher = &self.launcher;
-        let command_exists = |c: &str| Path::new(c) == launcher.as_path() || env.command_exists(c);
+        let command_exists = |c: &str| launcher.is_self(c) || env.command_exists(c);
         let ctx = validate::Context {
             client: self.clients.get(&draft.client).ok(),
             catalog: &self.catalog,
@@ -869,14 +916,17 @@ impl Orchestrator {
     pub fn diff(&self, client: &str, profile: &str) -> Result<FileDiff> {
         let draft = self.draft(client, profile)?;
         let def = self.client(client)?;
-        let entries = self.render_entries(def, &draft.servers, SecretStyle::Auto)?;
+        let entries = self.render_entries(def, &draft.servers, SecretStyle::AsConfigured)?;
         let adoptable = draft
             .servers
             .iter()
             .filter(|(_, s)| s.origin == Origin::Imported)
             .map(|(n, _)| n.clone())
             .collect();
-        self.plan_file(client, profile, entries, &adoptable)
+        let mut plan = self.plan_file(client, profile, entries, &adoptable)?;
+        plan.notes
+            .extend(render::client_env_notes(def, &draft.servers));
+        Ok(plan)
     }
 }
 
@@ -932,7 +982,8 @@ pub fn merge_entries(
 }
 
 fn check_env_name(key: &str) -> Result<()> {
-    crate::core::secrets::check_secret_name(key).map_err(|_| {
+    let var_like = !key.contains('/') && secrets::check_secret_name(key).is_ok();
+    var_like.then_some(()).ok_or_else(|| {
         Error::invalid(
             "INVALID_ENV_NAME",
             format!("env.{key}"),
@@ -1130,6 +1181,7 @@ fn build_server(
         headers,
         env,
         params: params.clone(),
+        secret_delivery: None,
         origin: Origin::Catalog,
         extra: BTreeMap::new(),
     })

@@ -1,11 +1,22 @@
 //! Rendering a draft server into one client's own entry spelling (field names, `type`
-//! values, argv style), with secrets kept out of the file: as the client's env reference where
-//! it has one, else through the launcher `mcp-orch run`, or inline only when asked.
-//! Remote servers become native entries or, for clients without native support, a stdio
-//! bridge `npx -y mcp-remote <url> --header Name:${VAR}`.
+//! values, argv style), with secret values kept out of the file.
+//!
+//! By default a server that needs secrets is started through mcp-orch's own binary: stdio
+//! servers as `mcp-orch run NAME --env VAR={secret:KEY} -- CMD ARGS` and remote servers with
+//! credentials as the stdio bridge `mcp-orch connect URL --header 'Name: {secret:KEY}'`, both
+//! reading the values from the secret store when the client starts them, so nothing has to be
+//! exported into the client's environment. The entry is self-contained: the binary's absolute
+//! path and `--home` whenever the state directory is not the default one. A server or client
+//! can choose the client's own env reference syntax instead (`${VAR}`), and a deploy can write
+//! values inline when asked. Remote servers without credentials become native entries where
+//! the client speaks their transport, else the same bridge.
+//!
+//! `{secret:KEY}` is the launcher's placeholder because no client expands it: `${...}` is
+//! interpolated by Claude Code and Gemini CLI in args too, so a client would otherwise replace
+//! it (with an empty string) or warn about a missing variable.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
@@ -15,36 +26,142 @@ use crate::core::clients::{ClientDef, CommandStyle, RemoteSupport};
 use crate::core::draft::{DraftServer, EnvValue};
 use crate::core::error::{Error, Result};
 
-/// How secret values reach the client.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+/// How a server's secret values reach it when its client starts it.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
-pub enum SecretStyle {
-    /// The client's env reference where it has one, else the launcher.
+pub enum SecretDelivery {
+    /// mcp-orch's binary starts or bridges the server and reads the values from its secret
+    /// store: nothing has to be exported.
     #[default]
-    Auto,
-    /// Always the launcher.
     Launcher,
+    /// The client's own env reference (`${VAR}`, `${env:VAR}`, ...), filled by the client
+    /// from its own environment, where the user must export the variable. Clients without a
+    /// reference syntax get the launcher.
+    Env,
+}
+
+impl SecretDelivery {
+    /// The name used in flags and files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Launcher => "launcher",
+            Self::Env => "env",
+        }
+    }
+}
+
+impl std::str::FromStr for SecretDelivery {
+    type Err = String;
+
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "launcher" => Ok(Self::Launcher),
+            "env" => Ok(Self::Env),
+            other => Err(format!(
+                "`{other}` is not a secret delivery: use `launcher` or `env`"
+            )),
+        }
+    }
+}
+
+/// Whether secret values are written into the file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecretStyle {
+    /// As each server (or its client) chooses: [`SecretDelivery`].
+    AsConfigured,
     /// Values written into the file (only when the user asks).
     Inline,
+}
+
+/// How a client's file starts mcp-orch itself: the binary's absolute path, and `--home` when
+/// the state directory is not the default, so the entry works whatever environment the
+/// client gives its servers (Codex passes only an allow-list of variables).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SelfCommand {
+    /// Absolute path of the `mcp-orch` binary.
+    pub program: PathBuf,
+    /// The state directory, when it is not the default one.
+    pub home: Option<PathBuf>,
+}
+
+impl SelfCommand {
+    /// The command and arguments that run `mcp-orch [--home H] ARGS...`.
+    pub fn argv(&self, args: impl IntoIterator<Item = String>) -> (String, Vec<String>) {
+        let mut full = Vec::new();
+        if let Some(home) = &self.home {
+            full.push("--home".to_owned());
+            full.push(home.display().to_string());
+        }
+        full.extend(args);
+        (self.program.display().to_string(), full)
+    }
+
+    /// Whether `command` names this binary (the launcher or a catalog entry that runs
+    /// `mcp-orch` itself).
+    pub fn is_self(&self, command: &str) -> bool {
+        command == "mcp-orch" || std::path::Path::new(command) == self.program
+    }
 }
 
 /// Rendering options.
 #[derive(Debug, Clone, Copy)]
 pub struct RenderOptions<'a> {
-    /// Absolute path of the `mcp-orch` binary, for the launcher.
-    pub launcher: &'a Path,
+    /// How entries start mcp-orch itself.
+    pub launcher: &'a SelfCommand,
     /// How secrets are written.
     pub secret_style: SecretStyle,
     /// Secret values, needed only for [`SecretStyle::Inline`].
     pub secret_values: Option<&'a BTreeMap<String, String>>,
 }
 
-/// A string that may contain `${SECRET}` references to the secret store.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Text {
-    Literal(String),
-    /// A template whose `${NAME}` parts name secrets.
-    Secret(String),
+/// `{secret:KEY}`: the launcher's placeholder for the value of secret `KEY`.
+pub fn secret_placeholder(key: &str) -> String {
+    format!("{{secret:{key}}}")
+}
+
+/// The env var a secret key stands for: its last `/` segment (`cursor/work/GITHUB_TOKEN` →
+/// `GITHUB_TOKEN`).
+pub fn secret_var(key: &str) -> &str {
+    key.rsplit('/').next().unwrap_or(key)
+}
+
+/// Replaces every `{secret:KEY}` (and, for entries written by earlier versions, `${KEY}`) in
+/// `template` with `f(KEY)`; `Err(KEY)` names the first key `f` has no value for.
+pub fn fill_secrets(
+    template: &str,
+    mut f: impl FnMut(&str) -> Option<String>,
+) -> std::result::Result<String, String> {
+    let mut out = String::new();
+    let mut rest = template;
+    loop {
+        let next = [rest.find("{secret:"), rest.find("${")]
+            .into_iter()
+            .flatten()
+            .min();
+        let Some(start) = next else { break };
+        let open = if rest[start..].starts_with('$') { 2 } else { 8 };
+        let Some(len) = rest[start + open..].find('}') else {
+            break;
+        };
+        let key = &rest[start + open..start + open + len];
+        out.push_str(&rest[..start]);
+        out.push_str(&f(key).ok_or_else(|| key.to_owned())?);
+        rest = &rest[start + open + len + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+/// Every secret key a template names.
+pub fn secret_keys(template: &str) -> Vec<String> {
+    let mut keys = Vec::new();
+    let _ = fill_secrets(template, |k| {
+        keys.push(k.to_owned());
+        Some(String::new())
+    });
+    keys
 }
 
 /// Replaces every `${NAME}` in `template` with `f(NAME)`.
@@ -62,20 +179,28 @@ pub fn replace_refs(template: &str, mut f: impl FnMut(&str) -> Option<String>) -
     Some(out)
 }
 
+/// A string that may contain `{secret:KEY}` placeholders.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Text {
+    Literal(String),
+    /// A template whose `{secret:KEY}` parts name secrets.
+    Secret(String),
+}
+
 /// Resolves a header value template against the server's env: `${X}` becomes the literal value
-/// of a plain env X, or stays a reference to secret S when env X is a secret reference.
+/// of a plain env X, or the placeholder of secret S when env X is a secret reference.
 fn header_text(template: &str, env: &BTreeMap<String, EnvValue>) -> Text {
     let mut secret = false;
     let resolved = replace_refs(template, |name| match env.get(name) {
         Some(EnvValue::Plain(v)) => Some(v.clone()),
-        Some(EnvValue::Secret { secret: s }) => {
+        Some(EnvValue::Secret { secret: key }) => {
             secret = true;
-            Some(format!("${{{s}}}"))
+            Some(secret_placeholder(key))
         }
         None => {
             // Not one of the server's env entries: treat it as a secret of that name.
             secret = true;
-            Some(format!("${{{name}}}"))
+            Some(secret_placeholder(name))
         }
     })
     .unwrap_or_else(|| template.to_owned());
@@ -89,7 +214,7 @@ fn header_text(template: &str, env: &BTreeMap<String, EnvValue>) -> Text {
 fn env_text(value: &EnvValue) -> Text {
     match value {
         EnvValue::Plain(v) => Text::Literal(v.clone()),
-        EnvValue::Secret { secret } => Text::Secret(format!("${{{secret}}}")),
+        EnvValue::Secret { secret } => Text::Secret(secret_placeholder(secret)),
     }
 }
 
@@ -117,12 +242,99 @@ pub fn render_entry(
     Ok(entry)
 }
 
+/// The delivery a server's secrets get in `client`'s file: its own choice, else the client's.
+pub fn delivery(client: &ClientDef, server: &DraftServer) -> SecretDelivery {
+    server.secret_delivery.unwrap_or(client.secret_delivery)
+}
+
+/// The variables `client` must find in its own environment for `server`: those of its secrets
+/// written as the client's env references (none under the launcher, or when the client has no
+/// reference syntax and gets the launcher anyway).
+pub fn client_env_vars(client: &ClientDef, server: &DraftServer) -> Vec<String> {
+    if delivery(client, server) != SecretDelivery::Env || client.env_reference.is_empty() {
+        return Vec::new();
+    }
+    let header_keys =
+        server
+            .headers
+            .values()
+            .flat_map(|template| match header_text(template, &server.env) {
+                Text::Secret(t) => secret_keys(&t),
+                Text::Literal(_) => Vec::new(),
+            });
+    let mut vars: Vec<String> = server
+        .env
+        .values()
+        .filter_map(EnvValue::secret_name)
+        .map(str::to_owned)
+        .chain(header_keys)
+        .map(|key| secret_var(&key).to_owned())
+        .collect();
+    vars.sort_unstable();
+    vars.dedup();
+    vars
+}
+
+/// One note per variable a deploy of `servers` leaves to the client's own environment.
+pub fn client_env_notes(
+    client: &ClientDef,
+    servers: &BTreeMap<String, DraftServer>,
+) -> Vec<String> {
+    servers
+        .iter()
+        .flat_map(|(name, server)| {
+            client_env_vars(client, server).into_iter().map(move |var| {
+                format!(
+                    "`{name}` reads {} from {}'s own environment: export {var} wherever {} is started, or redeploy it with --secret-delivery launcher",
+                    client.env_ref(&var).unwrap_or_default(),
+                    client.name,
+                    client.name
+                )
+            })
+        })
+        .collect()
+}
+
+/// How one rendering writes secrets.
+#[derive(Clone, Copy)]
+struct Secrets<'a> {
+    client: &'a ClientDef,
+    opts: &'a RenderOptions<'a>,
+    delivery: SecretDelivery,
+}
+
+impl Secrets<'_> {
+    /// The value to write into the file for a secret template, or `None` when only mcp-orch's
+    /// binary can supply it.
+    fn in_file(&self, template: &str) -> Option<String> {
+        match (self.opts.secret_style, self.delivery) {
+            (SecretStyle::Inline, _) => fill_secrets(template, |key| {
+                self.opts.secret_values.and_then(|v| v.get(key).cloned())
+            })
+            .ok(),
+            (SecretStyle::AsConfigured, SecretDelivery::Env) => {
+                fill_secrets(template, |key| self.client.env_ref(secret_var(key))).ok()
+            }
+            (SecretStyle::AsConfigured, SecretDelivery::Launcher) => None,
+        }
+    }
+
+    fn env_delivery(&self) -> bool {
+        self.opts.secret_style == SecretStyle::AsConfigured && self.delivery == SecretDelivery::Env
+    }
+}
+
 fn render_modelled(
     client: &ClientDef,
     name: &str,
     server: &DraftServer,
     opts: &RenderOptions<'_>,
 ) -> Result<Value> {
+    let secrets = Secrets {
+        client,
+        opts,
+        delivery: delivery(client, server),
+    };
     match server.transport {
         Transport::Stdio => {
             let command = server.command.clone().ok_or_else(|| {
@@ -138,12 +350,17 @@ fn render_modelled(
                 .iter()
                 .map(|(k, v)| (k.clone(), env_text(v)))
                 .collect();
-            let process = Process {
-                command,
-                args: server.args.clone(),
-                env,
+            let (command, args) = if opts.launcher.is_self(&command) {
+                opts.launcher.argv(server.args.iter().cloned())
+            } else {
+                (command, server.args.clone())
             };
-            Ok(stdio_entry(client, name, process, opts))
+            Ok(stdio_entry(
+                client,
+                name,
+                Process { command, args, env },
+                secrets,
+            ))
         }
         Transport::Http | Transport::Sse => {
             let url = server.url.clone().ok_or_else(|| {
@@ -161,88 +378,51 @@ fn render_modelled(
                 .collect();
             if client.remote.support == RemoteSupport::Native
                 && let Some(entry) =
-                    native_remote(client, name, server.transport, &url, &headers, opts)
+                    native_remote(client, name, server.transport, &url, &headers, secrets)
             {
                 return Ok(entry);
             }
-            Ok(stdio_entry(
-                client,
-                name,
-                bridge(server.transport, &url, headers),
-                opts,
-            ))
+            let bridge = bridge(opts.launcher, server.transport, &url, &headers, secrets);
+            Ok(stdio_entry(client, name, bridge, secrets))
         }
     }
 }
 
-/// `npx -y mcp-remote <url> --header Name:${VAR} --transport ...`; header values that hold
-/// secrets travel through env vars, as mcp-remote substitutes `${VAR}` in its args.
-fn bridge(transport: Transport, url: &str, headers: Vec<(String, Text)>) -> Process {
-    let mut args = vec!["-y".to_owned(), "mcp-remote".to_owned(), url.to_owned()];
-    let mut env = Vec::new();
+/// `mcp-orch connect URL [--transport sse] --header 'Name: value'`: the stdio bridge built into
+/// the binary. Secret header values stay placeholders that the bridge fills from the secret
+/// store when it starts, unless the deploy writes values inline.
+fn bridge(
+    launcher: &SelfCommand,
+    transport: Transport,
+    url: &str,
+    headers: &[(String, Text)],
+    secrets: Secrets<'_>,
+) -> Process {
+    let mut args = vec!["connect".to_owned(), url.to_owned()];
+    if transport == Transport::Sse {
+        args.push("--transport".into());
+        args.push("sse".into());
+    }
     for (header, value) in headers {
-        match value {
-            Text::Literal(v) => {
-                args.push("--header".into());
-                args.push(format!("{header}:{v}"));
-            }
-            Text::Secret(template) => {
-                let var = format!(
-                    "MCP_REMOTE_{}",
-                    header.to_ascii_uppercase().replace('-', "_")
-                );
-                args.push("--header".into());
-                args.push(format!("{header}:${{{var}}}"));
-                env.push((var, Text::Secret(template)));
-            }
-        }
+        let value = match value {
+            Text::Literal(v) => v.clone(),
+            Text::Secret(template) if secrets.opts.secret_style == SecretStyle::Inline => secrets
+                .in_file(template)
+                .unwrap_or_else(|| template.clone()),
+            Text::Secret(template) => template.clone(),
+        };
+        args.push("--header".into());
+        args.push(format!("{header}: {value}"));
     }
-    args.push("--transport".into());
-    args.push(
-        if transport == Transport::Sse {
-            "sse-only"
-        } else {
-            "http-only"
-        }
-        .into(),
-    );
-    if url.starts_with("http://") && !is_loopback_url(url) {
-        args.push("--allow-http".into());
-    }
+    let (command, args) = launcher.argv(args);
     Process {
-        command: "npx".into(),
+        command,
         args,
-        env,
+        env: Vec::new(),
     }
 }
 
-fn is_loopback_url(url: &str) -> bool {
-    let host = url
-        .trim_start_matches("http://")
-        .split(['/', ':'])
-        .next()
-        .unwrap_or_default();
-    matches!(host, "localhost" | "127.0.0.1" | "[::1]") || host.starts_with("127.")
-}
-
-/// Turns a secret template into what goes into the file, or `None` when only the launcher can
-/// supply it.
-fn secret_in_file(client: &ClientDef, template: &str, opts: &RenderOptions<'_>) -> Option<String> {
-    match opts.secret_style {
-        SecretStyle::Inline => replace_refs(template, |s| {
-            opts.secret_values.and_then(|v| v.get(s).cloned())
-        }),
-        SecretStyle::Launcher => None,
-        SecretStyle::Auto => replace_refs(template, |s| client.env_ref(s)),
-    }
-}
-
-fn stdio_entry(
-    client: &ClientDef,
-    name: &str,
-    process: Process,
-    opts: &RenderOptions<'_>,
-) -> Value {
+fn stdio_entry(client: &ClientDef, name: &str, process: Process, secrets: Secrets<'_>) -> Value {
     let shape = &client.stdio;
     let mut env = Map::new();
     let mut launcher_env = Vec::new();
@@ -251,7 +431,7 @@ fn stdio_entry(
             Text::Literal(v) => {
                 env.insert(key, Value::String(v));
             }
-            Text::Secret(template) => match secret_in_file(client, &template, opts) {
+            Text::Secret(template) => match secrets.in_file(&template) {
                 Some(v) => {
                     env.insert(key, Value::String(v));
                 }
@@ -270,7 +450,7 @@ fn stdio_entry(
         args.push("--".into());
         args.push(process.command);
         args.extend(process.args);
-        (opts.launcher.display().to_string(), args)
+        secrets.opts.launcher.argv(args)
     };
     let mut entry = Map::new();
     if !client.name_field.is_empty() {
@@ -298,13 +478,15 @@ fn stdio_entry(
     Value::Object(entry)
 }
 
+/// The client's own entry for a remote server, or `None` when it cannot hold it: the client
+/// does not speak the transport, or a credential would need the launcher.
 fn native_remote(
     client: &ClientDef,
     name: &str,
     transport: Transport,
     url: &str,
     headers: &[(String, Text)],
-    opts: &RenderOptions<'_>,
+    secrets: Secrets<'_>,
 ) -> Option<Value> {
     let shape = &client.remote;
     let (type_value, url_field) = match transport {
@@ -331,24 +513,23 @@ fn native_remote(
             }
             Text::Secret(template) => {
                 // Clients that name env vars instead of interpolating (Codex).
-                let single = single_ref(template);
-                let bearer = template.strip_prefix("Bearer ").and_then(single_ref);
-                if opts.secret_style == SecretStyle::Auto
+                let single = single_placeholder(template);
+                let bearer = template
+                    .strip_prefix("Bearer ")
+                    .and_then(single_placeholder);
+                if secrets.env_delivery()
                     && !shape.bearer_env.is_empty()
                     && header.eq_ignore_ascii_case("authorization")
                     && bearer.is_some()
                 {
-                    entry.insert(shape.bearer_env.clone(), json!(bearer));
-                } else if opts.secret_style == SecretStyle::Auto
+                    entry.insert(shape.bearer_env.clone(), json!(bearer.map(secret_var)));
+                } else if secrets.env_delivery()
                     && !shape.env_headers.is_empty()
                     && single.is_some()
                 {
-                    by_env.insert(header.clone(), json!(single));
+                    by_env.insert(header.clone(), json!(single.map(secret_var)));
                 } else {
-                    plain.insert(
-                        header.clone(),
-                        json!(secret_in_file(client, template, opts)?),
-                    );
+                    plain.insert(header.clone(), json!(secrets.in_file(template)?));
                 }
             }
         }
@@ -366,10 +547,10 @@ fn native_remote(
     Some(Value::Object(entry))
 }
 
-/// `${NAME}` alone → `NAME`.
-fn single_ref(template: &str) -> Option<&str> {
-    let inner = template.strip_prefix("${")?.strip_suffix('}')?;
-    (!inner.contains(['$', '{', '}'])).then_some(inner)
+/// `{secret:KEY}` alone → `KEY`.
+fn single_placeholder(template: &str) -> Option<&str> {
+    let inner = template.strip_prefix("{secret:")?.strip_suffix('}')?;
+    (!inner.contains(['{', '}'])).then_some(inner)
 }
 
 fn add_extra(entry: &mut Map<String, Value>, extra: &Map<String, Value>) {

@@ -1,9 +1,14 @@
-//! The local secret store: a 0600 JSON file in the state directory mapping secret names to
-//! values. Drafts, artifacts, diffs and outputs hold only the names. Values leave the store
-//! only for the launcher (`mcp-orch run`) and for `--inline-secrets` deploys.
+//! The local secret store: a 0600 JSON file in the state directory mapping secret keys to
+//! values, kept byte for byte (a PEM key keeps its line breaks). Drafts, artifacts, diffs and
+//! outputs hold only the keys. Values leave the store only for the launcher (`mcp-orch run`),
+//! the bridge (`mcp-orch connect`) and `--inline-secrets` deploys.
+//!
+//! A key is scoped to one client and profile (`cursor/work/GITHUB_TOKEN`), so a value set for
+//! one profile never replaces another's, or shared under a name the user chooses
+//! (`GITHUB_TOKEN`); keys written before scoping existed are shared ones.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::core::error::{Error, Result};
 use crate::core::fsutil::{self, LockGuard};
@@ -19,6 +24,15 @@ impl SecretStore {
     /// A store at `path` with its lock file at `lock`.
     pub fn new(path: PathBuf, lock: PathBuf) -> Self {
         Self { path, lock }
+    }
+
+    /// The store of the state directory `home`, without opening anything else: the launcher
+    /// needs only this.
+    pub fn at_home(home: &Path) -> Self {
+        Self::new(
+            home.join("secrets.json"),
+            home.join("locks").join("secrets.lock"),
+        )
     }
 
     /// The store's file.
@@ -51,6 +65,16 @@ impl SecretStore {
         self.read()
     }
 
+    /// The key holding `var`'s secret for a (client, profile): its scoped key, else a shared
+    /// secret of the same name (as every secret was stored before scoping).
+    pub fn stored_key(&self, client: &str, profile: &str, var: &str) -> Result<Option<String>> {
+        let all = self.read()?;
+        let scoped = scoped_key(client, profile, var);
+        Ok([scoped, var.to_owned()]
+            .into_iter()
+            .find(|key| all.contains_key(key)))
+    }
+
     /// Stores or replaces a secret.
     pub fn set(&self, name: &str, value: &str) -> Result<()> {
         check_secret_name(name)?;
@@ -72,19 +96,46 @@ impl SecretStore {
     }
 }
 
-/// Secret names follow env var rules.
-pub fn check_secret_name(name: &str) -> Result<()> {
-    let ok = !name.is_empty()
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-        && !name.starts_with(|c: char| c.is_ascii_digit());
+/// The command that stores the secret `key`.
+pub fn set_command(key: &str) -> String {
+    match key.split('/').collect::<Vec<_>>().as_slice() {
+        [client, profile, name] => {
+            format!("mcp-orch secrets set {name} --client {client} --profile {profile}")
+        }
+        _ => format!("mcp-orch secrets set {key}"),
+    }
+}
+
+/// The key of `var`'s secret for one client and profile.
+pub fn scoped_key(client: &str, profile: &str, var: &str) -> String {
+    format!("{client}/{profile}/{var}")
+}
+
+/// A secret key is an env-var-like name, shared, or scoped as `CLIENT/PROFILE/NAME`.
+pub fn check_secret_name(key: &str) -> Result<()> {
+    let var_like = |name: &str| {
+        !name.is_empty()
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            && !name.starts_with(|c: char| c.is_ascii_digit())
+    };
+    let ok = match key.split('/').collect::<Vec<_>>().as_slice() {
+        [name] => var_like(name),
+        [client, profile, name] => {
+            crate::core::draft::check_id("client", client).is_ok()
+                && crate::core::draft::check_id("profile", profile).is_ok()
+                && var_like(name)
+        }
+        _ => false,
+    };
     if ok {
         Ok(())
     } else {
+        let shown: String = key.chars().take(80).collect();
         Err(Error::invalid(
             "INVALID_SECRET_NAME",
             "secret",
-            format!("`{name}` is not a valid secret name"),
-            "use letters, digits and `_`, not starting with a digit (like an env var)",
+            format!("`{shown}` is not a valid secret name"),
+            "use letters, digits and `_`, not starting with a digit (like an env var), optionally scoped as CLIENT/PROFILE/NAME",
         ))
     }
 }

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::core::catalog::{Catalog, ServerEntry, Transport};
 use crate::core::clients::{ClientDef, RemoteSupport};
 use crate::core::draft::{Draft, DraftServer, EnvValue};
+use crate::core::render;
 
 /// How bad a problem is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -307,8 +308,11 @@ fn check_server<'a>(
                     Severity::Warning,
                     format!("{base}.transport"),
                     Some(name),
-                    format!("{} cannot reach {} servers natively", client.name, server.transport),
-                    "it will be bridged with `npx -y mcp-remote`, which needs Node.js on this machine".into(),
+                    format!(
+                        "{} cannot reach {} servers natively",
+                        client.name, server.transport
+                    ),
+                    "it will be bridged with `mcp-orch connect`, built into mcp-orch".into(),
                 );
             }
         }
@@ -387,10 +391,16 @@ fn check_server<'a>(
                 path,
                 Some(name),
                 format!("secret `{secret}` used by `{name}` is not in the secret store"),
-                format!("store it with `mcp-orch secrets set {secret}`"),
+                format!(
+                    "store it with `{}`",
+                    crate::core::secrets::set_command(secret)
+                ),
             ),
             _ => {}
         }
+    }
+    if let Some(client) = ctx.client {
+        env_delivery_warnings(client, name, server, base, push);
     }
     if let Some(entry) = entry {
         for param in entry
@@ -447,6 +457,34 @@ pub fn is_reference(value: &str) -> bool {
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || c == '_')
             && v.len() > 1)
+}
+
+/// A server whose secrets are written as the client's own env references works only when the
+/// user exported each variable where the client is started (CLIENTS.md section 8): say which.
+fn env_delivery_warnings(
+    client: &ClientDef,
+    name: &str,
+    server: &DraftServer,
+    base: &str,
+    push: &mut Push<'_>,
+) {
+    for var in render::client_env_vars(client, server) {
+        push(
+            "SECRET_FROM_CLIENT_ENV",
+            Severity::Warning,
+            format!("{base}.secret_delivery"),
+            Some(name),
+            format!(
+                "`{name}` gets `{var}` as {}, which {} fills from its own environment, not from mcp-orch's secret store",
+                client.env_ref(&var).unwrap_or_default(),
+                client.name
+            ),
+            format!(
+                "export {var} wherever {} is started (GUI apps do not see shell exports), or let mcp-orch deliver it with --secret-delivery launcher",
+                client.name
+            ),
+        );
+    }
 }
 
 #[cfg(test)]

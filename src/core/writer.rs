@@ -56,8 +56,8 @@ pub type Change = Box<dyn FnMut(&str) -> Result<String> + Send>;
 /// A change borrowed for one batch.
 type ChangeFn<'a> = dyn FnMut(&str) -> Result<String> + 'a;
 
-/// The queue of one file.
-type FileQueue = Batcher<Change, Result<Written>>;
+/// The queue of one file: each change, and whether its text holds secret values.
+type FileQueue = Batcher<(Change, bool), Result<Written>>;
 
 /// Writes one client file. `compute` receives the file's current text (empty when missing) and
 /// returns the text to write; it may run more than once if another program changes the file
@@ -70,7 +70,15 @@ pub fn write_client_file(
     now: DateTime<Utc>,
     mut compute: impl FnMut(&str) -> Result<String>,
 ) -> Result<Written> {
-    let mut results = write_batch(path, locks, backups, client, now, &mut [&mut compute])?;
+    let mut results = write_batch(
+        path,
+        locks,
+        backups,
+        client,
+        now,
+        false,
+        &mut [&mut compute],
+    )?;
     results.pop().unwrap_or_else(|| {
         Err(Error::Internal(
             "a write of one change had no result".into(),
@@ -81,12 +89,14 @@ pub fn write_client_file(
 /// Writes several changes into one file with one read, one backup and one fsync'd write: each
 /// change sees the text the previous ones produced. A change that fails is left out (the
 /// others still land) and gets its error; an error of the file itself fails the whole batch.
+/// A `private` write (the text holds secret values) leaves the file readable by its owner only.
 fn write_batch(
     path: &Path,
     locks: &Path,
     backups: &BackupStore,
     client: &str,
     now: DateTime<Utc>,
+    private: bool,
     changes: &mut [&mut ChangeFn<'_>],
 ) -> Result<Vec<Result<Written>>> {
     let followed_symlink = path
@@ -148,7 +158,13 @@ fn write_batch(
             Some(bytes) => Some(backups.save(client, &real_path, bytes, now)?),
             None => None,
         };
-        match fsutil::replace_if_unchanged(&real_path, text.as_bytes(), old.as_deref(), 0o644)? {
+        match fsutil::replace_if_unchanged(
+            &real_path,
+            text.as_bytes(),
+            old.as_deref(),
+            0o644,
+            private,
+        )? {
             Replace::Conflict => {}
             Replace::Done => {
                 let back = fsutil::read_optional(&real_path)?.unwrap_or_default();
@@ -186,10 +202,12 @@ pub struct WriteQueues {
 
 impl WriteQueues {
     /// Applies `change` to the client file at `path`, together with the changes other threads
-    /// queue for the same file meanwhile.
+    /// queue for the same file meanwhile. `private`: the change writes secret values, so the
+    /// file must end up readable by its owner only (0600).
     ///
     /// # Errors
     /// The change's own error, or the file's (then every change of the batch fails with it).
+    #[allow(clippy::too_many_arguments)] // one write's whole context, passed straight through
     pub fn write(
         &self,
         path: &Path,
@@ -198,6 +216,7 @@ impl WriteQueues {
         client: &str,
         now: DateTime<Utc>,
         change: Change,
+        private: bool,
     ) -> Result<Written> {
         let queue = self
             .files
@@ -206,13 +225,14 @@ impl WriteQueues {
             .entry(fsutil::real_path(path))
             .or_default()
             .clone();
-        queue.submit(change, |mut changes| {
+        queue.submit((change, private), |mut changes| {
             let count = changes.len();
+            let private = changes.iter().any(|(_, private)| *private);
             let mut refs: Vec<&mut ChangeFn<'_>> = changes
                 .iter_mut()
-                .map(|c| c.as_mut() as &mut ChangeFn<'_>)
+                .map(|(c, _)| c.as_mut() as &mut ChangeFn<'_>)
                 .collect();
-            match write_batch(path, locks, backups, client, now, &mut refs) {
+            match write_batch(path, locks, backups, client, now, private, &mut refs) {
                 Ok(results) => results,
                 Err(e) => (0..count).map(|_| Err(e.replicate())).collect(),
             }
@@ -253,6 +273,7 @@ mod tests {
                             "cursor",
                             now,
                             append(format!("line {i}")),
+                            false,
                         )
                     })
                 })
@@ -307,6 +328,7 @@ mod tests {
             &backups,
             "cursor",
             Utc::now(),
+            false,
             &mut [&mut ok, &mut bad, &mut also_ok],
         )
         .unwrap();

@@ -358,6 +358,15 @@ pub fn apply_unified(old: &str, patch: &str) -> String {
 }
 
 /// Replaces every occurrence of the real launcher path with [`LAUNCHER_PLACEHOLDER`].
+/// `text` with the state directory (`--home` of launcher entries) replaced by
+/// [`STATE_PLACEHOLDER`].
+pub fn normalize_state(text: &str, state: &Path) -> String {
+    text.replace(&state.display().to_string(), STATE_PLACEHOLDER)
+}
+
+/// The state directory written into golden files.
+pub const STATE_PLACEHOLDER: &str = "/home/user/.mcp-orch";
+
 pub fn normalize_launcher(text: &str) -> String {
     text.replace(&launcher_path(), LAUNCHER_PLACEHOLDER)
 }

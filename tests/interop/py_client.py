@@ -161,7 +161,7 @@ async def check_tools(c: Client, env: dict[str, str], root: Path) -> None:
         check(f"description {t.name}", bool(t.description))
     add = next(t for t in listed if t.name == "add_server_to_config")
     props = add.input_schema["properties"]
-    eq("add schema properties", sorted(props), ["client_id", "env_vars", "params", "profile_id", "server_id", "server_name"])
+    eq("add schema properties", sorted(props), ["client_id", "env_vars", "params", "profile_id", "secret_delivery", "server_id", "server_name"])
     eq("add schema required", add.input_schema.get("required"), ["server_id"])
     eq("add schema client default", props["client_id"].get("default"), "claude-desktop")
     eq("add schema profile default", props["profile_id"].get("default"), "default")
@@ -219,7 +219,7 @@ async def check_tools(c: Client, env: dict[str, str], root: Path) -> None:
     err, sc, _ = await call(c, "add_server_to_config", {"server_id": "filesystem", "client_id": "cursor", "server_name": "fs2", "params": "{\"path\": \"/srv/other\"}"})
     eq("add JSON-string params", (err, sc["server_name"], sc["server_count"], sc["servers"]), (False, "fs2", 2, ["filesystem", "fs2"]))
     err, sc, _ = await call(c, "add_server_to_config", {"server_id": "github", "client_id": "cursor", "env_vars": {"GITHUB_PERSONAL_ACCESS_TOKEN": "ghp_examplevalue123"}})
-    eq("add secret env", (err, sc["stored_secrets"], sc["server"]["env"]), (False, ["GITHUB_PERSONAL_ACCESS_TOKEN"], {"GITHUB_PERSONAL_ACCESS_TOKEN": {"secret": "GITHUB_PERSONAL_ACCESS_TOKEN"}}))
+    eq("add secret env", (err, sc["stored_secrets"], sc["server"]["env"]), (False, ["cursor/default/GITHUB_PERSONAL_ACCESS_TOKEN"], {"GITHUB_PERSONAL_ACCESS_TOKEN": {"secret": "cursor/default/GITHUB_PERSONAL_ACCESS_TOKEN"}}))
     check("secret value never returned", "ghp_examplevalue123" not in json.dumps(sc), sc)
     err, sc, _ = await call(c, "add_server_to_config", {"server_id": "filesystem", "client_id": "cursor", "server_name": "fs3"})
     eq("add missing param error", (err, sc["code"], sc["field"]), (True, "MISSING_REQUIRED_PARAM", "params.path"))

@@ -113,6 +113,7 @@ fn draft_with(names: &[&str]) -> DraftSnapshot {
                 headers: std::collections::BTreeMap::new(),
                 env: std::collections::BTreeMap::new(),
                 params: std::collections::BTreeMap::new(),
+                secret_delivery: None,
                 origin: Origin::Catalog,
                 extra: std::collections::BTreeMap::new(),
             },

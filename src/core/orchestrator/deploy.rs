@@ -36,6 +36,11 @@ pub struct EntriesDeploy {
     pub artifact: Option<(String, u64)>,
     /// `deploy` or `rollback`, for the audit log.
     pub action: &'static str,
+    /// What the user must do besides (variables to export into the client's environment).
+    pub notes: Vec<String>,
+    /// Whether the entries hold secret values (an `--inline-secrets` deploy): the file is then
+    /// left readable by its owner only.
+    pub holds_secrets: bool,
 }
 
 /// Flags of a deploy.
@@ -166,12 +171,13 @@ impl Orchestrator {
         spec: &EntriesDeploy,
         flags: DeployFlags,
     ) -> Result<DeployReport> {
-        let plan = self.plan_file(
+        let mut plan = self.plan_file(
             &spec.client,
             &spec.profile,
             spec.entries.clone(),
             &spec.adoptable,
         )?;
+        plan.notes.extend(spec.notes.iter().cloned());
         let clashes: Vec<&str> = plan
             .servers
             .modified
@@ -226,6 +232,7 @@ impl Orchestrator {
             &spec.client,
             self.now(),
             change,
+            spec.holds_secrets,
         )?;
         let back = document::open(def, &written.text, &plan.path)?;
         let in_file: BTreeMap<String, Value> = back.entries().into_iter().collect();
@@ -595,6 +602,11 @@ impl Orchestrator {
             .filter(|(_, s)| s.origin == Origin::Imported)
             .map(|(n, _)| n.clone())
             .collect();
+        let notes = if req.inline_secrets {
+            Vec::new()
+        } else {
+            render::client_env_notes(def, &verified.payload.servers)
+        };
         Ok(EntriesDeploy {
             client: req.client.clone(),
             profile: req.profile.clone(),
@@ -602,6 +614,8 @@ impl Orchestrator {
             adoptable,
             artifact: Some((release.artifact_id().to_owned(), release.version())),
             action,
+            notes,
+            holds_secrets: req.inline_secrets,
         })
     }
 }

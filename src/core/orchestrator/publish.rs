@@ -180,7 +180,7 @@ impl Orchestrator {
         }
         let signer = self.key_store().signer()?;
         let def = self.client(client)?;
-        let entries = self.render_entries(def, &draft.servers, SecretStyle::Auto)?;
+        let entries = self.render_entries(def, &draft.servers, SecretStyle::AsConfigured)?;
         let payload = Payload::new(client, draft.servers, entries);
         self.artifact_store().publish(
             &payload,

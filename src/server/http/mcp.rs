@@ -79,12 +79,104 @@ fn factory(
 }
 
 /// The session-mode service mounted at `/mcp`.
-pub fn streamable_service(state: &AppState) -> McpService {
-    StreamableHttpService::new(
-        factory(&state.core, &state.watcher, &state.activity),
-        state.mcp_sessions.clone(),
-        base_config(&state.config, &state.origins, &state.shutdown),
-    )
+pub fn streamable_service(state: &AppState) -> StreamableMcp {
+    let config = base_config(&state.config, &state.origins, &state.shutdown);
+    let service = |config: StreamableHttpServerConfig| {
+        StreamableHttpService::new(
+            factory(&state.core, &state.watcher, &state.activity),
+            state.mcp_sessions.clone(),
+            config,
+        )
+    };
+    StreamableMcp {
+        priming: service(config.clone()),
+        plain: service(config.with_sse_retry(None)),
+        body_limit: state.config.limits.body_bytes,
+    }
+}
+
+/// The first protocol revision whose clients expect SSE priming events (an event with an id
+/// and empty data that makes a stream resumable). Earlier SDKs parse every `data:` as JSON and
+/// drop the server on the empty one (Gemini CLI 0.61: `Unexpected end of JSON input`).
+const PRIMING_SINCE: &str = "2025-11-25";
+
+/// `/mcp`: two rmcp services over one session store, the same but for priming events, which
+/// only sessions at 2025-11-25 or later get. The revision comes from the
+/// `MCP-Protocol-Version` header, which clients send on every request after `initialize`
+/// (before 2025-06-18 they send none and get none), or from the `initialize` request's body.
+#[derive(Clone)]
+pub struct StreamableMcp {
+    priming: McpService,
+    plain: McpService,
+    body_limit: usize,
+}
+
+impl tower::Service<Request> for StreamableMcp {
+    type Response = Response;
+    type Error = std::convert::Infallible;
+    type Future =
+        std::pin::Pin<Box<dyn Future<Output = Result<Response, std::convert::Infallible>> + Send>>;
+
+    fn poll_ready(
+        &mut self,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: Request) -> Self::Future {
+        let this = self.clone();
+        Box::pin(async move { Ok(this.route(req).await) })
+    }
+}
+
+impl StreamableMcp {
+    async fn route(self, req: Request) -> Response {
+        let header = req
+            .headers()
+            .get("mcp-protocol-version")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let (req, version) = match header {
+            Some(version) => (req, Some(version)),
+            None if req.method() == Method::POST => {
+                let (parts, body) = req.into_parts();
+                let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {
+                    return super::too_large(self.body_limit);
+                };
+                let version = initialize_version(&bytes);
+                (Request::from_parts(parts, Body::from(bytes)), version)
+            }
+            None => (req, None),
+        };
+        let service = if version.is_some_and(|v| v.as_str() >= PRIMING_SINCE) {
+            self.priming
+        } else {
+            self.plain
+        };
+        match service.oneshot(req).await {
+            Ok(res) => res.map(Body::new),
+            Err(never) => match never {},
+        }
+    }
+}
+
+/// The `protocolVersion` an `initialize` request asks for.
+fn initialize_version(body: &[u8]) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Message {
+        method: Option<String>,
+        params: Option<Params>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Params {
+        #[serde(rename = "protocolVersion")]
+        protocol_version: Option<String>,
+    }
+    let message: Message = serde_json::from_slice(body).ok()?;
+    (message.method.as_deref() == Some("initialize"))
+        .then(|| message.params?.protocol_version)
+        .flatten()
 }
 
 /// The stateless JSON service behind `POST /mcp/message` and the convenience endpoints.

@@ -299,6 +299,11 @@ pub struct AddRequest {
     /// Name in the client's file (default: the id).
     #[serde(default)]
     pub server_name: Option<String>,
+    /// How its secrets reach it: `launcher` (default) or `env` (the client's own reference,
+    /// which must be exported in the client's environment).
+    #[serde(default)]
+    #[schema(value_type = Option<String>, example = "launcher")]
+    pub secret_delivery: Option<crate::core::render::SecretDelivery>,
 }
 
 /// `POST …/draft/remove` body.
@@ -1040,7 +1045,8 @@ pub async fn draft_add(
             .map(|(k, v)| (k.clone(), param_text(v)))
             .collect(),
         env: req.env_vars.into_iter().collect(),
-        secrets: Vec::new(),
+        secret_delivery: req.secret_delivery,
+        ..AddServer::default()
     };
     let (outcome, draft) = state
         .blocking(move |o| {
@@ -1138,8 +1144,11 @@ pub async fn view_draft(
         .blocking(move |o| {
             let draft = o.draft(&client, &profile)?;
             let def = o.client(&client)?;
-            let entries =
-                o.render_entries(def, &draft.servers, crate::core::render::SecretStyle::Auto)?;
+            let entries = o.render_entries(
+                def,
+                &draft.servers,
+                crate::core::render::SecretStyle::AsConfigured,
+            )?;
             Ok(DraftView {
                 client_id: client,
                 profile_id: profile,

@@ -326,7 +326,7 @@ fn draft(orch: &Orchestrator, client: &str, profile: &str) -> core::Result<Value
     let draft = orch.draft(client, profile)?;
     let def = orch.client(client)?;
     let mut v = tools::draft_json(&draft);
-    match orch.render_entries(def, &draft.servers, SecretStyle::Auto) {
+    match orch.render_entries(def, &draft.servers, SecretStyle::AsConfigured) {
         Ok(entries) => v["payload"] = json!(entries),
         Err(e) => {
             v["payload"] = Value::Null;

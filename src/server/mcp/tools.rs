@@ -25,6 +25,7 @@ use crate::core::orchestrator::{
     AddServer, DeployFlags, DeployReport, DeployRequest, FileDiff, ProbeTarget, RollbackTarget,
 };
 use crate::core::profiles::DEFAULT_PROFILE;
+use crate::core::render::SecretDelivery;
 use crate::core::search::Query;
 use crate::core::{self, Error, Orchestrator};
 
@@ -211,6 +212,11 @@ pub struct AddArgs {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "String")]
     pub server_name: Option<String>,
+    /// How its secrets reach it: `launcher` (mcp-orch starts it with values from the secret
+    /// store; nothing to export) or `env` (the client's own `${VAR}` reference, which the user
+    /// must export in the client's environment). Default: the client's, `launcher`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret_delivery: Option<SecretDelivery>,
     /// Client id (see `list_clients`).
     #[serde(default = "default_client")]
     pub client_id: String,
@@ -1071,7 +1077,8 @@ pub fn add_server_to_config(orch: &Orchestrator, a: AddArgs) -> Outcome {
         name: a.server_name.filter(|n| !n.trim().is_empty()),
         params,
         env,
-        secrets: Vec::new(),
+        secret_delivery: a.secret_delivery,
+        ..AddServer::default()
     })?;
     let draft = orch.draft(&a.client_id, &a.profile_id)?;
     Ok(json!({

@@ -1,0 +1,76 @@
+//! `mcp-orch connect`: the stdio-to-remote bridge written into client files for remote
+//! servers that need credentials from the secret store, or whose transport the client does
+//! not speak (legacy SSE for Codex and Goose, any remote server for Claude Desktop). It fills
+//! `{secret:KEY}` placeholders in header values from the store and relays the session.
+
+use std::process::ExitCode;
+
+use super::Ctx;
+use super::run::missing_secret;
+use crate::core::{self, render, secrets::SecretStore};
+use crate::server::bridge::{self, RemoteTransport};
+
+/// Arguments of `connect`.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Examples (as deployed):
+  mcp-orch connect https://mcp.example.com/mcp --header 'Authorization: Bearer {secret:claude-code/default/EXAMPLE_TOKEN}'
+  mcp-orch connect http://127.0.0.1:5678/mcp/sse --transport sse")]
+pub struct Args {
+    /// The remote server's URL.
+    pub url: String,
+    /// The remote server's transport: `http` (Streamable HTTP) or `sse` (HTTP+SSE, 2024-11-05).
+    #[arg(long, default_value = "http", value_parser = ["http", "sse"])]
+    pub transport: String,
+    /// A header, `Name: value` (repeatable); `{secret:KEY}` in the value is read from the
+    /// secret store.
+    #[arg(long = "header", short = 'H', value_name = "NAME: VALUE")]
+    pub headers: Vec<String>,
+}
+
+/// Runs `connect`.
+pub fn run(args: &Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
+    let store = SecretStore::at_home(&ctx.home_dir());
+    let mut secrets = None;
+    let mut headers = reqwest::header::HeaderMap::new();
+    for header in &args.headers {
+        let (name, template) = header.split_once(':').ok_or_else(|| {
+            core::Error::invalid(
+                "INVALID_HEADER",
+                "header",
+                format!(
+                    "`{}` is not `Name: value`",
+                    header.chars().take(80).collect::<String>()
+                ),
+                "write each header as --header 'Name: value'",
+            )
+        })?;
+        let value = render::fill_secrets(template.trim_start(), |key| {
+            let all = secrets.get_or_insert_with(|| store.all().unwrap_or_default());
+            all.get(key).cloned()
+        })
+        .map_err(|key| missing_secret(&args.url, &format!("header.{}", name.trim()), &key))?;
+        let invalid = || {
+            core::Error::invalid(
+                "INVALID_HEADER",
+                format!("header.{}", name.trim()),
+                format!("header `{}` is not a valid HTTP header", name.trim()),
+                "use a token name and a value without line breaks",
+            )
+        };
+        let name = reqwest::header::HeaderName::from_bytes(name.trim().as_bytes())
+            .map_err(|_| invalid())?;
+        let mut value = reqwest::header::HeaderValue::from_str(&value).map_err(|_| invalid())?;
+        value.set_sensitive(true);
+        headers.append(name, value);
+    }
+    let transport = if args.transport == "sse" {
+        RemoteTransport::Sse
+    } else {
+        RemoteTransport::StreamableHttp
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(bridge::run(&args.url, transport, headers))?;
+    Ok(ExitCode::SUCCESS)
+}
