@@ -3,8 +3,11 @@
 //! server. A missing CLI fails the test: it never skips.
 #![allow(clippy::unwrap_used)] // tests fail loudly on any unexpected error
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output};
+
+use sha2::{Digest, Sha256};
 
 use assert_cmd::cargo::CommandCargoExt;
 
@@ -32,6 +35,14 @@ impl Home {
         Self { _dir: dir, root }
     }
 
+    /// A home at `<temp>/home`, the layout of `tests/clients/run_client.sh` (`WORKDIR/home`).
+    fn for_session() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let root = std::fs::canonicalize(dir.path()).unwrap().join("home");
+        std::fs::create_dir(&root).unwrap();
+        Self { _dir: dir, root }
+    }
+
     fn env(&self, cmd: &mut Command) {
         cmd.env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
@@ -54,6 +65,17 @@ impl Home {
             text(&out.stderr)
         );
         text(&out.stdout)
+    }
+
+    fn spawn_orch(&self, args: &[&str]) -> Child {
+        let mut cmd = Command::cargo_bin("mcp-orch").unwrap();
+        self.env(&mut cmd);
+        cmd.env("MCP_ORCH_LOG", "warn")
+            .args(args)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
     }
 
     fn run(&self, program: &Path, args: &[&str]) -> Output {
@@ -141,4 +163,259 @@ fn gemini_cli_connects_to_the_deployed_server() {
         line.trim_start().starts_with('✓') && line.ends_with("- Connected"),
         "{line}"
     );
+}
+
+// ---- real sessions: what the client offers its model ----------------------------------------
+
+/// One real non-interactive session of a client (`tests/clients/run_client.sh`) against the
+/// loopback mock of its model API (`tests/clients/mock_model.py`), after mcp-orch deployed five
+/// servers into the client's file: (a) a catalog stdio server, (b) a stdio server that offers
+/// its tool only when it receives the exact (multi-line) secret, (c) `serve --http` over
+/// Streamable HTTP with a bearer token, (d) the same over legacy SSE, (e) `mcp-orch serve`
+/// over stdio. The state directory is not the default one and nothing is exported: whatever
+/// reaches the servers comes from the deployed entries alone. Returns the tool names offered
+/// to the model.
+fn session_tools(client_id: &str, runner: &str) -> BTreeSet<String> {
+    let home = Home::for_session();
+    let workdir = home.root.parent().unwrap();
+    let state = home.root.join("state");
+    std::fs::create_dir_all(&state).unwrap();
+    let port = free_port();
+    let pem = "-----BEGIN TEST KEY-----\nMIIBOgIBAAJBAKj34GkxFhD90vcNLYLInFEX6Ppy1tPf9Cnzj4p4WGeKLs1Pt8Qu\nKUpRKfFLfRYC9AIKjbJTWit+CqvjWYzvQwECAwEAAQ==\n-----END TEST KEY-----\n";
+    let digest = hex::encode(Sha256::digest(pem.as_bytes()));
+    let everything = tool("everything/node_modules/.bin/mcp-server-everything");
+    let secret_server =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients/secret_server.py");
+    let bearer = "headers = [{ name = \"Authorization\", value = \"Bearer ${ORCH_TOKEN}\", required = true }]\nenv = [{ name = \"ORCH_TOKEN\", secret = true, required = true }]";
+    std::fs::write(
+        state.join("catalog.toml"),
+        format!(
+            r#"[[servers]]
+id = "rc-everything"
+name = "Everything (local)"
+transport = "stdio"
+command = {everything:?}
+args = ["stdio"]
+
+[[servers]]
+id = "rc-secret"
+name = "Secret checker"
+transport = "stdio"
+command = "python3"
+args = [{secret_server:?}, "{digest}"]
+env = [{{ name = "SECRET_TOKEN", secret = true, required = true }}]
+
+[[servers]]
+id = "rc-orch-http"
+name = "mcp-orch over Streamable HTTP"
+transport = "http"
+url = "http://127.0.0.1:{port}/mcp"
+{bearer}
+
+[[servers]]
+id = "rc-orch-sse"
+name = "mcp-orch over HTTP+SSE"
+transport = "sse"
+url = "http://127.0.0.1:{port}/mcp/sse"
+{bearer}
+
+[[servers]]
+id = "rc-orch-stdio"
+name = "mcp-orch over stdio"
+transport = "stdio"
+command = "mcp-orch"
+args = ["serve"]
+"#,
+            everything = everything.display().to_string(),
+            secret_server = secret_server.display().to_string(),
+        ),
+    )
+    .unwrap();
+    let mut server = home.spawn_orch(&["serve", "--http", "--port", &port.to_string()]);
+    wait_for_listening(&mut server);
+    let token: serde_json::Value = serde_json::from_str(&home.orch(&[
+        "--json",
+        "token",
+        "create",
+        "--name",
+        "real-client",
+        "--scope",
+        "read",
+    ]))
+    .unwrap();
+    let token = token["token"].as_str().unwrap().to_owned();
+    let pem_file = home.root.join("key.pem");
+    std::fs::write(&pem_file, pem).unwrap();
+    let c = client_id;
+    home.orch(&[
+        "secrets",
+        "set",
+        "SECRET_TOKEN",
+        "--client",
+        c,
+        "--from-file",
+        pem_file.to_str().unwrap(),
+    ]);
+    std::fs::remove_file(&pem_file).unwrap();
+    home.orch(&[
+        "draft",
+        "add",
+        "rc-everything",
+        "--name",
+        "everything",
+        "--client",
+        c,
+    ]);
+    home.orch(&[
+        "draft",
+        "add",
+        "rc-secret",
+        "--name",
+        "secretprobe",
+        "--client",
+        c,
+        "--secret",
+        "SECRET_TOKEN",
+    ]);
+    home.orch(&[
+        "draft",
+        "add",
+        "rc-orch-http",
+        "--name",
+        "orchhttp",
+        "--client",
+        c,
+        "--secret",
+        &format!("ORCH_TOKEN={token}"),
+    ]);
+    home.orch(&[
+        "draft",
+        "add",
+        "rc-orch-sse",
+        "--name",
+        "orchsse",
+        "--client",
+        c,
+        "--secret",
+        "ORCH_TOKEN",
+    ]);
+    home.orch(&[
+        "draft",
+        "add",
+        "rc-orch-stdio",
+        "--name",
+        "orchstdio",
+        "--client",
+        c,
+    ]);
+    home.orch(&["keys", "init"]);
+    home.orch(&["publish", "--client", c, "-m", "real session"]);
+    home.orch(&["deploy", "--client", c, "--yes"]);
+
+    let log = workdir.join("model.jsonl");
+    let mut mock = Command::new("python3")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients/mock_model.py"))
+        .arg("--log")
+        .arg(&log)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(mock.stdout.take().unwrap()),
+        &mut first,
+    )
+    .unwrap();
+    let mock_port = first.trim().strip_prefix("PORT ").unwrap().to_owned();
+    let out = Command::new("bash")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients/run_client.sh"))
+        .args([runner, &mock_port, workdir.to_str().unwrap()])
+        .env("CLAUDE_CONFIG_DIR", home.root.join(".claude-config"))
+        .env_remove("CODEX_HOME")
+        .output()
+        .unwrap();
+    let _ = mock.kill();
+    let _ = server.kill();
+    let _ = (mock.wait(), server.wait());
+    assert!(
+        out.status.success(),
+        "{runner} session failed:\n{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    let requests = std::fs::read_to_string(&log).unwrap();
+    let tools: BTreeSet<String> = requests
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|r| r["api"] != "unknown")
+        .flat_map(|r| {
+            r["tools"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(|t| t.as_str().map(str::to_owned))
+        })
+        .collect();
+    assert!(
+        !tools.is_empty(),
+        "no model request with tools:\n{requests}"
+    );
+    tools
+}
+
+/// The tools every session must offer, as `(server, tool)`.
+const EXPECTED: &[(&str, &str)] = &[
+    ("everything", "echo"),
+    ("secretprobe", "secret_ok"),
+    ("orchhttp", "list_clients"),
+    ("orchsse", "list_clients"),
+    ("orchstdio", "list_clients"),
+];
+
+fn assert_offers(tools: &BTreeSet<String>, spell: impl Fn(&str, &str) -> String) {
+    let missing: Vec<String> = EXPECTED
+        .iter()
+        .map(|(server, tool)| spell(server, tool))
+        .filter(|name| !tools.contains(name))
+        .collect();
+    assert!(missing.is_empty(), "missing {missing:?} among {tools:?}");
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Reads the server's stderr up to its "listening on" line, then keeps draining it.
+fn wait_for_listening(server: &mut Child) {
+    use std::io::BufRead as _;
+    let mut lines = std::io::BufReader::new(server.stderr.take().unwrap()).lines();
+    let started = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .any(|line| line.contains("listening on"));
+    assert!(started, "serve --http exited before listening");
+    std::thread::spawn(move || lines.for_each(drop));
+}
+
+#[test]
+fn claude_code_session_offers_every_deployed_servers_tools() {
+    let tools = session_tools("claude-code", "claude");
+    assert_offers(&tools, |s, t| format!("mcp__{s}__{t}"));
+}
+
+#[test]
+fn gemini_cli_session_offers_every_deployed_servers_tools() {
+    let tools = session_tools("gemini-cli", "gemini");
+    assert_offers(&tools, |s, t| format!("mcp_{s}_{t}"));
+}
+
+#[test]
+fn codex_session_offers_every_deployed_servers_tools() {
+    let tools = session_tools("codex", "codex");
+    assert_offers(&tools, |s, t| format!("mcp__{s}__{t}"));
 }
