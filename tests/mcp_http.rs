@@ -647,3 +647,60 @@ fn conformance_suite_passes_every_applicable_scenario() {
         );
     }
 }
+
+/// Whether an SSE body holds a priming event (an event whose `data` is empty).
+fn has_priming_event(text: &str) -> bool {
+    text.split("\n\n").any(|event| {
+        event
+            .lines()
+            .any(|l| l.trim_end() == "data:" || l.trim_end() == "data: ")
+    })
+}
+
+/// Clients before 2025-11-25 (Gemini CLI's SDK negotiates 2025-06-18) parse every `data:` as
+/// JSON and drop the server on an empty priming event, so only sessions at 2025-11-25 or later
+/// get one, on the `initialize` answer and on later requests alike.
+#[test]
+fn priming_events_only_for_sessions_at_2025_11_25_or_later() {
+    let f = Fixture::new();
+    for (version, primed) in [
+        ("2025-06-18", false),
+        ("2025-03-26", false),
+        ("2025-11-25", true),
+    ] {
+        let mut init = initialize();
+        init["params"]["protocolVersion"] = json!(version);
+        let r = f.rpc(&f.read, None, &init);
+        assert_eq!(r.status, 200, "{}", r.text());
+        assert_eq!(answer(&r, 1)["result"]["protocolVersion"], version);
+        assert_eq!(
+            has_priming_event(&r.text()),
+            primed,
+            "{version}: {}",
+            r.text()
+        );
+        let session = r.header("mcp-session-id").unwrap().to_owned();
+        let later = |body: &Value| {
+            f.server
+                .req()
+                .method("POST")
+                .path("/mcp")
+                .bearer(&f.read)
+                .header("Accept", "application/json, text/event-stream")
+                .header("Mcp-Session-Id", &session)
+                .header("MCP-Protocol-Version", version)
+                .json(body)
+                .send()
+        };
+        let r = later(&json!({"jsonrpc": "2.0", "method": "notifications/initialized"}));
+        assert_eq!(r.status, 202);
+        let r = later(&call(2, "list_clients", &json!({})));
+        assert_eq!(answer(&r, 2)["result"]["isError"], false);
+        assert_eq!(
+            has_priming_event(&r.text()),
+            primed,
+            "{version}: {}",
+            r.text()
+        );
+    }
+}

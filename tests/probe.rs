@@ -58,19 +58,30 @@ impl Home {
     }
 
     fn cli(&self, args: &[&str]) -> Output {
+        self.cli_with(&[], args)
+    }
+
+    /// Runs the binary with extra environment variables (the client's environment).
+    fn cli_with(&self, vars: &[(&str, &str)], args: &[&str]) -> Output {
         Command::cargo_bin("mcp-orch")
             .unwrap()
             .env("HOME", &self.home)
             .env("MCP_ORCH_HOME", &self.state)
             .env("NO_COLOR", "1")
             .env_remove("SPY_TOKEN")
+            .env_remove("EV_TOKEN")
+            .envs(vars.iter().copied())
             .args(args)
             .output()
             .unwrap()
     }
 
     fn json(&self, args: &[&str]) -> (Option<i32>, Value) {
-        let out = self.cli(args);
+        self.json_with(&[], args)
+    }
+
+    fn json_with(&self, vars: &[(&str, &str)], args: &[&str]) -> (Option<i32>, Value) {
+        let out = self.cli_with(vars, args);
         let value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
             panic!(
                 "not JSON ({e}): {}\nstderr: {}",
@@ -297,12 +308,160 @@ fn draft_servers_get_their_secrets_like_the_launcher_gives_them() {
 }
 
 #[test]
-fn legacy_sse_is_reported_as_unsupported() {
+fn a_legacy_sse_server_that_is_not_there_fails_to_initialize() {
     let h = Home::new(&catalog());
     let (code, r) = h.json(&["--json", "probe", "legacy-sse"]);
     assert_eq!(code, Some(1));
-    assert_eq!(r["status"], "unsupported");
-    assert_eq!(error_code(&r), "UNSUPPORTED_TRANSPORT");
+    assert_eq!(r["status"], "failed");
+    assert_eq!(error_code(&r), "INITIALIZE_FAILED");
+}
+
+#[test]
+fn a_real_server_over_legacy_sse_answers() {
+    let server = HttpServer::start("sse");
+    let catalog = format!(
+        "{}\n[[servers]]\nid = \"everything-sse\"\nname = \"Everything over SSE\"\ndescription = \"server-everything, sse\"\ntransport = \"sse\"\nurl = \"http://127.0.0.1:{}/sse\"\n",
+        catalog(),
+        server.port
+    );
+    let h = Home::new(&catalog);
+    let (code, r) = h.json(&["--json", "probe", "everything-sse"]);
+    assert_eq!(code, Some(0), "{r:#}");
+    assert_eq!(r["transport"], "sse");
+    assert_eq!(r["status"], "ok");
+    assert!(r["tools"].as_array().unwrap().contains(&json!("echo")));
+}
+
+/// A catalog entry that needs a secret and runs the real server-everything.
+fn secret_everything() -> String {
+    format!(
+        "{}\n[[servers]]\nid = \"everything-secret\"\nname = \"Everything with a token\"\ndescription = \"server-everything, stdio\"\ntransport = \"stdio\"\ncommand = \"node\"\nargs = [{:?}, \"stdio\"]\nenv = [{{ name = \"EV_TOKEN\", secret = true, required = true }}]\n",
+        catalog(),
+        everything().display().to_string()
+    )
+}
+
+/// `probe --as-client` starts what the client's file says, the way the client does: the
+/// default launcher entry works for Codex, whose servers get only an allow-list of variables
+/// (so the state directory must come from the entry's `--home`); an env reference the
+/// client's environment lacks fails with `MISSING_CLIENT_ENV` and passes once it is exported.
+#[test]
+fn probe_as_client_starts_entries_as_the_client_would() {
+    let h = Home::new(&secret_everything());
+    assert!(h.cli(&["keys", "init"]).status.success());
+    for client in ["codex", "claude-code"] {
+        let mut args = vec![
+            "draft",
+            "add",
+            "everything-secret",
+            "--client",
+            client,
+            "--secret",
+            "EV_TOKEN=ev-secret-1",
+        ];
+        if client == "claude-code" {
+            args.extend(["--secret-delivery", "env"]);
+        }
+        assert!(h.cli(&args).status.success());
+        assert!(
+            h.cli(&["publish", "--client", client, "-m", "x"])
+                .status
+                .success()
+        );
+        let out = h.cli(&["deploy", "--client", client, "--yes"]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let (code, r) = h.json(&[
+        "--json",
+        "probe",
+        "--as-client",
+        "codex",
+        "--timeout",
+        "30s",
+    ]);
+    assert_eq!(code, Some(0), "{r:#}");
+    assert_eq!(r["servers"][0]["name"], "everything-secret");
+    assert_eq!(r["servers"][0]["resolved_from"], "client");
+    assert_eq!(r["servers"][0]["status"], "ok");
+
+    let (code, r) = h.json(&["--json", "probe", "--as-client", "claude-code"]);
+    assert_eq!(code, Some(1), "{r:#}");
+    assert_eq!(error_code(&r["servers"][0]), "MISSING_CLIENT_ENV");
+    assert!(
+        r["servers"][0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("`EV_TOKEN`")
+    );
+    let (code, r) = h.json_with(
+        &[("EV_TOKEN", "exported-value")],
+        &[
+            "--json",
+            "probe",
+            "--as-client",
+            "claude-code",
+            "everything-secret",
+            "--timeout",
+            "30s",
+        ],
+    );
+    assert_eq!(code, Some(0), "{r:#}");
+    assert!(!r.to_string().contains("exported-value"));
+    let (code, r) = h.json(&["--json", "probe", "--as-client", "claude-code", "nope"]);
+    assert_eq!(
+        (code, r["error"]["code"].as_str()),
+        (Some(1), Some("NOT_IN_CLIENT_FILE"))
+    );
+}
+
+/// `status --verify` probes each deployed entry as its client starts it and shows the
+/// client's own verdict beside it (here a stand-in `claude` on PATH).
+#[test]
+fn status_verify_shows_our_verdict_and_the_clients() {
+    let h = Home::new(&secret_everything());
+    let bin = h.home.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let fake = bin.join("claude");
+    std::fs::write(
+        &fake,
+        "#!/bin/sh\n[ \"$1 $2\" = \"mcp list\" ] && echo 'Checking MCP server health...' && echo 'everything-secret: node index.js - ✓ Connected'\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&fake, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    for args in [
+        vec![
+            "draft",
+            "add",
+            "everything-secret",
+            "--client",
+            "claude-code",
+            "--secret",
+            "EV_TOKEN=ev-2",
+        ],
+        vec!["keys", "init"],
+        vec!["publish", "--client", "claude-code", "-m", "x"],
+        vec!["deploy", "--client", "claude-code", "--yes"],
+    ] {
+        assert!(h.cli(&args).status.success(), "{args:?}");
+    }
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+    let (code, r) = h.json_with(
+        &[("PATH", &path)],
+        &["--json", "status", "--verify", "--timeout", "30s"],
+    );
+    assert_eq!(code, Some(0), "{r:#}");
+    let v = &r["verified"][0];
+    assert_eq!(v["client_id"], "claude-code");
+    assert_eq!(v["ok"], true);
+    assert_eq!(v["servers"][0]["status"], "ok");
+    assert_eq!(
+        v["client_says"]["everything-secret"],
+        "everything-secret: node index.js - ✓ Connected"
+    );
 }
 
 /// server-everything over Streamable HTTP on a free loopback port; killed on drop.
@@ -312,7 +471,8 @@ struct HttpServer {
 }
 
 impl HttpServer {
-    fn start() -> Self {
+    /// server-everything in `mode` (`streamableHttp` or `sse`).
+    fn start(mode: &str) -> Self {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -320,7 +480,7 @@ impl HttpServer {
             .port();
         let mut child = std::process::Command::new("node")
             .arg(everything())
-            .arg("streamableHttp")
+            .arg(mode)
             .env("PORT", port.to_string())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -354,7 +514,7 @@ impl Drop for HttpServer {
 
 #[test]
 fn a_real_server_over_streamable_http_answers_with_its_headers() {
-    let server = HttpServer::start();
+    let server = HttpServer::start("streamableHttp");
     let catalog = format!(
         r#"{}
 [[servers]]

@@ -5,17 +5,22 @@ use std::process::ExitCode;
 
 use super::Ctx;
 use super::output::parse_pair;
-use crate::core::ProbeTarget;
 use crate::core::probe::{ProbeReport, parse_duration};
+use crate::core::profiles::DEFAULT_PROFILE;
+use crate::core::{ProbeTarget, any_probe_failed};
 
 /// Arguments of `probe`.
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "With --client, NAME is looked up in that client's draft first, then in the catalog.\nExits 0 when the server answered initialize and tools/list, 1 otherwise.\n\nExamples:\n  mcp-orch probe github --client cursor\n  mcp-orch probe filesystem --param path=/tmp --timeout 30s --json"
+    after_help = "With --client, NAME is looked up in that client's draft first, then in the catalog.\nWith --as-client, every entry of that client's file (or NAME) is started exactly as the client\nwould: its references expanded from this shell's environment, with the environment the client\ngives its servers (Codex's allow-list, Gemini's redaction). An entry that needs a variable the\nclient does not have fails with MISSING_CLIENT_ENV.\nExits 0 when every server answered initialize and tools/list, 1 otherwise.\n\nExamples:\n  mcp-orch probe github --client cursor\n  mcp-orch probe --as-client claude-code\n  mcp-orch probe filesystem --param path=/tmp --timeout 30s --json"
 )]
 pub struct Args {
-    /// Server name in the client's draft, or catalog id.
-    pub name: String,
+    /// Server name in the client's draft, or catalog id (with --as-client: in its file).
+    #[arg(required_unless_present = "as_client")]
+    pub name: Option<String>,
+    /// Start the entries of this client's file as the client would.
+    #[arg(long, value_name = "CLIENT", conflicts_with_all = ["client", "params"])]
+    pub as_client: Option<String>,
     /// Client whose draft holds the server.
     #[arg(long, short = 'c')]
     pub client: Option<String>,
@@ -91,8 +96,30 @@ pub fn run(args: &Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
         .iter()
         .map(|p| parse_pair("--param", p))
         .collect::<Result<Vec<_>, _>>()?;
+    if let Some(client) = &args.as_client {
+        let profile = args.profile.as_deref().unwrap_or(DEFAULT_PROFILE);
+        let reports =
+            orch.probe_as_client_blocking(client, profile, args.name.as_deref(), false, timeout)?;
+        if ctx.json {
+            ctx.print_json(&serde_json::json!({
+                "client_id": client,
+                "profile_id": profile,
+                "ok": !any_probe_failed(&reports),
+                "servers": reports,
+            }))?;
+        } else if reports.is_empty() {
+            ctx.print(&format!("{client}'s file has no servers"))?;
+        } else {
+            ctx.print(&reports.iter().map(report_text).collect::<String>())?;
+        }
+        return Ok(if any_probe_failed(&reports) {
+            ExitCode::from(1)
+        } else {
+            ExitCode::SUCCESS
+        });
+    }
     let target = ProbeTarget::Named {
-        name: args.name.clone(),
+        name: args.name.clone().unwrap_or_default(),
         client: args.client.clone(),
         profile: args.profile.clone(),
         params,

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use super::Ctx;
 use crate::core::orchestrator::{DriftState, TargetStatus};
+use crate::core::probe::parse_duration;
 
 /// Arguments of `status`.
 #[derive(Debug, clap::Args)]
@@ -18,6 +19,13 @@ pub struct Args {
     /// Exit 1 when drift is found.
     #[arg(long)]
     pub check: bool,
+    /// Also start every deployed entry as its client would (initialize + tools/list), and
+    /// show the client's own verdict where its CLI is installed; exit 1 when one fails.
+    #[arg(long)]
+    pub verify: bool,
+    /// Per-server timeout of --verify (e.g. 10s, 30s).
+    #[arg(long, default_value = "10s", requires = "verify")]
+    pub timeout: String,
 }
 
 fn show(v: Option<u64>, id: Option<&String>) -> String {
@@ -31,11 +39,22 @@ fn show(v: Option<u64>, id: Option<&String>) -> String {
 pub fn run(args: &Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
     let orch = ctx.open()?;
     let targets: Vec<TargetStatus> = orch.status(args.client.as_deref())?;
-    let drifted = targets
-        .iter()
-        .any(|t| matches!(t.drift, DriftState::Drifted | DriftState::FileMissing));
+    let verified = if args.verify {
+        Some(orch.verify_blocking(args.client.as_deref(), parse_duration(&args.timeout)?)?)
+    } else {
+        None
+    };
+    let failed = verified.iter().flatten().any(|v| !v.ok);
+    let drifted = targets.iter().any(|t| {
+        matches!(t.drift, DriftState::Drifted | DriftState::FileMissing)
+            || !t.missing_launcher.is_empty()
+    });
     if ctx.json {
-        ctx.print_json(&serde_json::json!({ "targets": targets, "drift_detected": drifted }))?;
+        let mut doc = serde_json::json!({ "targets": targets, "drift_detected": drifted });
+        if let Some(verified) = &verified {
+            doc["verified"] = serde_json::json!(verified);
+        }
+        ctx.print_json(&doc)?;
     } else if targets.is_empty() {
         ctx.print("nothing published or deployed yet")?;
     } else {
@@ -57,6 +76,14 @@ pub fn run(args: &Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
                     .and_then(|v| v.as_str().map(str::to_owned))
                     .unwrap_or_default(),
             };
+            let drift = if t.missing_launcher.is_empty() {
+                drift
+            } else {
+                format!(
+                    "{drift}; the mcp-orch binary of {} is gone (publish and deploy again)",
+                    t.missing_launcher.join(",")
+                )
+            };
             let _ = writeln!(
                 out,
                 "{:<15} {:<10} {:<18} {:<18} {drift}",
@@ -66,9 +93,31 @@ pub fn run(args: &Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
                 show(t.latest_version, t.latest_artifact_id.as_ref()),
             );
         }
+        for v in verified.iter().flatten() {
+            let _ = writeln!(
+                out,
+                "\n{}/{} as {} starts them:",
+                v.client_id, v.profile_id, v.client_id
+            );
+            for r in &v.servers {
+                let ours = match (r.ok, r.tool_count, r.error_code) {
+                    (true, Some(n), _) => format!("ok, {n} tools"),
+                    (_, _, Some(code)) => format!(
+                        "{} [{code}] {}",
+                        r.status.as_str(),
+                        r.error.as_deref().unwrap_or_default()
+                    ),
+                    _ => r.status.as_str().to_owned(),
+                };
+                let _ = writeln!(out, "  {} {}: {ours}", if r.ok { '✓' } else { '✗' }, r.name);
+                if let Some(line) = v.client_says.as_ref().and_then(|s| s.get(&r.name)) {
+                    let _ = writeln!(out, "      the client says: {line}");
+                }
+            }
+        }
         ctx.print(&out)?;
     }
-    Ok(if args.check && drifted {
+    Ok(if (args.check && drifted) || failed {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS

@@ -200,6 +200,9 @@ pub struct ClientDef {
     /// Limits.
     #[serde(default)]
     pub limits: Limits,
+    /// How the client starts its servers (their environment, reference expansion).
+    #[serde(default)]
+    pub launch: crate::core::launch::LaunchModel,
     /// A path pinned by the user (in `<home>/clients.toml`), checked first.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,

@@ -79,6 +79,11 @@ impl Environment {
         }
     }
 
+    /// Every variable.
+    pub fn vars(&self) -> &BTreeMap<String, String> {
+        &self.vars
+    }
+
     /// An environment variable; empty values count as unset.
     pub fn var(&self, name: &str) -> Option<&str> {
         self.vars

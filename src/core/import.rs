@@ -76,17 +76,41 @@ fn unmodelled(client: &ClientDef, obj: &serde_json::Map<String, Value>) -> BTree
         .collect()
 }
 
-/// Converts one entry written in `client`'s spelling into a draft server.
-pub fn parse_entry(
-    client: &ClientDef,
-    entry: &Value,
-    launcher: &SelfCommand,
-) -> Result<DraftServer, String> {
+/// One entry of a client's file as written: what the client itself reads from it, before any
+/// reference is expanded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawEntry {
+    /// Transport.
+    pub transport: Transport,
+    /// stdio command.
+    pub command: Option<String>,
+    /// stdio arguments.
+    pub args: Vec<String>,
+    /// stdio environment, as written.
+    pub env: BTreeMap<String, String>,
+    /// Remote URL.
+    pub url: Option<String>,
+    /// Remote headers, as written.
+    pub headers: BTreeMap<String, String>,
+    /// Headers whose value the client reads from its own environment (Codex's
+    /// `bearer_token_env_var` as `Authorization: Bearer ${VAR}`, and `env_http_headers`).
+    pub env_headers: BTreeMap<String, String>,
+    /// Variables the client passes through from its own environment (Codex's `env_vars`).
+    pub env_vars: Vec<String>,
+    /// The fields drafts do not model.
+    pub extra: BTreeMap<String, Value>,
+}
+
+/// Reads one entry written in `client`'s spelling.
+pub fn raw_entry(client: &ClientDef, entry: &Value) -> Result<RawEntry, String> {
     let obj = entry.as_object().ok_or("the entry is not an object")?;
     let type_value = (!client.type_field.is_empty())
         .then(|| obj.get(&client.type_field).and_then(Value::as_str))
         .flatten()
         .unwrap_or_default();
+    if matches!(type_value, "builtin" | "platform") {
+        return Err(format!("`{type_value}` entries belong to the client"));
+    }
     let remote = &client.remote;
     let url = [&remote.url, &remote.sse_url, &"url".to_owned()]
         .into_iter()
@@ -97,10 +121,8 @@ pub fn parse_entry(
                 .map(|u| (f.clone(), u.to_owned()))
         });
     let shape = &client.stdio;
+    let extra = unmodelled(client, obj);
     if let Some((field, url)) = url.filter(|_| !obj.contains_key(&shape.command)) {
-        if matches!(type_value, "builtin" | "platform") {
-            return Err(format!("`{type_value}` entries belong to the client"));
-        }
         let transport = if (!remote.sse_type.is_empty()
             && type_value == remote.sse_type
             && remote.sse_type != remote.http_type)
@@ -115,42 +137,24 @@ pub fn parse_entry(
         } else {
             remote.headers.as_str()
         };
-        // Header references come back in the draft's own `${NAME}` form (rendering adds the
-        // client's `${env:NAME}` again), and Codex's env-var fields become headers again.
-        let inner = (client.env_reference.strip_prefix("${"))
-            .and_then(|r| r.strip_suffix("VAR}"))
-            .unwrap_or_default();
-        let mut headers = string_map(obj.get(header_field), "headers")?;
-        for value in headers.values_mut().filter(|_| !inner.is_empty()) {
-            let bare =
-                |name: &str| Some(format!("${{{}}}", name.strip_prefix(inner).unwrap_or(name)));
-            *value =
-                crate::core::render::replace_refs(value, bare).unwrap_or_else(|| value.clone());
-        }
+        let mut env_headers = BTreeMap::new();
         if let Some(var) = obj.get(&remote.bearer_env).and_then(Value::as_str) {
-            headers.insert("Authorization".to_owned(), format!("Bearer ${{{var}}}"));
+            env_headers.insert("Authorization".to_owned(), format!("Bearer ${{{var}}}"));
         }
         for (header, var) in string_map(obj.get(&remote.env_headers), "env_headers")? {
-            headers.insert(header, format!("${{{var}}}"));
+            env_headers.insert(header, format!("${{{var}}}"));
         }
-        // References the client fills from its own environment stay that way.
-        let uses_env = headers.values().any(|v| v.contains("${"));
-        return Ok(DraftServer {
-            server_id: None,
+        return Ok(RawEntry {
             transport,
             command: None,
             args: Vec::new(),
-            url: Some(url),
-            headers,
             env: BTreeMap::new(),
-            params: BTreeMap::new(),
-            secret_delivery: uses_env.then_some(SecretDelivery::Env),
-            origin: Origin::Imported,
-            extra: unmodelled(client, obj),
+            url: Some(url),
+            headers: string_map(obj.get(header_field), "headers")?,
+            env_headers,
+            env_vars: Vec::new(),
+            extra,
         });
-    }
-    if matches!(type_value, "builtin" | "platform") {
-        return Err(format!("`{type_value}` entries belong to the client"));
     }
     let (command, args) = match shape.command_style {
         CommandStyle::String => {
@@ -175,19 +179,75 @@ pub fn parse_entry(
             (command, argv)
         }
     };
-    let env: BTreeMap<String, EnvValue> = string_map(obj.get(&shape.env), "env")?
+    Ok(RawEntry {
+        transport: Transport::Stdio,
+        command: Some(command),
+        args,
+        env: string_map(obj.get(&shape.env), "env")?,
+        url: None,
+        headers: BTreeMap::new(),
+        env_headers: BTreeMap::new(),
+        env_vars: strings(obj.get("env_vars")).unwrap_or_default(),
+        extra,
+    })
+}
+
+/// Converts one entry written in `client`'s spelling into a draft server.
+pub fn parse_entry(
+    client: &ClientDef,
+    entry: &Value,
+    launcher: &SelfCommand,
+) -> Result<DraftServer, String> {
+    let raw = raw_entry(client, entry)?;
+    if raw.transport != Transport::Stdio {
+        // Header references come back in the draft's own `${NAME}` form (rendering adds the
+        // client's `${env:NAME}` again), and Codex's env-var fields become headers again.
+        let inner = (client.env_reference.strip_prefix("${"))
+            .and_then(|r| r.strip_suffix("VAR}"))
+            .unwrap_or_default();
+        let mut headers = raw.headers;
+        for value in headers.values_mut().filter(|_| !inner.is_empty()) {
+            let bare =
+                |name: &str| Some(format!("${{{}}}", name.strip_prefix(inner).unwrap_or(name)));
+            *value =
+                crate::core::render::replace_refs(value, bare).unwrap_or_else(|| value.clone());
+        }
+        headers.extend(raw.env_headers);
+        // References the client fills from its own environment stay that way.
+        let uses_env = headers.values().any(|v| v.contains("${"));
+        return Ok(DraftServer {
+            server_id: None,
+            transport: raw.transport,
+            command: None,
+            args: Vec::new(),
+            url: raw.url,
+            headers,
+            env: BTreeMap::new(),
+            params: BTreeMap::new(),
+            secret_delivery: uses_env.then_some(SecretDelivery::Env),
+            origin: Origin::Imported,
+            extra: raw.extra,
+        });
+    }
+    let command = raw.command.unwrap_or_default();
+    let env: BTreeMap<String, EnvValue> = raw
+        .env
         .into_iter()
         .map(|(k, v)| (k, EnvValue::Plain(v)))
         .collect();
-    let extra = unmodelled(client, obj);
-    let Some(own_args) = self_args(launcher, &command, &args) else {
-        return Ok(stdio_server(command, args, env, extra));
+    let Some(own_args) = self_args(launcher, &command, &raw.args) else {
+        return Ok(stdio_server(command, raw.args, env, raw.extra));
     };
     match own_args.split_first() {
-        Some((run, rest)) if run == "run" => parse_launcher(rest, env, extra),
-        Some((connect, rest)) if connect == "connect" => parse_bridge(rest, extra),
+        Some((run, rest)) if run == "run" => parse_launcher(rest, env, raw.extra),
+        Some((connect, rest)) if connect == "connect" => parse_bridge(rest, raw.extra),
         // `mcp-orch serve` and any other own command: the catalog's `mcp-orch` spelling.
-        _ => Ok(stdio_server("mcp-orch".to_owned(), own_args, env, extra)),
+        _ => Ok(stdio_server(
+            "mcp-orch".to_owned(),
+            own_args,
+            env,
+            raw.extra,
+        )),
     }
 }
 

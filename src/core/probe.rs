@@ -7,7 +7,7 @@
 //! found, a crash, a timeout) is a [`ProbeReport`] with a stable `error_code`, the reason,
 //! and the last lines of the server's stderr. Secret values never appear in a report.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -54,6 +54,9 @@ pub struct ProbeSpec {
     pub args: Vec<String>,
     /// Extra environment of the child (secrets resolved).
     pub env: BTreeMap<String, String>,
+    /// Whether `env` is the child's whole environment (a client's launch), rather than
+    /// additions to this process's.
+    pub clear_env: bool,
     /// Remote URL.
     pub url: Option<String>,
     /// Remote headers (secrets resolved).
@@ -88,8 +91,6 @@ pub enum ProbeStatus {
     Failed,
     /// No answer within the timeout.
     Timeout,
-    /// The probe cannot speak this transport (legacy HTTP+SSE).
-    Unsupported,
 }
 
 impl ProbeStatus {
@@ -99,7 +100,6 @@ impl ProbeStatus {
             Self::Ok => "ok",
             Self::Failed => "failed",
             Self::Timeout => "timeout",
-            Self::Unsupported => "unsupported",
         }
     }
 }
@@ -141,7 +141,7 @@ pub struct ProbeReport {
     pub latency_ms: u64,
     /// Stable failure code: `MISSING_SECRET`, `COMMAND_NOT_FOUND`, `SPAWN_FAILED`,
     /// `INITIALIZE_FAILED`, `TOOLS_LIST_FAILED`, `TIMEOUT`, `INVALID_HEADER`,
-    /// `UNSUPPORTED_TRANSPORT`, `MISSING_COMMAND`, `MISSING_URL`.
+    /// `MISSING_COMMAND`, `MISSING_URL`, `MISSING_CLIENT_ENV`, `INVALID_ENTRY`.
     pub error_code: Option<&'static str>,
     /// Why it failed.
     pub error: Option<String>,
@@ -250,13 +250,9 @@ pub async fn run(spec: ProbeSpec, timeout: Duration) -> ProbeReport {
     }
     match spec.transport {
         Transport::Stdio => probe_stdio(&spec, timeout, started, &mut report).await,
-        Transport::Http => probe_http(&spec, timeout, started, &mut report).await,
-        Transport::Sse => report.fail(
-            ProbeStatus::Unsupported,
-            "UNSUPPORTED_TRANSPORT",
-            "the legacy HTTP+SSE transport cannot be probed (the rmcp client has no SSE transport)"
-                .into(),
-        ),
+        Transport::Http | Transport::Sse => {
+            probe_remote(&spec, timeout, started, &mut report).await;
+        }
     }
     if report.latency_ms == 0 {
         report.latency_ms = millis(started.elapsed());
@@ -370,6 +366,9 @@ async fn probe_stdio(
         return;
     };
     let mut command = tokio::process::Command::new(program);
+    if spec.clear_env {
+        command.env_clear();
+    }
     command.args(&spec.args).envs(&spec.env).kill_on_drop(true);
     #[cfg(unix)]
     command.process_group(0);
@@ -446,7 +445,7 @@ fn kill_group(pid: Option<u32>) {
     let _ = pid;
 }
 
-async fn probe_http(
+async fn probe_remote(
     spec: &ProbeSpec,
     timeout: Duration,
     started: Instant,
@@ -460,7 +459,7 @@ async fn probe_http(
         );
         return;
     };
-    let mut headers = HashMap::new();
+    let mut headers = reqwest::header::HeaderMap::new();
     for (name, value) in &spec.headers {
         let parsed = (
             reqwest::header::HeaderName::from_bytes(name.as_bytes()),
@@ -491,17 +490,63 @@ async fn probe_http(
             return;
         }
     };
-    let config =
-        StreamableHttpClientTransportConfig::with_uri(url.to_owned()).custom_headers(headers);
-    let transport = StreamableHttpClientTransport::with_client(client, config);
-    if let Some(client) = handshake(
-        Box::pin(client_config().serve(transport)),
-        timeout,
-        started,
-        report,
-    )
-    .await
-    {
+    let serving = if spec.transport == Transport::Sse {
+        // The SSE client sends the headers with every request, the stream's GET included.
+        let client = match crate::core::registry::fetch::client_builder()
+            .connect_timeout(timeout)
+            .default_headers(headers)
+            .build()
+        {
+            Ok(c) => c,
+            Err(e) => {
+                report.fail(ProbeStatus::Failed, "SPAWN_FAILED", e.to_string());
+                return;
+            }
+        };
+        let transport = match tokio::time::timeout(
+            timeout,
+            crate::core::sse_client::SseTransport::connect(client, url),
+        )
+        .await
+        {
+            Ok(Ok(t)) => t,
+            Ok(Err(e)) => {
+                report.fail(ProbeStatus::Failed, "INITIALIZE_FAILED", e.to_string());
+                return;
+            }
+            Err(_) => {
+                report.fail(
+                    ProbeStatus::Timeout,
+                    "TIMEOUT",
+                    format!("no event stream within {} ms", timeout.as_millis()),
+                );
+                return;
+            }
+        };
+        handshake(
+            Box::pin(client_config().serve(transport)),
+            timeout,
+            started,
+            report,
+        )
+        .await
+    } else {
+        let config = StreamableHttpClientTransportConfig::with_uri(url.to_owned()).custom_headers(
+            headers
+                .into_iter()
+                .filter_map(|(k, v)| Some((k?, v)))
+                .collect(),
+        );
+        let transport = StreamableHttpClientTransport::with_client(client, config);
+        handshake(
+            Box::pin(client_config().serve(transport)),
+            timeout,
+            started,
+            report,
+        )
+        .await
+    };
+    if let Some(client) = serving {
         let _ = tokio::time::timeout(SHUTDOWN_GRACE, client.cancel()).await;
     }
 }

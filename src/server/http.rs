@@ -57,8 +57,9 @@ pub struct AppState {
     pub core: Arc<SharedCore>,
     /// Changes in the state directory, by any process.
     pub watcher: Arc<Watcher>,
-    /// Sessions of the Streamable HTTP transport at `/mcp`.
-    pub mcp_sessions: Arc<LocalSessionManager>,
+    /// Sessions of the Streamable HTTP transport at `/mcp`: those at 2025-11-25 or later, whose
+    /// SSE streams start with a priming event, and the older ones, whose streams do not.
+    pub mcp_sessions: [Arc<LocalSessionManager>; 2],
     /// Recent requests, for the TUI's Server panel.
     pub activity: Arc<Activity>,
     /// Sessions of the 2024-11-05 HTTP+SSE transport.
@@ -129,7 +130,10 @@ impl AppState {
             core,
             watcher,
             mcp_stateless,
-            mcp_sessions: Arc::new(LocalSessionManager::default()),
+            mcp_sessions: [
+                Arc::new(LocalSessionManager::default()),
+                Arc::new(mcp::without_priming(LocalSessionManager::default())),
+            ],
             activity,
             legacy: Arc::new(legacy::Sessions::default()),
             events: Arc::new(EventHub::new(config.events.buffer)),
@@ -147,7 +151,11 @@ impl AppState {
     pub fn session_count(&self) -> usize {
         // `try_read`: a count taken while a session is being created may be one off; it is
         // shown, never acted on.
-        let streamable = self.mcp_sessions.sessions.try_read().map_or(0, |s| s.len());
+        let streamable: usize = self
+            .mcp_sessions
+            .iter()
+            .map(|m| m.sessions.try_read().map_or(0, |s| s.len()))
+            .sum();
         streamable + self.legacy.len()
     }
 

@@ -3,7 +3,7 @@
 //! file.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -118,6 +118,9 @@ pub struct TargetStatus {
     pub missing: Vec<String>,
     /// Whether the file's bytes differ from what mcp-orch last wrote (other content included).
     pub file_changed: bool,
+    /// Owned entries that start an `mcp-orch` binary (launcher, bridge, `serve`) that is no
+    /// longer there: the client cannot start them. Publish and deploy again.
+    pub missing_launcher: Vec<String>,
 }
 
 /// sha256 of an entry's RFC 8785 form.
@@ -293,6 +296,7 @@ impl Orchestrator {
             changed: Vec::new(),
             missing: Vec::new(),
             file_changed: false,
+            missing_launcher: Vec::new(),
         };
         if record.deployed_at.is_none() {
             return Ok(status);
@@ -315,6 +319,23 @@ impl Orchestrator {
             return Ok(status);
         };
         let in_file: BTreeMap<String, Value> = doc.entries().into_iter().collect();
+        status.missing_launcher = record
+            .owned
+            .iter()
+            .filter(|name| {
+                in_file
+                    .get(*name)
+                    .and_then(|entry| crate::core::import::raw_entry(def, entry).ok())
+                    .and_then(|raw| raw.command)
+                    .is_some_and(|command| {
+                        let path = Path::new(&command);
+                        path.is_absolute()
+                            && path.file_name().is_some_and(|n| n == "mcp-orch")
+                            && !path.exists()
+                    })
+            })
+            .cloned()
+            .collect();
         for name in &record.owned {
             match (in_file.get(name), record.entry_hashes.get(name)) {
                 (None, _) => status.missing.push(name.clone()),

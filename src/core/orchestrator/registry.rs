@@ -12,9 +12,11 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::{Orchestrator, build_server, resolve_params};
+use crate::core::catalog::Transport;
 use crate::core::catalog::{Catalog, ServerEntry};
 use crate::core::draft::{Draft, DraftServer, EnvValue};
 use crate::core::error::{Error, Result};
+use crate::core::launch;
 use crate::core::probe::{self, ProbeReport, ProbeSpec};
 use crate::core::registry::{self, RegistryStore, Skipped, SyncOptions, SyncProgress, SyncReport};
 use crate::core::render;
@@ -190,6 +192,24 @@ const TOOLS: [&str; 4] = ["node", "npx", "uvx", "docker"];
 const VERSION_TIMEOUT: Duration = Duration::from_secs(10);
 /// Probes run at once by [`Orchestrator::probe_draft`].
 const PROBE_PARALLELISM: usize = 4;
+
+/// How long a client's own list command may take (some start every server).
+const CLIENT_LIST_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// One deployed (client, profile), verified as its client starts its servers.
+#[derive(Debug, Clone, Serialize)]
+pub struct Verification {
+    /// Client id.
+    pub client_id: String,
+    /// Profile id.
+    pub profile_id: String,
+    /// Whether every owned entry answered.
+    pub ok: bool,
+    /// Each owned entry, started as the client would.
+    pub servers: Vec<ProbeReport>,
+    /// What the client's own list command says of each, when it is installed.
+    pub client_says: Option<BTreeMap<String, String>>,
+}
 
 impl Orchestrator {
     /// The registry files.
@@ -426,6 +446,7 @@ impl Orchestrator {
             command: server.command.clone(),
             args: server.args.clone(),
             env,
+            clear_env: false,
             url: server.url.clone(),
             headers,
             secret_values,
@@ -445,6 +466,127 @@ impl Orchestrator {
     pub fn probe_blocking(&self, target: &ProbeTarget, timeout: Duration) -> Result<ProbeReport> {
         let spec = self.resolve_probe(target)?;
         Ok(probe::runtime()?.block_on(probe::run(spec, timeout)))
+    }
+
+    /// The entries of a client's file, each as that client would start it: its reference
+    /// syntax expanded from `client_env` (the environment the client runs in) and the
+    /// environment it gives its servers; only `name` when given, only the entries mcp-orch
+    /// owns when `owned_only`.
+    pub fn client_probe_specs(
+        &self,
+        client: &str,
+        profile: &str,
+        name: Option<&str>,
+        owned_only: bool,
+        client_env: &BTreeMap<String, String>,
+    ) -> Result<Vec<ProbeSpec>> {
+        self.check_target(client, profile)?;
+        let def = self.client(client)?;
+        let path = self.target_path(client, profile)?;
+        let (_, entries) = self.read_entries(def, &path)?;
+        let owned = self.deploy_record(client, profile)?.owned;
+        if let Some(name) = name
+            && !entries.iter().any(|(n, _)| n == name)
+        {
+            return Err(Error::invalid(
+                "NOT_IN_CLIENT_FILE",
+                "name",
+                format!(
+                    "{} has no server named `{}`",
+                    path.display(),
+                    name.chars().take(80).collect::<String>()
+                ),
+                format!("list them with `mcp-orch probe --as-client {client}`"),
+            ));
+        }
+        Ok(entries
+            .iter()
+            .filter(|(n, _)| name.is_none_or(|name| n == name))
+            .filter(|(n, _)| !owned_only || owned.contains(n))
+            .map(|(n, entry)| {
+                launch::spec(def, n, entry, client_env)
+                    .unwrap_or_else(|reason| unreadable_entry(n, &reason))
+            })
+            .collect())
+    }
+
+    /// Probes the entries of a client's file as that client starts them
+    /// ([`Self::client_probe_specs`]), with this process's environment as the client's.
+    pub fn probe_as_client_blocking(
+        &self,
+        client: &str,
+        profile: &str,
+        name: Option<&str>,
+        owned_only: bool,
+        timeout: Duration,
+    ) -> Result<Vec<ProbeReport>> {
+        let specs = self.client_probe_specs(client, profile, name, owned_only, self.env.vars())?;
+        Ok(probe::runtime()?.block_on(probe::run_many(specs, timeout, PROBE_PARALLELISM)))
+    }
+
+    /// Deployed entries start this binary by its path: report a path that is gone (the binary
+    /// was moved or uninstalled), per (client, profile).
+    fn launcher_checks(&self) -> Vec<DoctorCheck> {
+        let Ok(targets) = self.status(None) else {
+            return Vec::new();
+        };
+        targets
+            .into_iter()
+            .filter(|t| !t.missing_launcher.is_empty())
+            .map(|t| {
+                let mut c = check(
+                    "launcher",
+                    &format!("{}/{}", t.client_id, t.profile_id),
+                    CheckStatus::Error,
+                    format!(
+                        "{} start an mcp-orch binary that is no longer there",
+                        t.missing_launcher.join(", ")
+                    ),
+                );
+                c.hint = Some(format!(
+                    "publish again with the installed binary, then deploy: `mcp-orch publish --client {c} --profile {p} -m \"new binary path\" && mcp-orch deploy --client {c} --profile {p} --yes`",
+                    c = t.client_id,
+                    p = t.profile_id
+                ));
+                c.path = t.path;
+                c
+            })
+            .collect()
+    }
+
+    /// Verifies every deployed (client, profile), or those of `client`: each entry mcp-orch
+    /// owns is started as the client starts it ([`Self::client_probe_specs`]), and where the
+    /// client's own list command is installed, its verdict is kept beside.
+    pub fn verify_blocking(
+        &self,
+        client: Option<&str>,
+        timeout: Duration,
+    ) -> Result<Vec<Verification>> {
+        let runtime = probe::runtime()?;
+        let mut out = Vec::new();
+        for target in self.status(client)? {
+            if target.deployed_at.is_none() {
+                continue;
+            }
+            let (c, p) = (&target.client_id, &target.profile_id);
+            let specs = self.client_probe_specs(c, p, None, true, self.env.vars())?;
+            let names: Vec<String> = specs.iter().map(|s| s.name.clone()).collect();
+            let def = self.client(c)?;
+            let (servers, client_says) = runtime.block_on(async {
+                tokio::join!(
+                    probe::run_many(specs, timeout, PROBE_PARALLELISM),
+                    launch::client_verdicts(def, &self.env, &names, CLIENT_LIST_TIMEOUT)
+                )
+            });
+            out.push(Verification {
+                client_id: c.clone(),
+                profile_id: p.clone(),
+                ok: !any_probe_failed(&servers),
+                servers,
+                client_says,
+            });
+        }
+        Ok(out)
     }
 
     /// Probes every server of a draft (a few at a time), in name order.
@@ -512,6 +654,7 @@ impl Orchestrator {
             c.path = path;
             checks.push(c);
         }
+        checks.extend(self.launcher_checks());
         checks.extend(self.permission_checks());
         checks.push(self.registry_check());
         let errors = checks
@@ -772,6 +915,24 @@ pub fn any_probe_failed(reports: &[ProbeReport]) -> bool {
             probe::ProbeStatus::Failed | probe::ProbeStatus::Timeout
         )
     })
+}
+
+/// A probe that reports an entry mcp-orch could not read, without running anything.
+fn unreadable_entry(name: &str, reason: &str) -> ProbeSpec {
+    ProbeSpec {
+        name: name.to_owned(),
+        server_id: None,
+        resolved_from: "client",
+        transport: Transport::Stdio,
+        command: None,
+        args: Vec::new(),
+        env: BTreeMap::new(),
+        clear_env: true,
+        url: None,
+        headers: BTreeMap::new(),
+        secret_values: Vec::new(),
+        resolve_error: Some(("INVALID_ENTRY", format!("`{name}`: {reason}"))),
+    }
 }
 
 #[cfg(test)]

@@ -81,18 +81,27 @@ fn factory(
 /// The session-mode service mounted at `/mcp`.
 pub fn streamable_service(state: &AppState) -> StreamableMcp {
     let config = base_config(&state.config, &state.origins, &state.shutdown);
-    let service = |config: StreamableHttpServerConfig| {
+    let [primed, plain] = &state.mcp_sessions;
+    let service = |config: StreamableHttpServerConfig, sessions: &Arc<LocalSessionManager>| {
         StreamableHttpService::new(
             factory(&state.core, &state.watcher, &state.activity),
-            state.mcp_sessions.clone(),
+            sessions.clone(),
             config,
         )
     };
     StreamableMcp {
-        priming: service(config.clone()),
-        plain: service(config.with_sse_retry(None)),
+        priming: service(config.clone(), primed),
+        plain: service(config.with_sse_retry(None), plain),
+        primed_sessions: primed.clone(),
         body_limit: state.config.limits.body_bytes,
     }
+}
+
+/// A session store whose request streams start without a priming event (rmcp adds one per
+/// stream at the session layer, whatever the service's own setting).
+pub fn without_priming(mut sessions: LocalSessionManager) -> LocalSessionManager {
+    sessions.session_config.sse_retry = None;
+    sessions
 }
 
 /// The first protocol revision whose clients expect SSE priming events (an event with an id
@@ -100,14 +109,16 @@ pub fn streamable_service(state: &AppState) -> StreamableMcp {
 /// drop the server on the empty one (Gemini CLI 0.61: `Unexpected end of JSON input`).
 const PRIMING_SINCE: &str = "2025-11-25";
 
-/// `/mcp`: two rmcp services over one session store, the same but for priming events, which
-/// only sessions at 2025-11-25 or later get. The revision comes from the
-/// `MCP-Protocol-Version` header, which clients send on every request after `initialize`
-/// (before 2025-06-18 they send none and get none), or from the `initialize` request's body.
+/// `/mcp`: two rmcp services, each with its own session store, the same but for priming
+/// events, which only sessions at 2025-11-25 or later get. A request with a session goes to
+/// the store that holds it (a session keeps the revision it began with); one without goes by
+/// the `initialize` request's `protocolVersion`, else the `MCP-Protocol-Version` header
+/// (clients before 2025-06-18 send none and get none).
 #[derive(Clone)]
 pub struct StreamableMcp {
     priming: McpService,
     plain: McpService,
+    primed_sessions: Arc<LocalSessionManager>,
     body_limit: usize,
 }
 
@@ -137,23 +148,35 @@ impl StreamableMcp {
             .get("mcp-protocol-version")
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
-        let (req, version) = match header {
-            Some(version) => (req, Some(version)),
-            None if req.method() == Method::POST => {
+        let session = req
+            .headers()
+            .get("mcp-session-id")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let (req, primed) = match (session, header) {
+            // A session stays in the store it began in, whatever a later header says.
+            (Some(session), _) => {
+                let known = self
+                    .primed_sessions
+                    .sessions
+                    .read()
+                    .await
+                    .contains_key(session.as_str());
+                (req, known)
+            }
+            (None, Some(version)) => (req, version.as_str() >= PRIMING_SINCE),
+            (None, None) if req.method() == Method::POST => {
                 let (parts, body) = req.into_parts();
                 let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {
                     return super::too_large(self.body_limit);
                 };
-                let version = initialize_version(&bytes);
-                (Request::from_parts(parts, Body::from(bytes)), version)
+                let primed =
+                    initialize_version(&bytes).is_some_and(|v| v.as_str() >= PRIMING_SINCE);
+                (Request::from_parts(parts, Body::from(bytes)), primed)
             }
-            None => (req, None),
+            (None, None) => (req, false),
         };
-        let service = if version.is_some_and(|v| v.as_str() >= PRIMING_SINCE) {
-            self.priming
-        } else {
-            self.plain
-        };
+        let service = if primed { self.priming } else { self.plain };
         match service.oneshot(req).await {
             Ok(res) => res.map(Body::new),
             Err(never) => match never {},
