@@ -44,14 +44,14 @@ fn client<'a>(clients: &'a Value, id: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no client {id}"))
 }
 
-/// The value the launcher gives `${NAME}`: proves what the secret store holds without any
+/// The value the launcher gives `{secret:NAME}`: proves what the secret store holds without any
 /// command printing it.
 fn stored_secret(sb: &Sandbox, name: &str) -> Run {
     sb.run(&[
         "run",
         "probe",
         "--env",
-        &format!("PROBE_VALUE=${{{name}}}"),
+        &format!("PROBE_VALUE={{secret:{name}}}"),
         "--",
         "sh",
         "-c",
@@ -1071,6 +1071,54 @@ fn draft_copy_copies_servers_into_other_clients() {
     assert_eq!(copied["targets"][0]["server_count"], 3);
 }
 
+/// A copied server's secret becomes the target's own: same value to start with, then each
+/// client and profile keeps its own.
+#[test]
+fn draft_copy_gives_the_target_its_own_secret() {
+    let sb = Sandbox::new();
+    sb.json_ok(&[
+        "draft",
+        "add",
+        "github",
+        "--client",
+        "cursor",
+        "--secret",
+        "GITHUB_PERSONAL_ACCESS_TOKEN=cursor-token",
+    ]);
+    sb.json_ok(&["draft", "copy", "--client", "cursor", "--to", "codex"]);
+    let shown = sb.json_ok(&["draft", "show", "--client", "codex"]);
+    assert_eq!(
+        shown["servers"]["github"]["env"]["GITHUB_PERSONAL_ACCESS_TOKEN"],
+        json!({"secret": "codex/default/GITHUB_PERSONAL_ACCESS_TOKEN"})
+    );
+    assert_stored_secret(
+        &sb,
+        "codex/default/GITHUB_PERSONAL_ACCESS_TOKEN",
+        "cursor-token",
+    );
+    let run = sb.run_stdin(
+        &[
+            "secrets",
+            "set",
+            "GITHUB_PERSONAL_ACCESS_TOKEN",
+            "--client",
+            "codex",
+        ],
+        "codex-token",
+    );
+    assert_eq!(run.code, 0, "{run}");
+    assert_stored_secret(
+        &sb,
+        "cursor/default/GITHUB_PERSONAL_ACCESS_TOKEN",
+        "cursor-token",
+    );
+    assert_stored_secret(
+        &sb,
+        "codex/default/GITHUB_PERSONAL_ACCESS_TOKEN",
+        "codex-token",
+    );
+}
+
 #[test]
 fn concurrent_adds_to_one_draft_all_land() {
     const N: usize = 8;
@@ -1284,6 +1332,31 @@ fn secret_values_can_come_from_stdin_or_the_store() {
         "MISSING_SECRET",
     );
     assert_eq!(err["field"], "secret.EMPTY");
+}
+
+/// Values are kept byte for byte: a PEM key piped in or read from a file keeps every line
+/// break; only a single piped line loses the newline `echo` adds.
+#[test]
+fn multi_line_secrets_are_kept_byte_for_byte() {
+    let sb = Sandbox::new();
+    let pem = "-----BEGIN KEY-----\nAAAA\nBBBB\n-----END KEY-----\n";
+    let run = sb.run_stdin(&["secrets", "set", "PEM_FROM_STDIN"], pem);
+    assert_eq!(run.code, 0, "{run}");
+    assert_stored_secret(&sb, "PEM_FROM_STDIN", pem);
+    let file = sb.root.join("key.pem");
+    std::fs::write(&file, "line one\r\nline two").unwrap();
+    let run = sb.run(&[
+        "secrets",
+        "set",
+        "PEM_FROM_FILE",
+        "--from-file",
+        file.to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 0, "{run}");
+    assert_stored_secret(&sb, "PEM_FROM_FILE", "line one\r\nline two");
+    let run = sb.run_stdin(&["secrets", "set", "ONE_LINE"], "token-value\n");
+    assert_eq!(run.code, 0, "{run}");
+    assert_stored_secret(&sb, "ONE_LINE", "token-value");
 }
 
 #[test]

@@ -346,11 +346,22 @@ pub fn perform(effect: Effect, svc: &Services) -> Option<Action> {
 /// How long each server may take to answer a health check.
 pub const HEALTH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
+/// Servers already deployed are started from the client's file as the client starts them
+/// (its environment, its expansion of references); the others from the draft.
 fn check_health(orch: &Orchestrator, t: &Target) -> crate::core::Result<Vec<(String, Health)>> {
-    let draft = orch.draft(&t.client, &t.profile)?;
+    let mut draft = orch.draft(&t.client, &t.profile)?;
+    let deployed: Vec<_> = orch
+        .probe_as_client_blocking(&t.client, &t.profile, None, true, HEALTH_TIMEOUT)?
+        .into_iter()
+        .filter(|r| draft.servers.contains_key(&r.name))
+        .collect();
+    draft
+        .servers
+        .retain(|name, _| deployed.iter().all(|r| &r.name != name));
     let reports = orch.probe_draft_blocking(&draft, HEALTH_TIMEOUT)?;
     Ok(reports
         .into_iter()
+        .chain(deployed)
         .map(|r| {
             let health = if r.ok {
                 Health::Ok {

@@ -709,7 +709,9 @@ impl Orchestrator {
         Ok(count)
     }
 
-    /// Copies a draft's servers into other clients' drafts (same names replaced).
+    /// Copies a draft's servers into other clients' drafts (same names replaced). Secrets
+    /// scoped to the source client and profile are scoped to the target's too (the value is
+    /// copied when the target has none of its own), so each keeps its own from then on.
     pub fn copy_draft(
         &self,
         client: &str,
@@ -721,15 +723,28 @@ impl Orchestrator {
         for target in targets {
             self.check_target(target, target_profile)?;
         }
+        let source_scope = format!("{client}/{profile}/");
         targets
             .iter()
             .map(|target| {
+                let mut servers = source.servers.clone();
+                for value in servers.values_mut().flat_map(|s| s.env.values_mut()) {
+                    if let EnvValue::Secret { secret } = value
+                        && let Some(var) = secret.strip_prefix(&source_scope)
+                    {
+                        let key = secrets::scoped_key(target, target_profile, var);
+                        if !self.secrets.contains(&key)?
+                            && let Some(v) = self.secrets.get(secret)?
+                        {
+                            self.secrets.set(&key, &v)?;
+                        }
+                        *secret = key;
+                    }
+                }
                 let (count, _) =
                     self.drafts
                         .update(target, target_profile, self.now(), |draft| {
-                            for (name, server) in &source.servers {
-                                draft.servers.insert(name.clone(), server.clone());
-                            }
+                            draft.servers.extend(servers.clone());
                             Ok(draft.servers.len())
                         })?;
                 Ok((target.clone(), count))
