@@ -1523,7 +1523,11 @@ fn secret_values_are_never_printed() {
         record(run);
     }
     // The import moved the file's literal into the store, and diffs masked it.
-    assert_stored_secret(&sb, "HAND_API_TOKEN", "sv-file-literal-0004");
+    assert_stored_secret(
+        &sb,
+        "claude-code/default/HAND_API_TOKEN",
+        "sv-file-literal-0004",
+    );
     assert!(
         all.contains(REDACTED),
         "the scenario never exercised redaction"
@@ -1981,7 +1985,7 @@ fn import_adopts_hand_added_servers_and_moves_literal_secrets_to_the_store() {
             "path": path.display().to_string(),
             "imported": ["hand", "remote"],
             "skipped": [],
-            "secrets_moved": ["API_TOKEN"],
+            "secrets_moved": ["claude-code/default/API_TOKEN"],
             "server_count": 2,
         })
     );
@@ -1991,7 +1995,7 @@ fn import_adopts_hand_added_servers_and_moves_literal_secrets_to_the_store() {
         json!({
             "hand": {
                 "transport": "stdio", "command": "node", "args": ["srv.js"],
-                "env": {"API_TOKEN": {"secret": "API_TOKEN"}, "MODE": "fast"},
+                "env": {"API_TOKEN": {"secret": "claude-code/default/API_TOKEN"}, "MODE": "fast"},
                 "origin": "imported",
             },
             "remote": {
@@ -2002,7 +2006,7 @@ fn import_adopts_hand_added_servers_and_moves_literal_secrets_to_the_store() {
             },
         })
     );
-    assert_stored_secret(&sb, "API_TOKEN", "tok-literal-abcdef");
+    assert_stored_secret(&sb, "claude-code/default/API_TOKEN", "tok-literal-abcdef");
 
     // Adopted entries are not "taken over"; the literal leaves the file and the launcher
     // hands the stored value over.
@@ -2019,7 +2023,12 @@ fn import_adopts_hand_added_servers_and_moves_literal_secrets_to_the_store() {
     );
     assert_eq!(
         changes[0]["new_value"].as_array().unwrap()[2..6],
-        ["run", "hand", "--env", "API_TOKEN={secret:API_TOKEN}"]
+        [
+            "run",
+            "hand",
+            "--env",
+            "API_TOKEN={secret:claude-code/default/API_TOKEN}"
+        ]
     );
 
     // A second import skips what the draft has.
@@ -2047,21 +2056,27 @@ fn import_adopts_hand_added_servers_and_moves_literal_secrets_to_the_store() {
 #[test]
 fn import_keeps_a_stored_secret_of_the_same_name_by_renaming() {
     let sb = Sandbox::new();
-    let run = sb.run_stdin(&["secrets", "set", "API_TOKEN"], "the-stored-one\n");
+    let run = sb.run_stdin(
+        &["secrets", "set", "API_TOKEN", "--client", "cursor"],
+        "the-stored-one\n",
+    );
     assert_eq!(run.code, 0, "{run}");
     sb.write(
         "home/.cursor/mcp.json",
         r#"{"mcpServers": {"my-srv": {"command": "node", "env": {"API_TOKEN": "a-different-one"}}}}"#,
     );
     let report = sb.json_ok(&["import", "--client", "cursor"]);
-    assert_eq!(report["secrets_moved"], json!(["MY_SRV_API_TOKEN"]));
+    assert_eq!(
+        report["secrets_moved"],
+        json!(["cursor/default/MY_SRV_API_TOKEN"])
+    );
     let shown = sb.json_ok(&["draft", "show", "--client", "cursor"]);
     assert_eq!(
         shown["servers"]["my-srv"]["env"],
-        json!({"API_TOKEN": {"secret": "MY_SRV_API_TOKEN"}})
+        json!({"API_TOKEN": {"secret": "cursor/default/MY_SRV_API_TOKEN"}})
     );
-    assert_stored_secret(&sb, "API_TOKEN", "the-stored-one");
-    assert_stored_secret(&sb, "MY_SRV_API_TOKEN", "a-different-one");
+    assert_stored_secret(&sb, "cursor/default/API_TOKEN", "the-stored-one");
+    assert_stored_secret(&sb, "cursor/default/MY_SRV_API_TOKEN", "a-different-one");
 }
 
 #[test]
@@ -2160,10 +2175,10 @@ fn import_keeps_literal_header_tokens_out_of_the_draft() {
     let shown = sb.json_ok(&["draft", "show", "--client", "cursor"]);
     assert_eq!(
         shown["servers"]["r"]["headers"],
-        json!({"Authorization": "Bearer ${R_AUTHORIZATION}"})
+        json!({"Authorization": "Bearer ${cursor/default/R_AUTHORIZATION}"})
     );
     let names = sb.json_ok(&["secrets", "list"]);
-    assert_eq!(names["secrets"], json!(["R_AUTHORIZATION"]));
+    assert_eq!(names["secrets"], json!(["cursor/default/R_AUTHORIZATION"]));
     // Deploying would swap the literal for the bridge; the diff never shows the token.
     let run = sb.run(&["diff", "--client", "cursor", "--json"]);
     assert_eq!(run.code, 0, "{run}");

@@ -386,10 +386,11 @@ fn upper_snake(name: &str) -> String {
 
 /// Moves literal secrets found in an imported entry into `to_store` and replaces them with
 /// references: env values of secret-looking variables, and credential headers (a `Bearer`,
-/// `Basic` or `Token` scheme is kept in front of the reference). A name already used for a
-/// different value gets a server-specific name.
+/// `Basic` or `Token` scheme is kept in front of the reference). Keys start with `scope`
+/// (`CLIENT/PROFILE/`); a key already used for a different value gets a server-specific name.
 pub fn move_secrets(
     server_name: &str,
+    scope: &str,
     server: &mut DraftServer,
     stored: &BTreeMap<String, String>,
     to_store: &mut BTreeMap<String, String>,
@@ -407,10 +408,10 @@ pub fn move_secrets(
         if !looks_secret(key) || is_reference(literal) || literal.is_empty() {
             continue;
         }
-        let name = if taken(key, literal, to_store) {
-            format!("{}_{key}", upper_snake(server_name))
+        let name = if taken(&format!("{scope}{key}"), literal, to_store) {
+            format!("{scope}{}_{key}", upper_snake(server_name))
         } else {
-            key.clone()
+            format!("{scope}{key}")
         };
         to_store.insert(name.clone(), literal.clone());
         *value = EnvValue::Secret { secret: name };
@@ -435,7 +436,11 @@ pub fn move_secrets(
             }
             _ => (String::new(), value.clone()),
         };
-        let mut name = format!("{}_{}", upper_snake(server_name), upper_snake(header));
+        let mut name = format!(
+            "{scope}{}_{}",
+            upper_snake(server_name),
+            upper_snake(header)
+        );
         if taken(&name, &literal, to_store) {
             name.push_str("_2");
         }

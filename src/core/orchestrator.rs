@@ -763,6 +763,7 @@ impl Orchestrator {
         let mut converted = Vec::new();
         let mut skipped = Vec::new();
         let mut to_store: BTreeMap<String, String> = BTreeMap::new();
+        let scope = secrets::scoped_key(client, profile, "");
         // Servers the draft has are skipped before their secrets are moved (checked again
         // under the lock below).
         let present = self.drafts.load(client, profile)?.servers;
@@ -773,7 +774,7 @@ impl Orchestrator {
             }
             match import::parse_entry(def, &value, &self.launcher) {
                 Ok(mut server) => {
-                    import::move_secrets(&name, &mut server, &stored, &mut to_store);
+                    import::move_secrets(&name, &scope, &mut server, &stored, &mut to_store);
                     converted.push((name, server));
                 }
                 Err(reason) => skipped.push((name, reason)),

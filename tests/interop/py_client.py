@@ -265,7 +265,7 @@ async def check_tools(c: Client, env: dict[str, str], root: Path) -> None:
 
     # import_client_config
     err, sc, _ = await call(c, "import_client_config", {"client_id": "cursor"})
-    eq("import ok", (err, sc["status"], sc["imported"], sc["secrets_moved"], sc["server_count"]), (False, "imported", ["handmade"], ["API_TOKEN"], 3))
+    eq("import ok", (err, sc["status"], sc["imported"], sc["secrets_moved"], sc["server_count"]), (False, "imported", ["handmade"], ["cursor/default/API_TOKEN"], 3))
     err, sc, _ = await call(c, "import_client_config", {"client_id": "vscode", "profile_id": "default"})
     eq("import of a missing file imports nothing", (err, sc["imported"], sc["skipped"], sc["server_count"]), (False, [], [], 0))
     Path(env["MCP_ORCH_CLIENT_PATH_VSCODE"]).parent.mkdir(parents=True, exist_ok=True)
