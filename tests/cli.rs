@@ -1910,6 +1910,55 @@ fn remote_server_for_cursor_is_bridged_unless_env_references_are_chosen() {
     assert_eq!(report["warnings"][0]["path"], "servers.n8n.secret_delivery");
 }
 
+/// `secret_delivery = "env"` in `<home>/clients.toml` makes the client's own references the
+/// default for every server of that client; a server can still choose the launcher.
+#[test]
+fn a_client_override_makes_env_references_its_default() {
+    let sb = Sandbox::new();
+    sb.write(
+        "state/clients.toml",
+        "[[clients]]\nid = \"cursor\"\nsecret_delivery = \"env\"\n",
+    );
+    sb.json_ok(&[
+        "draft",
+        "add",
+        "github",
+        "--client",
+        "cursor",
+        "--secret",
+        "GITHUB_PERSONAL_ACCESS_TOKEN=x1",
+    ]);
+    sb.json_ok(&[
+        "draft",
+        "add",
+        "github",
+        "--name",
+        "gh2",
+        "--client",
+        "cursor",
+        "--secret-delivery",
+        "launcher",
+        "--secret",
+        "GITHUB_PERSONAL_ACCESS_TOKEN",
+    ]);
+    let plan = sb.json_ok(&["diff", "--client", "cursor"]);
+    let after: Value =
+        serde_json::from_str(&apply_unified("", plan["unified_diff"].as_str().unwrap())).unwrap();
+    assert_eq!(
+        after["mcpServers"]["github"]["env"]["GITHUB_PERSONAL_ACCESS_TOKEN"],
+        "${env:GITHUB_PERSONAL_ACCESS_TOKEN}"
+    );
+    assert_eq!(after["mcpServers"]["gh2"]["command"], launcher_path());
+    let report = sb.json_ok(&["validate", "--client", "cursor"]);
+    let codes: Vec<&str> = report["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes, ["SECRET_FROM_CLIENT_ENV"]);
+}
+
 #[test]
 fn remote_servers_for_claude_desktop_use_the_built_in_bridge() {
     let sb = Sandbox::new();

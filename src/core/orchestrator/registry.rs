@@ -512,6 +512,19 @@ impl Orchestrator {
 
     /// Probes the entries of a client's file as that client starts them
     /// ([`Self::client_probe_specs`]), with this process's environment as the client's.
+    pub async fn probe_as_client(
+        &self,
+        client: &str,
+        profile: &str,
+        name: Option<&str>,
+        timeout: Duration,
+    ) -> Result<Vec<ProbeReport>> {
+        let specs = self.client_probe_specs(client, profile, name, false, self.env.vars())?;
+        Ok(probe::run_many(specs, timeout, PROBE_PARALLELISM).await)
+    }
+
+    /// [`Self::probe_as_client`], only the entries mcp-orch owns when `owned_only`, on a
+    /// current-thread runtime of its own.
     pub fn probe_as_client_blocking(
         &self,
         client: &str,

@@ -84,6 +84,11 @@ pub struct HealthArgs {
     /// Seconds to wait for each server (1 to 120).
     #[serde(default = "default_health_timeout")]
     pub timeout_secs: u64,
+    /// Start the entries of the client's file as the client starts them (its environment, its
+    /// expansion of `${VAR}` references) instead of the draft's servers; an entry that needs a
+    /// variable the client lacks fails with `MISSING_CLIENT_ENV`.
+    #[serde(default)]
+    pub as_client: bool,
 }
 
 /// A client and a profile, both with defaults.
@@ -673,7 +678,15 @@ pub async fn check_server_health(orch: &Orchestrator, a: HealthArgs) -> Outcome 
         ));
     }
     let timeout = std::time::Duration::from_secs(a.timeout_secs);
-    let probes = if let Some(name) = &a.server_name {
+    let probes = if a.as_client {
+        orch.probe_as_client(
+            &a.client_id,
+            &a.profile_id,
+            a.server_name.as_deref(),
+            timeout,
+        )
+        .await?
+    } else if let Some(name) = &a.server_name {
         let target = ProbeTarget::named(
             name.clone(),
             Some(a.client_id.clone()),
