@@ -1910,6 +1910,63 @@ fn remote_server_for_cursor_is_bridged_unless_env_references_are_chosen() {
     assert_eq!(report["warnings"][0]["path"], "servers.n8n.secret_delivery");
 }
 
+/// Entries start the binary by its path: when that binary is gone (moved, uninstalled),
+/// `status --check` and `doctor` say so.
+#[test]
+fn a_deployed_launcher_whose_binary_is_gone_is_flagged() {
+    let sb = Sandbox::new();
+    let old = sb.root.join("old-install/mcp-orch");
+    std::fs::create_dir_all(old.parent().unwrap()).unwrap();
+    std::fs::copy(common::BIN, &old).unwrap();
+    for args in [
+        vec![
+            "draft",
+            "add",
+            "github",
+            "--client",
+            "cursor",
+            "--secret",
+            "GITHUB_PERSONAL_ACCESS_TOKEN=t",
+        ],
+        vec!["keys", "init"],
+        vec!["publish", "--client", "cursor", "-m", "x"],
+        vec!["deploy", "--client", "cursor", "--yes"],
+    ] {
+        let cmd = sb.std_cmd(&args);
+        let out = std::process::Command::new(&old)
+            .args(&args)
+            .env_clear()
+            .envs(cmd.get_envs().filter_map(|(k, v)| Some((k, v?))))
+            .current_dir(&sb.root)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let status = sb.json_ok(&["status", "--check"]);
+    assert_eq!(status["targets"][0]["missing_launcher"], json!([]));
+    std::fs::remove_file(&old).unwrap();
+    let run = sb.run(&["status", "--check", "--json"]);
+    assert_eq!(run.code, 1, "{run}");
+    assert_eq!(
+        run.json()["targets"][0]["missing_launcher"],
+        json!(["github"])
+    );
+    let doctor = sb.run(&["doctor", "--json"]);
+    let launcher = doctor.json()["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["category"] == "launcher")
+        .cloned()
+        .unwrap_or_else(|| panic!("no launcher check: {doctor}"));
+    assert_eq!(launcher["status"], "error");
+    assert_eq!(launcher["name"], "cursor/default");
+}
+
 /// `secret_delivery = "env"` in `<home>/clients.toml` makes the client's own references the
 /// default for every server of that client; a server can still choose the launcher.
 #[test]

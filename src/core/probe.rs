@@ -476,8 +476,10 @@ async fn probe_remote(
         v.set_sensitive(true);
         headers.insert(n, v);
     }
+    // The headers go with every request (the SSE stream's GET included), as defaults.
     let client = match crate::core::registry::fetch::client_builder()
         .connect_timeout(timeout)
+        .default_headers(headers)
         .build()
     {
         Ok(c) => c,
@@ -491,24 +493,8 @@ async fn probe_remote(
         }
     };
     let serving = if spec.transport == Transport::Sse {
-        // The SSE client sends the headers with every request, the stream's GET included.
-        let client = match crate::core::registry::fetch::client_builder()
-            .connect_timeout(timeout)
-            .default_headers(headers)
-            .build()
-        {
-            Ok(c) => c,
-            Err(e) => {
-                report.fail(ProbeStatus::Failed, "SPAWN_FAILED", e.to_string());
-                return;
-            }
-        };
-        let transport = match tokio::time::timeout(
-            timeout,
-            crate::core::sse_client::SseTransport::connect(client, url),
-        )
-        .await
-        {
+        let connecting = crate::core::sse_client::SseTransport::connect(client, url);
+        let transport = match tokio::time::timeout(timeout, connecting).await {
             Ok(Ok(t)) => t,
             Ok(Err(e)) => {
                 report.fail(ProbeStatus::Failed, "INITIALIZE_FAILED", e.to_string());
@@ -531,12 +517,7 @@ async fn probe_remote(
         )
         .await
     } else {
-        let config = StreamableHttpClientTransportConfig::with_uri(url.to_owned()).custom_headers(
-            headers
-                .into_iter()
-                .filter_map(|(k, v)| Some((k?, v)))
-                .collect(),
-        );
+        let config = StreamableHttpClientTransportConfig::with_uri(url.to_owned());
         let transport = StreamableHttpClientTransport::with_client(client, config);
         handshake(
             Box::pin(client_config().serve(transport)),

@@ -7,7 +7,6 @@
 //! are set by the caller, so a client that cannot hold a credential, or does not speak the
 //! server's transport, still reaches it. It replaces `npx -y mcp-remote`.
 
-use std::collections::HashMap;
 use std::time::Duration;
 
 use rmcp::model::{ClientRequest, JsonRpcMessage};
@@ -53,15 +52,11 @@ pub async fn run(
     headers: reqwest::header::HeaderMap,
 ) -> Result<(), BridgeError> {
     let local = IntoTransport::<RoleServer, _, _>::into_transport(rmcp::transport::stdio());
-    let client = http_client(headers.clone(), url)?;
+    // The headers go with every request, as the HTTP client's defaults.
+    let client = http_client(headers, url)?;
     match transport {
         RemoteTransport::StreamableHttp => {
-            let custom: HashMap<_, _> = headers
-                .into_iter()
-                .filter_map(|(k, v)| Some((k?, v)))
-                .collect();
             let config = StreamableHttpClientTransportConfig::with_uri(url.to_owned())
-                .custom_headers(custom)
                 .reinit_on_expired_session(true);
             relay(
                 local,
