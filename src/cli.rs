@@ -21,6 +21,7 @@ mod deploy;
 mod diff;
 mod doctor;
 mod draft;
+mod headers;
 mod history;
 mod import;
 mod keys;
@@ -117,6 +118,8 @@ pub enum Command {
     Run(run::Args),
     /// Bridge stdio to a remote MCP server, with headers from the secret store (used by deployed entries).
     Connect(connect::Args),
+    /// Print headers with credentials from the secret store as JSON (Claude Code's headersHelper).
+    Headers(headers::Args),
     /// Run the HTTP server: REST API, live events and the MCP endpoints.
     Serve(serve::Args),
     /// The interactive configuration manager (press ? inside for help).
@@ -193,6 +196,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Verify(a) => verify::run(&a, &ctx),
         Command::Run(a) => run::run(&a, &ctx),
         Command::Connect(a) => connect::run(&a, &ctx),
+        Command::Headers(a) => headers::run(&a, &ctx),
         Command::Serve(a) => serve::run(&a, &ctx),
         Command::Tui(a) => tui::run(&a, &ctx),
         Command::Registry(c) => registry::run(c, &ctx),

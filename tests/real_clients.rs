@@ -174,8 +174,8 @@ fn gemini_cli_connects_to_the_deployed_server() {
 /// Streamable HTTP with a bearer token, (d) the same over legacy SSE, (e) `mcp-orch serve`
 /// over stdio. The state directory is not the default one and nothing is exported: whatever
 /// reaches the servers comes from the deployed entries alone. Returns the tool names offered
-/// to the model.
-fn session_tools(client_id: &str, runner: &str) -> BTreeSet<String> {
+/// to the model, and the client's file as mcp-orch deployed it.
+fn session_tools(client_id: &str, runner: &str) -> (BTreeSet<String>, String) {
     let home = Home::for_session();
     let workdir = home.root.parent().unwrap();
     let state = home.root.join("state");
@@ -311,6 +311,9 @@ args = ["serve"]
     home.orch(&["keys", "init"]);
     home.orch(&["publish", "--client", c, "-m", "real session"]);
     home.orch(&["deploy", "--client", c, "--yes"]);
+    let status: serde_json::Value =
+        serde_json::from_str(&home.orch(&["--json", "status", "--client", c])).unwrap();
+    let deployed = std::fs::read_to_string(status["targets"][0]["path"].as_str().unwrap()).unwrap();
 
     let log = workdir.join("model.jsonl");
     let mut mock = Command::new("python3")
@@ -361,7 +364,7 @@ args = ["serve"]
         !tools.is_empty(),
         "no model request with tools:\n{requests}"
     );
-    tools
+    (tools, deployed)
 }
 
 /// The tools every session must offer, as `(server, tool)`.
@@ -404,18 +407,42 @@ fn wait_for_listening(server: &mut Child) {
 
 #[test]
 fn claude_code_session_offers_every_deployed_servers_tools() {
-    let tools = session_tools("claude-code", "claude");
+    let (tools, deployed) = session_tools("claude-code", "claude");
     assert_offers(&tools, |s, t| format!("mcp__{s}__{t}"));
+    // Remote servers stay native entries; the token comes from Claude Code's headersHelper.
+    let file: serde_json::Value = serde_json::from_str(&deployed).unwrap();
+    for (name, kind) in [("orchhttp", "http"), ("orchsse", "sse")] {
+        let entry = &file["mcpServers"][name];
+        assert_eq!(entry["type"], kind, "{entry}");
+        assert!(
+            entry["headersHelper"]
+                .as_str()
+                .unwrap()
+                .contains(" headers --header "),
+            "{entry}"
+        );
+    }
 }
 
 #[test]
 fn gemini_cli_session_offers_every_deployed_servers_tools() {
-    let tools = session_tools("gemini-cli", "gemini");
+    let (tools, _) = session_tools("gemini-cli", "gemini");
     assert_offers(&tools, |s, t| format!("mcp_{s}_{t}"));
 }
 
 #[test]
 fn codex_session_offers_every_deployed_servers_tools() {
-    let tools = session_tools("codex", "codex");
+    let (tools, deployed) = session_tools("codex", "codex");
     assert_offers(&tools, |s, t| format!("mcp__{s}__{t}"));
+    // Codex speaks no legacy SSE: that server runs through the built-in bridge.
+    let file: toml::Table = deployed.parse().unwrap();
+    let sse = &file["mcp_servers"]["orchsse"];
+    assert!(
+        sse["args"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a.as_str() == Some("connect")),
+        "{sse}"
+    );
 }

@@ -29,10 +29,30 @@ pub struct Args {
 
 /// Runs `connect`.
 pub fn run(args: &Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
+    let headers = resolve_headers(ctx, &args.headers, &args.url)?;
+    let transport = if args.transport == "sse" {
+        RemoteTransport::Sse
+    } else {
+        RemoteTransport::StreamableHttp
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(bridge::run(&args.url, transport, headers))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Parses `Name: value` headers and fills their `{secret:KEY}` placeholders from the secret
+/// store (opened alone: a client waits for this); `subject` names the server in errors.
+pub fn resolve_headers(
+    ctx: &Ctx,
+    raw: &[String],
+    subject: &str,
+) -> anyhow::Result<reqwest::header::HeaderMap> {
     let store = SecretStore::at_home(&ctx.home_dir());
     let mut secrets = None;
     let mut headers = reqwest::header::HeaderMap::new();
-    for header in &args.headers {
+    for header in raw {
         let (name, template) = header.split_once(':').ok_or_else(|| {
             core::Error::invalid(
                 "INVALID_HEADER",
@@ -48,7 +68,7 @@ pub fn run(args: &Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
             let all = secrets.get_or_insert_with(|| store.all().unwrap_or_default());
             all.get(key).cloned()
         })
-        .map_err(|key| missing_secret(&args.url, &format!("header.{}", name.trim()), &key))?;
+        .map_err(|key| missing_secret(subject, &format!("header.{}", name.trim()), &key))?;
         let invalid = || {
             core::Error::invalid(
                 "INVALID_HEADER",
@@ -63,14 +83,5 @@ pub fn run(args: &Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
         value.set_sensitive(true);
         headers.append(name, value);
     }
-    let transport = if args.transport == "sse" {
-        RemoteTransport::Sse
-    } else {
-        RemoteTransport::StreamableHttp
-    };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    runtime.block_on(bridge::run(&args.url, transport, headers))?;
-    Ok(ExitCode::SUCCESS)
+    Ok(headers)
 }

@@ -137,6 +137,10 @@ pub struct RemoteShape {
     /// Field naming the env var that holds a bearer token (Codex).
     #[serde(default)]
     pub bearer_env: String,
+    /// Field holding a shell command that prints the headers as a JSON object, run by the
+    /// client when it connects (Claude Code's `headersHelper`).
+    #[serde(default)]
+    pub headers_helper: String,
     /// Fixed fields added to every remote entry.
     #[serde(default)]
     pub extra: serde_json::Map<String, serde_json::Value>,

@@ -97,6 +97,8 @@ pub struct RawEntry {
     pub env_headers: BTreeMap<String, String>,
     /// Variables the client passes through from its own environment (Codex's `env_vars`).
     pub env_vars: Vec<String>,
+    /// A shell command the client runs for more headers (Claude Code's `headersHelper`).
+    pub headers_helper: Option<String>,
     /// The fields drafts do not model.
     pub extra: BTreeMap<String, Value>,
 }
@@ -153,6 +155,10 @@ pub fn raw_entry(client: &ClientDef, entry: &Value) -> Result<RawEntry, String> 
             headers: string_map(obj.get(header_field), "headers")?,
             env_headers,
             env_vars: Vec::new(),
+            headers_helper: (!remote.headers_helper.is_empty())
+                .then(|| obj.get(&remote.headers_helper).and_then(Value::as_str))
+                .flatten()
+                .map(str::to_owned),
             extra,
         });
     }
@@ -188,6 +194,7 @@ pub fn raw_entry(client: &ClientDef, entry: &Value) -> Result<RawEntry, String> 
         headers: BTreeMap::new(),
         env_headers: BTreeMap::new(),
         env_vars: strings(obj.get("env_vars")).unwrap_or_default(),
+        headers_helper: None,
         extra,
     })
 }
@@ -215,6 +222,16 @@ pub fn parse_entry(
         headers.extend(raw.env_headers);
         // References the client fills from its own environment stay that way.
         let uses_env = headers.values().any(|v| v.contains("${"));
+        let mut extra = raw.extra;
+        // Our own header helper: its headers come back as secret references.
+        if let Some(own) = raw
+            .headers_helper
+            .as_deref()
+            .and_then(|line| helper_headers(launcher, line))
+        {
+            headers.extend(own);
+            extra.remove(&client.remote.headers_helper);
+        }
         return Ok(DraftServer {
             server_id: None,
             transport: raw.transport,
@@ -226,7 +243,7 @@ pub fn parse_entry(
             params: BTreeMap::new(),
             secret_delivery: uses_env.then_some(SecretDelivery::Env),
             origin: Origin::Imported,
-            extra: raw.extra,
+            extra,
         });
     }
     let command = raw.command.unwrap_or_default();
@@ -286,6 +303,29 @@ fn self_args(launcher: &SelfCommand, command: &str, args: &[String]) -> Option<V
         _ => args,
     };
     Some(rest.to_vec())
+}
+
+/// The headers of `mcp-orch [--home H] headers --header 'Name: value'...`, placeholders in the
+/// draft's `${KEY}` form; `None` when `line` is not that command.
+fn helper_headers(launcher: &SelfCommand, line: &str) -> Option<BTreeMap<String, String>> {
+    let words = crate::core::render::shell_split(line)?;
+    let (command, args) = words.split_first()?;
+    let own = self_args(launcher, command, args)?;
+    let (first, rest) = own.split_first()?;
+    if first != "headers" {
+        return None;
+    }
+    let mut headers = BTreeMap::new();
+    for pair in rest.chunks(2) {
+        let [flag, header] = pair else { return None };
+        let (name, value) = header.split_once(':').filter(|_| flag == "--header")?;
+        let value = crate::core::render::fill_secrets(value.trim_start(), |key| {
+            Some(format!("${{{key}}}"))
+        })
+        .ok()?;
+        headers.insert(name.trim().to_owned(), value);
+    }
+    Some(headers)
 }
 
 /// A secret key when `value` is exactly one placeholder (`{secret:KEY}`, or `${KEY}` as

@@ -154,6 +154,18 @@ pub fn spec(
     }
     let mut env = server_env(client, client_env, &raw.env_vars);
     env.extend(entry_env);
+    let mut helper_error = None;
+    let mut secret_values = Vec::new();
+    if let Some(line) = &raw.headers_helper {
+        match run_headers_helper(line, client_env) {
+            Ok(more) => {
+                // What a helper prints is credentials: masked in every report.
+                secret_values.extend(more.values().cloned());
+                headers.extend(more);
+            }
+            Err(e) => helper_error = Some(("HEADERS_HELPER_FAILED", e)),
+        }
+    }
     unresolved.sort_unstable();
     unresolved.dedup();
     let resolve_error = (!unresolved.is_empty()).then(|| {
@@ -188,9 +200,62 @@ pub fn spec(
         clear_env: true,
         url,
         headers,
-        secret_values: Vec::new(),
-        resolve_error,
+        secret_values,
+        resolve_error: resolve_error.or(helper_error),
     })
+}
+
+/// How long a header helper may run (Claude Code gives it 10 seconds).
+const HELPER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Runs a header helper as the client does (`sh -c`, the client's environment) and reads the
+/// JSON object of headers it prints.
+fn run_headers_helper(
+    line: &str,
+    client_env: &BTreeMap<String, String>,
+) -> Result<BTreeMap<String, String>, String> {
+    let child = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(line)
+        .env_clear()
+        .envs(client_env)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot run the header helper: {e}"))?;
+    let pid = child.id();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    let output = match rx.recv_timeout(HELPER_TIMEOUT) {
+        Ok(Ok(output)) => output,
+        Ok(Err(e)) => return Err(format!("the header helper failed: {e}")),
+        Err(_) => {
+            #[cfg(unix)]
+            if let Ok(pid) = i32::try_from(pid) {
+                let _ = nix::sys::signal::kill(
+                    nix::unistd::Pid::from_raw(pid),
+                    nix::sys::signal::Signal::SIGKILL,
+                );
+            }
+            return Err(format!(
+                "the header helper gave no answer within {} s",
+                HELPER_TIMEOUT.as_secs()
+            ));
+        }
+    };
+    if !output.status.success() {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        return Err(format!(
+            "the header helper exited with {}: {}",
+            output.status,
+            stderr.lines().last().unwrap_or_default()
+        ));
+    }
+    serde_json::from_slice(&output.stdout)
+        .map_err(|e| format!("the header helper did not print a JSON object of strings: {e}"))
 }
 
 /// The environment `client` gives a stdio server, before the entry's own `env`.
@@ -320,6 +385,43 @@ mod tests {
             s.resolve_error.as_ref().map(|e| e.0),
             Some("MISSING_CLIENT_ENV")
         );
+    }
+
+    #[test]
+    fn claude_codes_header_helper_runs_as_the_client_runs_it() {
+        let helper = r#"printf '{"Authorization": "Bearer %s"}' "$HELPER_TOKEN""#;
+        let entry = json!({"type": "http", "url": "https://x/mcp", "headersHelper": helper});
+        let s = spec(
+            &client("claude-code"),
+            "r",
+            &entry,
+            &env(&[("HELPER_TOKEN", "t1")]),
+        )
+        .unwrap();
+        assert_eq!(s.resolve_error, None);
+        assert_eq!(s.headers["Authorization"], "Bearer t1");
+        assert_eq!(s.secret_values, ["Bearer t1"]);
+        let failing = json!({"type": "http", "url": "https://x/mcp", "headersHelper": "echo oops >&2; exit 3"});
+        let s = spec(&client("claude-code"), "r", &failing, &env(&[])).unwrap();
+        assert_eq!(
+            s.resolve_error.as_ref().map(|e| e.0),
+            Some("HEADERS_HELPER_FAILED")
+        );
+        assert!(s.resolve_error.unwrap().1.ends_with("oops"));
+    }
+
+    #[test]
+    fn shell_words_round_trip() {
+        use crate::core::render::{shell_quote, shell_split};
+        let words = [
+            "/usr/bin/mcp-orch",
+            "--home",
+            "/a b/it's",
+            "Authorization: Bearer {secret:k}",
+        ];
+        let line = words.map(shell_quote).join(" ");
+        assert_eq!(shell_split(&line).unwrap(), words);
+        assert_eq!(shell_split("echo $HOME"), None);
     }
 
     #[test]

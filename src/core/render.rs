@@ -322,6 +322,11 @@ impl Secrets<'_> {
     fn env_delivery(&self) -> bool {
         self.opts.secret_style == SecretStyle::AsConfigured && self.delivery == SecretDelivery::Env
     }
+
+    fn launcher_delivery(&self) -> bool {
+        self.opts.secret_style == SecretStyle::AsConfigured
+            && self.delivery == SecretDelivery::Launcher
+    }
 }
 
 fn render_modelled(
@@ -506,10 +511,17 @@ fn native_remote(
     entry.insert(url_field.clone(), json!(url));
     let mut plain = Map::new();
     let mut by_env = Map::new();
+    let mut by_helper = Vec::new();
     for (header, text) in headers {
         match text {
             Text::Literal(v) => {
                 plain.insert(header.clone(), json!(v));
+            }
+            // The client runs mcp-orch to read the credential from the store when it connects.
+            Text::Secret(template)
+                if secrets.launcher_delivery() && !shape.headers_helper.is_empty() =>
+            {
+                by_helper.push(format!("{header}: {template}"));
             }
             Text::Secret(template) => {
                 // Clients that name env vars instead of interpolating (Codex).
@@ -543,8 +555,83 @@ fn native_remote(
     if !by_env.is_empty() {
         entry.insert(shape.env_headers.clone(), Value::Object(by_env));
     }
+    if !by_helper.is_empty() {
+        let args = by_helper
+            .into_iter()
+            .flat_map(|h| ["--header".to_owned(), h]);
+        let (program, args) = secrets
+            .opts
+            .launcher
+            .argv(std::iter::once("headers".to_owned()).chain(args));
+        let command: Vec<String> = std::iter::once(program).chain(args).collect();
+        entry.insert(
+            shape.headers_helper.clone(),
+            json!(
+                command
+                    .iter()
+                    .map(|a| shell_quote(a))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            ),
+        );
+    }
     add_extra(&mut entry, &shape.extra);
     Some(Value::Object(entry))
+}
+
+/// `text` as one POSIX shell word: as is when it holds only safe characters, else in single
+/// quotes (a `'` inside becomes `'\''`).
+pub fn shell_quote(text: &str) -> String {
+    let safe = !text.is_empty()
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_-./:=@%+,".contains(c));
+    if safe {
+        text.to_owned()
+    } else {
+        format!("'{}'", text.replace('\'', "'\\''"))
+    }
+}
+
+/// Splits a command line written by [`shell_quote`] (words, single-quoted strings) back into
+/// words; `None` for anything else (double quotes, escapes, expansions).
+pub fn shell_split(line: &str) -> Option<Vec<String>> {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut in_word = false;
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\'' => {
+                in_word = true;
+                for q in chars.by_ref() {
+                    if q == '\'' {
+                        break;
+                    }
+                    word.push(q);
+                }
+            }
+            '\\' if in_word || chars.as_str().starts_with('\'') => {
+                word.push(chars.next()?);
+                in_word = true;
+            }
+            ' ' | '\t' => {
+                if in_word {
+                    words.push(std::mem::take(&mut word));
+                    in_word = false;
+                }
+            }
+            '"' | '$' | '`' | '\\' => return None,
+            other => {
+                word.push(other);
+                in_word = true;
+            }
+        }
+    }
+    if in_word {
+        words.push(word);
+    }
+    Some(words)
 }
 
 /// `{secret:KEY}` alone → `KEY`.
