@@ -65,6 +65,12 @@ fn assert_stored_secret(sb: &Sandbox, name: &str, value: &str) {
     assert_eq!(run.stdout, value);
 }
 
+/// The client file a deploy would write into an empty place: the diff applied to nothing.
+fn new_file(sb: &Sandbox, client: &str) -> Value {
+    let plan = sb.json_ok(&["diff", "--client", client]);
+    serde_json::from_str(&apply_unified("", plan["unified_diff"].as_str().unwrap())).unwrap()
+}
+
 /// The draft file as stored on disk.
 fn draft_file(sb: &Sandbox, client: &str, profile: &str) -> std::path::PathBuf {
     sb.state
@@ -1872,9 +1878,7 @@ fn remote_server_for_cursor_is_bridged_unless_env_references_are_chosen() {
         "--secret",
         "N8N_API_KEY=n8n-native-secret",
     ]);
-    let plan = sb.json_ok(&["diff", "--client", "cursor"]);
-    let after: Value =
-        serde_json::from_str(&apply_unified("", plan["unified_diff"].as_str().unwrap())).unwrap();
+    let after = new_file(&sb, "cursor");
     assert_eq!(after["mcpServers"]["n8n"]["args"][2], "connect");
     assert_eq!(
         sb.json_ok(&["validate", "--client", "cursor"])["warnings"],
@@ -1998,9 +2002,7 @@ fn a_client_override_makes_env_references_its_default() {
         "--secret",
         "GITHUB_PERSONAL_ACCESS_TOKEN",
     ]);
-    let plan = sb.json_ok(&["diff", "--client", "cursor"]);
-    let after: Value =
-        serde_json::from_str(&apply_unified("", plan["unified_diff"].as_str().unwrap())).unwrap();
+    let after = new_file(&sb, "cursor");
     assert_eq!(
         after["mcpServers"]["github"]["env"]["GITHUB_PERSONAL_ACCESS_TOKEN"],
         "${env:GITHUB_PERSONAL_ACCESS_TOKEN}"
@@ -2028,9 +2030,7 @@ fn remote_servers_for_claude_desktop_use_the_built_in_bridge() {
         "-P",
         "host=10.1.2.3",
     ]);
-    let plan = sb.json_ok(&["diff", "--client", "claude-desktop"]);
-    let after: Value =
-        serde_json::from_str(&apply_unified("", plan["unified_diff"].as_str().unwrap())).unwrap();
+    let after = new_file(&sb, "claude-desktop");
     assert_eq!(
         after["mcpServers"],
         json!({
