@@ -412,6 +412,32 @@ fn probe_as_client_starts_entries_as_the_client_would() {
     );
     assert_eq!(code, Some(0), "{r:#}");
     assert!(!r.to_string().contains("exported-value"));
+    // The draft's own probe of that server reads the variable where Claude Code will, too.
+    let (code, r) = h.json(&[
+        "--json",
+        "probe",
+        "everything-secret",
+        "--client",
+        "claude-code",
+    ]);
+    assert_eq!(
+        (code, error_code(&r)),
+        (Some(1), "MISSING_CLIENT_ENV"),
+        "{r:#}"
+    );
+    let (code, r) = h.json_with(
+        &[("EV_TOKEN", "exported-value")],
+        &[
+            "--json",
+            "probe",
+            "everything-secret",
+            "--client",
+            "claude-code",
+            "--timeout",
+            "30s",
+        ],
+    );
+    assert_eq!(code, Some(0), "{r:#}");
     let (code, r) = h.json(&["--json", "probe", "--as-client", "claude-code", "nope"]);
     assert_eq!(
         (code, r["error"]["code"].as_str()),

@@ -299,7 +299,7 @@ impl Orchestrator {
     /// and bad params are errors; a missing secret is a failed probe.
     pub fn resolve_probe(&self, target: &ProbeTarget) -> Result<ProbeSpec> {
         match target {
-            ProbeTarget::Server { name, server } => self.spec_for(name, server, "draft"),
+            ProbeTarget::Server { name, server } => self.spec_for(name, server, "draft", None),
             ProbeTarget::Named {
                 name,
                 client,
@@ -312,7 +312,7 @@ impl Orchestrator {
                         .unwrap_or(crate::core::profiles::DEFAULT_PROFILE);
                     let draft = self.draft(client, profile)?;
                     if let Some(server) = draft.servers.get(name) {
-                        return self.spec_for(name, server, "draft");
+                        return self.spec_for(name, server, "draft", Some(client));
                     }
                     if self.catalog.find(name).is_none() {
                         return Err(Error::invalid(
@@ -353,7 +353,7 @@ impl Orchestrator {
             }
         }
         let server = build_server(entry, &params, env)?;
-        let mut spec = self.spec_for(id, &server, "catalog")?;
+        let mut spec = self.spec_for(id, &server, "catalog", None)?;
         if let (None, Some(var)) = (&spec.resolve_error, missing) {
             let how = if entry.env_var(&var).is_some_and(|e| e.secret) {
                 format!("store it with `mcp-orch secrets set {var}`")
@@ -368,8 +368,51 @@ impl Orchestrator {
         Ok(spec)
     }
 
-    fn spec_for(&self, name: &str, server: &DraftServer, from: &'static str) -> Result<ProbeSpec> {
-        let secrets = self.secrets.all()?;
+    /// The probe of a draft server. Its secrets come from the store, as the launcher gives
+    /// them, except those `client` reads from its own environment (`env` delivery): those come
+    /// from this process's environment, and one that is not set fails `MISSING_CLIENT_ENV`.
+    fn spec_for(
+        &self,
+        name: &str,
+        server: &DraftServer,
+        from: &'static str,
+        client: Option<&str>,
+    ) -> Result<ProbeSpec> {
+        let mut secrets = self.secrets.all()?;
+        let client_env_vars = client
+            .and_then(|c| self.clients.get(c).ok())
+            .map(|def| (def.name.clone(), render::client_env_vars(def, server)));
+        if let Some((client_name, vars)) = &client_env_vars {
+            // Keys the client fills itself: their value is the environment's, or none.
+            secrets.retain(|key, _| !vars.iter().any(|v| v == render::secret_var(key)));
+            let missing: Vec<&String> = vars.iter().filter(|v| self.env.var(v).is_none()).collect();
+            if let Some(var) = missing.first() {
+                let mut spec = self.spec_for(name, server, from, None)?;
+                spec.resolve_error = Some((
+                    "MISSING_CLIENT_ENV",
+                    format!(
+                        "`{var}` is not set in this environment, and {client_name} fills it from its own: export it where {client_name} is started, or deliver it with --secret-delivery launcher"
+                    ),
+                ));
+                return Ok(spec);
+            }
+            let header_keys = server
+                .headers
+                .values()
+                .flat_map(|template| render::secret_keys(template));
+            let keys: Vec<String> = server
+                .env
+                .values()
+                .filter_map(EnvValue::secret_name)
+                .map(str::to_owned)
+                .chain(header_keys)
+                .collect();
+            for key in keys {
+                if let Some(v) = self.env.var(render::secret_var(&key)) {
+                    secrets.insert(key, v.to_owned());
+                }
+            }
+        }
         let mut resolve_error = None;
         let mut secret_values = Vec::new();
         let mut env = BTreeMap::new();
@@ -607,7 +650,7 @@ impl Orchestrator {
         let specs = draft
             .servers
             .iter()
-            .map(|(name, server)| self.spec_for(name, server, "draft"))
+            .map(|(name, server)| self.spec_for(name, server, "draft", Some(&draft.client)))
             .collect::<Result<Vec<_>>>()?;
         Ok(probe::run_many(specs, timeout, PROBE_PARALLELISM).await)
     }
