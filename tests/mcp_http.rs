@@ -84,6 +84,11 @@ impl Fixture {
 
     /// A JSON-RPC POST to /mcp.
     fn rpc(&self, token: &str, session: Option<&str>, body: &Value) -> Resp {
+        self.rpc_at("2025-11-25", token, session, body)
+    }
+
+    /// [`Self::rpc`] for a session at protocol revision `version`.
+    fn rpc_at(&self, version: &str, token: &str, session: Option<&str>, body: &Value) -> Resp {
         let mut req = self
             .server
             .req()
@@ -95,7 +100,7 @@ impl Fixture {
         if let Some(s) = session {
             req = req
                 .header("Mcp-Session-Id", s)
-                .header("MCP-Protocol-Version", "2025-11-25");
+                .header("MCP-Protocol-Version", version);
         }
         req.send()
     }
@@ -680,18 +685,7 @@ fn priming_events_only_for_sessions_at_2025_11_25_or_later() {
             r.text()
         );
         let session = r.header("mcp-session-id").unwrap().to_owned();
-        let later = |body: &Value| {
-            f.server
-                .req()
-                .method("POST")
-                .path("/mcp")
-                .bearer(&f.read)
-                .header("Accept", "application/json, text/event-stream")
-                .header("Mcp-Session-Id", &session)
-                .header("MCP-Protocol-Version", version)
-                .json(body)
-                .send()
-        };
+        let later = |body: &Value| f.rpc_at(version, &f.read, Some(&session), body);
         let r = later(&json!({"jsonrpc": "2.0", "method": "notifications/initialized"}));
         assert_eq!(r.status, 202);
         let r = later(&call(2, "list_clients", &json!({})));

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use super::Ctx;
 use super::run::missing_secret;
+use crate::core::probe::sensitive_header;
 use crate::core::{self, render, secrets::SecretStore};
 use crate::server::bridge::{self, RemoteTransport};
 
@@ -69,18 +70,14 @@ pub fn resolve_headers(
             all.get(key).cloned()
         })
         .map_err(|key| missing_secret(subject, &format!("header.{}", name.trim()), &key))?;
-        let invalid = || {
+        let (name, value) = sensitive_header(name.trim(), &value).ok_or_else(|| {
             core::Error::invalid(
                 "INVALID_HEADER",
                 format!("header.{}", name.trim()),
                 format!("header `{}` is not a valid HTTP header", name.trim()),
                 "use a token name and a value without line breaks",
             )
-        };
-        let name = reqwest::header::HeaderName::from_bytes(name.trim().as_bytes())
-            .map_err(|_| invalid())?;
-        let mut value = reqwest::header::HeaderValue::from_str(&value).map_err(|_| invalid())?;
-        value.set_sensitive(true);
+        })?;
         headers.append(name, value);
     }
     Ok(headers)

@@ -40,7 +40,7 @@ pub fn run(args: &Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
     let orch = ctx.open()?;
     let targets: Vec<TargetStatus> = orch.status(args.client.as_deref())?;
     let verified = if args.verify {
-        Some(orch.verify_blocking(args.client.as_deref(), parse_duration(&args.timeout)?)?)
+        Some(orch.verify_blocking(&targets, parse_duration(&args.timeout)?)?)
     } else {
         None
     };

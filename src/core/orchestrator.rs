@@ -568,6 +568,10 @@ impl Orchestrator {
         let mut stored_secrets = Vec::new();
         let mut env: BTreeMap<String, EnvValue> = BTreeMap::new();
         let mut pending_secrets: Vec<(String, String)> = Vec::new();
+        // One read of the store for every lookup below.
+        let stored = self.secrets.all()?;
+        let stored_key =
+            |var: &str| secrets::stored_key_in(&stored, &req.client, &req.profile, var);
         let scoped = |var: &str| secrets::scoped_key(&req.client, &req.profile, var);
         let reference = |key: String| EnvValue::Secret { secret: key };
         for (key, value) in &req.env {
@@ -586,10 +590,7 @@ impl Orchestrator {
                     pending_secrets.push((scoped(key), v.clone()));
                     scoped(key)
                 }
-                None => self
-                    .secrets
-                    .stored_key(&req.client, &req.profile, key)?
-                    .ok_or_else(|| {
+                None => stored_key(key).ok_or_else(|| {
                         Error::invalid(
                             "MISSING_SECRET",
                             format!("secret.{key}"),
@@ -606,7 +607,7 @@ impl Orchestrator {
         for (var, shared) in &req.shared_secrets {
             check_env_name(var)?;
             secrets::check_secret_name(shared)?;
-            if !self.secrets.contains(shared)? {
+            if !stored.contains_key(shared) {
                 return Err(Error::invalid(
                     "MISSING_SECRET",
                     format!("shared_secret.{var}"),
@@ -620,15 +621,10 @@ impl Orchestrator {
             if env.contains_key(&var.name) {
                 continue;
             }
-            let stored = if var.secret {
-                self.secrets
-                    .stored_key(&req.client, &req.profile, &var.name)?
-            } else {
-                None
-            };
+            let stored_as = var.secret.then(|| stored_key(&var.name)).flatten();
             if let Some(default) = &var.default {
                 env.insert(var.name.clone(), EnvValue::Plain(default.clone()));
-            } else if let Some(key) = stored {
+            } else if let Some(key) = stored_as {
                 env.insert(var.name.clone(), reference(key));
             } else if var.required {
                 let flag = if var.secret {
@@ -724,6 +720,7 @@ impl Orchestrator {
             self.check_target(target, target_profile)?;
         }
         let source_scope = format!("{client}/{profile}/");
+        let stored = self.secrets.all()?;
         targets
             .iter()
             .map(|target| {
@@ -733,10 +730,10 @@ impl Orchestrator {
                         && let Some(var) = secret.strip_prefix(&source_scope)
                     {
                         let key = secrets::scoped_key(target, target_profile, var);
-                        if !self.secrets.contains(&key)?
-                            && let Some(v) = self.secrets.get(secret)?
+                        if !stored.contains_key(&key)
+                            && let Some(v) = stored.get(secret.as_str())
                         {
-                            self.secrets.set(&key, &v)?;
+                            self.secrets.set(&key, v)?;
                         }
                         *secret = key;
                     }

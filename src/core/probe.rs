@@ -461,11 +461,7 @@ async fn probe_remote(
     };
     let mut headers = reqwest::header::HeaderMap::new();
     for (name, value) in &spec.headers {
-        let parsed = (
-            reqwest::header::HeaderName::from_bytes(name.as_bytes()),
-            reqwest::header::HeaderValue::from_str(value),
-        );
-        let (Ok(n), Ok(mut v)) = parsed else {
+        let Some((n, v)) = sensitive_header(name, value) else {
             report.fail(
                 ProbeStatus::Failed,
                 "INVALID_HEADER",
@@ -473,7 +469,6 @@ async fn probe_remote(
             );
             return;
         };
-        v.set_sensitive(true);
         headers.insert(n, v);
     }
     // The headers go with every request (the SSE stream's GET included), as defaults.
@@ -530,6 +525,18 @@ async fn probe_remote(
     if let Some(client) = serving {
         let _ = tokio::time::timeout(SHUTDOWN_GRACE, client.cancel()).await;
     }
+}
+
+/// A header whose value is marked sensitive (never printed by the HTTP stack's debug output),
+/// or `None` when the name or value is not valid HTTP.
+pub fn sensitive_header(
+    name: &str,
+    value: &str,
+) -> Option<(reqwest::header::HeaderName, reqwest::header::HeaderValue)> {
+    let name = reqwest::header::HeaderName::from_bytes(name.as_bytes()).ok()?;
+    let mut value = reqwest::header::HeaderValue::from_str(value).ok()?;
+    value.set_sensitive(true);
+    Some((name, value))
 }
 
 /// Runs probes concurrently (at most `parallel` at once), in the order given.

@@ -68,11 +68,7 @@ impl SecretStore {
     /// The key holding `var`'s secret for a (client, profile): its scoped key, else a shared
     /// secret of the same name (as every secret was stored before scoping).
     pub fn stored_key(&self, client: &str, profile: &str, var: &str) -> Result<Option<String>> {
-        let all = self.read()?;
-        let scoped = scoped_key(client, profile, var);
-        Ok([scoped, var.to_owned()]
-            .into_iter()
-            .find(|key| all.contains_key(key)))
+        Ok(stored_key_in(&self.read()?, client, profile, var))
     }
 
     /// Stores or replaces a secret.
@@ -94,6 +90,18 @@ impl SecretStore {
         }
         Ok(existed)
     }
+}
+
+/// [`SecretStore::stored_key`] over secrets already read.
+pub fn stored_key_in<V>(
+    stored: &BTreeMap<String, V>,
+    client: &str,
+    profile: &str,
+    var: &str,
+) -> Option<String> {
+    [scoped_key(client, profile, var), var.to_owned()]
+        .into_iter()
+        .find(|key| stored.contains_key(key))
 }
 
 /// The command that stores the secret `key`.

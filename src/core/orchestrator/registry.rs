@@ -11,7 +11,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::{Orchestrator, build_server, resolve_params};
+use super::{Orchestrator, TargetStatus, build_server, resolve_params};
 use crate::core::catalog::Transport;
 use crate::core::catalog::{Catalog, ServerEntry};
 use crate::core::draft::{Draft, DraftServer, EnvValue};
@@ -379,27 +379,13 @@ impl Orchestrator {
         client: Option<&str>,
     ) -> Result<ProbeSpec> {
         let mut secrets = self.secrets.all()?;
-        let client_env_vars = client
-            .and_then(|c| self.clients.get(c).ok())
-            .map(|def| (def.name.clone(), render::client_env_vars(def, server)));
-        if let Some((client_name, vars)) = &client_env_vars {
-            // Keys the client fills itself: their value is the environment's, or none.
+        let mut resolve_error = None;
+        if let Some(def) = client.and_then(|c| self.clients.get(c).ok()) {
+            let vars = render::client_env_vars(def, server);
+            // Keys the client fills itself: their value is the environment's, or none, and the
+            // first unset one is the failure to report.
             secrets.retain(|key, _| !vars.iter().any(|v| v == render::secret_var(key)));
-            let missing: Vec<&String> = vars.iter().filter(|v| self.env.var(v).is_none()).collect();
-            if let Some(var) = missing.first() {
-                let mut spec = self.spec_for(name, server, from, None)?;
-                spec.resolve_error = Some((
-                    "MISSING_CLIENT_ENV",
-                    format!(
-                        "`{var}` is not set in this environment, and {client_name} fills it from its own: export it where {client_name} is started, or deliver it with --secret-delivery launcher"
-                    ),
-                ));
-                return Ok(spec);
-            }
-            let header_keys = server
-                .headers
-                .values()
-                .flat_map(|template| render::secret_keys(template));
+            let header_keys = server.headers.values().flat_map(|t| render::secret_keys(t));
             let keys: Vec<String> = server
                 .env
                 .values()
@@ -412,8 +398,16 @@ impl Orchestrator {
                     secrets.insert(key, v.to_owned());
                 }
             }
+            resolve_error = vars.iter().find(|v| self.env.var(v).is_none()).map(|var| {
+                (
+                    "MISSING_CLIENT_ENV",
+                    format!(
+                        "`{var}` is not set in this environment, and {name} fills it from its own: export it where {name} is started, or deliver it with --secret-delivery launcher",
+                        name = def.name
+                    ),
+                )
+            });
         }
-        let mut resolve_error = None;
         let mut secret_values = Vec::new();
         let mut env = BTreeMap::new();
         for (key, value) in &server.env {
@@ -610,17 +604,17 @@ impl Orchestrator {
             .collect()
     }
 
-    /// Verifies every deployed (client, profile), or those of `client`: each entry mcp-orch
+    /// Verifies the deployed ones of `targets` (from [`Self::status`]): each entry mcp-orch
     /// owns is started as the client starts it ([`Self::client_probe_specs`]), and where the
     /// client's own list command is installed, its verdict is kept beside.
     pub fn verify_blocking(
         &self,
-        client: Option<&str>,
+        targets: &[TargetStatus],
         timeout: Duration,
     ) -> Result<Vec<Verification>> {
         let runtime = probe::runtime()?;
         let mut out = Vec::new();
-        for target in self.status(client)? {
+        for target in targets {
             if target.deployed_at.is_none() {
                 continue;
             }
@@ -635,7 +629,7 @@ impl Orchestrator {
                 )
             });
             out.push(Verification {
-                client_id: c.clone(),
+                client_id: c.to_owned(),
                 profile_id: p.clone(),
                 ok: !any_probe_failed(&servers),
                 servers,
