@@ -188,6 +188,11 @@ pub struct CatalogState {
     pub selected: usize,
     /// The generation of the latest search; older results are dropped.
     pub generation: u64,
+    /// The generation whose results `hits` holds (behind `generation` while a search runs).
+    pub shown_generation: u64,
+    /// An add asked for while a search was running: it opens the form for the first hit of
+    /// that search when its results arrive, not for a hit of the query before.
+    pub add_when_searched: bool,
     /// Whether keys go to the filter.
     pub filter_focused: bool,
 }

@@ -56,9 +56,15 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             Vec::new()
         }
         Action::SearchDone { generation, hits } => {
-            if generation == state.catalog.generation {
-                state.catalog.hits = hits;
-                state.catalog.selected = clamp(state.catalog.selected, state.catalog.hits.len());
+            let cat = &mut state.catalog;
+            if generation != cat.generation {
+                return Vec::new();
+            }
+            cat.hits = hits;
+            cat.selected = clamp(cat.selected, cat.hits.len());
+            cat.shown_generation = generation;
+            if std::mem::take(&mut cat.add_when_searched) {
+                return open_form(state);
             }
             Vec::new()
         }
@@ -741,6 +747,11 @@ fn run_catalog(state: &mut State, cmd: Command) -> Vec<Effect> {
 }
 
 fn open_form(state: &mut State) -> Vec<Effect> {
+    let cat = &mut state.catalog;
+    if cat.shown_generation != cat.generation {
+        cat.add_when_searched = true;
+        return Vec::new();
+    }
     let Some(entry) = state.catalog.selected_entry() else {
         state.toast(ToastLevel::Warn, "no server selected");
         return Vec::new();

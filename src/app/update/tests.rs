@@ -191,6 +191,33 @@ fn typing_in_the_filter_searches_and_latest_wins() {
     assert!(!s.catalog.filter_focused);
 }
 
+/// Enter typed before the search for the filter's text answered adds the first hit of that
+/// search, not the first entry of the list shown before it.
+#[test]
+fn enter_before_the_search_answers_adds_from_its_results() {
+    let mut s = state();
+    s.screen = Screen::Catalog;
+    feed(&mut s, [ch('/')]);
+    typed(&mut s, "gith");
+    assert!(feed(&mut s, [key(KeyCode::Enter)]).is_empty());
+    assert!(
+        s.modal.is_none(),
+        "no form before the results: {:?}",
+        s.modal
+    );
+    let generation = s.catalog.generation;
+    let effects = update(
+        &mut s,
+        Action::SearchDone {
+            generation,
+            hits: vec![1],
+        },
+    );
+    assert_eq!(form(&s).server_id, "github");
+    assert!(!effects.is_empty());
+    assert!(!s.catalog.add_when_searched);
+}
+
 #[test]
 fn transport_filter_cycles_and_searches() {
     let mut s = state();
