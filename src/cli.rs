@@ -94,6 +94,10 @@ pub enum Command {
     Deploy(deploy::Args),
     /// Deploy an earlier artifact, recorded as a rollback.
     Rollback(deploy::RollbackArgs),
+    /// Remove every server mcp-orch put into a client's file (after showing the plan).
+    Undeploy(deploy::UndeployArgs),
+    /// From the draft to the client in one step: validate, publish when changed, deploy.
+    Apply(deploy::ApplyArgs),
     /// Deployed and latest artifacts, and drift, per client and profile.
     Status(status::Args),
     /// Bring back a backup of a client's file (or list them).
@@ -185,6 +189,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Diff(a) => diff::run(&a, &ctx),
         Command::Deploy(a) => deploy::run(&a, &ctx),
         Command::Rollback(a) => deploy::run_rollback(&a, &ctx),
+        Command::Undeploy(a) => deploy::run_undeploy(&a, &ctx),
+        Command::Apply(a) => deploy::run_apply(&a, &ctx),
         Command::Status(a) => status::run(&a, &ctx),
         Command::Restore(a) => restore::run(&a, &ctx),
         Command::Audit(a) => audit::run(&a, &ctx),

@@ -16,6 +16,7 @@ pub mod error;
 pub mod events;
 pub mod fsutil;
 pub mod import;
+pub mod intent;
 pub mod keys;
 pub mod launch;
 pub mod orchestrator;
@@ -34,6 +35,6 @@ pub mod writer;
 
 pub use error::{Error, ErrorBody, ErrorKind, Result};
 pub use orchestrator::{
-    CheckStatus, DoctorReport, Options, Orchestrator, ProbeTarget, RegistryStatus,
+    CheckStatus, ClientSet, DoctorReport, Options, Orchestrator, ProbeTarget, RegistryStatus,
     ValidationReport, any_probe_failed,
 };

@@ -1552,24 +1552,25 @@ fn secret_values_are_never_printed() {
 #[test]
 fn validate_exit_codes_follow_errors_not_warnings() {
     let sb = Sandbox::new();
-    // Empty draft: invalid.
+    // Empty draft: valid (publishing it empties the client's file of mcp-orch's servers),
+    // with a warning that says so.
     let run = sb.run(&["validate", "--client", "vscode", "--json"]);
-    assert_eq!(run.code, 1, "{run}");
+    assert_eq!(run.code, 0, "{run}");
     assert_eq!(
         run.json(),
         json!({
             "client_id": "vscode",
             "profile_id": "default",
-            "valid": false,
+            "valid": true,
             "server_count": 0,
-            "errors": [{
+            "errors": [],
+            "warnings": [{
                 "code": "EMPTY_CONFIG",
-                "severity": "error",
+                "severity": "warning",
                 "path": "servers",
-                "message": "the draft has no servers",
-                "hint": "add one with `mcp-orch draft add SERVER_ID`",
+                "message": "the draft has no servers: deploying it removes every server mcp-orch put in the client's file",
+                "hint": "add one with `mcp-orch draft add SERVER_ID`, or go on to empty the client's file of mcp-orch's servers",
             }],
-            "warnings": [],
         })
     );
 

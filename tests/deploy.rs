@@ -319,14 +319,14 @@ fn audit_verify_catches_a_flipped_byte() {
     home.ok(&["deploy", "--client", "cursor", "--yes"]);
     let log = home.path("state/audit.jsonl");
     let mut bytes = std::fs::read(&log).unwrap();
-    // One byte inside a value of the first record: `"actor":"cli"` becomes `"actor":"clj"`.
-    let needle = b"\"actor\":\"cli\"";
+    // One byte inside a value of the first record: `"actor":"cli:…"` becomes `"actor":"clj:…"`.
+    let needle = b"\"actor\":\"cli";
     let at = bytes
         .windows(needle.len())
         .position(|w| w == needle)
         .unwrap()
         + needle.len()
-        - 2;
+        - 1;
     bytes[at] = b'j';
     std::fs::write(&log, bytes).unwrap();
     let out = home.cmd(&["--json", "audit", "--verify"]);
@@ -349,10 +349,19 @@ fn restore_brings_back_the_bytes_before_a_deploy() {
     let report = home.ok(&["deploy", "--client", "cursor", "--yes"]);
     let backup = report["backup_id"].as_str().unwrap().to_owned();
     assert_ne!(std::fs::read_to_string(&path).unwrap(), seed);
-    home.ok(&["restore", "--client", "cursor", "--backup", &backup]);
+    home.ok(&[
+        "restore", "--client", "cursor", "--backup", &backup, "--yes",
+    ]);
     assert_eq!(std::fs::read_to_string(&path).unwrap(), seed);
     home.fails(
-        &["restore", "--client", "cursor", "--backup", "ffffffffffff"],
+        &[
+            "restore",
+            "--client",
+            "cursor",
+            "--backup",
+            "ffffffffffff",
+            "--yes",
+        ],
         "BACKUP_NOT_FOUND",
     );
 }

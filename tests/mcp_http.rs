@@ -390,7 +390,7 @@ fn http_sse_bridge_stateless_endpoint_and_convenience_routes() {
         .iter()
         .map(|t| t["name"].as_str().unwrap().to_owned())
         .collect();
-    assert_eq!(tools.len(), 20);
+    assert_eq!(tools.len(), 22);
     let r = f.server.post(
         "/mcp/tools/call",
         &f.read,
@@ -420,7 +420,7 @@ fn http_sse_bridge_stateless_endpoint_and_convenience_routes() {
         .map(|t| t["name"].as_str().unwrap())
         .collect();
     assert_eq!(names, tools);
-    assert_eq!(m["capabilities"]["tools"]["count"], 20);
+    assert_eq!(m["capabilities"]["tools"]["count"], 22);
     assert_eq!(m["endpoints"]["http"]["url"], f.url("/mcp"));
     assert_eq!(m["authentication"]["required"], true);
     let out = f.sb.dir_manifest();
@@ -483,7 +483,7 @@ fn inspector_cli_over_http_with_a_bearer_token() {
     );
     let (code, list) = inspect(&f, &f.read, &["--method", "tools/list"]);
     assert_eq!(code, 0, "{list}");
-    assert_eq!(list["tools"].as_array().unwrap().len(), 20);
+    assert_eq!(list["tools"].as_array().unwrap().len(), 22);
     let (code, res) = inspect(
         &f,
         &f.read,

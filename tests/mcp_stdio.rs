@@ -220,6 +220,8 @@ fn inspector_cli_covers_every_tool_resource_and_prompt() {
             "initialize_keys",
             "validate_config",
             "deploy_config",
+            "apply_config",
+            "undeploy_config",
             "get_config_history",
             "get_audit_log",
             "config_status",

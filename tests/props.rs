@@ -40,6 +40,8 @@ fn client(id: &str) -> ClientDef {
 fn json_list_client() -> ClientDef {
     let mut c = client("cursor");
     c.id = "json-list".into();
+    // Its documents carry comments: JSONC, like the clients that read comments.
+    c.format = mcp_orch::core::clients::Format::Jsonc;
     c.entries = EntriesKind::List;
     c.name_field = "name".into();
     c.container = vec!["mcp".into(), "servers".into()];

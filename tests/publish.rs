@@ -138,12 +138,11 @@ fn files_under(dir: &Path) -> Vec<PathBuf> {
 #[test]
 fn publish_needs_a_valid_draft_and_a_key_then_versions_rise() {
     let w = World::new();
-    let doc = w.fails(&["publish", "--client", "cursor"], 1, "VALIDATION_FAILED");
-    assert_eq!(doc["results"][0]["status"], "failed");
-    assert_eq!(doc["failed"], 1);
-
+    // No key, and no terminal to ask on: the publish fails and says how to make one.
     w.add("cursor", "memory");
     let doc = w.fails(&["publish", "--client", "cursor"], 1, "KEY_NOT_FOUND");
+    assert_eq!(doc["results"][0]["status"], "failed");
+    assert_eq!(doc["failed"], 1);
     assert!(str_of(&doc["error"]["hint"]).contains("mcp-orch keys init"));
 
     let init = w.ok(&["keys", "init"]);
@@ -195,6 +194,51 @@ fn publish_needs_a_valid_draft_and_a_key_then_versions_rise() {
     assert_eq!(verify["ok"], true);
     assert_eq!(verify["artifact_id"], id.as_str());
     assert_eq!(verify["releases"].as_array().unwrap().len(), 2);
+
+    // An invalid draft is refused.
+    invalidate(&w, "cursor");
+    w.fails(&["publish", "--client", "cursor"], 1, "VALIDATION_FAILED");
+}
+
+/// Makes a client's draft invalid: a server whose secret is gone from the store.
+fn invalidate(w: &World, client: &str) {
+    w.ok(&[
+        "draft",
+        "add",
+        "n8n",
+        "--client",
+        client,
+        "--secret",
+        "N8N_API_KEY=n8n-v",
+    ]);
+    w.ok(&["secrets", "remove", "N8N_API_KEY", "--client", client]);
+}
+
+#[test]
+fn publish_yes_creates_the_key_and_keeps_the_changelog() {
+    let w = World::new();
+    w.add("cursor", "memory");
+    let doc = w.ok(&[
+        "publish",
+        "--client",
+        "cursor",
+        "-m",
+        "first of all",
+        "--yes",
+    ]);
+    assert_eq!(doc["results"][0]["version"], 1);
+    assert_eq!(doc["results"][0]["changelog"], "first of all");
+    let actions: Vec<String> = w.audit().iter().map(|r| str_of(&r["action"])).collect();
+    assert_eq!(actions, ["key.init", "publish"]);
+}
+
+#[test]
+fn an_empty_draft_publishes() {
+    let w = World::new();
+    w.ok(&["keys", "init"]);
+    w.ok(&["draft", "clear", "--client", "cursor"]);
+    let doc = w.ok(&["publish", "--client", "cursor"]);
+    assert_eq!(doc["results"][0]["server_count"], 0);
 }
 
 #[test]
@@ -275,9 +319,24 @@ fn several_clients_are_published_and_reported_each() {
         "entries are rendered per client"
     );
 
+    // An unknown client stops the command before anything is published.
+    w.fails(
+        &["publish", "--client", "cursor,nosuchclient"],
+        1,
+        "UNKNOWN_CLIENT",
+    );
+    assert_eq!(
+        w.ok(&["history", "--client", "cursor"])["releases"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+
     // One bad client does not stop the others; the exit code reports the failure.
+    invalidate(&w, "vscode");
     let doc = w.fails(
-        &["publish", "--client", "cursor,vscode,nosuchclient"],
+        &["publish", "--client", "cursor,vscode"],
         1,
         "VALIDATION_FAILED",
     );
@@ -285,11 +344,20 @@ fn several_clients_are_published_and_reported_each() {
     assert_eq!(results[0]["status"], "published");
     assert_eq!(results[0]["version"], 2);
     assert_eq!(results[1]["error"]["code"], "VALIDATION_FAILED");
-    assert_eq!(results[2]["error"]["code"], "UNKNOWN_CLIENT");
     assert_eq!(
         (doc["published"].as_u64(), doc["failed"].as_u64()),
-        (Some(1), Some(2))
+        (Some(1), Some(1))
     );
+
+    // `all`: every client with a draft of the profile (claude-code and cursor valid, vscode not).
+    let doc = w.fails(&["publish", "--client", "all"], 1, "VALIDATION_FAILED");
+    let ids: Vec<String> = doc["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| str_of(&r["client_id"]))
+        .collect();
+    assert_eq!(ids, ["claude-code", "cursor", "vscode"]);
 }
 
 #[test]
@@ -536,7 +604,7 @@ fn artifact_ids_are_validated_and_bound_to_their_client() {
 #[test]
 fn key_events_and_publishes_are_audited() {
     let w = World::new();
-    w.fails(&["publish", "--client", "cursor"], 1, "VALIDATION_FAILED");
+    w.fails(&["publish", "--client", "cursor"], 1, "KEY_NOT_FOUND");
     w.ok(&["keys", "init"]);
     w.add("cursor", "memory");
     let release = w.publish("cursor", "audited");
@@ -565,10 +633,14 @@ fn key_events_and_publishes_are_audited() {
     .map(|(a, o)| ((*a).to_owned(), (*o).to_owned()))
     .collect();
     assert_eq!(summary, expected);
-    assert_eq!(records[0]["error_code"], "VALIDATION_FAILED");
+    assert_eq!(records[0]["error_code"], "KEY_NOT_FOUND");
     assert_eq!(records[2]["artifact_id"], release["artifact_id"]);
     assert_eq!(records[2]["version"], 1);
     assert_eq!(records[2]["client_id"], "cursor");
-    assert_eq!(records[2]["actor"], "cli");
+    assert!(
+        str_of(&records[2]["actor"]).starts_with("cli:"),
+        "{}",
+        records[2]["actor"]
+    );
     assert_eq!(records[4]["details"]["key_id"], key);
 }

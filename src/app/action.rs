@@ -39,8 +39,12 @@ pub struct DeployPlan {
     pub artifact_id: String,
     /// Its version.
     pub version: u64,
-    /// `deploy` or `rollback`.
+    /// `deploy`, `rollback` or `apply`.
     pub action: &'static str,
+    /// The plan's id: confirming applies exactly this plan.
+    pub plan_id: String,
+    /// Whether the draft is published first (apply).
+    pub publishes: bool,
     /// What it changes.
     pub view: DiffView,
 }

@@ -68,6 +68,8 @@ pub enum Command {
     Publish,
     /// Deploy (shows the plan and asks for confirmation).
     Deploy,
+    /// Apply the draft: publish when it changed, then deploy (shows the plan, asks).
+    Apply,
     /// Roll back to the previous release.
     Rollback,
     /// Restore the selected backup.

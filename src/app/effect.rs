@@ -11,21 +11,21 @@ use std::sync::Arc;
 
 use super::action::{Action, Added, DeployPlan, FormCheck};
 use super::state::{
-    ClientRow, DiffView, DraftSnapshot, Health, HistoryData, ReleaseRow, ServerStatus, Target,
-    UiError,
+    ClientRow, DiffView, DraftSnapshot, Health, HistoryData, PlanPin, ReleaseRow, ServerStatus,
+    Target, UiError,
 };
 use crate::core::Orchestrator;
 use crate::core::audit::Filter;
 use crate::core::catalog::{ServerEntry, Transport};
 use crate::core::events::StateSnapshot;
 use crate::core::orchestrator::{
-    AddServer, DeployFlags, DeployReport, DeployRequest, DriftState, FileDiff, RollbackTarget,
-    check_param,
+    Action as CoreAction, AddServer, DeployReport, DriftState, FileDiff, PlanRequest,
+    RollbackTarget, check_param,
 };
 use crate::core::search::Query;
 use crate::core::validate;
 
-/// The actor name written to the audit log.
+/// The face named in the audit log (`tui:<user>`).
 pub const ACTOR: &str = "tui";
 
 /// Requested I/O.
@@ -74,14 +74,14 @@ pub enum Effect {
     PlanDeploy(Target),
     /// Plan rolling back to an artifact (a dry run), for confirmation.
     PlanRollback(Target, String),
-    /// Deploy this artifact.
-    Deploy(Target, String),
+    /// Plan applying the draft (a dry run), for confirmation.
+    PlanApply(Target),
+    /// Apply the plan confirmed (a deploy, rollback or apply).
+    Apply(Target, PlanPin),
     /// Publish the draft with a changelog.
     Publish(Target, String),
     /// Create a signing key.
     InitKeys,
-    /// Roll back to this artifact.
-    Rollback(Target, String),
     /// Restore a backup.
     Restore(Target, String),
     /// Load the audit log and backups.
@@ -264,65 +264,69 @@ pub fn perform(effect: Effect, svc: &Services) -> Option<Action> {
                 .map(|d| diff_view(&d))
                 .map_err(UiError::from),
         },
-        Effect::PlanDeploy(t) => Action::DeployPlanned(
-            orch.deploy(&deploy_request(&t, None, true), ACTOR)
-                .map(|r| plan_of(&r, "deploy"))
+        Effect::PlanDeploy(t) => planned(orch, &t, deploy_action(None)),
+        Effect::PlanRollback(t, id) => planned(orch, &t, rollback_action(id)),
+        Effect::PlanApply(t) => planned(orch, &t, CoreAction::Apply { changelog: None }),
+        Effect::Apply(t, pin) => {
+            // The artifact the plan showed, so "latest" cannot move under the confirmation;
+            // the plan id pins the file too.
+            let action = match pin.action {
+                "rollback" => rollback_action(pin.artifact_id),
+                "apply" => CoreAction::Apply { changelog: None },
+                _ => deploy_action(Some(pin.artifact_id)),
+            };
+            let verb = match pin.action {
+                "rollback" => "rolled back",
+                "apply" => "applied",
+                _ => "deployed",
+            };
+            Action::Changed(
+                orch.apply(
+                    &PlanRequest::new(&t.client, &t.profile, action),
+                    Some(&pin.plan_id),
+                    &orch.local_actor(ACTOR),
+                )
+                .map(|r| done_text(&r, verb))
                 .map_err(UiError::from),
-        ),
-        Effect::PlanRollback(t, id) => Action::DeployPlanned(
-            orch.rollback(
-                &t.client,
-                &t.profile,
-                &RollbackTarget::Artifact(id),
-                DeployFlags {
-                    dry_run: true,
-                    adopt: false,
-                },
-                ACTOR,
             )
-            .map(|r| plan_of(&r, "rollback"))
-            .map_err(UiError::from),
-        ),
-        Effect::Deploy(t, id) => Action::Changed(
-            orch.deploy(&deploy_request(&t, Some(id), false), ACTOR)
-                .map(|r| done_text(&r, "deployed"))
-                .map_err(UiError::from),
-        ),
-        Effect::Rollback(t, id) => Action::Changed(
-            orch.rollback(
-                &t.client,
-                &t.profile,
-                &RollbackTarget::Artifact(id),
-                DeployFlags::default(),
-                ACTOR,
-            )
-            .map(|r| done_text(&r, "rolled back"))
-            .map_err(UiError::from),
-        ),
+        }
         Effect::Publish(t, changelog) => Action::Changed(
-            orch.publish(&t.client, &t.profile, Some(&changelog), ACTOR)
-                .map(|r| {
-                    format!(
-                        "published {}/{} v{} (artifact {}); deploy it with D",
-                        t.client,
-                        t.profile,
-                        r.version(),
-                        short_id(r.artifact_id())
-                    )
-                })
-                .map_err(UiError::from),
+            orch.publish(
+                &t.client,
+                &t.profile,
+                Some(&changelog),
+                &orch.local_actor(ACTOR),
+            )
+            .map(|r| {
+                format!(
+                    "published {}/{} v{} (artifact {}); deploy it with D",
+                    t.client,
+                    t.profile,
+                    r.version(),
+                    short_id(r.artifact_id())
+                )
+            })
+            .map_err(UiError::from),
         ),
         Effect::InitKeys => Action::Changed(
-            orch.init_keys(false, ACTOR)
+            orch.init_keys(false, &orch.local_actor(ACTOR))
                 .map(|k| format!("created signing key {}; publish again with P", k.key_id))
                 .map_err(UiError::from),
         ),
         Effect::Restore(t, id) => Action::Changed(
-            orch.restore(&t.client, &t.profile, &id, ACTOR)
-                .map(|(info, _)| {
-                    format!("restored backup {} into {}", info.id, info.path.display())
-                })
-                .map_err(UiError::from),
+            orch.apply(
+                &PlanRequest::new(&t.client, &t.profile, CoreAction::Restore { backup_id: id }),
+                None,
+                &orch.local_actor(ACTOR),
+            )
+            .map(|r| {
+                format!(
+                    "restored backup {} into {}",
+                    r.restored_backup_id.unwrap_or_default(),
+                    r.plan.path.display()
+                )
+            })
+            .map_err(UiError::from),
         ),
         Effect::LoadHistory(t) => {
             Action::HistoryLoaded(load_history(orch, &t).map_err(UiError::from))
@@ -546,17 +550,26 @@ fn field_checks(
     }
 }
 
-fn deploy_request(t: &Target, artifact: Option<String>, dry_run: bool) -> DeployRequest {
-    DeployRequest {
-        client: t.client.clone(),
-        profile: t.profile.clone(),
+fn deploy_action(artifact: Option<String>) -> CoreAction {
+    CoreAction::Deploy {
         artifact,
-        flags: DeployFlags {
-            dry_run,
-            adopt: false,
-        },
         inline_secrets: false,
     }
+}
+
+fn rollback_action(artifact: String) -> CoreAction {
+    CoreAction::Rollback {
+        to: RollbackTarget::Artifact(artifact),
+    }
+}
+
+/// Plans an action for confirmation.
+fn planned(orch: &Orchestrator, t: &Target, action: CoreAction) -> Action {
+    Action::DeployPlanned(
+        orch.plan(&PlanRequest::new(&t.client, &t.profile, action))
+            .map(|r| plan_of(&r))
+            .map_err(UiError::from),
+    )
 }
 
 /// The first 12 characters of an artifact id.
@@ -564,11 +577,13 @@ pub fn short_id(id: &str) -> &str {
     id.get(..12).unwrap_or(id)
 }
 
-fn plan_of(r: &DeployReport, action: &'static str) -> DeployPlan {
+fn plan_of(r: &DeployReport) -> DeployPlan {
     DeployPlan {
         artifact_id: r.artifact_id.clone().unwrap_or_default(),
         version: r.version.unwrap_or_default(),
-        action,
+        action: r.action,
+        plan_id: r.plan_id.clone(),
+        publishes: r.publishes,
         view: diff_view(&r.plan),
     }
 }

@@ -652,12 +652,21 @@ pub enum Pending {
     Publish,
     /// Create a signing key (offered when publishing finds none).
     InitKeys,
-    /// Deploy this artifact.
-    Deploy(String),
-    /// Roll back to this artifact.
-    Rollback(String),
+    /// Apply this plan (a deploy, rollback or apply).
+    Apply(PlanPin),
     /// Restore a backup.
     Restore(String),
+}
+
+/// The plan a confirmation applies.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlanPin {
+    /// `deploy`, `rollback` or `apply`.
+    pub action: &'static str,
+    /// The artifact (empty for an apply that publishes first).
+    pub artifact_id: String,
+    /// The plan's id.
+    pub plan_id: String,
 }
 
 /// A yes/no question.

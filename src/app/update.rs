@@ -12,8 +12,8 @@ use super::effect::{AddRequest, Effect, short_id};
 use super::keymap::{KeyChord, Resolved};
 use super::state::{
     AddForm, Confirm, DiffLine, DiffLineKind, FieldKey, Health, HistoryPane, Modal, Pending,
-    PickItem, PickPurpose, Picker, Prompt, Screen, ServerInfo, ServerStatus, State, Target,
-    ToastLevel, UiError,
+    PickItem, PickPurpose, Picker, PlanPin, Prompt, Screen, ServerInfo, ServerStatus, State,
+    Target, ToastLevel, UiError,
 };
 use crate::core::catalog::Transport;
 use crate::core::events::{DomainEvent, changes};
@@ -554,6 +554,9 @@ fn run_screen(state: &mut State, cmd: Command) -> Vec<Effect> {
         Command::Deploy => need_target(state)
             .map(|t| vec![Effect::PlanDeploy(t)])
             .unwrap_or_default(),
+        Command::Apply => need_target(state)
+            .map(|t| vec![Effect::PlanApply(t)])
+            .unwrap_or_default(),
         _ => match state.screen {
             Screen::Clients => run_clients(state, cmd),
             Screen::Catalog => run_catalog(state, cmd),
@@ -1093,14 +1096,8 @@ fn deploy_confirm(plan: &DeployPlan) -> Confirm {
         DiffLine {
             kind: DiffLineKind::Context,
             text: format!(
-                "{} v{} (artifact {}): {} {}",
-                if plan.action == "rollback" {
-                    "Roll back to"
-                } else {
-                    "Deploy"
-                },
-                plan.version,
-                short_id(&plan.artifact_id),
+                "{}: {} {}",
+                plan_title(plan),
                 if view.exists { "update" } else { "create" },
                 view.path
             ),
@@ -1127,20 +1124,33 @@ fn deploy_confirm(plan: &DeployPlan) -> Confirm {
         });
     }
     body.extend(view.lines.iter().cloned());
-    let rollback = plan.action == "rollback";
     Confirm {
-        title: if rollback {
-            format!("Roll back to v{}?", plan.version)
-        } else {
-            format!("Deploy v{}?", plan.version)
-        },
+        title: format!("{}?", plan_title(plan)),
         body,
-        then: if rollback {
-            Pending::Rollback(plan.artifact_id.clone())
-        } else {
-            Pending::Deploy(plan.artifact_id.clone())
-        },
+        then: Pending::Apply(PlanPin {
+            action: plan.action,
+            artifact_id: plan.artifact_id.clone(),
+            plan_id: plan.plan_id.clone(),
+        }),
         scroll: 0,
+    }
+}
+
+/// What a plan does, in a few words.
+fn plan_title(plan: &DeployPlan) -> String {
+    match plan.action {
+        "rollback" => format!("Roll back to v{}", plan.version),
+        "apply" if plan.publishes => "Publish the draft and deploy it".to_owned(),
+        "apply" => format!(
+            "Apply v{} (artifact {})",
+            plan.version,
+            short_id(&plan.artifact_id)
+        ),
+        _ => format!(
+            "Deploy v{} (artifact {})",
+            plan.version,
+            short_id(&plan.artifact_id)
+        ),
     }
 }
 
@@ -1158,8 +1168,7 @@ fn confirmed(state: &mut State, then: Pending) -> Vec<Effect> {
     };
     match then {
         Pending::Remove(name) => vec![Effect::Remove(t, name)],
-        Pending::Deploy(id) => vec![Effect::Deploy(t, id)],
-        Pending::Rollback(id) => vec![Effect::Rollback(t, id)],
+        Pending::Apply(pin) => vec![Effect::Apply(t, pin)],
         Pending::InitKeys => vec![Effect::InitKeys],
         Pending::Restore(id) => vec![Effect::Restore(t, id)],
         Pending::Rename(_) | Pending::Publish => Vec::new(),

@@ -127,7 +127,7 @@ pub fn run(cmd: Command, ctx: &Ctx) -> anyhow::Result<ExitCode> {
     let orch = ctx.open()?;
     match cmd {
         Command::Init { regenerate } => {
-            let info = orch.init_keys(regenerate, "cli")?;
+            let info = orch.init_keys(regenerate, &orch.local_actor("cli"))?;
             let status = if info.rotated_from.is_some() {
                 "rotated"
             } else {
@@ -148,7 +148,7 @@ pub fn run(cmd: Command, ctx: &Ctx) -> anyhow::Result<ExitCode> {
             }
         }
         Command::Rotate => {
-            let info = orch.rotate_keys("cli")?;
+            let info = orch.rotate_keys(&orch.local_actor("cli"))?;
             if ctx.json {
                 ctx.print_json(&json!({ "status": "rotated", "key": info }))?;
             } else {
@@ -180,7 +180,7 @@ pub fn run(cmd: Command, ctx: &Ctx) -> anyhow::Result<ExitCode> {
             }
         }
         Command::Trust { file } => {
-            let key = orch.trust_key(&file, "cli")?;
+            let key = orch.trust_key(&file, &orch.local_actor("cli"))?;
             if ctx.json {
                 ctx.print_json(&json!({ "status": "trusted", "key": key }))?;
             } else {
@@ -188,7 +188,7 @@ pub fn run(cmd: Command, ctx: &Ctx) -> anyhow::Result<ExitCode> {
             }
         }
         Command::Untrust { key_id } => {
-            orch.untrust_key(&key_id, "cli")?;
+            orch.untrust_key(&key_id, &orch.local_actor("cli"))?;
             if ctx.json {
                 ctx.print_json(&json!({ "status": "untrusted", "key_id": key_id }))?;
             } else {

@@ -1,7 +1,7 @@
 //! `mcp-orch publish`.
 
 use std::fmt::Write as _;
-use std::io::Write as _;
+use std::io::{IsTerminal, Write as _};
 use std::process::ExitCode;
 
 use serde_json::{Value, json};
@@ -9,7 +9,8 @@ use serde_json::{Value, json};
 use super::Ctx;
 use super::output::diagnostic_line;
 use crate::core::artifact::Release;
-use crate::core::{self, ErrorKind};
+use crate::core::orchestrator::ClientSet;
+use crate::core::{self, ErrorKind, Orchestrator};
 
 /// Arguments of `publish`.
 #[derive(Debug, clap::Args)]
@@ -23,15 +24,41 @@ Examples:
   mcp-orch publish --client cursor,claude-code,vscode --profile work --json"
 )]
 pub struct Args {
-    /// Client ids, comma-separated (each client's draft is published on its own).
-    #[arg(long, short = 'c', value_delimiter = ',', required = true)]
-    pub client: Vec<String>,
+    /// Client id, a comma-separated list, or `all` (every client with a draft of the profile);
+    /// each client's draft is published on its own.
+    #[arg(long, short = 'c')]
+    pub client: String,
     /// Profile id.
     #[arg(long, short = 'p', default_value = crate::core::profiles::DEFAULT_PROFILE)]
     pub profile: String,
     /// What changed (signed with the release).
     #[arg(long = "message", short = 'm', value_name = "CHANGELOG")]
     pub message: Option<String>,
+    /// Create the signing key without asking when there is none yet.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+}
+
+/// Creates the signing key when there is none, after asking on a terminal (or at once with
+/// `yes`), so a first publish goes on with its changelog instead of stopping. Without either,
+/// nothing is created and the publish itself says `KEY_NOT_FOUND`.
+pub fn ensure_signing_key(orch: &Orchestrator, ctx: &Ctx, yes: bool) -> core::Result<()> {
+    if orch.key_store().has_key()? || !(yes || std::io::stdin().is_terminal()) {
+        return Ok(());
+    }
+    if !yes {
+        super::deploy::ask(
+            "There is no signing key yet. Create one now (Ed25519, private half 0600 in the state directory)?",
+        )?;
+    }
+    let info = orch.init_keys(false, &orch.local_actor("cli"))?;
+    if !ctx.json {
+        eprintln!(
+            "created signing key {} (back it up with `mcp-orch keys export`)",
+            info.key_id
+        );
+    }
+    Ok(())
 }
 
 /// The JSON summary of a published release.
@@ -53,24 +80,22 @@ pub fn release_json(release: &Release) -> Value {
 /// Runs `publish`.
 pub fn run(args: &Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
     let orch = ctx.open()?;
-    let mut clients: Vec<&str> = Vec::new();
-    for c in args
-        .client
-        .iter()
-        .map(|c| c.trim())
-        .filter(|c| !c.is_empty())
-    {
+    let mut clients: Vec<String> = Vec::new();
+    for c in orch.select_clients(&args.client, &args.profile, ClientSet::Drafted)? {
         if !clients.contains(&c) {
             clients.push(c);
         }
     }
+    ensure_signing_key(&orch, ctx, args.yes)?;
+    let actor = orch.local_actor("cli");
     let mut results = Vec::new();
     let mut first_error: Option<core::Error> = None;
     let mut internal = false;
     let mut text = String::new();
     let mut errors = String::new();
     for client in clients {
-        match orch.publish(client, &args.profile, args.message.as_deref(), "cli") {
+        let client = client.as_str();
+        match orch.publish(client, &args.profile, args.message.as_deref(), &actor) {
             Ok(release) => {
                 let mut row = release_json(&release);
                 row["status"] = json!("published");

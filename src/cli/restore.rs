@@ -4,12 +4,14 @@ use std::fmt::Write as _;
 use std::process::ExitCode;
 
 use super::Ctx;
+use super::deploy::{Confirm, plan_and_apply, report_text};
 use super::output::Target;
+use crate::core::orchestrator::{Action, PlanRequest};
 
 /// Arguments of `restore`.
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Every write keeps the file's previous bytes as a content-addressed backup.\n\nExamples:\n  mcp-orch restore --client cursor --list\n  mcp-orch restore --client cursor --backup 3f2a9c1e0b7d"
+    after_help = "Every write keeps the file's previous bytes as a content-addressed backup.\n\nExamples:\n  mcp-orch restore --client cursor --list\n  mcp-orch restore --client cursor --backup 3f2a9c1e0b7d --yes\n\nThe entries mcp-orch owned in those bytes are its own again (known from the record kept with the backup)."
 )]
 pub struct Args {
     #[command(flatten)]
@@ -20,6 +22,8 @@ pub struct Args {
     /// List the backups instead.
     #[arg(long)]
     pub list: bool,
+    #[command(flatten)]
+    pub confirm: Confirm,
 }
 
 /// Runs `restore`.
@@ -48,25 +52,20 @@ pub fn run(args: &Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let id = args.backup.clone().unwrap_or_default();
-    let (info, written) = orch.restore(&args.target.client, &args.target.profile, &id, "cli")?;
+    let req = PlanRequest {
+        adopt: args.confirm.adopt,
+        break_hard_link: args.confirm.break_hard_link,
+        ..PlanRequest::new(
+            &args.target.client,
+            &args.target.profile,
+            Action::Restore { backup_id: id },
+        )
+    };
+    let report = plan_and_apply(&orch, ctx, &req, args.confirm)?;
     if ctx.json {
-        ctx.print_json(&serde_json::json!({
-            "status": "restored",
-            "backup_id": info.id,
-            "path": written.real_path,
-            "changed": written.changed,
-            "previous_backup_id": written.backup_id,
-        }))?;
+        ctx.print_json(&report)?;
     } else {
-        let mut text = format!(
-            "restored {} from backup {}",
-            written.real_path.display(),
-            info.id
-        );
-        if let Some(prev) = &written.backup_id {
-            let _ = write!(text, " (the bytes it replaced are backup {prev})");
-        }
-        ctx.print(&text)?;
+        ctx.print(&report_text(&report))?;
     }
     Ok(ExitCode::SUCCESS)
 }

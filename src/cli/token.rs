@@ -57,7 +57,7 @@ pub fn run(cmd: Command, ctx: &Ctx) -> anyhow::Result<ExitCode> {
             };
             let name =
                 name.unwrap_or_else(|| format!("token-{}", orch.now().format("%Y%m%d-%H%M%S%.3f")));
-            let t = orch.create_token(&name, scope, expires, "cli")?;
+            let t = orch.create_token(&name, scope, expires, &orch.local_actor("cli"))?;
             if ctx.json {
                 ctx.print_json(&json!({
                     "token": t.token,
@@ -122,7 +122,7 @@ pub fn run(cmd: Command, ctx: &Ctx) -> anyhow::Result<ExitCode> {
             }
         }
         Command::Revoke { id } => {
-            let r = orch.revoke_token(&id, "cli")?;
+            let r = orch.revoke_token(&id, &orch.local_actor("cli"))?;
             if ctx.json {
                 ctx.print_json(&r.public(orch.now()))?;
             } else {

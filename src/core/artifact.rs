@@ -437,6 +437,21 @@ impl ArtifactStore {
         req: &NewRelease<'_>,
         signer: &Signer,
     ) -> Result<Release> {
+        self.publish_with(payload, req, signer, |_, _, _| Ok(()), |()| Ok(()))
+    }
+
+    /// [`publish`](Self::publish), with two steps run under the channel's lock: `intend`
+    /// before the release file is created (given the release, its file and the lock file),
+    /// and `finish` after it is in place, with what `intend` returned. A recorder of the
+    /// publish uses them to make the release and its record one step for every other process.
+    pub fn publish_with<T>(
+        &self,
+        payload: &Payload,
+        req: &NewRelease<'_>,
+        signer: &Signer,
+        intend: impl FnOnce(&Release, &Path, &Path) -> Result<T>,
+        finish: impl FnOnce(T) -> Result<()>,
+    ) -> Result<Release> {
         if payload.client_id != req.client_id {
             return Err(Error::Internal(format!(
                 "a payload for {} cannot be published for {}",
@@ -445,11 +460,10 @@ impl ArtifactStore {
         }
         let dir = self.channel_dir(req.client_id, req.profile_id)?;
         let artifact_id = self.store_payload(payload)?;
-        let _lock = LockGuard::acquire(
-            &self
-                .locks
-                .join(format!("publish-{}-{}.lock", req.client_id, req.profile_id)),
-        )?;
+        let lock = self
+            .locks
+            .join(format!("publish-{}-{}.lock", req.client_id, req.profile_id));
+        let _lock = LockGuard::acquire(&lock)?;
         let head_path = dir.join("head.json");
         let head: Head = fsutil::read_json(&head_path)?.unwrap_or_default();
         let highest = release_files(&dir)?
@@ -491,6 +505,7 @@ impl ArtifactStore {
         bytes.push(b'\n');
         fsutil::ensure_private_dir(&dir)?;
         let path = dir.join(release_file_name(version));
+        let intended = intend(&release, &path, &lock)?;
         create_exclusive(&path, &bytes).map_err(|e| {
             if e.kind() == std::io::ErrorKind::AlreadyExists {
                 Error::invalid(
@@ -513,6 +528,7 @@ impl ArtifactStore {
                 artifact_id,
             },
         )?;
+        finish(intended)?;
         Ok(release)
     }
 

@@ -205,34 +205,80 @@ impl AuditLog {
             .collect())
     }
 
-    /// The last complete record's sequence number and hash, after cutting off a partial last
-    /// line left by a process killed in the middle of an append.
-    fn tip(&self) -> Result<(u64, String)> {
+    /// The last complete line of the log (read from its end: the log only grows), after
+    /// cutting off a partial last line left by a process killed in the middle of an append.
+    fn last_line(&self, repair: bool) -> Result<Option<String>> {
+        use std::io::{Read, Seek, SeekFrom};
+        /// Larger than any record: one record is one operation's summary.
+        const TAIL: u64 = 256 * 1024;
         let ctx = |e| Error::io(format!("reading {}", self.path.display()), e);
-        let Some(bytes) = fsutil::read_optional(&self.path)? else {
-            return Ok((0, GENESIS.to_owned()));
+        let mut file = match std::fs::File::open(&self.path) {
+            Ok(file) => file,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(ctx(e)),
         };
-        let complete = bytes.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
-        if complete < bytes.len() {
+        let len = file.metadata().map_err(ctx)?.len();
+        let start = len.saturating_sub(TAIL);
+        file.seek(SeekFrom::Start(start)).map_err(ctx)?;
+        let mut tail = Vec::new();
+        file.read_to_end(&mut tail).map_err(ctx)?;
+        let complete = tail.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+        if repair && complete < tail.len() {
             let file = OpenOptions::new()
                 .write(true)
                 .open(&self.path)
                 .map_err(ctx)?;
-            file.set_len(complete as u64).map_err(ctx)?;
+            file.set_len(start + complete as u64).map_err(ctx)?;
             file.sync_all().map_err(ctx)?;
         }
-        let text = String::from_utf8_lossy(&bytes[..complete]);
-        match text.lines().rev().find(|l| !l.trim().is_empty()) {
-            None => Ok((0, GENESIS.to_owned())),
-            Some(line) => {
-                let last: AuditRecord = serde_json::from_str(line).map_err(|e| Error::Parse {
-                    path: self.path.clone(),
-                    message: format!("last record: {e}"),
-                    code: "DATA_FILE_ERROR",
-                })?;
-                Ok((last.seq, last.hash))
-            }
+        let text = String::from_utf8_lossy(&tail[..complete]);
+        Ok(text
+            .lines()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .map(str::to_owned))
+    }
+
+    /// The last complete record's sequence number and hash ([`GENESIS`] for an empty log).
+    fn tip(&self, repair: bool) -> Result<(u64, String)> {
+        let Some(line) = self.last_line(repair)? else {
+            return Ok((0, GENESIS.to_owned()));
+        };
+        let last: AuditRecord = serde_json::from_str(&line)
+            .map_err(|e| self.corrupt(&format!("its last record does not parse ({e})")))?;
+        Ok((last.seq, last.hash))
+    }
+
+    fn corrupt(&self, what: &str) -> Error {
+        Error::invalid(
+            "AUDIT_CORRUPT",
+            "audit",
+            format!(
+                "the audit log {} is damaged: {what}; nothing was done",
+                self.path.display()
+            ),
+            "see where with `mcp-orch audit --verify`; repair the log, or move it aside to start a new chain",
+        )
+    }
+
+    /// Checks, before an operation acts, that its record can be appended: the last record
+    /// parses and the head is not ahead of it (records removed from the end). An operation
+    /// that would fail to audit itself is refused up front, never after its effect.
+    ///
+    /// # Errors
+    /// `AUDIT_CORRUPT`, or the I/O error reading the log.
+    pub fn check_appendable(&self) -> Result<()> {
+        let (seq, _) = self.tip(false)?;
+        let head: Head = fsutil::read_json(&self.head)
+            .map_err(|_| self.corrupt("its head file does not parse"))?
+            .unwrap_or_default();
+        if head.seq > seq {
+            return Err(self.corrupt(&format!(
+                "it ends at record {seq} but its head says {} (records were removed from the end)",
+                head.seq
+            )));
         }
+        Ok(())
     }
 
     /// Appends an event, chained to the last record, and fsyncs it.
@@ -245,7 +291,7 @@ impl AuditLog {
     /// Appends events in order, each chained to the one before, with one write and one fsync.
     pub fn append_all(&self, events: Vec<(AuditEvent, DateTime<Utc>)>) -> Result<Vec<AuditRecord>> {
         let _lock = LockGuard::acquire(&self.lock)?;
-        let (mut seq, mut prev_hash) = self.tip()?;
+        let (mut seq, mut prev_hash) = self.tip(true)?;
         let mut records = Vec::with_capacity(events.len());
         let mut lines = Vec::new();
         for (event, now) in events {

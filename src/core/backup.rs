@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::core::error::{Error, Result};
 use crate::core::fsutil::{self, LockGuard};
+use crate::core::state::DeployRecord;
 
 /// How many backups are kept per client.
 pub const KEEP: usize = 20;
@@ -26,6 +27,19 @@ pub struct BackupInfo {
     pub size: u64,
     /// When it was taken.
     pub created_at: DateTime<Utc>,
+    /// What mcp-orch owned in these bytes (the deploy record of the profile written then), so
+    /// a restore of them knows its entries again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owned_by: Option<Owner>,
+}
+
+/// The profile whose entries a backup's bytes held, and its record at the time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Owner {
+    /// Profile id.
+    pub profile: String,
+    /// Its deploy record when the bytes were current.
+    pub record: DeployRecord,
 }
 
 /// `<home>/backups/<client>/`.
@@ -61,6 +75,7 @@ impl BackupStore {
         path: &Path,
         bytes: &[u8],
         now: DateTime<Utc>,
+        owned_by: Option<Owner>,
     ) -> Result<String> {
         let _lock = LockGuard::acquire(&self.locks.join(format!("backups-{client}.lock")))?;
         let sha256 = fsutil::sha256_hex(bytes);
@@ -78,6 +93,7 @@ impl BackupStore {
             path: path.to_path_buf(),
             size: bytes.len() as u64,
             created_at: now,
+            owned_by,
         };
         index.insert(0, info);
         for old in index.split_off(KEEP.min(index.len())) {

@@ -28,6 +28,58 @@ pub trait ConfigDocument {
     fn notes(&self) -> Vec<String> {
         Vec::new()
     }
+    /// What makes the file unsafe to edit, though it parses: a key on the way to the entries
+    /// (or their container) holding something else than expected, or a key given twice, where
+    /// an edit would replace data or land where the client does not read.
+    fn shape_problem(&self) -> Option<ShapeProblem> {
+        None
+    }
+}
+
+/// Why a parsed file cannot be edited safely.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ShapeProblem {
+    /// `key` holds something else than the `expected` object or list.
+    WrongType {
+        /// The key.
+        key: String,
+        /// What the client's layout needs there.
+        expected: &'static str,
+    },
+    /// `key` appears more than once in one object.
+    Duplicate {
+        /// The key.
+        key: String,
+    },
+}
+
+impl ShapeProblem {
+    fn error(&self, origin: &std::path::Path) -> Error {
+        match self {
+            Self::WrongType { key, expected } => Error::invalid(
+                "WRONG_CONTAINER_TYPE",
+                key.clone(),
+                format!(
+                    "`{key}` in {} is not {expected}: writing servers there would replace what it holds",
+                    origin.display()
+                ),
+                format!(
+                    "fix `{key}` by hand (it must be {expected}); mcp-orch left the file untouched"
+                ),
+            ),
+            Self::Duplicate { key } => Error::invalid(
+                "DUPLICATE_KEY",
+                key.clone(),
+                format!(
+                    "`{key}` appears more than once in {}: parsers disagree on which one counts",
+                    origin.display()
+                ),
+                format!(
+                    "merge the `{key}` keys by hand into one; mcp-orch left the file untouched"
+                ),
+            ),
+        }
+    }
 }
 
 /// Parses `text` (the file's current content; empty for a missing file) with the client's
@@ -47,17 +99,57 @@ pub fn open(
         message,
         code: "CONFIG_PARSE_ERROR",
     };
-    match client.format {
-        Format::Json | Format::Jsonc => Ok(Box::new(
-            json::JsonDocument::parse(text, layout).map_err(parse_error)?,
-        )),
-        Format::Toml => Ok(Box::new(
-            toml_doc::TomlDocument::parse(text, layout).map_err(parse_error)?,
-        )),
-        Format::Yaml => Ok(Box::new(
-            yaml::YamlDocument::parse(text, layout).map_err(parse_error)?,
-        )),
+    let doc: Box<dyn ConfigDocument> = match client.format {
+        Format::Json | Format::Jsonc => {
+            let doc = json::JsonDocument::parse(text, layout).map_err(parse_error)?;
+            // A strict-JSON client cannot read comments or trailing commas: a file with them
+            // is broken for it, whatever mcp-orch could parse.
+            if client.format == Format::Json
+                && !text.trim().is_empty()
+                && let Err(e) = serde_json::from_str::<serde::de::IgnoredAny>(text)
+            {
+                return Err(Error::invalid(
+                    "JSON_NOT_STRICT",
+                    "path",
+                    format!(
+                        "{} is not strict JSON ({e}): {} cannot read it",
+                        origin.display(),
+                        client.name
+                    ),
+                    "remove the comments or trailing commas by hand; mcp-orch left the file untouched",
+                ));
+            }
+            Box::new(doc)
+        }
+        Format::Toml => Box::new(toml_doc::TomlDocument::parse(text, layout).map_err(parse_error)?),
+        Format::Yaml => Box::new(yaml::YamlDocument::parse(text, layout).map_err(parse_error)?),
+    };
+    match doc.shape_problem() {
+        Some(problem) => Err(problem.error(origin)),
+        None => Ok(doc),
     }
+}
+
+/// The shape problem of a JSON-like value tree (YAML), walking the container path.
+fn value_shape_problem(root: &Value, layout: &Layout) -> Option<ShapeProblem> {
+    let mut node = root;
+    for (i, key) in layout.container.iter().enumerate() {
+        let value = node.get(key)?;
+        let last = i + 1 == layout.container.len();
+        let fits = if !last || layout.entries == EntriesKind::Map {
+            value.is_object() || value.is_null()
+        } else {
+            value.is_array() || value.is_null()
+        };
+        if !fits {
+            return Some(ShapeProblem::WrongType {
+                key: key.clone(),
+                expected: layout.expected(last),
+            });
+        }
+        node = value;
+    }
+    None
 }
 
 /// Where the entries live inside a document.
@@ -72,6 +164,15 @@ pub struct Layout {
 }
 
 impl Layout {
+    /// What the key at a position of the container path must hold.
+    fn expected(&self, last: bool) -> &'static str {
+        if last && self.entries == EntriesKind::List {
+            "a list"
+        } else {
+            "an object"
+        }
+    }
+
     /// The name of a list entry.
     fn list_name(&self, entry: &Value) -> Option<String> {
         entry

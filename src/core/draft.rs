@@ -157,6 +157,11 @@ impl DraftStore {
         Ok(self.dir.join(client).join(format!("{profile}.json")))
     }
 
+    /// Whether a draft was ever stored for the (client, profile) (possibly emptied since).
+    pub fn exists(&self, client: &str, profile: &str) -> bool {
+        self.path(client, profile).is_ok_and(|p| p.is_file())
+    }
+
     /// The draft, or an empty one.
     pub fn load(&self, client: &str, profile: &str) -> Result<Draft> {
         let path = self.path(client, profile)?;

@@ -87,6 +87,21 @@ pub enum Error {
         /// Stable code: `CONFIG_PARSE_ERROR` for client files, `DATA_FILE_ERROR` for our own files.
         code: &'static str,
     },
+    /// The plan that was confirmed is no longer what applying would do: a publish chose
+    /// another artifact, or the file changed. Nothing was written.
+    #[error(
+        "the plan {confirmed} for {client}/{profile} is stale: the artifact or the file changed since it was shown; nothing was written"
+    )]
+    PlanStale {
+        /// Client id.
+        client: String,
+        /// Profile id.
+        profile: String,
+        /// The plan id that was confirmed.
+        confirmed: String,
+        /// The fresh plan, to show and confirm instead (`null` when it cannot be made).
+        fresh: Box<serde_json::Value>,
+    },
     /// An I/O failure.
     #[error("{context}: {source}")]
     Io {
@@ -172,6 +187,17 @@ impl Error {
                 message: message.clone(),
                 code,
             },
+            Self::PlanStale {
+                client,
+                profile,
+                confirmed,
+                fresh,
+            } => Self::PlanStale {
+                client: client.clone(),
+                profile: profile.clone(),
+                confirmed: confirmed.clone(),
+                fresh: fresh.clone(),
+            },
             Self::Io { context, source } => Self::io(
                 context.clone(),
                 std::io::Error::new(source.kind(), source.to_string()),
@@ -198,6 +224,7 @@ impl Error {
             Self::NotInDraft { .. } => "SERVER_NOT_IN_DRAFT",
             Self::Invalid { code, .. } | Self::Parse { code, .. } => code,
             Self::ValidationFailed { .. } => "VALIDATION_FAILED",
+            Self::PlanStale { .. } => "PLAN_STALE",
             Self::Io { .. } => "IO_ERROR",
             Self::Internal(_) => "INTERNAL_ERROR",
         }
@@ -243,6 +270,9 @@ impl Error {
                 "fix the syntax of {} (it was left untouched)",
                 path.display()
             ),
+            Self::PlanStale { .. } => {
+                "review the fresh plan (`details.plan`) and confirm its `plan_id` instead".into()
+            }
             Self::Io { .. } => "check that the path exists and is writable".into(),
             Self::Internal(_) => "this is a bug; please report it with the command you ran".into(),
         }
@@ -276,6 +306,12 @@ impl Error {
                 (None, serde_json::json!({ "diagnostics": diagnostics }))
             }
             Self::Parse { path, .. } => (None, serde_json::json!({ "path": path })),
+            Self::PlanStale {
+                confirmed, fresh, ..
+            } => (
+                Some("plan_id".to_owned()),
+                serde_json::json!({ "confirmed": confirmed, "plan": fresh }),
+            ),
             Self::Io { .. } | Self::Internal(_) => (None, serde_json::Value::Null),
         };
         ErrorBody {

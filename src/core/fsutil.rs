@@ -55,7 +55,8 @@ pub enum Replace {
 /// `expected` (`None` = still missing) just before the rename: the optimistic check against
 /// other programs that rewrite the file without taking our lock. Keeps the file's mode
 /// (`new_mode` for a new file), less every group and other bit when the bytes are `private`
-/// (they hold secret values); fsyncs the temp file and the directory.
+/// (they hold secret values), and its owner and group (a new file made by root in a user's
+/// directory gets the directory's owner); fsyncs the temp file and the directory.
 pub fn replace_if_unchanged(
     path: &Path,
     bytes: &[u8],
@@ -69,13 +70,13 @@ pub fn replace_if_unchanged(
         .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
     fs::create_dir_all(&dir).map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
     let ctx = |what: &str| format!("{what} {}", target.display());
-    let mut tmp = tempfile::Builder::new()
-        .prefix(&temp_prefix_for(&target))
-        .tempfile_in(&dir)
-        .map_err(|e| Error::io(ctx("creating a temp file for"), e))?;
+    let mut tmp =
+        temp_file_for(&target, &dir).map_err(|e| Error::io(ctx("creating a temp file for"), e))?;
     let mode = existing_mode(&target).unwrap_or(new_mode);
     let mode = if private { mode & 0o7700 } else { mode };
     set_mode(tmp.as_file(), mode).map_err(|e| Error::io(ctx("setting the mode of"), e))?;
+    keep_owner(tmp.as_file(), &target, &dir)
+        .map_err(|e| Error::io(ctx("keeping the owner of"), e))?;
     tmp.write_all(bytes)
         .map_err(|e| Error::io(ctx("writing"), e))?;
     tmp.as_file()
@@ -88,6 +89,87 @@ pub fn replace_if_unchanged(
         .map_err(|e| Error::io(ctx("replacing"), e.error))?;
     sync_dir(&dir);
     Ok(Replace::Done)
+}
+
+/// Gives the temp file the owner and group of the file it replaces (or, for a new file made by
+/// root, of its directory), so a deploy run as root leaves a user's file theirs. Only root can
+/// give a file away; anyone else's temp file already has their own ids, like the target.
+#[cfg(unix)]
+fn keep_owner(tmp: &File, target: &Path, dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let mine = tmp.metadata()?;
+    let wanted = match fs::metadata(target) {
+        Ok(meta) => meta,
+        Err(_) if mine.uid() == 0 => fs::metadata(dir)?,
+        Err(_) => return Ok(()),
+    };
+    if (wanted.uid(), wanted.gid()) == (mine.uid(), mine.gid()) {
+        return Ok(());
+    }
+    match std::os::unix::fs::fchown(tmp, Some(wanted.uid()), Some(wanted.gid())) {
+        // Not root: the group may still be one of ours; the owner cannot change anyway.
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied && mine.uid() != 0 => Ok(()),
+        other => other,
+    }
+}
+
+#[cfg(not(unix))]
+fn keep_owner(_tmp: &File, _target: &Path, _dir: &Path) -> std::io::Result<()> {
+    Ok(())
+}
+
+/// A temp file beside `target`, named so a later run can tell whose it is: the prefix of the
+/// target, then this process's id.
+fn temp_file_for(target: &Path, dir: &Path) -> std::io::Result<tempfile::NamedTempFile> {
+    tempfile::Builder::new()
+        .prefix(&format!(
+            "{}{}-",
+            temp_prefix_for(target),
+            std::process::id()
+        ))
+        .tempfile_in(dir)
+}
+
+/// Removes the temp files under `root` (a few levels deep) whose writer is gone: a process
+/// killed between creating a temp file and renaming it leaves one behind. Returns how many.
+pub fn sweep_temp_files(root: &Path) -> usize {
+    fn walk(dir: &Path, depth: usize, removed: &mut usize) {
+        let Ok(entries) = fs::read_dir(dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let Ok(kind) = entry.file_type() else {
+                continue;
+            };
+            if kind.is_dir() && depth > 0 {
+                walk(&entry.path(), depth - 1, removed);
+            } else if let Some(rest) = name.strip_prefix(TEMP_PREFIX)
+                && writer_is_gone(rest)
+                && fs::remove_file(entry.path()).is_ok()
+            {
+                *removed += 1;
+            }
+        }
+    }
+    let mut removed = 0;
+    walk(root, 4, &mut removed);
+    removed
+}
+
+/// Whether the process named in a temp file's name (`<target>-<pid>-<random>`) is gone. Names
+/// without a pid (older versions) count as gone.
+fn writer_is_gone(rest: &str) -> bool {
+    let pid = rest.rsplit('-').nth(1).and_then(|p| p.parse::<i32>().ok());
+    match pid {
+        Some(pid) if pid == i32::try_from(std::process::id()).unwrap_or(-1) => false,
+        #[cfg(unix)]
+        Some(pid) => matches!(
+            nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None),
+            Err(nix::errno::Errno::ESRCH)
+        ),
+        _ => true,
+    }
 }
 
 /// Removes every temp file of `target` left by a killed run. Call it only while holding the
@@ -126,10 +208,8 @@ pub fn atomic_write(path: &Path, bytes: &[u8], new_mode: u32) -> Result<()> {
             .map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
     }
     let ctx = |what: &str| format!("{what} {}", target.display());
-    let mut tmp = tempfile::Builder::new()
-        .prefix(&temp_prefix_for(&target))
-        .tempfile_in(&dir)
-        .map_err(|e| Error::io(ctx("creating a temp file for"), e))?;
+    let mut tmp =
+        temp_file_for(&target, &dir).map_err(|e| Error::io(ctx("creating a temp file for"), e))?;
     let mode = existing_mode(&target).unwrap_or(new_mode);
     set_mode(tmp.as_file(), mode).map_err(|e| Error::io(ctx("setting the mode of"), e))?;
     tmp.write_all(bytes)
@@ -191,7 +271,8 @@ fn set_mode(file: &File, mode: u32) -> std::io::Result<()> {
     }
 }
 
-fn sync_dir(dir: &Path) {
+/// Makes a rename or removal in `dir` durable.
+pub fn sync_dir(dir: &Path) {
     // Durability of the rename needs the directory entry on disk; failure to open a directory
     // (Windows) is not an error for the write itself.
     if let Ok(d) = File::open(dir) {
@@ -199,8 +280,17 @@ fn sync_dir(dir: &Path) {
     }
 }
 
-/// Reads a file, mapping "not found" to `None`.
+/// Reads a file, mapping "not found" to `None`. Anything but a regular file is refused before
+/// it is opened (reading a FIFO would block).
 pub fn read_optional(path: &Path) -> Result<Option<Vec<u8>>> {
+    if fs::metadata(path).is_ok_and(|m| !m.is_file()) {
+        return Err(Error::invalid(
+            "NOT_A_REGULAR_FILE",
+            "path",
+            format!("{} is not a regular file", path.display()),
+            "replace it with a regular file, or point mcp-orch at one",
+        ));
+    }
     match fs::read(path) {
         Ok(bytes) => Ok(Some(bytes)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),

@@ -14,7 +14,7 @@ use crate::core::audit::{AuditEvent, AuditLog, AuditRecord};
 use crate::core::batch::Batcher;
 use crate::core::catalog::{Catalog, ParamSpec, ParamType, ServerEntry, Transport};
 use crate::core::clients::{ClientDef, ClientRegistry, RemoteSupport, ResolvedPath};
-use crate::core::diff::{self, Redactor, ServerDiff};
+use crate::core::diff::{self, ServerDiff};
 use crate::core::document;
 use crate::core::draft::{Draft, DraftServer, DraftStore, EnvValue, Origin};
 use crate::core::env::Environment;
@@ -32,11 +32,11 @@ use crate::core::writer;
 mod deploy;
 mod preview;
 mod publish;
+mod recover;
 mod registry;
 
 pub use deploy::{
-    DeployFlags, DeployReport, DeployRequest, DriftState, EntriesDeploy, RollbackTarget,
-    TargetStatus, entry_hash,
+    Action, DeployReport, DriftState, PlanRequest, RollbackTarget, TargetStatus, entry_hash,
 };
 pub use registry::{
     CheckStatus, DoctorCheck, DoctorReport, ProbeTarget, RegistryLoad, RegistryStatus,
@@ -142,14 +142,25 @@ pub struct Orchestrator {
     registry: RegistryLoad,
     /// Unique among the orchestrators this process opens (a reload gets a new one).
     id: u64,
-    /// Concurrent deploys of this process into one file become one write.
-    writes: writer::WriteQueues,
+    /// Concurrent applies of this process to one file become one write.
+    applies: writer::FileQueues<deploy::Job, Result<DeployReport>>,
     /// Concurrent audit records of this process become one append.
     audit_appends: Batcher<(AuditEvent, DateTime<Utc>), Result<AuditRecord>>,
 }
 
 /// The next [`Orchestrator::id`].
 static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
+/// Which clients `all` means, by what the command needs of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientSet {
+    /// Clients with a stored draft of the profile.
+    Drafted,
+    /// Clients with a published release of the profile.
+    Published,
+    /// Clients deployed or published.
+    Tracked,
+}
 
 /// A client as `mcp-orch clients` shows it.
 #[derive(Debug, Clone, Serialize)]
@@ -251,13 +262,14 @@ pub struct FileDiff {
     pub unified_diff: String,
     /// Things to know (comments not kept, restart needed, ...).
     pub notes: Vec<String>,
-    /// The file's new text (not redacted; never printed).
+    /// The file's new text (not redacted; never printed). Previews only: empty in what an
+    /// apply reports, which does not keep a second copy of a large file.
     #[serde(skip)]
     pub new_text: String,
-    /// The file's current text (never printed).
+    /// The file's current text (never printed; previews only).
     #[serde(skip)]
     pub old_text: String,
-    /// The rendered entries (never printed).
+    /// The rendered entries (never printed; previews only).
     #[serde(skip)]
     pub entries: BTreeMap<String, Value>,
 }
@@ -297,7 +309,7 @@ impl Orchestrator {
         let mut catalog = Catalog::load(&state.join("catalog.toml"))?;
         let registry = RegistryLoad::merge(&state, &mut catalog);
         let locks = state.locks();
-        Ok(Self {
+        let orch = Self {
             drafts: DraftStore::new(state.join("drafts"), locks.clone()),
             profiles: ProfileStore::new(state.join("profiles.json"), locks.join("profiles.lock")),
             secrets: SecretStore::new(state.join("secrets.json"), locks.join("secrets.lock")),
@@ -310,9 +322,19 @@ impl Orchestrator {
             index: std::sync::OnceLock::new(),
             registry,
             id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
-            writes: writer::WriteQueues::default(),
+            applies: writer::FileQueues::default(),
             audit_appends: Batcher::default(),
-        })
+        };
+        // What a killed process left half done is finished before anything else happens; a
+        // failure (a damaged audit log) leaves it for a later run and must not lock the user
+        // out of the commands that show and repair the state.
+        if let Err(e) = orch.recover() {
+            tracing::warn!(
+                code = e.code(),
+                "recovering interrupted operations failed: {e}"
+            );
+        }
+        Ok(orch)
     }
 
     /// Identifies this loaded state: the catalog and the client registry do not change while
@@ -386,7 +408,77 @@ impl Orchestrator {
         })
     }
 
+    /// The actor a local front-end records: `face:user` (`cli:alice`, `tui:alice`), the user
+    /// from `USER` or `LOGNAME`.
+    pub fn local_actor(&self, face: &str) -> String {
+        let user = self
+            .env
+            .var("USER")
+            .or_else(|| self.env.var("LOGNAME"))
+            .filter(|u| !u.is_empty())
+            .unwrap_or("unknown");
+        format!("{face}:{user}")
+    }
+
+    /// Appends the events of one operation to the audit log, in order, with one write.
+    pub fn record_all(&self, events: Vec<AuditEvent>) -> Result<Vec<AuditRecord>> {
+        let now = self.now();
+        self.audit_log()
+            .append_all(events.into_iter().map(|e| (e, now)).collect())
+    }
+
+    /// The intent records of operations in flight.
+    fn intents(&self) -> crate::core::intent::IntentStore {
+        crate::core::intent::IntentStore::new(self.state.join("intents"))
+    }
+
     // ---- clients and profiles -------------------------------------------------------------
+
+    /// The clients a command names: one id, a comma-separated list, or `all`: every client
+    /// with a stored draft of `profile` ([`ClientSet::Drafted`]: validate, publish, apply),
+    /// with a published release of it ([`ClientSet::Published`]: deploy), or deployed or
+    /// published ([`ClientSet::Tracked`]: status). Whether the client's file exists yet
+    /// does not matter. Unknown ids and profiles are errors, before anything is done.
+    pub fn select_clients(&self, spec: &str, profile: &str, set: ClientSet) -> Result<Vec<String>> {
+        if spec.trim() != "all" {
+            let ids: Vec<String> = spec
+                .split(',')
+                .map(str::trim)
+                .filter(|id| !id.is_empty())
+                .map(str::to_owned)
+                .collect();
+            if ids.is_empty() {
+                return Err(Error::invalid(
+                    "INVALID_ARGUMENT",
+                    "client",
+                    "no client named",
+                    "name a client id, a comma-separated list, or `all`",
+                ));
+            }
+            for id in &ids {
+                self.profile(id, profile)?;
+            }
+            return Ok(ids);
+        }
+        let mut chosen = Vec::new();
+        for id in self.clients.ids() {
+            if self.profiles.get(&id, profile).is_err() {
+                continue;
+            }
+            let wanted = match set {
+                ClientSet::Drafted => self.drafts.exists(&id, profile),
+                ClientSet::Published => self.latest_release(&id, profile)?.is_some(),
+                ClientSet::Tracked => {
+                    self.latest_release(&id, profile)?.is_some()
+                        || self.deploy_record(&id, profile)?.deployed_at.is_some()
+                }
+            };
+            if wanted {
+                chosen.push(id);
+            }
+        }
+        Ok(chosen)
+    }
 
     /// Every client with its detected state.
     pub fn client_statuses(&self) -> Result<Vec<ClientStatus>> {
@@ -878,7 +970,8 @@ impl Orchestrator {
     }
 
     /// Plans writing `entries` into the client's file: the structured diff against what the
-    /// file holds, and the new text. Only entries the deploy record owns are removed.
+    /// file holds and the unified diff, redacted. Only entries the deploy record owns are
+    /// removed. Writes nothing.
     pub fn plan_file(
         &self,
         client: &str,
@@ -888,41 +981,32 @@ impl Orchestrator {
     ) -> Result<FileDiff> {
         let def = self.client(client)?;
         let path = self.target_path(client, profile)?;
+        let target = writer::resolve(&path, true)?;
+        let text = writer::read_text(&target.real_path)?;
         let record = self.deploy_record(client, profile)?;
-        let bytes = fsutil::read_optional(&path)?;
-        let exists = bytes.is_some();
-        let old_text = String::from_utf8(bytes.unwrap_or_default()).map_err(|_| Error::Parse {
-            path: path.clone(),
-            message: "the file is not UTF-8".into(),
-            code: "CONFIG_PARSE_ERROR",
-        })?;
-        let merged = merge_entries(def, &path, &old_text, &entries, &record.owned, adoptable)?;
-        let mut servers = merged.servers;
-        let mut redactor = Redactor::new(self.secrets.all()?.into_values());
-        redactor.learn_from_entries(merged.current.values().chain(entries.values()));
-        redactor.server_diff(&mut servers);
-        let label = path.display().to_string();
-        let unified_diff = redactor.text(&diff::unified(
-            &old_text,
+        let merged = merge_entries(
+            def,
+            &path,
+            text.as_deref().unwrap_or_default(),
+            &entries,
+            &record.owned,
+            adoptable,
+        )?;
+        let now = deploy::FileNow {
+            path: &path,
+            target: &target,
+            text: text.as_deref(),
+        };
+        self.file_diff(
+            def,
+            (client, profile),
+            &now,
             &merged.text,
-            label.trim_start_matches('/'),
-        ));
-        let mut notes = merged.notes;
-        if !servers.is_empty() && !def.restart_hint.is_empty() {
-            notes.push(def.restart_hint.clone());
-        }
-        Ok(FileDiff {
-            client_id: client.to_owned(),
-            profile_id: profile.to_owned(),
-            path,
-            exists,
-            servers,
-            unified_diff,
-            notes,
-            new_text: merged.text,
-            old_text,
-            entries,
-        })
+            merged.servers,
+            merged.notes,
+            &[merged.current, entries],
+            true,
+        )
     }
 
     /// Diffs the draft against the client's file.
@@ -951,6 +1035,8 @@ pub struct Merged {
     pub servers: ServerDiff,
     /// The new text (the old text when nothing changes).
     pub text: String,
+    /// The entries in the new text.
+    pub after: BTreeMap<String, Value>,
     /// Editor notes.
     pub notes: Vec<String>,
 }
@@ -970,6 +1056,7 @@ pub fn merge_entries(
     let servers = diff::diff_entries(&current, entries, owned, adoptable);
     if servers.is_empty() {
         return Ok(Merged {
+            after: current.clone(),
             current,
             servers,
             text: old_text.to_owned(),
@@ -987,6 +1074,7 @@ pub fn merge_entries(
         doc.remove_entry(name)?;
     }
     Ok(Merged {
+        after: doc.entries().into_iter().collect(),
         current,
         servers,
         text: doc.text(),

@@ -146,11 +146,11 @@ pub fn validate(draft: &Draft, ctx: &Context<'_>) -> Vec<Diagnostic> {
     if draft.servers.is_empty() {
         push(
             "EMPTY_CONFIG",
-            Severity::Error,
+            Severity::Warning,
             "servers".into(),
             None,
-            "the draft has no servers".into(),
-            "add one with `mcp-orch draft add SERVER_ID`".into(),
+            "the draft has no servers: deploying it removes every server mcp-orch put in the client's file".into(),
+            "add one with `mcp-orch draft add SERVER_ID`, or go on to empty the client's file of mcp-orch's servers".into(),
         );
     }
     if let Some(client) = ctx.client {

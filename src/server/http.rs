@@ -277,6 +277,11 @@ pub fn router(state: AppState) -> Router {
             "/config/{client_id}/{profile}/rollback",
             post(rest::rollback),
         )
+        .route("/config/{client_id}/{profile}/apply", post(rest::apply))
+        .route(
+            "/config/{client_id}/{profile}/undeploy",
+            post(rest::undeploy),
+        )
         .route("/config/{client_id}/{profile}/history", get(rest::history))
         .route("/servers", get(rest::servers))
         .route("/servers/{server_id}", get(rest::server))

@@ -163,6 +163,26 @@ impl OrchServer {
         })
     }
 
+    /// Who the audit log names for a call: the token (or API key) over HTTP, as the REST API
+    /// records it; over stdio, the client that opened the session.
+    fn caller_actor(ctx: &RequestContext<RoleServer>) -> String {
+        let principal = ctx
+            .extensions
+            .get::<axum::http::request::Parts>()
+            .and_then(|parts| {
+                parts
+                    .extensions
+                    .get::<crate::server::http::auth::Principal>()
+            });
+        match principal {
+            Some(p) => p.actor(),
+            None => ctx.peer.peer_info().map_or_else(
+                || "mcp:stdio".to_owned(),
+                |i| format!("mcp:stdio:{}", i.client_info.name),
+            ),
+        }
+    }
+
     fn subscriptions(&self) -> Vec<String> {
         self.session
             .subscriptions
@@ -321,7 +341,12 @@ async fn progress(
 const CONFIRM_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(300);
 
 /// The tools that change client files and so need confirmation.
-const CONFIRMED_TOOLS: &[&str] = &["deploy_config", "rollback_config"];
+const CONFIRMED_TOOLS: &[&str] = &[
+    "deploy_config",
+    "rollback_config",
+    "apply_config",
+    "undeploy_config",
+];
 
 /// The form of a deploy confirmation asked through elicitation.
 #[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
@@ -336,8 +361,8 @@ rmcp::elicit_safe!(Confirmation);
 enum Asked {
     /// No question was asked (an explicit `confirm`, another tool, or no elicitation).
     Skipped,
-    /// The user confirmed.
-    Accepted,
+    /// The user confirmed the plan with this id.
+    Accepted(Value),
     /// The user declined or cancelled; the dry-run plan.
     Refused(Value),
     /// Planning failed.
@@ -380,8 +405,9 @@ impl OrchServer {
         }
         let kept_args = keepable.then(|| args.clone());
         progress(&context, token.as_ref(), 0.0, &format!("{name}: started")).await;
+        let actor = Self::caller_actor(&context);
         let run = |args| {
-            tools::call(&orch, &name, args).unwrap_or_else(|| {
+            tools::call(&orch, &name, args, &actor).unwrap_or_else(|| {
                 Err(core::Error::Internal(format!(
                     "tool `{name}` has no handler"
                 )))
@@ -393,8 +419,10 @@ impl OrchServer {
         } else {
             match self.ask_confirmation(&context, &name, &args, &run).await {
                 Asked::Skipped => run(args),
-                Asked::Accepted => {
+                Asked::Accepted(plan_id) => {
+                    // Exactly the plan the user saw, or PLAN_STALE.
                     args.insert("confirm".into(), Value::Bool(true));
+                    args.insert("plan_id".into(), plan_id);
                     run(args).map(|mut v| {
                         v["confirmed_by"] = json!("elicitation");
                         v
@@ -474,7 +502,7 @@ impl OrchServer {
             .elicit_with_timeout::<Confirmation>(message, Some(CONFIRM_TIMEOUT))
             .await
         {
-            Ok(Some(Confirmation { confirm: true })) => Asked::Accepted,
+            Ok(Some(Confirmation { confirm: true })) => Asked::Accepted(plan["plan_id"].clone()),
             Ok(_)
             | Err(
                 rmcp::service::ElicitationError::UserDeclined
@@ -491,10 +519,12 @@ impl OrchServer {
 /// The question shown to the user before a deploy or rollback: what changes in which file.
 fn confirmation_message(name: &str, plan: &Value) -> String {
     const MAX_DIFF: usize = 4000;
-    let verb = if name == "rollback_config" {
-        "Roll back"
-    } else {
-        "Deploy"
+    let verb = match name {
+        "rollback_config" => "Roll back to",
+        "undeploy_config" => "Remove mcp-orch's servers of",
+        "apply_config" if plan["publishes"] == Value::Bool(true) => "Publish the draft and deploy",
+        "apply_config" => "Apply",
+        _ => "Deploy",
     };
     let list = |key: &str| {
         plan["plan"]["diff"][key]
@@ -523,9 +553,11 @@ fn confirmation_message(name: &str, plan: &Value) -> String {
         diff.truncate(cut);
         diff.push_str("\n…");
     }
+    let version = plan["version"]
+        .as_u64()
+        .map_or_else(String::new, |v| format!("v{v} of "));
     format!(
-        "{verb} v{} of {}/{} into {}?\nadd: [{}]  change: [{}]  remove: [{}]\n\n{diff}",
-        plan["version"],
+        "{verb} {version}{}/{} into {}?\nadd: [{}]  change: [{}]  remove: [{}]\n\n{diff}",
         plan["client_id"].as_str().unwrap_or_default(),
         plan["profile_id"].as_str().unwrap_or_default(),
         plan["config_path"].as_str().unwrap_or_default(),

@@ -30,6 +30,9 @@ warnings.simplefilter("ignore")
 
 BIN = sys.argv[1]
 MODE = os.environ.get("MODE", "legacy")
+# Who the audit log names for calls over stdio: the client of the session (the SDK says "mcp"
+# in its initialize; a 2026-07-28 session has no initialize).
+STDIO_ACTOR = "mcp:stdio:mcp" if MODE == "legacy" else "mcp:stdio"
 NOTIFY_TIMEOUT = 10.0
 
 TOOLS = [
@@ -47,6 +50,8 @@ TOOLS = [
     "initialize_keys",
     "validate_config",
     "deploy_config",
+    "apply_config",
+    "undeploy_config",
     "get_config_history",
     "get_audit_log",
     "config_status",
@@ -74,12 +79,21 @@ READ_ONLY = {
     "get_audit_log",
     "config_status",
 }
-DESTRUCTIVE = {"remove_server_from_config", "clear_draft_config", "deploy_config", "rollback_config"}
+DESTRUCTIVE = {
+    "remove_server_from_config",
+    "clear_draft_config",
+    "deploy_config",
+    "rollback_config",
+    "apply_config",
+    "undeploy_config",
+}
 IDEMPOTENT = READ_ONLY | {
     "clear_draft_config",
     "import_client_config",
     "deploy_config",
     "rollback_config",
+    "apply_config",
+    "undeploy_config",
     "check_server_health",
 }
 # Tools that reach outside mcp-orch (they start the configured servers).
@@ -423,7 +437,7 @@ async def check_workflow(c: Client, env: dict[str, str]) -> None:
     eq("history error", (err, sc["code"], sc["field"]), (True, "INVALID_ARGUMENTS", "limit"))
     err, sc, _ = await call(c, "get_audit_log", {**cc, "verify": True})
     eq("audit log", (err, [r["action"] for r in sc["records"]], [r["actor"] for r in sc["records"]][-1], sc["verification"]["ok"]),
-       (False, ["publish", "publish", "publish", "deploy", "publish", "deploy", "rollback", "rollback"], "mcp", True))
+       (False, ["publish", "publish", "publish", "deploy", "publish", "deploy", "rollback", "rollback"], STDIO_ACTOR, True))
     eq("audit records failures with their code", [r.get("error_code") for r in sc["records"]][:3], ["KEY_NOT_FOUND", None, "UNKNOWN_PROFILE"])
     err, sc, _ = await call(c, "get_audit_log", {"client_id": "nope"})
     eq("audit error", (err, sc["code"]), (True, "UNKNOWN_CLIENT"))

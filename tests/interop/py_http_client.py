@@ -64,7 +64,7 @@ async def main() -> None:
     LABEL = os.environ.get("LABEL", f"memory-{kind}-{mode}")
     async with Client(server_for(kind, target, write), mode=mode) as c:
         tools = [t.name for t in (await c.list_tools()).tools]
-        check("tools/list has the 20 tools", len(tools) == 20 and "deploy_config" in tools, tools)
+        check("tools/list has the 22 tools", len(tools) == 22 and "deploy_config" in tools, tools)
         r = await c.call_tool("list_available_servers", {"search_query": "git"})
         servers = (r.structured_content or {}).get("servers", [])
         check(

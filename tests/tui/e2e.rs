@@ -208,7 +208,7 @@ fn search_add_fix_publish_deploy_and_see_outside_changes() {
 
     // Deploy: the plan, then confirmation.
     tmux.keys(&["D"]);
-    tmux.wait_for("Deploy v1?");
+    tmux.wait_for("Deploy v1 (artifact ");
     tmux.wait_for("add filesystem");
     tmux.keys(&["y"]);
     tmux.wait_for("deployed v1");

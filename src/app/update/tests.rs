@@ -375,10 +375,17 @@ fn deploy_is_confirmed_by_a_message_round_trip() {
             artifact_id: "abc".into(),
             version: 2,
             action: "deploy",
+            plan_id: "p1".into(),
+            publishes: false,
             view: DiffView::default(),
         })),
     );
-    assert!(matches!(&s.modal, Some(Modal::Confirm(c)) if c.then == Pending::Deploy("abc".into())));
+    let pin = PlanPin {
+        action: "deploy",
+        artifact_id: "abc".into(),
+        plan_id: "p1".into(),
+    };
+    assert!(matches!(&s.modal, Some(Modal::Confirm(c)) if c.then == Pending::Apply(pin.clone())));
     assert!(feed(&mut s, [ch('n')]).is_empty(), "no cancels");
     assert!(s.modal.is_none());
     feed(&mut s, [ch('D')]);
@@ -388,13 +395,18 @@ fn deploy_is_confirmed_by_a_message_round_trip() {
             artifact_id: "abc".into(),
             version: 2,
             action: "deploy",
+            plan_id: "p1".into(),
+            publishes: false,
             view: DiffView::default(),
         })),
     );
-    assert_eq!(
-        feed(&mut s, [ch('y')]),
-        vec![Effect::Deploy(target(), "abc".into())]
-    );
+    assert_eq!(feed(&mut s, [ch('y')]), vec![Effect::Apply(target(), pin)]);
+}
+
+#[test]
+fn apply_plans_the_draft_first() {
+    let mut s = state();
+    assert_eq!(feed(&mut s, [ch('A')]), vec![Effect::PlanApply(target())]);
 }
 
 #[test]

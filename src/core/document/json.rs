@@ -5,7 +5,7 @@ use jsonc_parser::ParseOptions;
 use jsonc_parser::cst::{CstArray, CstInputValue, CstObject, CstRootNode};
 use serde_json::Value;
 
-use super::{ConfigDocument, Layout, object_entries};
+use super::{ConfigDocument, Layout, ShapeProblem, object_entries};
 use crate::core::clients::EntriesKind;
 use crate::core::error::Result;
 
@@ -148,4 +148,50 @@ impl ConfigDocument for JsonDocument {
     fn text(&self) -> String {
         self.root.to_string()
     }
+
+    fn shape_problem(&self) -> Option<ShapeProblem> {
+        let mut obj = self.root.object_value()?;
+        for (i, key) in self.layout.container.iter().enumerate() {
+            let last = i + 1 == self.layout.container.len();
+            let mut props = obj
+                .properties()
+                .into_iter()
+                .filter(|p| prop_name(p).as_deref() == Some(key));
+            let prop = props.next()?;
+            if props.next().is_some() {
+                return Some(ShapeProblem::Duplicate { key: key.clone() });
+            }
+            let value = prop.value()?;
+            if value.as_null_keyword().is_some() {
+                return None;
+            }
+            let wrong = || ShapeProblem::WrongType {
+                key: key.clone(),
+                expected: self.layout.expected(last),
+            };
+            if last && self.layout.entries == EntriesKind::List {
+                return value.as_array().is_none().then(wrong);
+            }
+            match value.as_object() {
+                Some(inner) => obj = inner,
+                None => return Some(wrong()),
+            }
+            if last {
+                let mut seen = std::collections::HashSet::new();
+                return obj
+                    .properties()
+                    .iter()
+                    .filter_map(prop_name)
+                    .find(|name| !seen.insert(name.clone()))
+                    .map(|name| ShapeProblem::Duplicate {
+                        key: format!("{key}.{name}"),
+                    });
+            }
+        }
+        None
+    }
+}
+
+fn prop_name(prop: &jsonc_parser::cst::CstObjectProp) -> Option<String> {
+    prop.name().and_then(|n| n.decoded_value().ok())
 }

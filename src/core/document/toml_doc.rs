@@ -5,7 +5,7 @@
 use serde_json::{Map, Number, Value};
 use toml_edit::{Array, DocumentMut, InlineTable, Item, Table, TableLike};
 
-use super::{ConfigDocument, Layout};
+use super::{ConfigDocument, Layout, ShapeProblem};
 use crate::core::error::{Error, Result};
 
 pub struct TomlDocument {
@@ -22,6 +22,25 @@ impl TomlDocument {
             .map_err(|e: toml_edit::TomlError| e.to_string())?;
         let crlf = text.contains("\r\n");
         Ok(Self { doc, layout, crlf })
+    }
+
+    /// A key on the container path holding something else than a table (arrays of tables
+    /// included: entries written there would replace them). TOML itself refuses duplicates.
+    fn wrong_type(&self) -> Option<ShapeProblem> {
+        let mut table: &dyn TableLike = self.doc.as_table();
+        for key in &self.layout.container {
+            let item = table.get(key)?;
+            match item.as_table_like() {
+                Some(inner) => table = inner,
+                None => {
+                    return Some(ShapeProblem::WrongType {
+                        key: key.clone(),
+                        expected: "a table",
+                    });
+                }
+            }
+        }
+        None
     }
 
     /// The container for reading: a `[table]` or an inline `{ ... }` table.
@@ -160,6 +179,10 @@ fn fill_table(table: &mut Table, entry: &Map<String, Value>) {
 }
 
 impl ConfigDocument for TomlDocument {
+    fn shape_problem(&self) -> Option<ShapeProblem> {
+        self.wrong_type()
+    }
+
     fn entries(&self) -> Vec<(String, Value)> {
         self.container()
             .map(|t| {

@@ -6,7 +6,7 @@
 
 use serde_json::Value;
 
-use super::{ConfigDocument, Layout};
+use super::{ConfigDocument, Layout, ShapeProblem};
 use crate::core::clients::EntriesKind;
 use crate::core::error::{Error, Result};
 
@@ -318,6 +318,10 @@ fn parse_yaml_value(text: &str) -> Option<Value> {
 }
 
 impl ConfigDocument for YamlDocument {
+    fn shape_problem(&self) -> Option<ShapeProblem> {
+        super::value_shape_problem(&self.value(), &self.layout)
+    }
+
     fn entries(&self) -> Vec<(String, Value)> {
         let doc = self.value();
         let mut node = Some(&doc);

@@ -1,60 +1,133 @@
-//! Deploying into client files, drift status, backups and restore (façade part). Only the
-//! entries mcp-orch owns change; ownership lives in the deploy record, never in the client's
-//! file.
+//! Deploying into client files as plan and apply, drift status, backups and restore (façade
+//! part). Only the entries mcp-orch owns change; ownership lives in the deploy record, never
+//! in the client's file.
+//!
+//! Every change to a client file (deploy, rollback, restore, undeploy) is first a [plan]: what
+//! would be written, pinned by its id to the artifact it takes and the file's current bytes.
+//! [Apply] takes the file's lock, plans again from what is there *now* and writes only when
+//! that plan is the one confirmed (else `PLAN_STALE`, with the fresh plan); the deploy record,
+//! the downgrade check, the merge, the write, the record and the audit log all happen under
+//! that one lock, behind an intent record that the next process finishes should this one die.
+//!
+//! [plan]: Orchestrator::plan
+//! [Apply]: Orchestrator::apply
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use super::{FileDiff, Orchestrator, merge_entries};
 use crate::core::artifact::Release;
 use crate::core::audit::AuditEvent;
-use crate::core::backup::{BackupInfo, BackupStore};
+use crate::core::backup::{BackupInfo, BackupStore, Owner};
 use crate::core::document;
 use crate::core::draft::Origin;
 use crate::core::error::{Error, Result};
-use crate::core::fsutil;
+use crate::core::fsutil::{self, LockGuard, Replace};
+use crate::core::intent::{Evidence, Intent};
 use crate::core::render::{self, SecretStyle};
 use crate::core::state::DeployRecord;
-use crate::core::writer::{self, Written};
+use crate::core::writer::{self, Target};
 
-/// What is being written, and why.
-#[derive(Debug, Clone)]
-pub struct EntriesDeploy {
+/// How often a write is retried when another program changes the file meanwhile.
+const MAX_ATTEMPTS: u32 = 5;
+
+/// Where a rollback goes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RollbackTarget {
+    /// A specific artifact (id or unique prefix) of this client and profile.
+    Artifact(String),
+    /// N published versions before the deployed one.
+    Steps(usize),
+}
+
+/// What a plan does to a client's file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "action")]
+pub enum Action {
+    /// Deploy a published artifact: the one named (id or unique prefix), else the latest.
+    Deploy {
+        /// The artifact; the latest published when absent.
+        artifact: Option<String>,
+        /// Write secret values into the file instead of references (only when asked).
+        inline_secrets: bool,
+    },
+    /// Deploy an earlier artifact.
+    Rollback {
+        /// Which one.
+        to: RollbackTarget,
+    },
+    /// Put a backup's bytes back.
+    Restore {
+        /// The backup (id or unique prefix).
+        backup_id: String,
+    },
+    /// Remove every entry mcp-orch owns.
+    Undeploy,
+    /// From the draft to the client in one step: publish the draft when it differs from the
+    /// latest release, then deploy that release.
+    Apply {
+        /// The changelog of the release, when one is published.
+        changelog: Option<String>,
+    },
+}
+
+impl Action {
+    /// The action's name in the audit log and in answers.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Deploy { .. } => "deploy",
+            Self::Rollback { .. } => "rollback",
+            Self::Restore { .. } => "restore",
+            Self::Undeploy => "undeploy",
+            Self::Apply { .. } => "apply",
+        }
+    }
+}
+
+/// A change to plan for one (client, profile).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PlanRequest {
     /// Client id.
     pub client: String,
     /// Profile id.
     pub profile: String,
-    /// The entries wanted in the client's spelling.
-    pub entries: BTreeMap<String, Value>,
-    /// Entries that may take over a same-named entry the user added by hand (imported ones).
-    pub adoptable: BTreeSet<String>,
-    /// The artifact and version being deployed, when any.
-    pub artifact: Option<(String, u64)>,
-    /// `deploy` or `rollback`, for the audit log.
-    pub action: &'static str,
-    /// What the user must do besides (variables to export into the client's environment).
-    pub notes: Vec<String>,
-    /// Whether the entries hold secret values (an `--inline-secrets` deploy): the file is then
-    /// left readable by its owner only.
-    pub holds_secrets: bool,
-}
-
-/// Flags of a deploy.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct DeployFlags {
-    /// Plan only; write nothing.
-    pub dry_run: bool,
-    /// Allow taking over servers that the user added by hand.
+    /// What to do.
+    #[serde(flatten)]
+    pub action: Action,
+    /// Take over same-named servers that were added to the file by hand.
     pub adopt: bool,
+    /// Replace a hard-linked file with a new file at this name (the other names keep the old
+    /// bytes); refused otherwise.
+    pub break_hard_link: bool,
 }
 
-/// What a deploy did (or would do, on a dry run).
+impl PlanRequest {
+    /// A request without adoption or link breaking.
+    pub fn new(client: &str, profile: &str, action: Action) -> Self {
+        Self {
+            client: client.to_owned(),
+            profile: profile.to_owned(),
+            action,
+            adopt: false,
+            break_hard_link: false,
+        }
+    }
+}
+
+/// A plan, or what applying one did.
 #[derive(Debug, Clone, Serialize)]
+#[allow(clippy::struct_excessive_bools)] // independent facts of one report
 pub struct DeployReport {
+    /// Identifies this exact plan: the request, the artifact it takes and the file's bytes
+    /// now. Applying with it writes only this plan.
+    pub plan_id: String,
+    /// `deploy`, `rollback`, `restore` or `undeploy`.
+    pub action: &'static str,
     /// Client id.
     pub client_id: String,
     /// Profile id.
@@ -63,7 +136,13 @@ pub struct DeployReport {
     pub artifact_id: Option<String>,
     /// Its version.
     pub version: Option<u64>,
-    /// Whether this was a dry run.
+    /// The backup restored.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub restored_backup_id: Option<String>,
+    /// Whether the draft is published first (an apply whose draft differs from the latest
+    /// release).
+    pub publishes: bool,
+    /// Whether this is only the plan (nothing was written).
     pub dry_run: bool,
     /// Whether the file changed.
     pub changed: bool,
@@ -71,8 +150,45 @@ pub struct DeployReport {
     pub backup_id: Option<String>,
     /// Whether a symlink was followed to the real file.
     pub followed_symlink: bool,
+    /// The file's sha256 the plan was made against (`None`: it did not exist).
+    pub file_sha256: Option<String>,
     /// The plan (redacted).
     pub plan: FileDiff,
+}
+
+/// One apply waiting for its file's lock.
+pub(super) struct Job {
+    request: PlanRequest,
+    confirmed: Option<String>,
+    actor: String,
+}
+
+/// A plan with what applying it writes.
+struct Prepared {
+    report: DeployReport,
+    new_text: String,
+    /// Whether `new_text` differs from the text the plan was made against.
+    changes_file: bool,
+    record: DeployRecord,
+    /// Whether the record differs from the one on disk (besides the time).
+    record_changed: bool,
+    holds_secrets: bool,
+    event: AuditEvent,
+}
+
+/// What a plan is made from: the file as it is at one moment.
+pub(super) struct FileNow<'a> {
+    /// The path the profile names.
+    pub path: &'a Path,
+    /// The real file behind it.
+    pub target: &'a Target,
+    /// Its text (`None`: missing).
+    pub text: Option<&'a str>,
+}
+
+/// sha256 of an entry's RFC 8785 form.
+pub fn entry_hash(value: &Value) -> String {
+    fsutil::sha256_hex(&serde_json_canonicalizer::to_vec(value).unwrap_or_default())
 }
 
 /// Drift of one deployed target.
@@ -87,7 +203,7 @@ pub enum DriftState {
     Drifted,
     /// The file is gone.
     FileMissing,
-    /// The file cannot be parsed.
+    /// The file cannot be parsed, or cannot be edited safely (see `problem`).
     Unreadable,
 }
 
@@ -121,15 +237,14 @@ pub struct TargetStatus {
     /// Owned entries that start an `mcp-orch` binary (launcher, bridge, `serve`) that is no
     /// longer there: the client cannot start them. Publish and deploy again.
     pub missing_launcher: Vec<String>,
-}
-
-/// sha256 of an entry's RFC 8785 form.
-pub fn entry_hash(value: &Value) -> String {
-    fsutil::sha256_hex(&serde_json_canonicalizer::to_vec(value).unwrap_or_default())
+    /// Why the file cannot be read, when it cannot (the client cannot read it either, or
+    /// mcp-orch refuses to edit it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub problem: Option<crate::core::error::ErrorBody>,
 }
 
 impl Orchestrator {
-    fn backup_store(&self) -> BackupStore {
+    pub(super) fn backup_store(&self) -> BackupStore {
         BackupStore::new(self.state.join("backups"), self.state.locks())
     }
 
@@ -139,125 +254,813 @@ impl Orchestrator {
         self.backup_store().list(client)
     }
 
-    /// Writes entries into the client's file through the safe write recipe, updates the deploy
-    /// record and audits the outcome (failures included).
-    pub fn deploy_entries(
-        &self,
-        spec: &EntriesDeploy,
-        flags: DeployFlags,
-        actor: &str,
-    ) -> Result<DeployReport> {
-        let result = self.deploy_entries_inner(spec, flags);
-        if !flags.dry_run {
-            let mut event = match &result {
-                Ok(report) => AuditEvent::ok(spec.action, actor).details(serde_json::json!({
-                    "path": report.plan.path,
-                    "changed": report.changed,
-                    "backup_id": report.backup_id,
-                    "added": report.plan.servers.added,
-                    "removed": report.plan.servers.removed,
-                    "modified": report.plan.servers.modified.iter().map(|m| &m.name).collect::<Vec<_>>(),
-                })),
-                Err(e) => AuditEvent::failed(spec.action, actor, e.code()).details(serde_json::json!({ "message": e.to_string() })),
+    /// The file a request changes: the profile's file, or for a restore the file the backup
+    /// was taken from.
+    fn file_of(&self, req: &PlanRequest) -> Result<PathBuf> {
+        self.profile(&req.client, &req.profile)?;
+        match &req.action {
+            Action::Restore { backup_id } => {
+                Ok(self.backup_store().load(&req.client, backup_id)?.0.path)
             }
-            .target(&spec.client, &spec.profile);
-            if let Some((id, version)) = &spec.artifact {
-                event = event.artifact(id, *version);
-            }
-            self.record(event)?;
+            _ => self.target_path(&req.client, &req.profile),
         }
-        result
     }
 
-    fn deploy_entries_inner(
+    /// Plans a change without writing anything: what the file would become, the server-level
+    /// changes and the unified diff (redacted), and the plan id that pins it.
+    pub fn plan(&self, req: &PlanRequest) -> Result<DeployReport> {
+        let path = self.file_of(req)?;
+        let target = writer::resolve(&path, req.break_hard_link)?;
+        let text = writer::read_text(&target.real_path)?;
+        let record = self.deploy_record(&req.client, &req.profile)?;
+        let now = FileNow {
+            path: &path,
+            target: &target,
+            text: text.as_deref(),
+        };
+        Ok(self.prepare(req, &now, &record, true)?.report)
+    }
+
+    /// Applies a change under the file's lock. With `confirmed` (a plan id the user saw), only
+    /// that plan is written: when the artifact it takes or the file changed since, nothing is
+    /// written and the error is `PLAN_STALE` with the fresh plan. Without it (`--yes`, a
+    /// script), the plan is made under the lock and written at once. The audit log is checked
+    /// before anything happens (`AUDIT_CORRUPT`), and every outcome is audited.
+    pub fn apply(
         &self,
-        spec: &EntriesDeploy,
-        flags: DeployFlags,
+        req: &PlanRequest,
+        confirmed: Option<&str>,
+        actor: &str,
     ) -> Result<DeployReport> {
-        let mut plan = self.plan_file(
-            &spec.client,
-            &spec.profile,
-            spec.entries.clone(),
-            &spec.adoptable,
+        self.audit_log().check_appendable()?;
+        if let Action::Apply { changelog } = &req.action {
+            self.publish_if_changed(req, changelog.as_deref(), actor)?;
+        }
+        let target = self
+            .file_of(req)
+            .and_then(|path| writer::resolve(&path, req.break_hard_link));
+        let target = match target {
+            Ok(target) => target,
+            Err(e) => {
+                self.record(failed_event(req, actor, &e))?;
+                return Err(e);
+            }
+        };
+        let job = Job {
+            request: req.clone(),
+            confirmed: confirmed.map(str::to_owned),
+            actor: actor.to_owned(),
+        };
+        self.applies.submit(&target.real_path, job, |jobs| {
+            self.apply_batch(&target, &jobs)
+        })
+    }
+
+    /// Applies the jobs queued for one file, in order, with one read, one backup, one write
+    /// and one audit append; each job is planned against what the ones before it left.
+    fn apply_batch(&self, target: &Target, jobs: &[Job]) -> Vec<Result<DeployReport>> {
+        match self.apply_locked(target, jobs) {
+            Ok(results) => results,
+            Err(e) => {
+                let events = jobs
+                    .iter()
+                    .map(|job| failed_event(&job.request, &job.actor, &e))
+                    .collect();
+                let _ = self.record_all(events);
+                jobs.iter().map(|_| Err(e.replicate())).collect()
+            }
+        }
+    }
+
+    fn apply_locked(&self, target: &Target, jobs: &[Job]) -> Result<Vec<Result<DeployReport>>> {
+        let real = &target.real_path;
+        let lock = self.state.locks().join(writer::lock_name(real));
+        let _guard = LockGuard::acquire(&lock)?;
+        self.recover_held(&lock)?;
+        fsutil::remove_temp_files_of(real);
+        for _ in 0..MAX_ATTEMPTS {
+            let old = writer::read(real)?;
+            let old_text = old
+                .as_deref()
+                .map(|bytes| {
+                    std::str::from_utf8(bytes).map_err(|_| Error::Parse {
+                        path: real.clone(),
+                        message: "the file is not UTF-8".into(),
+                        code: "CONFIG_PARSE_ERROR",
+                    })
+                })
+                .transpose()?;
+            let mut new_text: Option<String> = None;
+            let mut originals: BTreeMap<(String, String), DeployRecord> = BTreeMap::new();
+            let mut records: BTreeMap<(String, String), DeployRecord> = BTreeMap::new();
+            let mut outcomes = Vec::with_capacity(jobs.len());
+            let (mut done, mut failed) = (Vec::new(), Vec::new());
+            for job in jobs {
+                let req = &job.request;
+                let key = (req.client.clone(), req.profile.clone());
+                if !records.contains_key(&key) {
+                    let record = self.deploy_record(&req.client, &req.profile)?;
+                    originals.insert(key.clone(), record.clone());
+                    records.insert(key.clone(), record);
+                }
+                let text = new_text.as_deref().or(old_text);
+                let path = self.file_of(req).unwrap_or_else(|_| real.clone());
+                let now = FileNow {
+                    path: &path,
+                    target,
+                    text,
+                };
+                let planned =
+                    self.prepare(req, &now, &records[&key], false)
+                        .and_then(|p| match &job.confirmed {
+                            Some(id) if *id != p.report.plan_id => {
+                                Err(self.stale(req, id, &now, &records[&key]))
+                            }
+                            _ => Ok(p),
+                        });
+                match planned {
+                    Ok(mut p) => {
+                        if p.changes_file {
+                            new_text = Some(std::mem::take(&mut p.new_text));
+                        }
+                        if p.record_changed {
+                            records.insert(key, p.record.clone());
+                        }
+                        let mut event = p.event.clone();
+                        event.actor.clone_from(&job.actor);
+                        done.push(event);
+                        outcomes.push(Ok(p));
+                    }
+                    Err(e) => {
+                        failed.push(failed_event(req, &job.actor, &e));
+                        outcomes.push(Err(e));
+                    }
+                }
+            }
+            let changed_records: Vec<(PathBuf, DeployRecord)> = records
+                .iter()
+                .filter(|(key, record)| originals.get(*key) != Some(*record))
+                .map(|((c, p), record)| (self.state.deploy_record(c, p), record.clone()))
+                .collect();
+            if new_text.is_none() && changed_records.is_empty() {
+                self.record_all(done.into_iter().chain(failed).collect())?;
+                return Ok(applied(outcomes, None, false));
+            }
+            let old_sha = old.as_deref().map(fsutil::sha256_hex);
+            let after = new_text
+                .as_deref()
+                .map(|t| fsutil::sha256_hex(t.as_bytes()))
+                .or_else(|| old_sha.clone())
+                .unwrap_or_default();
+            let intent = Intent::new(
+                lock.clone(),
+                Evidence::File {
+                    path: real.clone(),
+                    before: old_sha,
+                    after,
+                },
+                changed_records,
+                done,
+                self.now(),
+            );
+            self.intents().begin(&intent)?;
+            let mut backup_id = None;
+            if let Some(text) = &new_text {
+                if let (Some(bytes), Some(first)) = (&old, jobs.first()) {
+                    let req = &first.request;
+                    let owned_by = originals
+                        .get(&(req.client.clone(), req.profile.clone()))
+                        .filter(|r| r.deployed_at.is_some())
+                        .map(|record| Owner {
+                            profile: req.profile.clone(),
+                            record: record.clone(),
+                        });
+                    backup_id = Some(self.backup_store().save(
+                        &req.client,
+                        real,
+                        bytes,
+                        self.now(),
+                        owned_by,
+                    )?);
+                }
+                let private = outcomes
+                    .iter()
+                    .any(|o| o.as_ref().is_ok_and(|p| p.holds_secrets));
+                match fsutil::replace_if_unchanged(
+                    real,
+                    text.as_bytes(),
+                    old.as_deref(),
+                    0o644,
+                    private,
+                )? {
+                    Replace::Done => {}
+                    Replace::Conflict => {
+                        self.intents().finish(&intent.id)?;
+                        continue;
+                    }
+                }
+            }
+            intent.write_records()?;
+            self.record_all(intent.events.iter().cloned().chain(failed).collect())?;
+            self.intents().finish(&intent.id)?;
+            return Ok(applied(outcomes, backup_id.as_deref(), new_text.is_some()));
+        }
+        Err(Error::invalid(
+            "CONCURRENT_MODIFICATION",
+            "path",
+            format!(
+                "{} kept changing while it was being written",
+                real.display()
+            ),
+            "another program is rewriting this file; close it and deploy again",
+        ))
+    }
+
+    /// The first half of an apply, before the file's lock: the draft must be valid, and is
+    /// published when it differs from the latest release.
+    fn publish_if_changed(
+        &self,
+        req: &PlanRequest,
+        changelog: Option<&str>,
+        actor: &str,
+    ) -> Result<()> {
+        let (client, profile) = (req.client.as_str(), req.profile.as_str());
+        let checked = self.draft_payload(client, profile).and_then(|payload| {
+            let report = self.validate(client, profile)?;
+            if !report.valid {
+                return Err(Error::ValidationFailed {
+                    client: client.to_owned(),
+                    profile: profile.to_owned(),
+                    diagnostics: report.errors,
+                });
+            }
+            payload.artifact_id()
+        });
+        let id = match checked {
+            Ok(id) => id,
+            Err(e) => {
+                self.record(failed_event(req, actor, &e))?;
+                return Err(e);
+            }
+        };
+        let latest = self.latest_release(client, profile)?;
+        if latest.is_none_or(|r| r.artifact_id() != id) {
+            self.publish(client, profile, changelog, actor)?;
+        }
+        Ok(())
+    }
+
+    /// `PLAN_STALE`: the plan confirmed is not what applying would do now; the fresh plan is in
+    /// the details, to show and confirm instead.
+    fn stale(
+        &self,
+        req: &PlanRequest,
+        confirmed: &str,
+        now: &FileNow<'_>,
+        record: &DeployRecord,
+    ) -> Error {
+        let fresh = self.prepare(req, now, record, true).map(|p| p.report);
+        Error::PlanStale {
+            client: req.client.clone(),
+            profile: req.profile.clone(),
+            confirmed: confirmed.to_owned(),
+            fresh: Box::new(fresh.map_or(Value::Null, |plan| {
+                serde_json::to_value(plan).unwrap_or(Value::Null)
+            })),
+        }
+    }
+
+    /// Makes the plan of `req` against the file's text `now` and the target's `record`: the
+    /// new text, the new record, the audit event, and (with `with_diff`) the redacted diff to
+    /// show. Pure apart from reading the artifact, backup and secret stores.
+    fn prepare(
+        &self,
+        req: &PlanRequest,
+        now: &FileNow<'_>,
+        record: &DeployRecord,
+        with_diff: bool,
+    ) -> Result<Prepared> {
+        let def = self.client(&req.client)?;
+        let Made {
+            text: new_text,
+            servers,
+            record: mut new_record,
+            notes,
+            seen,
+            artifact,
+            restored_backup_id,
+            holds_secrets,
+            publishes,
+        } = match &req.action {
+            Action::Restore { backup_id } => self.restored(req, backup_id, now, record)?,
+            _ => self.merged(req, now, record)?,
+        };
+        new_record.path.clone_from(&now.target.real_path);
+        new_record.file_sha256 = Some(fsutil::sha256_hex(new_text.as_bytes()));
+        new_record.deployed_at = record.deployed_at;
+        let changes_file = now.text != Some(new_text.as_str());
+        // Written when it says something new; the time only moves with a change.
+        let record_changed = changes_file || new_record != *record;
+        if record_changed {
+            new_record.deployed_at = Some(self.now());
+        }
+        let file_sha256 = now.text.map(|t| fsutil::sha256_hex(t.as_bytes()));
+        let plan_id = fsutil::sha256_hex(
+            &serde_json_canonicalizer::to_vec(&json!({
+                // What the plan does, not how it was asked for: "latest" and the id it
+                // resolves to are the same plan.
+                "client": req.client,
+                "profile": req.profile,
+                "action": req.action.name(),
+                "adopt": req.adopt,
+                "break_hard_link": req.break_hard_link,
+                "inline_secrets": holds_secrets,
+                "backup": restored_backup_id,
+                // An apply publishes the artifact it deploys: its pin is the result.
+                "artifact": artifact.as_ref().filter(|_| !matches!(req.action, Action::Apply { .. })),
+                "file": file_sha256,
+                "result": new_record.file_sha256,
+            }))
+            .map_err(|e| Error::Internal(e.to_string()))?,
+        )[..16]
+            .to_owned();
+        let plan = self.file_diff(
+            def,
+            (&req.client, &req.profile),
+            now,
+            &new_text,
+            servers,
+            notes,
+            &seen,
+            with_diff,
         )?;
-        plan.notes.extend(spec.notes.iter().cloned());
-        let clashes: Vec<&str> = plan
+        let mut event = AuditEvent::ok(req.action.name(), "")
+            .target(&req.client, &req.profile)
+            .details(json!({
+                "path": now.target.real_path,
+                "changed": changes_file,
+                "plan_id": plan_id,
+                "added": plan.servers.added,
+                "removed": plan.servers.removed,
+                "modified": plan.servers.modified.iter().map(|m| &m.name).collect::<Vec<_>>(),
+                "restored_backup_id": restored_backup_id,
+            }));
+        if let Some((id, version)) = &artifact {
+            event = event.artifact(id, *version);
+        }
+        Ok(Prepared {
+            report: DeployReport {
+                plan_id,
+                action: req.action.name(),
+                client_id: req.client.clone(),
+                profile_id: req.profile.clone(),
+                artifact_id: artifact.as_ref().map(|a| a.0.clone()),
+                version: artifact.as_ref().map(|a| a.1),
+                restored_backup_id,
+                publishes,
+                dry_run: true,
+                changed: false,
+                backup_id: None,
+                followed_symlink: now.target.followed_symlink,
+                file_sha256,
+                plan,
+            },
+            new_text,
+            changes_file,
+            record: new_record,
+            record_changed,
+            holds_secrets,
+            event,
+        })
+    }
+
+    /// What restoring a backup makes of the file: its bytes, and the entries mcp-orch owned
+    /// in them then (known from the record kept with the backup), limited to what they hold.
+    fn restored(
+        &self,
+        req: &PlanRequest,
+        backup_id: &str,
+        now: &FileNow<'_>,
+        record: &DeployRecord,
+    ) -> Result<Made> {
+        let def = self.client(&req.client)?;
+        let old_text = now.text.unwrap_or_default();
+        let (info, bytes) = self.backup_store().load(&req.client, backup_id)?;
+        let text = String::from_utf8(bytes)
+            .map_err(|_| Error::Internal(format!("backup {} is not UTF-8", info.id)))?;
+        let doc = document::open(def, &text, now.path)?;
+        let after: BTreeMap<String, Value> = doc.entries().into_iter().collect();
+        let before: BTreeMap<String, Value> = document::open(def, old_text, now.path)?
+            .entries()
+            .into_iter()
+            .collect();
+        // The bytes are what they were then: so is what mcp-orch owned in them (known
+        // from the record kept with the backup), limited to what they hold.
+        let then = info
+            .owned_by
+            .filter(|o| o.profile == req.profile)
+            .map_or_else(|| record.clone(), |o| o.record);
+        let owned: BTreeSet<String> = then
+            .owned
+            .iter()
+            .filter(|n| after.contains_key(*n))
+            .cloned()
+            .collect();
+        let mut new_record = DeployRecord {
+            owned: owned.clone(),
+            entry_hashes: owned
+                .iter()
+                .map(|n| (n.clone(), entry_hash(&after[n])))
+                .collect(),
+            artifact_id: then.artifact_id.filter(|_| !owned.is_empty()),
+            version: then.version.filter(|_| !owned.is_empty()),
+            highest_version: record.highest_version,
+            ..DeployRecord::default()
+        };
+        if new_record.artifact_id.is_none() {
+            new_record.version = None;
+        }
+        let artifact = new_record.artifact_id.clone().zip(new_record.version);
+        let everything: BTreeSet<String> = before.keys().chain(after.keys()).cloned().collect();
+        let servers =
+            crate::core::diff::diff_entries(&before, &after, &everything, &BTreeSet::new());
+        Ok(Made {
+            notes: doc.notes(),
+            text,
+            servers,
+            record: new_record,
+            seen: [before, after],
+            artifact,
+            restored_backup_id: Some(info.id),
+            holds_secrets: false,
+            publishes: false,
+        })
+    }
+
+    /// What merging the wanted entries makes of the file: mcp-orch's entries added, changed
+    /// or removed, everything else as it was.
+    fn merged(&self, req: &PlanRequest, now: &FileNow<'_>, record: &DeployRecord) -> Result<Made> {
+        let def = self.client(&req.client)?;
+        let old_text = now.text.unwrap_or_default();
+        let Wanted {
+            entries,
+            mut adoptable,
+            mut notes,
+            artifact,
+            holds_secrets,
+            publishes,
+        } = self.wanted_entries(req, record)?;
+        if req.adopt {
+            adoptable.extend(entries.keys().cloned());
+        }
+        let merged = merge_entries(def, now.path, old_text, &entries, &record.owned, &adoptable)?;
+        let clashes: Vec<&str> = merged
             .servers
             .modified
             .iter()
             .filter(|m| m.takes_over_unmanaged)
             .map(|m| m.name.as_str())
             .collect();
-        if !clashes.is_empty() && !flags.adopt {
+        if !clashes.is_empty() && !req.adopt {
             return Err(Error::invalid(
                 "NAME_CLASH",
                 "servers",
                 format!(
                     "{} already has server(s) added by hand named {}",
-                    plan.path.display(),
+                    now.path.display(),
                     clashes.join(", ")
                 ),
                 "rename them in the draft with --name, or take them over with --adopt",
             ));
         }
-        let report = |plan: FileDiff, written: Option<&Written>| DeployReport {
-            client_id: spec.client.clone(),
-            profile_id: spec.profile.clone(),
-            artifact_id: spec.artifact.as_ref().map(|a| a.0.clone()),
-            version: spec.artifact.as_ref().map(|a| a.1),
-            dry_run: flags.dry_run,
-            changed: written.is_some_and(|w| w.changed),
-            backup_id: written.and_then(|w| w.backup_id.clone()),
-            followed_symlink: written.is_some_and(|w| w.followed_symlink),
-            plan,
+        let new_record = DeployRecord {
+            owned: entries.keys().cloned().collect(),
+            entry_hashes: entries
+                .keys()
+                .filter_map(|n| merged.after.get(n).map(|v| (n.clone(), entry_hash(v))))
+                .collect(),
+            artifact_id: artifact.as_ref().map(|a| a.0.clone()),
+            version: artifact.as_ref().map(|a| a.1),
+            highest_version: match &artifact {
+                Some((_, v)) => Some(record.highest_version.map_or(*v, |h| h.max(*v))),
+                None => record.highest_version,
+            },
+            ..DeployRecord::default()
         };
-        if flags.dry_run {
-            return Ok(report(plan, None));
-        }
-        let def = self.client(&spec.client)?;
-        let record_path = self.state.deploy_record(&spec.client, &spec.profile);
-        let mut record = DeployRecord::load(&record_path)?;
-        let owned = record.owned.clone();
-        let mut adoptable = spec.adoptable.clone();
-        if flags.adopt {
-            adoptable.extend(spec.entries.keys().cloned());
-        }
-        let change: writer::Change = {
-            let (def, path, entries) = (def.clone(), plan.path.clone(), spec.entries.clone());
-            Box::new(move |old| {
-                Ok(merge_entries(&def, &path, old, &entries, &owned, &adoptable)?.text)
-            })
-        };
-        let written = self.writes.write(
-            &plan.path,
-            &self.state.locks(),
-            &self.backup_store(),
-            &spec.client,
-            self.now(),
-            change,
-            spec.holds_secrets,
-        )?;
-        let back = document::open(def, &written.text, &plan.path)?;
-        let in_file: BTreeMap<String, Value> = back.entries().into_iter().collect();
-        record.path.clone_from(&plan.path);
-        record.owned = spec.entries.keys().cloned().collect();
-        record.entry_hashes = record
-            .owned
-            .iter()
-            .filter_map(|n| in_file.get(n).map(|v| (n.clone(), entry_hash(v))))
-            .collect();
-        record.file_sha256 = Some(written.new_sha256.clone());
-        record.deployed_at = Some(self.now());
-        if let Some((id, version)) = &spec.artifact {
-            record.artifact_id = Some(id.clone());
-            record.version = Some(*version);
-            record.highest_version =
-                Some(record.highest_version.map_or(*version, |h| h.max(*version)));
-        }
-        fsutil::write_json(&record_path, &record)?;
-        Ok(report(plan, Some(&written)))
+        notes.extend(merged.notes);
+        Ok(Made {
+            text: merged.text,
+            servers: merged.servers,
+            record: new_record,
+            notes,
+            seen: [merged.current, entries],
+            artifact,
+            restored_backup_id: None,
+            holds_secrets,
+            publishes,
+        })
     }
 
+    /// The plan as shown: server-level changes and (`with_diff`) the unified diff, both with
+    /// secret values redacted (those in the store, and secret-looking values of the entries
+    /// `seen`), and the notes.
+    #[allow(clippy::too_many_arguments)] // one plan's parts, assembled in one place
+    pub(super) fn file_diff(
+        &self,
+        def: &crate::core::clients::ClientDef,
+        (client, profile): (&str, &str),
+        now: &FileNow<'_>,
+        new_text: &str,
+        mut servers: crate::core::diff::ServerDiff,
+        mut notes: Vec<String>,
+        seen: &[BTreeMap<String, Value>; 2],
+        with_diff: bool,
+    ) -> Result<FileDiff> {
+        let mut redactor = crate::core::diff::Redactor::new(self.secrets.all()?.into_values());
+        redactor.learn_from_entries(seen.iter().flat_map(BTreeMap::values));
+        redactor.server_diff(&mut servers);
+        let unified_diff = if with_diff {
+            let label = now.path.display().to_string();
+            redactor.text(&crate::core::diff::unified(
+                now.text.unwrap_or_default(),
+                new_text,
+                label.trim_start_matches('/'),
+            ))
+        } else {
+            String::new()
+        };
+        if !servers.is_empty() && !def.restart_hint.is_empty() {
+            notes.push(def.restart_hint.clone());
+        }
+        Ok(FileDiff {
+            client_id: client.to_owned(),
+            profile_id: profile.to_owned(),
+            path: now.path.to_path_buf(),
+            exists: now.text.is_some(),
+            servers,
+            unified_diff,
+            notes,
+            new_text: if with_diff {
+                new_text.to_owned()
+            } else {
+                String::new()
+            },
+            old_text: if with_diff {
+                now.text.unwrap_or_default().to_owned()
+            } else {
+                String::new()
+            },
+            entries: if with_diff {
+                seen[1].clone()
+            } else {
+                BTreeMap::new()
+            },
+        })
+    }
+
+    /// The entries a deploy, rollback, undeploy or apply wants in the file, and where they
+    /// come from.
+    fn wanted_entries(&self, req: &PlanRequest, record: &DeployRecord) -> Result<Wanted> {
+        let def = self.client(&req.client)?;
+        let from_release = |release: &Release, inline: bool| -> Result<Wanted> {
+            let found = self.release_entries(release, req, inline)?;
+            Ok(Wanted {
+                entries: found.entries,
+                adoptable: found.adoptable,
+                notes: found.notes,
+                artifact: Some((release.artifact_id().to_owned(), release.version())),
+                holds_secrets: inline,
+                publishes: false,
+            })
+        };
+        match &req.action {
+            Action::Undeploy => Ok(Wanted::default()),
+            Action::Apply { .. } => {
+                let payload = self.draft_payload(&req.client, &req.profile)?;
+                let id = payload.artifact_id()?;
+                let latest = self.latest_release(&req.client, &req.profile)?;
+                if let Some(release) = latest.filter(|r| r.artifact_id() == id) {
+                    return from_release(&release, false);
+                }
+                // Not published yet: the apply publishes exactly these entries.
+                Ok(Wanted {
+                    entries: payload
+                        .entries
+                        .iter()
+                        .map(|(name, entry)| (name.clone(), render::client_field_order(def, entry)))
+                        .collect(),
+                    adoptable: imported(&payload.servers),
+                    notes: render::client_env_notes(def, &payload.servers),
+                    publishes: true,
+                    ..Wanted::default()
+                })
+            }
+            action => {
+                let inline = matches!(
+                    action,
+                    Action::Deploy {
+                        inline_secrets: true,
+                        ..
+                    }
+                );
+                from_release(&self.release_for(req, record)?, inline)
+            }
+        }
+    }
+
+    /// The release a deploy or rollback takes, checked against the deployed one.
+    fn release_for(&self, req: &PlanRequest, record: &DeployRecord) -> Result<Release> {
+        let (client, profile) = (req.client.as_str(), req.profile.as_str());
+        match &req.action {
+            Action::Deploy { artifact: Some(id), .. } | Action::Rollback { to: RollbackTarget::Artifact(id) } => {
+                let release = self.find_release(client, profile, id)?;
+                if matches!(req.action, Action::Deploy { .. })
+                    && let Some(deployed) = record.version
+                    && release.version() < deployed
+                {
+                    return Err(Error::invalid(
+                        "DOWNGRADE_REFUSED",
+                        "artifact",
+                        format!("v{} is older than the deployed v{deployed} of {client}/{profile}", release.version()),
+                        format!(
+                            "going back is rollback's job: `mcp-orch rollback --client {client} --profile {profile} --to {}`",
+                            release.artifact_id()
+                        ),
+                    ));
+                }
+                Ok(release)
+            }
+            Action::Deploy { artifact: None, .. } => self.latest_release(client, profile)?.ok_or_else(|| {
+                Error::invalid(
+                    "ARTIFACT_NOT_FOUND",
+                    "artifact",
+                    format!("nothing has been published for {client}/{profile}"),
+                    format!("publish the draft first: `mcp-orch publish --client {client} --profile {profile}`"),
+                )
+            }),
+            Action::Rollback { to: RollbackTarget::Steps(steps) } => {
+                let Some(current) = record.version else {
+                    return Err(Error::invalid(
+                        "NOTHING_DEPLOYED",
+                        "client",
+                        format!("no artifact is deployed for {client}/{profile}"),
+                        "deploy one first, or restore a backup with `mcp-orch restore`",
+                    ));
+                };
+                self.history(client, profile)?
+                    .into_iter()
+                    .filter(|r| r.version() < current)
+                    .nth(steps.saturating_sub(1))
+                    .ok_or_else(|| {
+                        Error::invalid(
+                            "NO_EARLIER_ARTIFACT",
+                            "steps",
+                            format!("there is no published version {steps} step(s) before v{current} for {client}/{profile}"),
+                            format!("see the versions with `mcp-orch history --client {client} --profile {profile}`"),
+                        )
+                    })
+            }
+            Action::Restore { .. } | Action::Undeploy | Action::Apply { .. } => {
+                Err(Error::Internal(format!("{} takes no release", req.action.name())))
+            }
+        }
+    }
+
+    /// A verified release's entries in the client's spelling, the ones that may take over
+    /// hand-added entries (imported), and the variables the user must export.
+    fn release_entries(
+        &self,
+        release: &Release,
+        req: &PlanRequest,
+        inline_secrets: bool,
+    ) -> Result<ReleaseEntries> {
+        let mismatch = |what: &str| {
+            Error::invalid(
+                "ARTIFACT_CLIENT_MISMATCH",
+                "artifact",
+                format!(
+                    "artifact {} is for {what}, not {}/{}",
+                    release.artifact_id(),
+                    req.client,
+                    req.profile
+                ),
+                format!(
+                    "deploy an artifact published for {}/{}; see `mcp-orch history`",
+                    req.client, req.profile
+                ),
+            )
+        };
+        if release.client_id() != req.client || release.profile_id() != req.profile {
+            return Err(mismatch(&format!(
+                "{}/{}",
+                release.client_id(),
+                release.profile_id()
+            )));
+        }
+        let verified = self.verify_release(release)?;
+        if verified.payload.client_id != req.client {
+            return Err(mismatch(&verified.payload.client_id));
+        }
+        let def = self.client(&req.client)?;
+        let entries = if inline_secrets {
+            self.render_entries(def, &verified.payload.servers, SecretStyle::Inline)?
+        } else {
+            verified
+                .payload
+                .entries
+                .iter()
+                .map(|(name, entry)| (name.clone(), render::client_field_order(def, entry)))
+                .collect()
+        };
+        let adoptable = imported(&verified.payload.servers);
+        let notes = if inline_secrets {
+            Vec::new()
+        } else {
+            render::client_env_notes(def, &verified.payload.servers)
+        };
+        Ok(ReleaseEntries {
+            entries,
+            adoptable,
+            notes,
+        })
+    }
+}
+
+/// What a plan makes of the file, before it is shown or written.
+struct Made {
+    /// The new text.
+    text: String,
+    servers: crate::core::diff::ServerDiff,
+    /// The deploy record after (path, hash and time are set by the caller).
+    record: DeployRecord,
+    notes: Vec<String>,
+    /// The entries before and after, for redaction.
+    seen: [BTreeMap<String, Value>; 2],
+    artifact: Option<(String, u64)>,
+    restored_backup_id: Option<String>,
+    holds_secrets: bool,
+    publishes: bool,
+}
+
+/// The entries a plan wants in the file, and where they come from.
+#[derive(Default)]
+struct Wanted {
+    entries: BTreeMap<String, Value>,
+    adoptable: BTreeSet<String>,
+    notes: Vec<String>,
+    /// The artifact deployed (none for an undeploy, or an apply that publishes first).
+    artifact: Option<(String, u64)>,
+    holds_secrets: bool,
+    publishes: bool,
+}
+
+/// What a release writes into a client's file.
+struct ReleaseEntries {
+    /// The entries, in the client's spelling.
+    entries: BTreeMap<String, Value>,
+    /// Those that may take over same-named entries added by hand (imported ones).
+    adoptable: BTreeSet<String>,
+    /// The variables the user must export (env delivery).
+    notes: Vec<String>,
+}
+
+/// The servers that were imported from the client's file: they may take over the same-named
+/// entries there.
+fn imported(servers: &BTreeMap<String, crate::core::draft::DraftServer>) -> BTreeSet<String> {
+    servers
+        .iter()
+        .filter(|(_, s)| s.origin == Origin::Imported)
+        .map(|(n, _)| n.clone())
+        .collect()
+}
+
+/// The reports of applied plans: whether each changed the file, and the backup of a write.
+fn applied(
+    outcomes: Vec<Result<Prepared>>,
+    backup_id: Option<&str>,
+    wrote: bool,
+) -> Vec<Result<DeployReport>> {
+    outcomes
+        .into_iter()
+        .map(|outcome| {
+            outcome.map(|p| DeployReport {
+                dry_run: false,
+                changed: wrote && p.changes_file,
+                backup_id: backup_id.filter(|_| wrote).map(str::to_owned),
+                ..p.report
+            })
+        })
+        .collect()
+}
+
+/// The audit record of a request that failed.
+fn failed_event(req: &PlanRequest, actor: &str, e: &Error) -> AuditEvent {
+    AuditEvent::failed(req.action.name(), actor, e.code())
+        .target(&req.client, &req.profile)
+        .details(json!({ "message": e.to_string() }))
+}
+
+impl Orchestrator {
     /// Status of every (client, profile) that has been deployed or published, optionally only
     /// for one client.
     pub fn status(&self, client: Option<&str>) -> Result<Vec<TargetStatus>> {
@@ -297,6 +1100,7 @@ impl Orchestrator {
             missing: Vec::new(),
             file_changed: false,
             missing_launcher: Vec::new(),
+            problem: None,
         };
         if record.deployed_at.is_none() {
             return Ok(status);
@@ -306,7 +1110,15 @@ impl Orchestrator {
         } else {
             record.path.clone()
         };
-        let Some(bytes) = fsutil::read_optional(&path)? else {
+        let bytes = match writer::read(&path) {
+            Ok(bytes) => bytes,
+            Err(e) => {
+                status.drift = DriftState::Unreadable;
+                status.problem = Some(e.body());
+                return Ok(status);
+            }
+        };
+        let Some(bytes) = bytes else {
             status.drift = DriftState::FileMissing;
             status.missing = record.owned.iter().cloned().collect();
             return Ok(status);
@@ -314,9 +1126,13 @@ impl Orchestrator {
         status.file_changed =
             record.file_sha256.as_deref() != Some(fsutil::sha256_hex(&bytes).as_str());
         let text = String::from_utf8_lossy(&bytes);
-        let Ok(doc) = document::open(def, &text, &path) else {
-            status.drift = DriftState::Unreadable;
-            return Ok(status);
+        let doc = match document::open(def, &text, &path) {
+            Ok(doc) => doc,
+            Err(e) => {
+                status.drift = DriftState::Unreadable;
+                status.problem = Some(e.body());
+                return Ok(status);
+            }
         };
         let in_file: BTreeMap<String, Value> = doc.entries().into_iter().collect();
         status.missing_launcher = record
@@ -349,294 +1165,5 @@ impl Orchestrator {
             DriftState::Drifted
         };
         Ok(status)
-    }
-
-    /// Writes a backup's bytes back into the client's file (through the same recipe, so the
-    /// current bytes are backed up first) and audits it.
-    pub fn restore(
-        &self,
-        client: &str,
-        profile: &str,
-        backup_id: &str,
-        actor: &str,
-    ) -> Result<(BackupInfo, Written)> {
-        let result = self.restore_inner(client, profile, backup_id);
-        let event = match &result {
-            Ok((info, written)) => AuditEvent::ok("restore", actor).details(serde_json::json!({
-                "backup_id": info.id, "path": written.real_path, "previous_backup_id": written.backup_id,
-            })),
-            Err(e) => AuditEvent::failed("restore", actor, e.code()).details(serde_json::json!({ "backup_id": backup_id })),
-        }
-        .target(client, profile);
-        self.record(event)?;
-        result
-    }
-
-    fn restore_inner(
-        &self,
-        client: &str,
-        profile: &str,
-        backup_id: &str,
-    ) -> Result<(BackupInfo, Written)> {
-        let def = self.client(client)?;
-        self.profile(client, profile)?;
-        let (info, bytes) = self.backup_store().load(client, backup_id)?;
-        let text =
-            String::from_utf8(bytes).map_err(|_| Error::Internal("backup is not UTF-8".into()))?;
-        let written = writer::write_client_file(
-            &info.path,
-            &self.state.locks(),
-            &self.backup_store(),
-            client,
-            self.now(),
-            |_| Ok(text.clone()),
-        )?;
-        // The file is now what it was then: keep ownership only of entries that are there, and
-        // forget the deployed artifact (status shows it as not deployed from an artifact).
-        let record_path = self.state.deploy_record(client, profile);
-        let mut record = DeployRecord::load(&record_path)?;
-        if record.deployed_at.is_some() {
-            let doc = document::open(def, &written.text, &info.path)?;
-            let in_file: BTreeMap<String, Value> = doc.entries().into_iter().collect();
-            record.owned.retain(|n| in_file.contains_key(n));
-            record.entry_hashes = record
-                .owned
-                .iter()
-                .filter_map(|n| in_file.get(n).map(|v| (n.clone(), entry_hash(v))))
-                .collect();
-            record.file_sha256 = Some(written.new_sha256.clone());
-            record.artifact_id = None;
-            record.version = None;
-            fsutil::write_json(&record_path, &record)?;
-        }
-        Ok((info, written))
-    }
-}
-
-/// Which artifact a deploy takes, and how.
-#[derive(Debug, Clone, Default)]
-pub struct DeployRequest {
-    /// Client id.
-    pub client: String,
-    /// Profile id.
-    pub profile: String,
-    /// The artifact (id or unique prefix); the latest published one when absent.
-    pub artifact: Option<String>,
-    /// Dry run and adoption.
-    pub flags: DeployFlags,
-    /// Write secret values into the file instead of references (only when the user asks).
-    pub inline_secrets: bool,
-}
-
-/// Where a rollback goes.
-#[derive(Debug, Clone)]
-pub enum RollbackTarget {
-    /// A specific artifact (id or unique prefix) of this client and profile.
-    Artifact(String),
-    /// N published versions before the deployed one.
-    Steps(usize),
-}
-
-impl Orchestrator {
-    /// Deploys a published artifact (the latest by default) into the client's file after
-    /// verifying its signature against the trust store, its binding to this client and profile,
-    /// and that it is not older than the deployed one.
-    pub fn deploy(&self, req: &DeployRequest, actor: &str) -> Result<DeployReport> {
-        let release = match &req.artifact {
-            Some(id) => self.find_release(&req.client, &req.profile, id),
-            None => self.latest_release(&req.client, &req.profile).and_then(|r| {
-                r.ok_or_else(|| {
-                    Error::invalid(
-                        "ARTIFACT_NOT_FOUND",
-                        "artifact",
-                        format!("nothing has been published for {}/{}", req.client, req.profile),
-                        format!("publish the draft first: `mcp-orch publish --client {} --profile {}`", req.client, req.profile),
-                    )
-                })
-            }),
-        };
-        match release {
-            Ok(release) => self.deploy_release(&release, req, false, actor),
-            Err(e) => {
-                if !req.flags.dry_run {
-                    self.record(
-                        AuditEvent::failed("deploy", actor, e.code())
-                            .target(&req.client, &req.profile),
-                    )?;
-                }
-                Err(e)
-            }
-        }
-    }
-
-    /// Deploys an earlier artifact, recorded as a rollback.
-    pub fn rollback(
-        &self,
-        client: &str,
-        profile: &str,
-        target: &RollbackTarget,
-        flags: DeployFlags,
-        actor: &str,
-    ) -> Result<DeployReport> {
-        let req = DeployRequest {
-            client: client.to_owned(),
-            profile: profile.to_owned(),
-            artifact: None,
-            flags,
-            inline_secrets: false,
-        };
-        let release = match target {
-            RollbackTarget::Artifact(id) => self.find_release(client, profile, id),
-            RollbackTarget::Steps(n) => self.rollback_by_steps(client, profile, *n),
-        };
-        match release {
-            Ok(release) => self.deploy_release(&release, &req, true, actor),
-            Err(e) => {
-                if !flags.dry_run {
-                    self.record(
-                        AuditEvent::failed("rollback", actor, e.code()).target(client, profile),
-                    )?;
-                }
-                Err(e)
-            }
-        }
-    }
-
-    fn rollback_by_steps(&self, client: &str, profile: &str, steps: usize) -> Result<Release> {
-        let record = self.deploy_record(client, profile)?;
-        let Some(current) = record.version else {
-            return Err(Error::invalid(
-                "NOTHING_DEPLOYED",
-                "client",
-                format!("no artifact is deployed for {client}/{profile}"),
-                "deploy one first, or restore a backup with `mcp-orch restore`",
-            ));
-        };
-        self.history(client, profile)?
-            .into_iter()
-            .filter(|r| r.version() < current)
-            .nth(steps.saturating_sub(1))
-            .ok_or_else(|| {
-                Error::invalid(
-                    "NO_EARLIER_ARTIFACT",
-                    "steps",
-                    format!("there is no published version {steps} step(s) before v{current} for {client}/{profile}"),
-                    format!("see the versions with `mcp-orch history --client {client} --profile {profile}`"),
-                )
-            })
-    }
-
-    fn deploy_release(
-        &self,
-        release: &Release,
-        req: &DeployRequest,
-        rollback: bool,
-        actor: &str,
-    ) -> Result<DeployReport> {
-        let action = if rollback { "rollback" } else { "deploy" };
-        match self.prepare_release(release, req, rollback, action) {
-            Ok(spec) => self.deploy_entries(&spec, req.flags, actor),
-            Err(e) => {
-                if !req.flags.dry_run {
-                    self.record(
-                        AuditEvent::failed(action, actor, e.code())
-                            .target(&req.client, &req.profile)
-                            .artifact(release.artifact_id(), release.version()),
-                    )?;
-                }
-                Err(e)
-            }
-        }
-    }
-
-    fn prepare_release(
-        &self,
-        release: &Release,
-        req: &DeployRequest,
-        allow_older: bool,
-        action: &'static str,
-    ) -> Result<EntriesDeploy> {
-        let mismatch = |what: &str| {
-            Error::invalid(
-                "ARTIFACT_CLIENT_MISMATCH",
-                "artifact",
-                format!(
-                    "artifact {} is for {what}, not {}/{}",
-                    release.artifact_id(),
-                    req.client,
-                    req.profile
-                ),
-                format!(
-                    "deploy an artifact published for {}/{}; see `mcp-orch history`",
-                    req.client, req.profile
-                ),
-            )
-        };
-        if release.client_id() != req.client || release.profile_id() != req.profile {
-            return Err(mismatch(&format!(
-                "{}/{}",
-                release.client_id(),
-                release.profile_id()
-            )));
-        }
-        let verified = self.verify_release(release)?;
-        if verified.payload.client_id != req.client {
-            return Err(mismatch(&verified.payload.client_id));
-        }
-        let record = self.deploy_record(&req.client, &req.profile)?;
-        if let Some(deployed) = record.version
-            && !allow_older
-            && release.version() < deployed
-        {
-            return Err(Error::invalid(
-                "DOWNGRADE_REFUSED",
-                "artifact",
-                format!(
-                    "v{} is older than the deployed v{deployed} of {}/{}",
-                    release.version(),
-                    req.client,
-                    req.profile
-                ),
-                format!(
-                    "going back is rollback's job: `mcp-orch rollback --client {} --profile {} --to {}`",
-                    req.client,
-                    req.profile,
-                    release.artifact_id()
-                ),
-            ));
-        }
-        let def = self.client(&req.client)?;
-        let entries = if req.inline_secrets {
-            self.render_entries(def, &verified.payload.servers, SecretStyle::Inline)?
-        } else {
-            verified
-                .payload
-                .entries
-                .iter()
-                .map(|(name, entry)| (name.clone(), render::client_field_order(def, entry)))
-                .collect()
-        };
-        let adoptable = verified
-            .payload
-            .servers
-            .iter()
-            .filter(|(_, s)| s.origin == Origin::Imported)
-            .map(|(n, _)| n.clone())
-            .collect();
-        let notes = if req.inline_secrets {
-            Vec::new()
-        } else {
-            render::client_env_notes(def, &verified.payload.servers)
-        };
-        Ok(EntriesDeploy {
-            client: req.client.clone(),
-            profile: req.profile.clone(),
-            entries,
-            adoptable,
-            artifact: Some((release.artifact_id().to_owned(), release.version())),
-            action,
-            notes,
-            holds_secrets: req.inline_secrets,
-        })
     }
 }

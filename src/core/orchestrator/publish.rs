@@ -11,9 +11,10 @@ use super::Orchestrator;
 use crate::core::artifact::{self, ArtifactStore, NewRelease, Payload, Release, Verified};
 use crate::core::audit::AuditEvent;
 use crate::core::error::{Error, Result};
+use crate::core::intent::{Evidence, Intent};
 use crate::core::keys::{KeyInfo, KeyStatus, KeyStore, PublicKeyFile, TrustedKey};
 use crate::core::render::SecretStyle;
-use crate::core::validate::{Diagnostic, Severity};
+use crate::core::validate::Diagnostic;
 
 impl Orchestrator {
     /// The key store of this state directory.
@@ -123,8 +124,10 @@ impl Orchestrator {
     // ---- publish --------------------------------------------------------------------------
 
     /// Publishes the draft of a (client, profile) as a signed, immutable artifact: refuses an
-    /// invalid or empty draft, renders the client's entries (secrets as references), stores
-    /// the payload once and a new release with the next version, and audits the outcome.
+    /// invalid draft, renders the client's entries (secrets as references), stores the
+    /// payload once and a new release with the next version, and audits the outcome. The
+    /// release and its audit record are one step: an intent is recorded before the release
+    /// file is created, so a publish killed in between is audited by the next process.
     pub fn publish(
         &self,
         client: &str,
@@ -133,20 +136,22 @@ impl Orchestrator {
         actor: &str,
     ) -> Result<Release> {
         let changelog = changelog.map(str::trim).filter(|c| !c.is_empty());
-        self.audited(
-            |code| AuditEvent::failed("publish", actor, code).target(client, profile),
-            || self.publish_inner(client, profile, changelog),
-            |release| {
-                AuditEvent::ok("publish", actor)
-                    .target(client, profile)
-                    .artifact(release.artifact_id(), release.version())
-                    .details(json!({
-                        "key_id": release.key_id,
-                        "server_count": release.envelope.metadata.server_count,
-                        "changelog": changelog,
-                    }))
-            },
-        )
+        self.audit_log().check_appendable()?;
+        let result = self.publish_inner(client, profile, changelog, actor);
+        if let Err(e) = &result {
+            let _ =
+                self.record(AuditEvent::failed("publish", actor, e.code()).target(client, profile));
+        }
+        result
+    }
+
+    /// What publishing the draft of a (client, profile) would store: its servers and their
+    /// entries in the client's spelling, secrets as references.
+    pub(super) fn draft_payload(&self, client: &str, profile: &str) -> Result<Payload> {
+        let draft = self.draft(client, profile)?;
+        let def = self.client(client)?;
+        let entries = self.render_entries(def, &draft.servers, SecretStyle::AsConfigured)?;
+        Ok(Payload::new(client, draft.servers, entries))
     }
 
     fn publish_inner(
@@ -154,23 +159,10 @@ impl Orchestrator {
         client: &str,
         profile: &str,
         changelog: Option<&str>,
+        actor: &str,
     ) -> Result<Release> {
         let draft = self.draft(client, profile)?;
-        let mut diagnostics = self.validate_draft(&draft);
-        // Validation flags an empty draft itself; this guard keeps publishing safe should it
-        // ever stop doing so.
-        if draft.servers.is_empty() && !diagnostics.iter().any(Diagnostic::is_error) {
-            diagnostics.push(Diagnostic {
-                code: "EMPTY_DRAFT".into(),
-                severity: Severity::Error,
-                path: "servers".into(),
-                server: None,
-                message: format!("the draft for {client}/{profile} has no servers"),
-                hint: format!(
-                    "add one with `mcp-orch draft add SERVER --client {client} --profile {profile}`"
-                ),
-            });
-        }
+        let diagnostics = self.validate_draft(&draft);
         if diagnostics.iter().any(Diagnostic::is_error) {
             return Err(Error::ValidationFailed {
                 client: client.to_owned(),
@@ -179,18 +171,43 @@ impl Orchestrator {
             });
         }
         let signer = self.key_store().signer()?;
-        let def = self.client(client)?;
-        let entries = self.render_entries(def, &draft.servers, SecretStyle::AsConfigured)?;
-        let payload = Payload::new(client, draft.servers, entries);
-        self.artifact_store().publish(
+        let payload = self.draft_payload(client, profile)?;
+        let now = self.now();
+        self.artifact_store().publish_with(
             &payload,
             &NewRelease {
                 client_id: client,
                 profile_id: profile,
                 changelog,
-                created_at: self.now(),
+                created_at: now,
             },
             &signer,
+            |release, path, lock| {
+                self.recover_held(lock)?;
+                let event = AuditEvent::ok("publish", actor)
+                    .target(client, profile)
+                    .artifact(release.artifact_id(), release.version())
+                    .details(json!({
+                        "key_id": release.key_id,
+                        "server_count": release.envelope.metadata.server_count,
+                        "changelog": changelog,
+                    }));
+                let intent = Intent::new(
+                    lock.to_path_buf(),
+                    Evidence::Release {
+                        path: path.to_path_buf(),
+                    },
+                    Vec::new(),
+                    vec![event],
+                    now,
+                );
+                self.intents().begin(&intent)?;
+                Ok(intent)
+            },
+            |intent| {
+                self.record_all(intent.events.clone())?;
+                self.intents().finish(&intent.id)
+            },
         )
     }
 

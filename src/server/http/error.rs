@@ -100,7 +100,14 @@ pub fn status_of(e: &core::Error) -> StatusCode {
         | "TOKEN_NAME_EXISTS"
         | "CONFIG_PARSE_ERROR"
         | "CONFIG_SHAPE_ERROR"
-        | "NOT_A_REGULAR_FILE" => StatusCode::CONFLICT,
+        | "NOT_A_REGULAR_FILE"
+        | "PLAN_STALE"
+        | "AUDIT_CORRUPT"
+        | "WRONG_CONTAINER_TYPE"
+        | "DUPLICATE_KEY"
+        | "JSON_NOT_STRICT"
+        | "HARD_LINKED_FILE"
+        | "FILE_TOO_LARGE" => StatusCode::CONFLICT,
         "VALIDATION_FAILED"
         | "SIGNATURE_INVALID"
         | "ARTIFACT_TAMPERED"

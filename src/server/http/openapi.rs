@@ -62,6 +62,8 @@ impl Modify for Security {
         rest::publish,
         rest::deploy,
         rest::rollback,
+        rest::apply,
+        rest::undeploy,
         rest::history,
         rest::servers,
         rest::server,

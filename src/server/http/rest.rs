@@ -21,7 +21,7 @@ use super::auth::Principal;
 use super::error::{self, ApiError};
 use crate::core::audit::Filter;
 use crate::core::catalog::Transport;
-use crate::core::orchestrator::{AddServer, DeployFlags, DeployRequest, RollbackTarget};
+use crate::core::orchestrator::{Action, AddServer, PlanRequest, RollbackTarget};
 use crate::core::search::Query;
 use crate::core::tokens::Scope;
 
@@ -434,6 +434,11 @@ pub struct DeployBody {
     /// Plan only.
     #[serde(default)]
     pub dry_run: bool,
+    /// Apply exactly this plan (the `plan_id` of a dry run): when the artifact or the file
+    /// changed since, nothing is written and the answer is 409 `PLAN_STALE` with the fresh plan.
+    #[serde(default)]
+    #[schema(pattern = "^[0-9a-f]{16}$")]
+    pub plan_id: Option<String>,
     /// Take over same-named servers the user added by hand.
     #[serde(default)]
     pub adopt: bool,
@@ -454,6 +459,45 @@ pub struct RollbackBody {
     /// Plan only.
     #[serde(default)]
     pub dry_run: bool,
+    /// Apply exactly this plan (the `plan_id` of a dry run): when the artifact or the file
+    /// changed since, nothing is written and the answer is 409 `PLAN_STALE` with the fresh plan.
+    #[serde(default)]
+    #[schema(pattern = "^[0-9a-f]{16}$")]
+    pub plan_id: Option<String>,
+}
+
+/// `POST …/apply` body (optional).
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ApplyBody {
+    /// What changed, signed with the release when the draft is published.
+    #[serde(default)]
+    pub changelog: Option<String>,
+    /// Plan only.
+    #[serde(default)]
+    pub dry_run: bool,
+    /// Apply exactly this plan (the `plan_id` of a dry run): when the artifact or the file
+    /// changed since, nothing is written and the answer is 409 `PLAN_STALE` with the fresh plan.
+    #[serde(default)]
+    #[schema(pattern = "^[0-9a-f]{16}$")]
+    pub plan_id: Option<String>,
+    /// Take over same-named servers the user added by hand.
+    #[serde(default)]
+    pub adopt: bool,
+}
+
+/// `POST …/undeploy` body (optional).
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UndeployBody {
+    /// Plan only.
+    #[serde(default)]
+    pub dry_run: bool,
+    /// Apply exactly this plan (the `plan_id` of a dry run): when the artifact or the file
+    /// changed since, nothing is written and the answer is 409 `PLAN_STALE` with the fresh plan.
+    #[serde(default)]
+    #[schema(pattern = "^[0-9a-f]{16}$")]
+    pub plan_id: Option<String>,
 }
 
 /// `POST …/deploy` and `…/rollback`.
@@ -462,6 +506,12 @@ pub struct RollbackBody {
 pub struct DeployResponse {
     /// Always true.
     pub success: bool,
+    /// The plan's id: apply exactly this plan by sending it back.
+    pub plan_id: String,
+    /// `deploy`, `rollback`, `undeploy` or `apply`.
+    pub action: String,
+    /// Whether the draft is published first (apply).
+    pub publishes: bool,
     /// What happened.
     pub message: String,
     /// Whether the file was written (false on a dry run or when nothing changed).
@@ -749,6 +799,9 @@ fn deploy_shape(r: &crate::core::orchestrator::DeployReport, verb: &str) -> Depl
     };
     DeployResponse {
         success: true,
+        plan_id: r.plan_id.clone(),
+        action: r.action.to_owned(),
+        publishes: r.publishes,
         message,
         deployed: !r.dry_run && r.changed,
         client_id: r.client_id.clone(),
@@ -1331,20 +1384,120 @@ pub async fn deploy(
 ) -> Result<Json<DeployResponse>, ApiError> {
     p.require(Scope::Write)?;
     let b: DeployBody = optional_body(body)?;
-    let actor = p.actor();
-    let req = DeployRequest {
-        client,
-        profile,
-        artifact: b.artifact_id,
-        flags: DeployFlags {
-            dry_run: b.dry_run,
-            adopt: b.adopt,
-        },
-        inline_secrets: false,
+    let req = PlanRequest {
+        adopt: b.adopt,
+        ..PlanRequest::new(
+            &client,
+            &profile,
+            Action::Deploy {
+                artifact: b.artifact_id,
+                inline_secrets: false,
+            },
+        )
     };
-    let report = state.blocking(move |o| o.deploy(&req, &actor)).await?;
-    state.poke();
-    Ok(Json(deploy_shape(&report, "deployed")))
+    plan_or_apply(&state, &p, req, b.dry_run, b.plan_id, "deployed").await
+}
+
+/// Plans (`dry_run`) or applies a request: exactly the plan `plan_id` names when given.
+async fn plan_or_apply(
+    state: &AppState,
+    principal: &Principal,
+    req: PlanRequest,
+    dry_run: bool,
+    plan_id: Option<String>,
+    verb: &'static str,
+) -> Result<Json<DeployResponse>, ApiError> {
+    let actor = principal.actor();
+    let report = state
+        .blocking(move |o| {
+            if dry_run {
+                o.plan(&req)
+            } else {
+                o.apply(&req, plan_id.as_deref(), &actor)
+            }
+        })
+        .await?;
+    if !dry_run {
+        state.poke();
+    }
+    Ok(Json(deploy_shape(&report, verb)))
+}
+
+/// From the draft to the client in one step: validates the draft, publishes it when it
+/// differs from the latest release, and deploys that release.
+#[utoipa::path(
+    post,
+    path = "/v1/config/{client_id}/{profile}/apply",
+    tag = "release",
+    params(TargetPath),
+    request_body(content = Option<ApplyBody>, description = "Optional"),
+    responses(
+        (status = 200, description = "Applied (or planned)", body = DeployResponse),
+        (status = 400, description = "Malformed body or id", body = ErrorResponse),
+        (status = 401, description = "Missing or bad credentials", body = ErrorResponse),
+        (status = 403, description = "Needs the write scope", body = ErrorResponse),
+        (status = 404, description = "Unknown client or profile, or no signing key", body = ErrorResponse),
+        (status = 409, description = "Stale plan, name clash, or a client file that cannot be edited safely", body = ErrorResponse),
+        (status = 413, description = "Body over 1 MiB", body = ErrorResponse),
+        (status = 422, description = "The draft is not valid", body = ErrorResponse),
+    ),
+    security(("bearer" = []), ("api_key" = []))
+)]
+pub async fn apply(
+    State(state): State<AppState>,
+    Extension(p): Extension<Principal>,
+    ApiPath(TargetPath {
+        client_id: client,
+        profile,
+    }): ApiPath<TargetPath>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<DeployResponse>, ApiError> {
+    p.require(Scope::Write)?;
+    let b: ApplyBody = optional_body(body)?;
+    let req = PlanRequest {
+        adopt: b.adopt,
+        ..PlanRequest::new(
+            &client,
+            &profile,
+            Action::Apply {
+                changelog: b.changelog,
+            },
+        )
+    };
+    plan_or_apply(&state, &p, req, b.dry_run, b.plan_id, "applied").await
+}
+
+/// Removes every entry mcp-orch owns from the client's file.
+#[utoipa::path(
+    post,
+    path = "/v1/config/{client_id}/{profile}/undeploy",
+    tag = "release",
+    params(TargetPath),
+    request_body(content = Option<UndeployBody>, description = "Optional"),
+    responses(
+        (status = 200, description = "Removed (or planned)", body = DeployResponse),
+        (status = 400, description = "Malformed body or id", body = ErrorResponse),
+        (status = 401, description = "Missing or bad credentials", body = ErrorResponse),
+        (status = 403, description = "Needs the write scope", body = ErrorResponse),
+        (status = 404, description = "Unknown client or profile", body = ErrorResponse),
+        (status = 409, description = "Stale plan, or a client file that cannot be edited safely", body = ErrorResponse),
+        (status = 413, description = "Body over 1 MiB", body = ErrorResponse),
+    ),
+    security(("bearer" = []), ("api_key" = []))
+)]
+pub async fn undeploy(
+    State(state): State<AppState>,
+    Extension(p): Extension<Principal>,
+    ApiPath(TargetPath {
+        client_id: client,
+        profile,
+    }): ApiPath<TargetPath>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<DeployResponse>, ApiError> {
+    p.require(Scope::Write)?;
+    let b: UndeployBody = optional_body(body)?;
+    let req = PlanRequest::new(&client, &profile, Action::Undeploy);
+    plan_or_apply(&state, &p, req, b.dry_run, b.plan_id, "undeployed").await
 }
 
 /// Deploys an earlier artifact, recorded as a rollback.
@@ -1377,7 +1530,7 @@ pub async fn rollback(
 ) -> Result<Json<DeployResponse>, ApiError> {
     p.require(Scope::Write)?;
     let b: RollbackBody = optional_body(body)?;
-    let target = match (b.artifact_id, b.steps) {
+    let to = match (b.artifact_id, b.steps) {
         (Some(id), None) => RollbackTarget::Artifact(id),
         (None, steps) => RollbackTarget::Steps(steps.unwrap_or(1).max(1) as usize),
         (Some(_), Some(_)) => {
@@ -1389,16 +1542,8 @@ pub async fn rollback(
             ));
         }
     };
-    let actor = p.actor();
-    let flags = DeployFlags {
-        dry_run: b.dry_run,
-        adopt: false,
-    };
-    let report = state
-        .blocking(move |o| o.rollback(&client, &profile, &target, flags, &actor))
-        .await?;
-    state.poke();
-    Ok(Json(deploy_shape(&report, "rolled back")))
+    let req = PlanRequest::new(&client, &profile, Action::Rollback { to });
+    plan_or_apply(&state, &p, req, b.dry_run, b.plan_id, "rolled back").await
 }
 
 /// Published releases, newest first.

@@ -22,7 +22,7 @@ use crate::core::artifact::Release;
 use crate::core::audit::Filter;
 use crate::core::catalog::{ServerEntry, Transport};
 use crate::core::orchestrator::{
-    AddServer, DeployFlags, DeployReport, DeployRequest, FileDiff, ProbeTarget, RollbackTarget,
+    Action, AddServer, DeployReport, FileDiff, PlanRequest, ProbeTarget, RollbackTarget,
 };
 use crate::core::profiles::DEFAULT_PROFILE;
 use crate::core::render::SecretDelivery;
@@ -358,6 +358,12 @@ pub struct DeployArgs {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "bool")]
     pub confirm: Option<bool>,
+    /// The `plan_id` of the plan the user saw (from the dry run): only that plan is written;
+    /// when the artifact or the file changed since, nothing is written and the error is
+    /// `PLAN_STALE` with the fresh plan.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "String")]
+    pub plan_id: Option<String>,
     /// Take over servers with the same name that were added to the file by hand.
     #[serde(default)]
     pub adopt: bool,
@@ -386,9 +392,69 @@ pub struct RollbackArgs {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "bool")]
     pub confirm: Option<bool>,
+    /// The `plan_id` of the plan the user saw (from the dry run): only that plan is written;
+    /// when the artifact or the file changed since, nothing is written and the error is
+    /// `PLAN_STALE` with the fresh plan.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "String")]
+    pub plan_id: Option<String>,
     /// Take over servers with the same name that were added to the file by hand.
     #[serde(default)]
     pub adopt: bool,
+}
+
+/// Arguments of `apply_config`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ApplyArgs {
+    /// Client id (see `list_clients`).
+    #[serde(default = "default_client")]
+    pub client_id: String,
+    /// Profile id.
+    #[serde(default = "default_profile")]
+    pub profile_id: String,
+    /// What changed, signed with the release when the draft is published.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "String")]
+    pub changelog: Option<String>,
+    /// `true` publishes (when the draft changed) and writes the client's file. Without it the
+    /// plan is returned as a dry run (and, when the client supports elicitation, the user is
+    /// asked first).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "bool")]
+    pub confirm: Option<bool>,
+    /// The `plan_id` of the plan the user saw (from the dry run): only that plan is written;
+    /// when the artifact or the file changed since, nothing is written and the error is
+    /// `PLAN_STALE` with the fresh plan.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "String")]
+    pub plan_id: Option<String>,
+    /// Take over servers with the same name that were added to the file by hand.
+    #[serde(default)]
+    pub adopt: bool,
+}
+
+/// Arguments of `undeploy_config`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UndeployArgs {
+    /// Client id (see `list_clients`).
+    #[serde(default = "default_client")]
+    pub client_id: String,
+    /// Profile id.
+    #[serde(default = "default_profile")]
+    pub profile_id: String,
+    /// `true` writes the client's file. Without it the plan is returned as a dry run (and,
+    /// when the client supports elicitation, the user is asked first).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "bool")]
+    pub confirm: Option<bool>,
+    /// The `plan_id` of the plan the user saw (from the dry run): only that plan is written;
+    /// when the artifact or the file changed since, nothing is written and the error is
+    /// `PLAN_STALE` with the fresh plan.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "String")]
+    pub plan_id: Option<String>,
 }
 
 // ---- the table ------------------------------------------------------------------------------
@@ -570,6 +636,24 @@ pub const TOOLS: &[ToolSpec] = &[
         schema: schema::<DeployArgs>,
     },
     ToolSpec {
+        name: "apply_config",
+        title: "Apply the draft to the client",
+        description: "From the draft to the client in one step: validate the draft, publish it when it differs from the latest release (needs a signing key: `initialize_keys`), and deploy that release into the client's file. Acts only with `confirm: true` (or the user's confirmation through elicitation); otherwise returns the plan, with its `plan_id`, as a dry run. Pass that `plan_id` with `confirm: true` to write exactly what was shown.",
+        effect: Effect::Destructive,
+        idempotent: true,
+        mutates: true,
+        schema: schema::<ApplyArgs>,
+    },
+    ToolSpec {
+        name: "undeploy_config",
+        title: "Remove mcp-orch's servers from a client",
+        description: "Remove every server mcp-orch put into the client's config file (entries added by hand stay; a backup is kept). Acts only with `confirm: true` (or the user's confirmation through elicitation); otherwise returns the plan as a dry run.",
+        effect: Effect::Destructive,
+        idempotent: true,
+        mutates: true,
+        schema: schema::<UndeployArgs>,
+    },
+    ToolSpec {
         name: "get_config_history",
         title: "Release history",
         description: "List the published releases of a client and profile, newest first: version, artifact id, changelog, servers.",
@@ -731,7 +815,7 @@ pub fn parse<T: DeserializeOwned>(tool: &str, args: JsonObject) -> core::Result<
 }
 
 /// Runs a synchronous tool by name. `None` for an unknown name.
-pub fn call(orch: &Orchestrator, name: &str, args: JsonObject) -> Option<Outcome> {
+pub fn call(orch: &Orchestrator, name: &str, args: JsonObject, actor: &str) -> Option<Outcome> {
     Some(match name {
         "list_clients" => parse::<NoArgs>(name, args).and_then(|_| list_clients(orch)),
         "list_profiles" => parse(name, args).and_then(|a| list_profiles(orch, &a)),
@@ -747,19 +831,15 @@ pub fn call(orch: &Orchestrator, name: &str, args: JsonObject) -> Option<Outcome
         "validate_config" => parse(name, args).and_then(|a| validate_config(orch, &a)),
         "import_client_config" => parse(name, args).and_then(|a| import_client_config(orch, &a)),
         "get_config" => parse(name, args).and_then(|a| get_config(orch, &a)),
-        "publish_config" => parse(name, args).and_then(|a| publish_config(orch, &a)),
-        "initialize_keys" => parse(name, args).and_then(|a| initialize_keys(orch, &a)),
+        "publish_config" => parse(name, args).and_then(|a| publish_config(orch, &a, actor)),
+        "initialize_keys" => parse(name, args).and_then(|a| initialize_keys(orch, &a, actor)),
         "get_config_history" => parse(name, args).and_then(|a| get_config_history(orch, &a)),
         "get_audit_log" => parse(name, args).and_then(|a| get_audit_log(orch, &a)),
         "config_status" => parse(name, args).and_then(|a| config_status(orch, &a)),
-        "deploy_config" => parse(name, args).and_then(|a: DeployArgs| {
-            let confirmed = a.confirm == Some(true);
-            deploy_config(orch, &a, confirmed)
-        }),
-        "rollback_config" => parse(name, args).and_then(|a: RollbackArgs| {
-            let confirmed = a.confirm == Some(true);
-            rollback_config(orch, &a, confirmed)
-        }),
+        "deploy_config" => parse(name, args).and_then(|a| deploy_config(orch, &a, actor)),
+        "rollback_config" => parse(name, args).and_then(|a| rollback_config(orch, &a, actor)),
+        "apply_config" => parse(name, args).and_then(|a| apply_config(orch, &a, actor)),
+        "undeploy_config" => parse(name, args).and_then(|a| undeploy_config(orch, &a, actor)),
         _ => return None,
     })
 }
@@ -1179,9 +1259,6 @@ pub fn import_client_config(orch: &Orchestrator, a: &TargetArgs) -> Outcome {
 
 // ---- publishing and deploying ---------------------------------------------------------------
 
-/// Who the audit log names for changes made through MCP.
-pub const ACTOR: &str = "mcp";
-
 /// The JSON shape of a release (without its payload).
 pub fn release_json(release: &Release) -> Value {
     let e = &release.envelope;
@@ -1235,16 +1312,16 @@ pub fn get_config(orch: &Orchestrator, a: &GetConfigArgs) -> Outcome {
 }
 
 /// `publish_config`.
-pub fn publish_config(orch: &Orchestrator, a: &PublishArgs) -> Outcome {
-    let release = orch.publish(&a.client_id, &a.profile_id, a.changelog.as_deref(), ACTOR)?;
+pub fn publish_config(orch: &Orchestrator, a: &PublishArgs, actor: &str) -> Outcome {
+    let release = orch.publish(&a.client_id, &a.profile_id, a.changelog.as_deref(), actor)?;
     let mut v = release_json(&release);
     v["status"] = json!("published");
     Ok(v)
 }
 
 /// `initialize_keys`.
-pub fn initialize_keys(orch: &Orchestrator, a: &KeysArgs) -> Outcome {
-    let key = orch.init_keys(a.regenerate, ACTOR)?;
+pub fn initialize_keys(orch: &Orchestrator, a: &KeysArgs, actor: &str) -> Outcome {
+    let key = orch.init_keys(a.regenerate, actor)?;
     let mut v = to_value(&key)?;
     v["status"] = json!(if key.rotated_from.is_some() {
         "regenerated"
@@ -1339,14 +1416,17 @@ pub fn config_status(orch: &Orchestrator, a: &StatusArgs) -> Outcome {
     }))
 }
 
-/// The JSON of a deploy or rollback report.
+/// The JSON of a plan, or of what applying one did.
 pub fn report_json(r: &DeployReport, status: &str) -> Value {
     json!({
         "status": status,
+        "plan_id": r.plan_id,
+        "action": r.action,
         "client_id": r.client_id,
         "profile_id": r.profile_id,
         "artifact_id": r.artifact_id,
         "version": r.version,
+        "publishes": r.publishes,
         "dry_run": r.dry_run,
         "changed": r.changed,
         "backup_id": r.backup_id,
@@ -1355,48 +1435,88 @@ pub fn report_json(r: &DeployReport, status: &str) -> Value {
     })
 }
 
-fn flags(confirmed: bool, adopt: bool) -> DeployFlags {
-    DeployFlags {
-        dry_run: !confirmed,
+/// Plans `action` (a dry run) or, with `confirm: true`, applies it: exactly the plan
+/// `plan_id` names when given, else a plan made under the file's lock.
+fn plan_or_apply(
+    orch: &Orchestrator,
+    (client, profile): (&str, &str),
+    action: Action,
+    (confirm, plan_id, adopt): (Option<bool>, Option<&str>, bool),
+    actor: &str,
+    done: &str,
+) -> Outcome {
+    let req = PlanRequest {
         adopt,
+        ..PlanRequest::new(client, profile, action)
+    };
+    if confirm == Some(true) {
+        Ok(report_json(&orch.apply(&req, plan_id, actor)?, done))
+    } else {
+        Ok(report_json(&orch.plan(&req)?, "dry_run"))
     }
 }
 
-/// `deploy_config`: deploys only when `confirmed`, else returns the plan as a dry run.
-pub fn deploy_config(orch: &Orchestrator, a: &DeployArgs, confirmed: bool) -> Outcome {
-    let report = orch.deploy(
-        &DeployRequest {
-            client: a.client_id.clone(),
-            profile: a.profile_id.clone(),
-            artifact: a.artifact_id.clone(),
-            flags: flags(confirmed, a.adopt),
-            inline_secrets: false,
-        },
-        ACTOR,
-    )?;
-    Ok(report_json(
-        &report,
-        if confirmed { "deployed" } else { "dry_run" },
-    ))
+/// `deploy_config`.
+pub fn deploy_config(orch: &Orchestrator, a: &DeployArgs, actor: &str) -> Outcome {
+    let action = Action::Deploy {
+        artifact: a.artifact_id.clone(),
+        inline_secrets: false,
+    };
+    let confirm = (a.confirm, a.plan_id.as_deref(), a.adopt);
+    plan_or_apply(
+        orch,
+        (&a.client_id, &a.profile_id),
+        action,
+        confirm,
+        actor,
+        "deployed",
+    )
 }
 
-/// `rollback_config`: rolls back only when `confirmed`, else returns the plan as a dry run.
-pub fn rollback_config(orch: &Orchestrator, a: &RollbackArgs, confirmed: bool) -> Outcome {
-    let target = match (&a.artifact_id, non_negative("steps", a.steps)?) {
+/// `rollback_config`.
+pub fn rollback_config(orch: &Orchestrator, a: &RollbackArgs, actor: &str) -> Outcome {
+    let to = match (&a.artifact_id, non_negative("steps", a.steps)?) {
         (Some(id), _) => RollbackTarget::Artifact(id.clone()),
         (None, steps) => RollbackTarget::Steps(steps.unwrap_or(1).max(1)),
     };
-    let report = orch.rollback(
-        &a.client_id,
-        &a.profile_id,
-        &target,
-        flags(confirmed, a.adopt),
-        ACTOR,
-    )?;
-    Ok(report_json(
-        &report,
-        if confirmed { "rolled_back" } else { "dry_run" },
-    ))
+    let confirm = (a.confirm, a.plan_id.as_deref(), a.adopt);
+    plan_or_apply(
+        orch,
+        (&a.client_id, &a.profile_id),
+        Action::Rollback { to },
+        confirm,
+        actor,
+        "rolled_back",
+    )
+}
+
+/// `apply_config`.
+pub fn apply_config(orch: &Orchestrator, a: &ApplyArgs, actor: &str) -> Outcome {
+    let action = Action::Apply {
+        changelog: a.changelog.clone(),
+    };
+    let confirm = (a.confirm, a.plan_id.as_deref(), a.adopt);
+    plan_or_apply(
+        orch,
+        (&a.client_id, &a.profile_id),
+        action,
+        confirm,
+        actor,
+        "applied",
+    )
+}
+
+/// `undeploy_config`.
+pub fn undeploy_config(orch: &Orchestrator, a: &UndeployArgs, actor: &str) -> Outcome {
+    let confirm = (a.confirm, a.plan_id.as_deref(), false);
+    plan_or_apply(
+        orch,
+        (&a.client_id, &a.profile_id),
+        Action::Undeploy,
+        confirm,
+        actor,
+        "undeployed",
+    )
 }
 
 #[cfg(test)]
