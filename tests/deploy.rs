@@ -23,10 +23,9 @@ impl Home {
         Self { _dir: dir, root }
     }
 
-    fn cmd(&self, args: &[&str]) -> Output {
-        Command::cargo_bin("mcp-orch")
-            .unwrap()
-            .args(args)
+    fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::cargo_bin("mcp-orch").unwrap();
+        cmd.args(args)
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("HOME", &self.root)
@@ -36,9 +35,12 @@ impl Home {
             .env("CLAUDE_CONFIG_DIR", self.root.join(".claude-config"))
             .env("CODEX_HOME", self.root.join(".codex"))
             .env("NO_COLOR", "1")
-            .stdin(Stdio::null())
-            .output()
-            .unwrap()
+            .stdin(Stdio::null());
+        cmd
+    }
+
+    fn cmd(&self, args: &[&str]) -> Output {
+        self.command(args).output().unwrap()
     }
 
     fn ok(&self, args: &[&str]) -> Value {
@@ -423,4 +425,449 @@ fn a_dry_run_writes_nothing_and_shows_the_diff() {
     assert!(!home.path(".cursor/mcp.json").exists());
     home.fails(&["deploy", "--client", "cursor"], "CONFIRMATION_REQUIRED");
     assert!(!home.path(".cursor/mcp.json").exists());
+}
+
+// ---- plan and apply --------------------------------------------------------------------------
+
+/// The entry names of a JSON client file's `mcpServers`.
+fn entry_names(path: &Path) -> Vec<String> {
+    let text = std::fs::read_to_string(path).unwrap();
+    let value: Value = serde_json::from_str(&text).unwrap();
+    value["mcpServers"]
+        .as_object()
+        .map(|m| m.keys().cloned().collect())
+        .unwrap_or_default()
+}
+
+/// A home with a hand-made entry in Cursor's file and `count` published versions of the
+/// cursor draft, version k holding servers s1..sk. Returns the artifact ids, oldest first.
+fn versions(home: &Home, count: usize) -> Vec<String> {
+    let path = home.path(".cursor/mcp.json");
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(
+        &path,
+        "{\n  \"mcpServers\": {\n    \"hand\": { \"command\": \"x\" }\n  }\n}\n",
+    )
+    .unwrap();
+    home.ok(&["keys", "init"]);
+    (1..=count)
+        .map(|k| {
+            let name = format!("s{k}");
+            home.ok(&[
+                "draft", "add", "memory", "--client", "cursor", "--name", &name,
+            ]);
+            home.publish("cursor")
+        })
+        .collect()
+}
+
+/// Spawns `mcp-orch deploy` of each artifact at once and waits for all.
+fn deploy_at_once(home: &Home, ids: &[&str]) -> Vec<Output> {
+    let children: Vec<_> = ids
+        .iter()
+        .map(|id| {
+            home.command(&[
+                "--json",
+                "deploy",
+                "--client",
+                "cursor",
+                "--artifact",
+                id,
+                "--yes",
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+        })
+        .collect();
+    children
+        .into_iter()
+        .map(|c| c.wait_with_output().unwrap())
+        .collect()
+}
+
+/// `ways` deploys of different versions at once, `runs` times: each run starts from v1
+/// (rolled back), deploys v2..v(ways+1) concurrently in a shuffled order, and must end on the
+/// newest with exactly its entries, nothing unowned, every deploy either done or refused as a
+/// downgrade, and `status --check` agreeing with the file.
+fn concurrent_deploys(ways: usize, runs: usize) {
+    let home = Home::new();
+    let ids = versions(&home, ways + 1);
+    let path = home.path(".cursor/mcp.json");
+    let newest: Vec<String> = std::iter::once("hand".to_owned())
+        .chain((1..=ways + 1).map(|k| format!("s{k}")))
+        .collect();
+    let mut order: Vec<&str> = ids[1..].iter().map(String::as_str).collect();
+    for run in 0..runs {
+        home.ok(&["rollback", "--client", "cursor", "--to", &ids[0], "--yes"]);
+        order.rotate_left(run % ways);
+        if run % 2 == 1 {
+            order.reverse();
+        }
+        for out in deploy_at_once(&home, &order) {
+            let body: Value = serde_json::from_slice(&out.stdout).unwrap();
+            assert!(
+                out.status.success() || body["error"]["code"] == "DOWNGRADE_REFUSED",
+                "run {run}: {body}"
+            );
+        }
+        let mut names = entry_names(&path);
+        names.sort();
+        let mut want = newest.clone();
+        want.sort();
+        assert_eq!(
+            names, want,
+            "run {run}: the newest version's entries, and nothing else"
+        );
+        let status = home.ok(&["status", "--client", "cursor", "--check"]);
+        let target = &status["targets"][0];
+        assert_eq!(target["deployed_version"], ways + 1, "run {run}: {status}");
+        assert_eq!(target["drift"], "in_sync", "run {run}");
+        assert_eq!(target["file_changed"], false, "run {run}");
+    }
+    assert_eq!(home.ok(&["audit", "--verify"])["ok"], true);
+}
+
+#[test]
+fn two_concurrent_deploys_end_on_the_newest_version_fifty_times() {
+    concurrent_deploys(2, 50);
+}
+
+#[test]
+fn twelve_concurrent_deploys_end_on_the_newest_version_fifty_times() {
+    concurrent_deploys(12, 50);
+}
+
+#[test]
+fn undeploy_removes_every_owned_entry_and_an_empty_release_deploys() {
+    let home = Home::new();
+    let ids = versions(&home, 2);
+    let path = home.path(".cursor/mcp.json");
+    home.ok(&["deploy", "--client", "cursor", "--yes"]);
+    let plan = home.ok(&["undeploy", "--client", "cursor", "--dry-run"]);
+    assert_eq!(
+        plan["plan"]["servers"]["removed"],
+        serde_json::json!(["s1", "s2"])
+    );
+    assert_eq!(entry_names(&path).len(), 3, "a dry run writes nothing");
+    let done = home.ok(&["undeploy", "--client", "cursor", "--yes"]);
+    assert_eq!(
+        (done["action"].as_str(), done["changed"].as_bool()),
+        (Some("undeploy"), Some(true))
+    );
+    assert_eq!(entry_names(&path), ["hand"]);
+    let status = home.ok(&["status", "--client", "cursor", "--check"]);
+    assert_eq!(status["targets"][0]["deployed_version"], Value::Null);
+    // Deploying again brings them back; an empty draft, published and deployed, empties.
+    home.ok(&[
+        "deploy",
+        "--client",
+        "cursor",
+        "--artifact",
+        &ids[1],
+        "--yes",
+    ]);
+    assert_eq!(entry_names(&path).len(), 3);
+    home.ok(&["draft", "clear", "--client", "cursor"]);
+    home.publish("cursor");
+    home.ok(&["deploy", "--client", "cursor", "--yes"]);
+    assert_eq!(entry_names(&path), ["hand"]);
+}
+
+#[test]
+fn apply_goes_from_an_empty_home_to_the_client_in_one_command() {
+    let home = Home::new();
+    home.ok(&["draft", "add", "memory", "--client", "cursor"]);
+    // Without a terminal and without --yes nothing is written and the key is not created.
+    home.fails(&["apply", "--client", "cursor"], "CONFIRMATION_REQUIRED");
+    assert!(!home.path(".cursor/mcp.json").exists());
+    let plan = home.ok(&["apply", "--client", "cursor", "--dry-run"]);
+    assert_eq!(
+        (plan["publishes"].as_bool(), plan["dry_run"].as_bool()),
+        (Some(true), Some(true))
+    );
+    assert_eq!(
+        plan["plan"]["servers"]["added"],
+        serde_json::json!(["memory"])
+    );
+    let done = home.ok(&["apply", "--client", "cursor", "--yes", "-m", "first"]);
+    assert_eq!(done["version"], 1);
+    assert_eq!(entry_names(&home.path(".cursor/mcp.json")), ["memory"]);
+    // Applying again publishes nothing new and changes nothing.
+    let again = home.ok(&["apply", "--client", "cursor", "--yes"]);
+    assert_eq!(
+        (again["version"].as_u64(), again["changed"].as_bool()),
+        (Some(1), Some(false))
+    );
+    let history = home.ok(&["history", "--client", "cursor"]);
+    assert_eq!(history["releases"][0]["changelog"], "first");
+    let actions: Vec<String> = audit_actions(&home);
+    assert_eq!(actions, ["key.init", "publish", "apply", "apply"]);
+}
+
+fn audit_actions(home: &Home) -> Vec<String> {
+    std::fs::read_to_string(home.path("state/audit.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["action"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect()
+}
+
+#[test]
+fn client_lists_and_all_are_decided_in_core() {
+    let home = Home::new();
+    home.ok(&["keys", "init"]);
+    for client in ["cursor", "claude-code"] {
+        home.ok(&["draft", "add", "memory", "--client", client]);
+    }
+    // `all`: every client with a draft, whether or not its file exists yet.
+    assert!(!home.path(".cursor/mcp.json").exists());
+    let applied = home.ok(&["apply", "--client", "all", "--yes"]);
+    let ids: Vec<&str> = applied["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["client_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["claude-code", "cursor"]);
+    assert_eq!(entry_names(&home.path(".cursor/mcp.json")), ["memory"]);
+    let valid = home.ok(&["validate", "--client", "cursor,claude-code"]);
+    assert_eq!(valid["valid"], true);
+    assert_eq!(valid["results"].as_array().unwrap().len(), 2);
+    let status = home.ok(&["status", "--client", "cursor,claude-code"]);
+    assert_eq!(status["targets"].as_array().unwrap().len(), 2);
+    home.fails(
+        &["deploy", "--client", "cursor,nope", "--yes"],
+        "UNKNOWN_CLIENT",
+    );
+    let undeployed = home.ok(&["undeploy", "--client", "all", "--yes"]);
+    assert_eq!(undeployed["results"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        entry_names(&home.path(".cursor/mcp.json")),
+        Vec::<String>::new()
+    );
+}
+
+#[test]
+fn draft_copy_refuses_name_clashes_unless_told() {
+    let home = Home::new();
+    home.ok(&["draft", "add", "memory", "--client", "cursor"]);
+    home.ok(&[
+        "draft",
+        "add",
+        "memory",
+        "--client",
+        "vscode",
+        "--env",
+        "MEMORY_FILE_PATH=/mine",
+    ]);
+    home.fails(
+        &["draft", "copy", "--client", "cursor", "--to", "vscode"],
+        "NAME_CLASH",
+    );
+    let kept = home.ok(&["draft", "show", "--client", "vscode"]);
+    assert_eq!(
+        kept["servers"]["memory"]["env"]["MEMORY_FILE_PATH"],
+        "/mine"
+    );
+    home.ok(&[
+        "draft", "copy", "--client", "cursor", "--to", "vscode", "--skip",
+    ]);
+    let kept = home.ok(&["draft", "show", "--client", "vscode"]);
+    assert_eq!(
+        kept["servers"]["memory"]["env"]["MEMORY_FILE_PATH"],
+        "/mine"
+    );
+    home.ok(&[
+        "draft",
+        "copy",
+        "--client",
+        "cursor",
+        "--to",
+        "vscode",
+        "--overwrite",
+    ]);
+    let replaced = home.ok(&["draft", "show", "--client", "vscode"]);
+    assert_ne!(
+        replaced["servers"]["memory"]["env"]["MEMORY_FILE_PATH"],
+        "/mine"
+    );
+}
+
+#[test]
+fn restore_keeps_ownership_true() {
+    let home = Home::new();
+    let ids = versions(&home, 2);
+    let path = home.path(".cursor/mcp.json");
+    home.ok(&[
+        "deploy",
+        "--client",
+        "cursor",
+        "--artifact",
+        &ids[1],
+        "--yes",
+    ]);
+    // v1 removes s2; the backup of that write holds s1 and s2, both mcp-orch's.
+    let rolled = home.ok(&["rollback", "--client", "cursor", "--to", &ids[0], "--yes"]);
+    let backup = rolled["backup_id"].as_str().unwrap().to_owned();
+    home.ok(&[
+        "restore", "--client", "cursor", "--backup", &backup, "--yes",
+    ]);
+    let mut names = entry_names(&path);
+    names.sort();
+    assert_eq!(names, ["hand", "s1", "s2"]);
+    let status = home.ok(&["status", "--client", "cursor", "--check"]);
+    assert_eq!(status["targets"][0]["deployed_version"], 2, "{status}");
+    assert_eq!(status["targets"][0]["drift"], "in_sync");
+    // And mcp-orch still knows s2 is its own: undeploy removes it, the hand-made entry stays.
+    home.ok(&["undeploy", "--client", "cursor", "--yes"]);
+    assert_eq!(entry_names(&path), ["hand"]);
+}
+
+#[test]
+fn a_damaged_audit_log_refuses_the_action_before_it_acts() {
+    let home = Home::new();
+    let ids = versions(&home, 1);
+    let path = home.path(".cursor/mcp.json");
+    let before = std::fs::read(&path).unwrap();
+    let log = home.path("state/audit.jsonl");
+    let mut text = std::fs::read_to_string(&log).unwrap();
+    text.push_str("garbage\n");
+    std::fs::write(&log, text).unwrap();
+    home.fails(
+        &[
+            "deploy",
+            "--client",
+            "cursor",
+            "--artifact",
+            &ids[0],
+            "--yes",
+        ],
+        "AUDIT_CORRUPT",
+    );
+    assert_eq!(std::fs::read(&path).unwrap(), before, "nothing was written");
+    home.fails(&["publish", "--client", "cursor"], "AUDIT_CORRUPT");
+    assert_eq!(
+        home.ok(&["history", "--client", "cursor"])["releases"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    home.fails(&["token", "create", "--name", "t"], "AUDIT_CORRUPT");
+    assert_eq!(home.ok(&["token", "list"])["tokens"], serde_json::json!([]));
+}
+
+#[test]
+fn files_that_cannot_be_merged_safely_are_refused_with_their_own_codes() {
+    let home = Home::new();
+    let ids = versions(&home, 1);
+    let path = home.path(".cursor/mcp.json");
+    let deploy = [
+        "deploy",
+        "--client",
+        "cursor",
+        "--artifact",
+        ids[0].as_str(),
+        "--yes",
+    ];
+    let refused = |text: &str, code: &str| {
+        std::fs::write(&path, text).unwrap();
+        home.fails(&deploy, code);
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            text,
+            "{code}: untouched"
+        );
+    };
+    refused("{\"mcpServers\": [1, 2]}\n", "WRONG_CONTAINER_TYPE");
+    refused("{\"mcpServers\": \"none\"}\n", "WRONG_CONTAINER_TYPE");
+    refused(
+        "{\"mcpServers\": {}, \"mcpServers\": {\"a\": {\"command\": \"x\"}}}\n",
+        "DUPLICATE_KEY",
+    );
+    refused(
+        "{\"mcpServers\": {\"a\": {}, \"a\": {\"command\": \"x\"}}}\n",
+        "DUPLICATE_KEY",
+    );
+    refused("{\n  // mine\n  \"mcpServers\": {}\n}\n", "JSON_NOT_STRICT");
+    refused("{\"mcpServers\": {},}\n", "JSON_NOT_STRICT");
+    // Deployed, then commented by hand: status says the client cannot read it, never "in sync".
+    std::fs::write(&path, "{\"mcpServers\": {}}\n").unwrap();
+    home.ok(&deploy);
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, text.replacen('{', "{\n  // mine\n", 1)).unwrap();
+    let status = home.ok(&["status", "--client", "cursor"]);
+    assert_eq!(status["targets"][0]["drift"], "unreadable", "{status}");
+    assert_eq!(status["targets"][0]["problem"]["code"], "JSON_NOT_STRICT");
+
+    // A FIFO is refused at once (never opened), by deploy, diff and import alike.
+    std::fs::remove_file(&path).unwrap();
+    assert!(
+        Command::new("mkfifo")
+            .arg(&path)
+            .status()
+            .unwrap()
+            .success()
+    );
+    home.fails(&deploy, "NOT_A_REGULAR_FILE");
+    home.fails(&["diff", "--client", "cursor"], "NOT_A_REGULAR_FILE");
+    home.fails(&["import", "--client", "cursor"], "NOT_A_REGULAR_FILE");
+    std::fs::remove_file(&path).unwrap();
+
+    // A hard-linked file is refused unless asked to break the link.
+    std::fs::write(&path, "{\"mcpServers\": {}}\n").unwrap();
+    let other = home.path("other-name.json");
+    std::fs::hard_link(&path, &other).unwrap();
+    home.fails(&deploy, "HARD_LINKED_FILE");
+    let mut broken = deploy.to_vec();
+    broken.push("--break-hard-link");
+    home.ok(&broken);
+    assert_eq!(entry_names(&path), ["s1"]);
+    assert_eq!(
+        std::fs::read_to_string(&other).unwrap(),
+        "{\"mcpServers\": {}}\n"
+    );
+    std::fs::remove_file(&path).unwrap();
+
+    // A dangling symlink: the target is created and the link kept.
+    let target = home.path("dotfiles/cursor.json");
+    std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+    std::os::unix::fs::symlink(&target, &path).unwrap();
+    home.ok(&deploy);
+    assert!(path.symlink_metadata().unwrap().file_type().is_symlink());
+    assert_eq!(entry_names(&target), ["s1"]);
+    std::fs::remove_file(&path).unwrap();
+
+    // Over the size limit: refused before it is read.
+    let big = std::fs::File::create(&path).unwrap();
+    big.set_len(65 * 1024 * 1024).unwrap();
+    home.fails(&deploy, "FILE_TOO_LARGE");
+}
+
+#[test]
+fn a_plan_confirmed_is_the_plan_applied_on_rest_cli_and_core() {
+    // The CLI and the core face: `deploy --dry-run` gives the plan id; a publish in between
+    // makes "latest" another artifact, so applying the plan id is PLAN_STALE.
+    let home = Home::new();
+    versions(&home, 1);
+    let plan = home.ok(&["deploy", "--client", "cursor", "--dry-run"]);
+    let plan_id = plan["plan_id"].as_str().unwrap().to_owned();
+    assert_eq!(plan_id.len(), 16);
+    let again = home.ok(&["deploy", "--client", "cursor", "--dry-run"]);
+    assert_eq!(
+        again["plan_id"],
+        plan_id.as_str(),
+        "the same state, the same plan"
+    );
+    home.ok(&["draft", "add", "time", "--client", "cursor"]);
+    home.publish("cursor");
+    let fresh = home.ok(&["deploy", "--client", "cursor", "--dry-run"]);
+    assert_ne!(fresh["plan_id"], plan_id.as_str());
 }

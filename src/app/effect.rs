@@ -19,7 +19,7 @@ use crate::core::audit::Filter;
 use crate::core::catalog::{ServerEntry, Transport};
 use crate::core::events::StateSnapshot;
 use crate::core::orchestrator::{
-    Action as CoreAction, AddServer, DeployReport, DriftState, FileDiff, PlanRequest,
+    Action as CoreAction, AddServer, DeployReport, DriftState, FileDiff, OnClash, PlanRequest,
     RollbackTarget, check_param,
 };
 use crate::core::search::Query;
@@ -232,7 +232,7 @@ pub fn perform(effect: Effect, svc: &Services) -> Option<Action> {
                 .map_err(UiError::from),
         ),
         Effect::Copy(t, to) => Action::Changed(
-            orch.copy_draft(&t.client, &t.profile, &to, &t.profile)
+            orch.copy_draft(&t.client, &t.profile, &to, &t.profile, OnClash::Refuse)
                 .map(|done| {
                     let list: Vec<String> = done
                         .iter()

@@ -9,7 +9,7 @@ use serde_json::json;
 use super::Ctx;
 use super::output::{Target, diagnostics_text, parse_pair};
 use crate::core::draft::{Draft, EnvValue};
-use crate::core::orchestrator::AddServer;
+use crate::core::orchestrator::{AddServer, OnClash};
 use crate::core::render::SecretDelivery;
 use crate::core::{self, Orchestrator};
 
@@ -81,7 +81,9 @@ pub struct ShowArgs {
 
 /// Arguments of `draft copy`.
 #[derive(Debug, clap::Args)]
-#[command(after_help = "Example:\n  mcp-orch draft copy --client cursor --to claude-code,vscode")]
+#[command(
+    after_help = "A server whose name a target draft already has stops the copy (NAME_CLASH) unless --overwrite\nor --skip says what to do.\n\nExamples:\n  mcp-orch draft copy --client cursor --to claude-code,vscode\n  mcp-orch draft copy --client cursor --to vscode --skip"
+)]
 pub struct CopyArgs {
     #[command(flatten)]
     target: Target,
@@ -91,6 +93,12 @@ pub struct CopyArgs {
     /// Target profile (default: the same profile id).
     #[arg(long)]
     pub to_profile: Option<String>,
+    /// Replace servers of the same name in the target drafts (refused otherwise).
+    #[arg(long, conflicts_with = "skip")]
+    pub overwrite: bool,
+    /// Keep the target drafts' servers of the same name (refused otherwise).
+    #[arg(long)]
+    pub skip: bool,
 }
 
 /// The JSON shape of a draft: servers with secret values never included (only names).
@@ -268,11 +276,17 @@ pub fn run(cmd: Command, ctx: &Ctx) -> anyhow::Result<ExitCode> {
                 .to_profile
                 .clone()
                 .unwrap_or_else(|| args.target.profile.clone());
+            let on_clash = match (args.overwrite, args.skip) {
+                (true, _) => OnClash::Overwrite,
+                (_, true) => OnClash::Skip,
+                _ => OnClash::Refuse,
+            };
             let copied = orch.copy_draft(
                 &args.target.client,
                 &args.target.profile,
                 &args.to,
                 &to_profile,
+                on_clash,
             )?;
             if ctx.json {
                 let targets: Vec<_> = copied.iter().map(|(c, n)| json!({ "client_id": c, "profile_id": to_profile, "server_count": n })).collect();

@@ -13,7 +13,7 @@ use crate::core::probe::parse_duration;
     after_help = "For each client and profile: the deployed artifact, the latest published one, and drift\n(whether the entries mcp-orch owns still match what was deployed).\n\nExamples:\n  mcp-orch status\n  mcp-orch status --client cursor --check    # exit 1 on drift"
 )]
 pub struct Args {
-    /// Only this client.
+    /// Only these clients: one id, a comma-separated list, or `all`.
     #[arg(long, short = 'c')]
     pub client: Option<String>,
     /// Exit 1 when drift is found.

@@ -7,12 +7,12 @@ use serde::Serialize;
 use super::Ctx;
 use super::output::{Target, diagnostics_text};
 use crate::core::probe::{ProbeReport, parse_duration};
-use crate::core::{ValidationReport, any_probe_failed};
+use crate::core::{ClientSet, ValidationReport, any_probe_failed};
 
 /// Arguments of `validate`.
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Exits 0 when the draft is valid (warnings allowed), 1 when it has errors (or, with --probe, when a server fails its probe).\n\nExamples:\n  mcp-orch validate --client cursor --json\n  mcp-orch validate --client cursor --probe --timeout 20s"
+    after_help = "Exits 0 when the draft is valid (warnings allowed), 1 when it has errors (or, with --probe, when a server fails its probe).\n\nExamples:\n  mcp-orch validate --client cursor --json\n  mcp-orch validate --client cursor --probe --timeout 20s\n  mcp-orch validate --client all            # every client with a draft of the profile"
 )]
 pub struct Args {
     #[command(flatten)]
@@ -33,9 +33,37 @@ struct WithProbes<'a> {
     probes: Option<&'a [ProbeReport]>,
 }
 
-/// Runs `validate`.
+/// Runs `validate`: one client as before, or every client a list or `all` names (each
+/// client's report; exit 1 when one is invalid).
 pub fn run(args: &Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
     let orch = ctx.open()?;
+    let spec = args.target.client.trim();
+    if spec == "all" || spec.contains(',') {
+        let mut reports = Vec::new();
+        for client in orch.select_clients(spec, &args.target.profile, ClientSet::Drafted)? {
+            reports.push(orch.validate(&client, &args.target.profile)?);
+        }
+        let valid = reports.iter().all(|r| r.valid);
+        if ctx.json {
+            ctx.print_json(&serde_json::json!({ "valid": valid, "results": reports }))?;
+        } else {
+            for r in &reports {
+                let verdict = if r.valid { "valid" } else { "NOT valid" };
+                let mut text = format!("{}/{}: {verdict}", r.client_id, r.profile_id);
+                let all: Vec<_> = r.errors.iter().chain(&r.warnings).cloned().collect();
+                if !all.is_empty() {
+                    text.push('\n');
+                    text.push_str(&diagnostics_text(&all));
+                }
+                ctx.print(&text)?;
+            }
+        }
+        return Ok(if valid {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(1)
+        });
+    }
     let report = orch.validate(&args.target.client, &args.target.profile)?;
     let probes = if args.probe {
         let timeout = parse_duration(&args.timeout)?;

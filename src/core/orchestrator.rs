@@ -151,6 +151,18 @@ pub struct Orchestrator {
 /// The next [`Orchestrator::id`].
 static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
+/// What `copy_draft` does with a server whose name the target's draft already has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OnClash {
+    /// Refuse the whole copy (`NAME_CLASH`).
+    #[default]
+    Refuse,
+    /// Replace the target's server.
+    Overwrite,
+    /// Keep the target's server.
+    Skip,
+}
+
 /// Which clients `all` means, by what the command needs of them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ClientSet {
@@ -418,6 +430,29 @@ impl Orchestrator {
             .filter(|u| !u.is_empty())
             .unwrap_or("unknown");
         format!("{face}:{user}")
+    }
+
+    /// Runs `op` and appends its audit record: `ok` builds the success event from the result;
+    /// a failure is recorded with its error code (and the original error is returned even if
+    /// recording it fails). The log is checked first, so an operation whose record could not
+    /// be appended is refused before it acts (`AUDIT_CORRUPT`), never after.
+    pub(crate) fn audited<T>(
+        &self,
+        failed: impl FnOnce(&str) -> AuditEvent,
+        op: impl FnOnce() -> Result<T>,
+        ok: impl FnOnce(&T) -> AuditEvent,
+    ) -> Result<T> {
+        self.audit_log().check_appendable()?;
+        match op() {
+            Ok(value) => {
+                self.record(ok(&value))?;
+                Ok(value)
+            }
+            Err(e) => {
+                let _ = self.record(failed(e.code()));
+                Err(e)
+            }
+        }
     }
 
     /// Appends the events of one operation to the audit log, in order, with one write.
@@ -797,19 +832,48 @@ impl Orchestrator {
         Ok(count)
     }
 
-    /// Copies a draft's servers into other clients' drafts (same names replaced). Secrets
-    /// scoped to the source client and profile are scoped to the target's too (the value is
-    /// copied when the target has none of its own), so each keeps its own from then on.
+    /// Copies the draft's servers into other clients' drafts (same or another profile).
+    /// Secrets scoped to the source get the target's own key (value copied). A server whose
+    /// name the target's draft already has is a `NAME_CLASH`, refused before anything is
+    /// copied, unless `on_clash` says to overwrite or skip it.
     pub fn copy_draft(
         &self,
         client: &str,
         profile: &str,
         targets: &[String],
         target_profile: &str,
+        on_clash: OnClash,
     ) -> Result<Vec<(String, usize)>> {
         let source = self.draft(client, profile)?;
         for target in targets {
             self.check_target(target, target_profile)?;
+        }
+        if on_clash == OnClash::Refuse {
+            let clashes: Vec<String> = targets
+                .iter()
+                .map(|target| Ok((target, self.draft(target, target_profile)?)))
+                .collect::<Result<Vec<_>>>()?
+                .into_iter()
+                .flat_map(|(target, draft)| {
+                    source
+                        .servers
+                        .keys()
+                        .filter(|name| draft.servers.contains_key(*name))
+                        .map(|name| format!("{target}: {name}"))
+                        .collect::<Vec<_>>()
+                })
+                .collect();
+            if !clashes.is_empty() {
+                return Err(Error::invalid(
+                    "NAME_CLASH",
+                    "to",
+                    format!(
+                        "the target drafts already have servers of these names: {}",
+                        clashes.join(", ")
+                    ),
+                    "replace them with --overwrite, keep them with --skip, or rename the servers first",
+                ));
+            }
         }
         let source_scope = format!("{client}/{profile}/");
         let stored = self.secrets.all()?;
@@ -833,7 +897,12 @@ impl Orchestrator {
                 let (count, _) =
                     self.drafts
                         .update(target, target_profile, self.now(), |draft| {
-                            draft.servers.extend(servers.clone());
+                            for (name, server) in &servers {
+                                if on_clash == OnClash::Skip && draft.servers.contains_key(name) {
+                                    continue;
+                                }
+                                draft.servers.insert(name.clone(), server.clone());
+                            }
                             Ok(draft.servers.len())
                         })?;
                 Ok((target.clone(), count))

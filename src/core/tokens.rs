@@ -474,44 +474,30 @@ impl Orchestrator {
     ) -> Result<NewToken> {
         let now = self.now();
         let expires_at = expires_in.and_then(|d| now.checked_add_signed(d));
-        match self.token_store().create(name, scope, expires_at, now) {
-            Ok(token) => {
-                self.record(AuditEvent::ok("token.create", actor).details(json!({
+        self.audited(
+            |code| AuditEvent::failed("token.create", actor, code).details(json!({ "name": name })),
+            || self.token_store().create(name, scope, expires_at, now),
+            |token| {
+                AuditEvent::ok("token.create", actor).details(json!({
                     "id": token.record.id,
                     "name": token.record.name,
                     "scope": token.record.scope,
                     "expires_at": token.record.expires_at,
-                })))?;
-                Ok(token)
-            }
-            Err(e) => {
-                let _ = self.record(
-                    AuditEvent::failed("token.create", actor, e.code())
-                        .details(json!({ "name": name })),
-                );
-                Err(e)
-            }
-        }
+                }))
+            },
+        )
     }
 
     /// Revokes a token (audited as `token.revoke`).
     pub fn revoke_token(&self, id: &str, actor: &str) -> Result<TokenRecord> {
-        match self.token_store().revoke(id, self.now()) {
-            Ok(record) => {
-                self.record(
-                    AuditEvent::ok("token.revoke", actor)
-                        .details(json!({ "id": record.id, "name": record.name })),
-                )?;
-                Ok(record)
-            }
-            Err(e) => {
-                let _ = self.record(
-                    AuditEvent::failed("token.revoke", actor, e.code())
-                        .details(json!({ "id": id })),
-                );
-                Err(e)
-            }
-        }
+        self.audited(
+            |code| AuditEvent::failed("token.revoke", actor, code).details(json!({ "id": id })),
+            || self.token_store().revoke(id, self.now()),
+            |record| {
+                AuditEvent::ok("token.revoke", actor)
+                    .details(json!({ "id": record.id, "name": record.name }))
+            },
+        )
     }
 }
 

@@ -599,6 +599,7 @@ impl Orchestrator {
             .details(json!({
                 "path": now.target.real_path,
                 "changed": changes_file,
+                "file_sha256": new_record.file_sha256,
                 "plan_id": plan_id,
                 "added": plan.servers.added,
                 "removed": plan.servers.removed,
@@ -1062,11 +1063,16 @@ fn failed_event(req: &PlanRequest, actor: &str, e: &Error) -> AuditEvent {
 
 impl Orchestrator {
     /// Status of every (client, profile) that has been deployed or published, optionally only
-    /// for one client.
+    /// for some clients (one id, a comma-separated list, or `all`).
     pub fn status(&self, client: Option<&str>) -> Result<Vec<TargetStatus>> {
-        let clients: Vec<String> = match client {
-            Some(c) => vec![self.client(c)?.id.clone()],
-            None => self.clients.ids(),
+        let clients: Vec<String> = match client.map(str::trim) {
+            None | Some("all") => self.clients.ids(),
+            Some(list) => list
+                .split(',')
+                .map(str::trim)
+                .filter(|id| !id.is_empty())
+                .map(|id| Ok(self.client(id)?.id.clone()))
+                .collect::<Result<_>>()?,
         };
         let mut out = Vec::new();
         for c in clients {

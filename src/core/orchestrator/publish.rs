@@ -27,27 +27,6 @@ impl Orchestrator {
         ArtifactStore::for_state(self.state())
     }
 
-    /// Runs `op` and appends its audit record: `ok` builds the success event from the result;
-    /// a failure is recorded with its error code (and the original error is returned even if
-    /// recording it fails).
-    fn audited<T>(
-        &self,
-        failed: impl FnOnce(&str) -> AuditEvent,
-        op: impl FnOnce() -> Result<T>,
-        ok: impl FnOnce(&T) -> AuditEvent,
-    ) -> Result<T> {
-        match op() {
-            Ok(value) => {
-                self.record(ok(&value))?;
-                Ok(value)
-            }
-            Err(e) => {
-                let _ = self.record(failed(e.code()));
-                Err(e)
-            }
-        }
-    }
-
     // ---- keys -----------------------------------------------------------------------------
 
     /// Creates the signing key. With `regenerate`, an existing key is rotated (the old one
