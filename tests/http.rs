@@ -979,3 +979,192 @@ fn hand_edits_of_a_deployed_file_are_reported_as_drift() {
     assert_eq!(drift["drift"], "drifted");
     assert_eq!(drift["changed"], json!(["memory"]));
 }
+
+/// `ways` deploys of different versions of one target at once through one server, `runs`
+/// times: each run starts from v1 and must end on the newest with exactly its entries; every
+/// request is a 200 or a 409 DOWNGRADE_REFUSED; `status --check` agrees with the file.
+fn concurrent_deploys_over_http(ways: usize, runs: usize) {
+    let (sb, t) = setup();
+    sb.json_ok(&["keys", "init"]);
+    let path = sb.home.join(".cursor/mcp.json");
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(
+        &path,
+        "{\"mcpServers\": {\"hand\": {\"command\": \"x\"}}}\n",
+    )
+    .unwrap();
+    let ids: Vec<String> = (1..=ways + 1)
+        .map(|k| {
+            let name = format!("s{k}");
+            sb.json_ok(&[
+                "draft", "add", "memory", "--client", "cursor", "--name", &name,
+            ]);
+            sb.json_ok(&["publish", "--client", "cursor"])["results"][0]["artifact_id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    let s = Server::start(&sb, &["--rate-limit", "0"]);
+    let mut want: Vec<String> = std::iter::once("hand".to_owned())
+        .chain((1..=ways + 1).map(|k| format!("s{k}")))
+        .collect();
+    want.sort();
+    for run in 0..runs {
+        let r = s.post(
+            "/v1/config/cursor/default/rollback",
+            &t,
+            &json!({"artifact_id": ids[0]}),
+        );
+        assert_eq!(r.status, 200, "{}", r.text());
+        let statuses: Vec<(u16, String)> = std::thread::scope(|scope| {
+            let handles: Vec<_> = ids[1..]
+                .iter()
+                .enumerate()
+                .map(|(i, id)| {
+                    let (s, t) = (&s, &t);
+                    // Oldest first in even runs, newest first in odd ones.
+                    let id = if run % 2 == 0 {
+                        id.clone()
+                    } else {
+                        ids[ways - i].clone()
+                    };
+                    scope.spawn(move || {
+                        let r = s.post(
+                            "/v1/config/cursor/default/deploy",
+                            t,
+                            &json!({"artifact_id": id}),
+                        );
+                        (r.status, r.code())
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        for (status, code) in &statuses {
+            assert!(
+                *status == 200 || (*status == 409 && code == "DOWNGRADE_REFUSED"),
+                "run {run}: {statuses:?}"
+            );
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        let file: Value = serde_json::from_str(&text).unwrap();
+        let mut names: Vec<String> = file["mcpServers"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect();
+        names.sort();
+        assert_eq!(names, want, "run {run}");
+        let status = sb.json_ok(&["status", "--client", "cursor", "--check"]);
+        assert_eq!(
+            status["targets"][0]["deployed_version"],
+            ways + 1,
+            "run {run}"
+        );
+        assert_eq!(status["targets"][0]["file_changed"], false, "run {run}");
+    }
+}
+
+#[test]
+fn two_concurrent_deploys_over_http_end_on_the_newest_version_fifty_times() {
+    concurrent_deploys_over_http(2, 50);
+}
+
+#[test]
+fn twelve_concurrent_deploys_over_http_end_on_the_newest_version_fifty_times() {
+    concurrent_deploys_over_http(12, 50);
+}
+
+/// REST: a dry run gives the plan id; a publish in between makes it stale (409 PLAN_STALE with
+/// the fresh plan, nothing written); apply and undeploy plan and apply the same way.
+#[test]
+fn rest_applies_exactly_the_plan_it_showed() {
+    let (sb, t) = setup();
+    sb.json_ok(&["keys", "init"]);
+    sb.json_ok(&["draft", "add", "memory", "--client", "cursor"]);
+    let s = Server::start(&sb, &["--rate-limit", "0"]);
+    let path = sb.home.join(".cursor/mcp.json");
+    let plan = s.post(
+        "/v1/config/cursor/default/apply",
+        &t,
+        &json!({"dry_run": true}),
+    );
+    assert_eq!(plan.status, 200, "{}", plan.text());
+    let plan = plan.json();
+    assert_eq!(
+        (plan["publishes"].as_bool(), plan["action"].as_str()),
+        (Some(true), Some("apply"))
+    );
+    let plan_id = plan["plan_id"].as_str().unwrap().to_owned();
+    // The draft changes after the plan was shown: the confirmed plan is stale.
+    sb.json_ok(&["draft", "add", "time", "--client", "cursor"]);
+    let r = s.post(
+        "/v1/config/cursor/default/apply",
+        &t,
+        &json!({"plan_id": plan_id}),
+    );
+    assert_eq!(
+        (r.status, r.code()),
+        (409, "PLAN_STALE".into()),
+        "{}",
+        r.text()
+    );
+    let fresh = r.json()["error"]["details"]["plan"].clone();
+    assert_eq!(fresh["plan"]["servers"]["added"], json!(["memory", "time"]));
+    assert!(!path.exists(), "nothing was written");
+    let r = s.post(
+        "/v1/config/cursor/default/apply",
+        &t,
+        &json!({"plan_id": fresh["plan_id"]}),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["version"], 1);
+    // Deploy: a publish between the plan and the apply.
+    sb.json_ok(&["draft", "remove", "time", "--client", "cursor"]);
+    sb.json_ok(&["publish", "--client", "cursor"]);
+    let plan = s
+        .post(
+            "/v1/config/cursor/default/deploy",
+            &t,
+            &json!({"dry_run": true}),
+        )
+        .json();
+    sb.json_ok(&["draft", "add", "fetch", "--client", "cursor"]);
+    sb.json_ok(&["publish", "--client", "cursor"]);
+    let r = s.post(
+        "/v1/config/cursor/default/deploy",
+        &t,
+        &json!({"plan_id": plan["plan_id"]}),
+    );
+    assert_eq!((r.status, r.code()), (409, "PLAN_STALE".into()));
+    assert_eq!(r.json()["error"]["details"]["plan"]["version"], 3);
+    // Undeploy, planned then applied.
+    let plan = s
+        .post(
+            "/v1/config/cursor/default/undeploy",
+            &t,
+            &json!({"dry_run": true}),
+        )
+        .json();
+    assert_eq!(
+        plan["plan"]["servers"]["removed"],
+        json!(["memory", "time"])
+    );
+    let r = s.post(
+        "/v1/config/cursor/default/undeploy",
+        &t,
+        &json!({"plan_id": plan["plan_id"]}),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    let file: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    assert_eq!(file["mcpServers"], json!({}));
+    // Unknown fields are refused, as everywhere in the API.
+    let r = s.post(
+        "/v1/config/cursor/default/undeploy",
+        &t,
+        &json!({"plan": "x"}),
+    );
+    assert_eq!(r.status, 400);
+}

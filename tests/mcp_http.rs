@@ -698,3 +698,63 @@ fn priming_events_only_for_sessions_at_2025_11_25_or_later() {
         );
     }
 }
+
+/// Over MCP the plan confirmed is the plan applied: `plan_id` from the dry run, a publish in
+/// between, `PLAN_STALE` with the fresh plan; applying that one works, and the audit log names
+/// the token, as the REST API does.
+#[test]
+fn a_stale_plan_is_refused_over_mcp_and_the_audit_names_the_token() {
+    let f = Fixture::new();
+    f.sb.json_ok(&["keys", "init"]);
+    f.sb.json_ok(&["draft", "add", "memory", "--client", "cursor"]);
+    f.sb.json_ok(&["publish", "--client", "cursor"]);
+    let r = f.rpc(&f.write, None, &initialize());
+    let session = r.header("mcp-session-id").unwrap().to_owned();
+    let tool = |id: u64, name: &str, args: Value| {
+        let r = f.rpc(&f.write, Some(&session), &call(id, name, &args));
+        answer(&r, id)["result"].clone()
+    };
+    let cc = json!({"client_id": "cursor", "profile_id": "default"});
+    let plan = tool(2, "deploy_config", cc.clone());
+    assert_eq!(plan["structuredContent"]["status"], "dry_run", "{plan}");
+    let plan_id = plan["structuredContent"]["plan_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    f.sb.json_ok(&["draft", "add", "time", "--client", "cursor"]);
+    f.sb.json_ok(&["publish", "--client", "cursor"]);
+    let mut confirmed = cc.clone();
+    confirmed["confirm"] = json!(true);
+    confirmed["plan_id"] = json!(plan_id);
+    let stale = tool(3, "deploy_config", confirmed.clone());
+    assert_eq!(stale["isError"], true);
+    assert_eq!(stale["structuredContent"]["code"], "PLAN_STALE", "{stale}");
+    let fresh = &stale["structuredContent"]["details"]["plan"];
+    assert_eq!(fresh["version"], 2);
+    assert!(
+        !f.sb.home.join(".cursor/mcp.json").exists(),
+        "nothing was written"
+    );
+    confirmed["plan_id"] = fresh["plan_id"].clone();
+    let done = tool(4, "deploy_config", confirmed);
+    assert_eq!(done["structuredContent"]["status"], "deployed", "{done}");
+    assert_eq!(done["structuredContent"]["version"], 2);
+    let audit = f.sb.json_ok(&["audit", "--action", "deploy"]);
+    let actors: Vec<(&str, &str)> = audit["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["outcome"].as_str().unwrap(), r["actor"].as_str().unwrap()))
+        .collect();
+    let writer_id = f.sb.json_ok(&["token", "list"])["tokens"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "writer")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let actor = format!("http:token:{writer_id}");
+    assert_eq!(actors, [("error", actor.as_str()), ("ok", actor.as_str())]);
+}
