@@ -982,7 +982,7 @@ fn hand_edits_of_a_deployed_file_are_reported_as_drift() {
 
 /// `ways` deploys of different versions of one target at once through one server, `runs`
 /// times: each run starts from v1 and must end on the newest with exactly its entries; every
-/// request is a 200 or a 409 DOWNGRADE_REFUSED; `status --check` agrees with the file.
+/// request is a 200 or a 409 `DOWNGRADE_REFUSED`; `status --check` agrees with the file.
 fn concurrent_deploys_over_http(ways: usize, runs: usize) {
     let (sb, t) = setup();
     sb.json_ok(&["keys", "init"]);
@@ -1077,7 +1077,7 @@ fn twelve_concurrent_deploys_over_http_end_on_the_newest_version_fifty_times() {
     concurrent_deploys_over_http(12, 50);
 }
 
-/// REST: a dry run gives the plan id; a publish in between makes it stale (409 PLAN_STALE with
+/// REST: a dry run gives the plan id; a publish in between makes it stale (409 `PLAN_STALE` with
 /// the fresh plan, nothing written); apply and undeploy plan and apply the same way.
 #[test]
 fn rest_applies_exactly_the_plan_it_showed() {
