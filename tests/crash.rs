@@ -1,8 +1,11 @@
-//! Crash harness: kills `mcp-orch deploy` and `mcp-orch rollback` with SIGKILL at random
-//! moments, at least 500 times per file format, and checks after every kill that the client's
-//! file parses and is exactly the old or the new version; at the end, that no temp file is left
-//! and the audit chain verifies. The seed is printed so a failure can be replayed with
-//! `CRASH_SEED=<seed>`.
+//! Crash harness: kills `mcp-orch` with SIGKILL at random moments of deploy, rollback,
+//! undeploy, apply and publish, at least 1,000 times per file format (kills that landed while
+//! the process ran), and after every kill runs the next command (`status`, which finishes or
+//! undoes what the killed one left) and checks that the client's file parses, the deploy record
+//! matches the file (no stale record), the audit log's last word on the file is the file as it
+//! is (no change without an audit record), every release has its audit record, and no intent
+//! or temp file is left. The seed is printed so a failure can be replayed with
+//! `CRASH_SEED=<seed>`; `CRASH_KILLS` lowers the count for a quick local run.
 #![cfg(unix)]
 #![allow(clippy::disallowed_methods)] // random kill delays are the point of this harness
 #![allow(clippy::unwrap_used)] // tests fail loudly on any unexpected error
@@ -12,13 +15,30 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use assert_cmd::cargo::CommandCargoExt;
+use serde_json::Value;
 
-/// Kills per file format; `CRASH_KILLS` lowers it for a quick local run.
+/// Kills per file format that land while the process runs.
 fn kills_per_format() -> usize {
     std::env::var("CRASH_KILLS")
         .ok()
         .and_then(|k| k.parse().ok())
-        .unwrap_or(500)
+        .unwrap_or(1000)
+}
+
+fn seed() -> u64 {
+    let seed = std::env::var("CRASH_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| {
+            u64::from(
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap()
+                    .subsec_nanos(),
+            ) | 1
+        });
+    println!("CRASH_SEED={seed}");
+    seed
 }
 
 struct Rng(u64);
@@ -45,13 +65,17 @@ impl Home {
         Self { _dir: dir, root }
     }
 
+    fn state(&self) -> PathBuf {
+        self.root.join("state")
+    }
+
     fn cmd(&self, args: &[&str]) -> Command {
         let mut cmd = Command::cargo_bin("mcp-orch").unwrap();
         cmd.args(args)
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("HOME", &self.root)
-            .env("MCP_ORCH_HOME", self.root.join("state"))
+            .env("MCP_ORCH_HOME", self.state())
             .env("XDG_CONFIG_HOME", self.root.join(".config"))
             .env("CODEX_HOME", self.root.join(".codex"))
             .env("NO_COLOR", "1")
@@ -71,68 +95,93 @@ impl Home {
     }
 }
 
-fn json(text: &str) -> serde_json::Value {
-    serde_json::from_str(text).unwrap()
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(bytes))
 }
 
-fn temp_files(dir: &Path) -> Vec<String> {
-    std::fs::read_dir(dir)
-        .unwrap()
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n.starts_with(".mcp-orch-tmp-"))
-        .collect()
+/// Every file under `dir` whose name marks a temp file of ours.
+fn temp_files(dir: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return found;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            found.extend(temp_files(&path));
+        } else if entry
+            .file_name()
+            .to_string_lossy()
+            .starts_with(".mcp-orch-tmp-")
+        {
+            found.push(path);
+        }
+    }
+    found
 }
 
-/// Runs the harness for one client; returns how many killed runs left the file untouched and
-/// how many had already replaced it.
-fn harness(
-    client: &str,
-    relative: &str,
-    seed_text: &str,
-    parses: fn(&str) -> bool,
-    rng: &mut Rng,
-) -> (usize, usize) {
+/// The newest audit record (scanning from the end) that `wanted` accepts.
+fn last_record(log: &str, wanted: impl Fn(&Value) -> bool) -> Option<Value> {
+    log.lines()
+        .rev()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|r| wanted(r))
+}
+
+/// The commands killed, in turn.
+const ACTIONS: [&[&str]; 5] = [
+    &["deploy", "--yes"],
+    &["rollback", "--steps", "1", "--yes"],
+    &["undeploy", "--yes"],
+    &["apply", "--yes"],
+    &["publish", "-m", "killed?"],
+];
+
+/// Runs the harness for one client file; returns (kills that landed, runs).
+fn harness(client: &str, relative: &str, seed_text: &str, parses: fn(&str) -> bool) {
+    let mut rng = Rng(seed());
     let home = Home::new();
     let path = home.root.join(relative);
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     std::fs::write(&path, seed_text).unwrap();
     home.ok(&["keys", "init"]);
     home.ok(&["draft", "add", "memory", "--client", client]);
-    let v1 = json(&home.ok(&["--json", "publish", "--client", client, "-m", "v1"]));
+    home.ok(&["publish", "--client", client, "-m", "v1"]);
     home.ok(&["draft", "add", "sequential-thinking", "--client", client]);
     home.ok(&["draft", "add", "time", "--client", client]);
-    let v2 = json(&home.ok(&["--json", "publish", "--client", client, "-m", "v2"]));
-    let id_of = |v: &serde_json::Value| v["results"][0]["artifact_id"].as_str().unwrap().to_owned();
-    let (id1, id2) = (id_of(&v1), id_of(&v2));
-    home.ok(&["deploy", "--client", client, "--artifact", &id1, "--yes"]);
-    let old = std::fs::read_to_string(&path).unwrap();
-    home.ok(&["deploy", "--client", client, "--artifact", &id2, "--yes"]);
-    let new = std::fs::read_to_string(&path).unwrap();
-    assert_ne!(old, new);
-    assert!(parses(&old) && parses(&new));
-    // How long one run takes (median of a few), so the kills spread over a run's whole life.
-    let mut runs: Vec<u64> = (0..6)
+    home.ok(&["publish", "--client", client, "-m", "v2"]);
+    let command = |action: &[&str]| -> Vec<String> {
+        let mut args: Vec<String> = action.iter().map(|a| (*a).to_owned()).collect();
+        args.splice(1..1, ["--client".to_owned(), client.to_owned()]);
+        args
+    };
+    // How long one run takes (the median of a few), so the kills spread over a run's life.
+    let mut runs: Vec<u64> = (0..10)
         .map(|i| {
+            let args = command(ACTIONS[i % ACTIONS.len()]);
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
             let started = Instant::now();
-            if i % 2 == 0 {
-                home.ok(&["rollback", "--client", client, "--to", &id1, "--yes"]);
-            } else {
-                home.ok(&["deploy", "--client", client, "--artifact", &id2, "--yes"]);
-            }
+            let _ = home.cmd(&args).output().unwrap();
             u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX)
         })
         .collect();
     runs.sort_unstable();
-    let span = (runs[runs.len() / 2] * 3).max(1_000);
-    let (mut interrupted, mut landed) = (0, 0);
-    for kill in 0..kills_per_format() {
-        let current = std::fs::read_to_string(&path).unwrap();
-        let args: Vec<&str> = if current == old {
-            vec!["deploy", "--client", client, "--artifact", &id2, "--yes"]
-        } else {
-            vec!["rollback", "--client", client, "--to", &id1, "--yes"]
-        };
+    let span = runs[runs.len() / 2].max(1_000);
+    let releases = home
+        .state()
+        .join("artifacts/releases")
+        .join(client)
+        .join("default");
+    let (mut landed, mut runs) = (0, 0);
+    while landed < kills_per_format() {
+        assert!(
+            runs < kills_per_format() * 4,
+            "{client}: too few kills landed ({landed} of {runs})"
+        );
+        let args = command(ACTIONS[runs % ACTIONS.len()]);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        runs += 1;
         let mut child = home
             .cmd(&args)
             .stdout(Stdio::null())
@@ -140,93 +189,125 @@ fn harness(
             .spawn()
             .unwrap();
         std::thread::sleep(Duration::from_micros(rng.next() % span));
-        let _ = child.kill();
-        let _ = child.wait();
-        let after = std::fs::read_to_string(&path).unwrap();
-        assert!(
-            parses(&after),
-            "{client}: kill {kill} left a file that does not parse:\n{after}"
-        );
-        assert!(
-            after == old || after == new,
-            "{client}: kill {kill} left neither version:\n{after}"
-        );
-        if after == current {
-            interrupted += 1;
-        } else {
+        if child.try_wait().unwrap().is_none() {
             landed += 1;
         }
+        let _ = child.kill();
+        let _ = child.wait();
+
+        // The next command finishes or undoes what the killed one left.
+        let status: Value =
+            serde_json::from_str(&home.ok(&["--json", "status", "--client", client])).unwrap();
+        let what = format!("{client}: kill {landed} during {args:?}");
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            parses(&text),
+            "{what} left a file that does not parse:\n{text}"
+        );
+        let target = &status["targets"][0];
+        assert_eq!(
+            target["file_changed"], false,
+            "{what}: stale deploy record: {status}"
+        );
+        assert!(
+            matches!(target["drift"].as_str(), Some("in_sync" | "never_deployed")),
+            "{what}: {status}"
+        );
+        let log = std::fs::read_to_string(home.state().join("audit.jsonl")).unwrap();
+        let last_change = last_record(&log, |r| {
+            r["client_id"] == client
+                && r["outcome"] == "ok"
+                && matches!(
+                    r["action"].as_str(),
+                    Some("deploy" | "rollback" | "undeploy" | "apply")
+                )
+        })
+        .unwrap_or_else(|| panic!("{what}: no deploy in the audit log"));
+        assert_eq!(
+            last_change["details"]["file_sha256"].as_str(),
+            Some(sha256_hex(text.as_bytes()).as_str()),
+            "{what}: the file changed without an audit record: {last_change}"
+        );
+        let newest = std::fs::read_dir(&releases)
+            .unwrap()
+            .flatten()
+            .filter_map(|e| {
+                e.file_name()
+                    .to_string_lossy()
+                    .strip_suffix(".json")
+                    .and_then(|v| v.parse::<u64>().ok())
+            })
+            .max()
+            .unwrap();
+        assert!(
+            last_record(&log, |r| r["action"] == "publish"
+                && r["outcome"] == "ok"
+                && r["version"] == newest)
+            .is_some(),
+            "{what}: release v{newest} has no audit record"
+        );
+        let intents: Vec<_> = std::fs::read_dir(home.state().join("intents"))
+            .map(|d| d.flatten().map(|e| e.path()).collect())
+            .unwrap_or_default();
+        assert_eq!(intents, Vec::<PathBuf>::new(), "{what}: intents left");
+        let temps: Vec<PathBuf> = temp_files(path.parent().unwrap())
+            .into_iter()
+            .chain(temp_files(&home.state()))
+            .collect();
+        assert_eq!(temps, Vec::<PathBuf>::new(), "{what}: temp files left");
     }
-    // A normal run afterwards cleans up what killed runs left behind.
-    home.ok(&["deploy", "--client", client, "--artifact", &id2, "--yes"]);
-    assert_eq!(
-        temp_files(path.parent().unwrap()),
-        Vec::<String>::new(),
-        "{client}: temp files left"
-    );
     let verify = home.cmd(&["audit", "--verify"]).output().unwrap();
     assert!(
         verify.status.success(),
         "{client}: {}",
         String::from_utf8_lossy(&verify.stdout)
     );
-    (interrupted, landed)
+    let recovered = std::fs::read_to_string(home.state().join("audit.jsonl"))
+        .unwrap()
+        .lines()
+        .filter(|l| l.contains("\"action\":\"recover\""))
+        .count();
+    println!(
+        "{client}: {landed} kills landed in {runs} runs; {recovered} interrupted operations recovered; 0 torn files, 0 stale records, 0 unaudited changes or releases, 0 leftovers"
+    );
 }
 
-/// (client, file under HOME, the file's first content, whether a text parses).
-type Case = (&'static str, &'static str, &'static str, fn(&str) -> bool);
+#[test]
+fn sigkill_in_strict_json() {
+    harness(
+        "cursor",
+        ".cursor/mcp.json",
+        "{\n  \"mcpServers\": {\n    \"mine\": { \"command\": \"x\" }\n  },\n  \"theme\": \"dark\"\n}\n",
+        |t| serde_json::from_str::<Value>(t).is_ok(),
+    );
+}
 
 #[test]
-fn sigkill_never_leaves_a_torn_client_file() {
-    let seed = std::env::var("CRASH_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| {
-            u64::from(
-                std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .unwrap()
-                    .subsec_nanos(),
-            ) | 1
-        });
-    println!("CRASH_SEED={seed}");
-    let mut rng = Rng(seed);
-    let strict_json_ok = |t: &str| serde_json::from_str::<serde_json::Value>(t).is_ok();
-    let jsonc_ok =
-        |t: &str| jsonc_parser::parse_to_value(t, &jsonc_parser::ParseOptions::default()).is_ok();
-    let toml_ok = |t: &str| t.parse::<toml::Table>().is_ok();
-    let yaml_ok = |t: &str| serde_yaml_ng::from_str::<serde_yaml_ng::Value>(t).is_ok();
-    let cases: [Case; 4] = [
-        (
-            "cursor",
-            ".cursor/mcp.json",
-            "{\n  \"mcpServers\": {\n    \"mine\": { \"command\": \"x\" }\n  },\n  \"theme\": \"dark\"\n}\n",
-            strict_json_ok,
-        ),
-        (
-            "vscode",
-            ".config/Code/User/mcp.json",
-            "{\n  // servers\n  \"servers\": {},\n  \"inputs\": [],\n}\n",
-            jsonc_ok,
-        ),
-        (
-            "codex",
-            ".codex/config.toml",
-            "# my codex config\nmodel = \"o4\"\n\n[mcp_servers.mine]\ncommand = \"x\"\n",
-            toml_ok,
-        ),
-        (
-            "continue",
-            ".continue/config.yaml",
-            "# continue\nname: Local\nversion: 1.0.0\nschema: v1\nmcpServers:\n  - name: mine\n    command: x\n",
-            yaml_ok,
-        ),
-    ];
-    for (client, path, seed_text, parses) in cases {
-        let (interrupted, landed) = harness(client, path, seed_text, parses, &mut rng);
-        println!(
-            "{client}: {} kills: {interrupted} before the rename (old bytes), {landed} after (new bytes), 0 torn",
-            kills_per_format()
-        );
-    }
+fn sigkill_in_jsonc() {
+    harness(
+        "vscode",
+        ".config/Code/User/mcp.json",
+        "{\n  // servers\n  \"servers\": {},\n  \"inputs\": [],\n}\n",
+        |t| jsonc_parser::parse_to_value(t, &jsonc_parser::ParseOptions::default()).is_ok(),
+    );
+}
+
+#[test]
+fn sigkill_in_toml() {
+    harness(
+        "codex",
+        ".codex/config.toml",
+        "# my codex config\nmodel = \"o4\"\n\n[mcp_servers.mine]\ncommand = \"x\"\n",
+        |t| t.parse::<toml::Table>().is_ok(),
+    );
+}
+
+#[test]
+fn sigkill_in_yaml() {
+    harness(
+        "continue",
+        ".continue/config.yaml",
+        "# continue\nname: Local\nversion: 1.0.0\nschema: v1\nmcpServers:\n  - name: mine\n    command: x\n",
+        |t| serde_yaml_ng::from_str::<serde_yaml_ng::Value>(t).is_ok(),
+    );
 }

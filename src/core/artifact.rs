@@ -545,6 +545,22 @@ impl ArtifactStore {
         Ok(out)
     }
 
+    /// The newest release of a (client, profile), reading only its file: the one whose name
+    /// carries the highest version, when its signed version agrees (else the whole history
+    /// decides, as [`history`](Self::history) does).
+    pub fn latest(&self, client: &str, profile: &str) -> Result<Option<Release>> {
+        let dir = self.channel_dir(client, profile)?;
+        let Some((version, path)) = release_files(&dir)?.pop() else {
+            return Ok(None);
+        };
+        let bytes = fsutil::read_optional(&path)?.unwrap_or_default();
+        let release = Release::parse(&bytes, &path)?;
+        if release.version() == version {
+            return Ok(Some(release));
+        }
+        Ok(self.history(client, profile)?.into_iter().next())
+    }
+
     fn all_release_files(&self) -> Result<Vec<PathBuf>> {
         let mut files = Vec::new();
         for client in sorted_dirs(&self.releases())? {

@@ -200,7 +200,8 @@ impl Orchestrator {
 
     /// The newest release of a (client, profile), if any (not verified).
     pub fn latest_release(&self, client: &str, profile: &str) -> Result<Option<Release>> {
-        match self.history(client, profile)?.into_iter().next() {
+        self.client(client)?;
+        match self.artifact_store().latest(client, profile)? {
             Some(release) => {
                 check_binding(&release, client, profile)?;
                 Ok(Some(release))

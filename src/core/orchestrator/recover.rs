@@ -9,7 +9,7 @@ use super::Orchestrator;
 use crate::core::audit::{AuditEvent, Filter};
 use crate::core::error::Result;
 use crate::core::fsutil::{self, LockGuard};
-use crate::core::intent::{self, Intent};
+use crate::core::intent::{self, Evidence, Intent};
 
 /// The actor of recovery records.
 const ACTOR: &str = "mcp-orch:recovery";
@@ -58,6 +58,11 @@ impl Orchestrator {
             return self.intents().finish(&intent.id);
         }
         let happened = intent.happened()?;
+        // Killed between its temp file and the rename: the temp file is the one leftover in the
+        // client's directory, and the lock held here means no live writer owns it.
+        if let Evidence::File { path, .. } = &intent.evidence {
+            fsutil::remove_temp_files_of(path);
+        }
         let mut events = Vec::new();
         if happened {
             intent.write_records()?;
