@@ -268,12 +268,12 @@ pub fn perform(effect: Effect, svc: &Services) -> Option<Action> {
         Effect::PlanRollback(t, id) => planned(orch, &t, rollback_action(id)),
         Effect::PlanApply(t) => planned(orch, &t, CoreAction::Apply { changelog: None }),
         Effect::Apply(t, pin) => {
-            // The artifact the plan showed, so "latest" cannot move under the confirmation;
-            // the plan id pins the file too.
+            // The request that was planned; the plan id pins the artifact it chose and the
+            // file, so a publish or an edit since is PLAN_STALE, as on every face.
             let action = match pin.action {
                 "rollback" => rollback_action(pin.artifact_id),
                 "apply" => CoreAction::Apply { changelog: None },
-                _ => deploy_action(Some(pin.artifact_id)),
+                _ => deploy_action(None),
             };
             let verb = match pin.action {
                 "rollback" => "rolled back",

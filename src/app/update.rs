@@ -99,6 +99,13 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
                 state.toast(ToastLevel::Ok, text);
                 reload(state)
             }
+            Err(e) if e.code == "PLAN_STALE" => {
+                state.toast(
+                    ToastLevel::Warn,
+                    "stale plan, nothing was written: the file or the artifact changed since it was shown; press D (or A) again for the new plan",
+                );
+                reload(state)
+            }
             Err(e) if e.code == "KEY_NOT_FOUND" => {
                 state.modal = Some(Modal::Confirm(Confirm {
                     title: "No signing key".into(),

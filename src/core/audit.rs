@@ -268,10 +268,12 @@ impl AuditLog {
     /// # Errors
     /// `AUDIT_CORRUPT`, or the I/O error reading the log.
     pub fn check_appendable(&self) -> Result<()> {
-        let (seq, _) = self.tip(false)?;
+        // The head first: it is written after each append, so a log read after it is never
+        // behind it, whatever other processes append meanwhile.
         let head: Head = fsutil::read_json(&self.head)
             .map_err(|_| self.corrupt("its head file does not parse"))?
             .unwrap_or_default();
+        let (seq, _) = self.tip(false)?;
         if head.seq > seq {
             return Err(self.corrupt(&format!(
                 "it ends at record {seq} but its head says {} (records were removed from the end)",

@@ -90,7 +90,7 @@ pub enum Error {
     /// The plan that was confirmed is no longer what applying would do: a publish chose
     /// another artifact, or the file changed. Nothing was written.
     #[error(
-        "the plan {confirmed} for {client}/{profile} is stale: the artifact or the file changed since it was shown; nothing was written"
+        "stale plan, nothing was written: the artifact or the file of {client}/{profile} changed since plan {confirmed} was shown"
     )]
     PlanStale {
         /// Client id.

@@ -155,6 +155,26 @@ impl Session {
         }
     }
 
+    /// Replaces what runs in the terminal with `mcp-orch ARGS` (an interactive CLI command).
+    fn run_in_pane(&self, args: &str) {
+        let env_args: Vec<String> = self.env.iter().map(|(k, v)| format!("'{k}={v}'")).collect();
+        let command = format!(
+            "env -i {} {} {args}; sleep 30",
+            env_args.join(" "),
+            self.exe.display()
+        );
+        let out = self
+            .tmux
+            .cmd(&["respawn-pane", "-k", "-t", "e2e", &command]);
+        assert!(out.status.success(), "{out:?}");
+    }
+
+    /// Runs the CLI with the TUI's environment and asserts success.
+    fn cli_ok(&self, args: &[&str]) {
+        let out = self.cli(args);
+        assert!(out.status.success(), "{args:?}: {out:?}");
+    }
+
     /// Runs the CLI with the TUI's environment.
     fn cli(&self, args: &[&str]) -> std::process::Output {
         Command::new(&self.exe)
@@ -308,4 +328,47 @@ fn a_server_added_through_the_mcp_http_endpoint_appears_in_the_open_tui() {
     assert_eq!(listed["tokens"][0]["state"], "revoked", "{listed}");
     assert_eq!(listed["tokens"][0]["scope"], "write", "{listed}");
     tmux.keys(&["q"]);
+}
+
+/// What the user confirmed is what is written, or nothing: a publish between the plan shown
+/// and the confirmation is `PLAN_STALE` in the TUI and in the interactive CLI, and the file is
+/// left as it was. `A` applies the draft in one step.
+#[test]
+fn a_publish_between_confirmation_and_apply_is_stale_in_the_tui_and_the_cli() {
+    let session = Session::start("");
+    let tmux = &session.tmux;
+    let cursor_file = session.home.join(".cursor/mcp.json");
+    session.cli_ok(&["keys", "init"]);
+    session.cli_ok(&["draft", "add", "memory", "--client", "cursor"]);
+    session.cli_ok(&["publish", "--client", "cursor"]);
+    tmux.wait_for("Draft cursor/default · 1 servers");
+    let before = std::fs::read_to_string(&cursor_file).unwrap();
+
+    // The TUI shows v1; v2 is published before the user says yes.
+    tmux.keys(&["D"]);
+    tmux.wait_for("Deploy v1 (artifact ");
+    session.cli_ok(&["draft", "add", "time", "--client", "cursor"]);
+    session.cli_ok(&["publish", "--client", "cursor"]);
+    tmux.keys(&["y"]);
+    tmux.wait_for("stale plan, nothing was written");
+    assert_eq!(std::fs::read_to_string(&cursor_file).unwrap(), before);
+
+    // `A`: the draft (now v2's) planned and applied.
+    tmux.keys(&["A"]);
+    tmux.wait_for("Apply v2 (artifact ");
+    tmux.keys(&["y"]);
+    tmux.wait_for("applied v2");
+    let applied = std::fs::read_to_string(&cursor_file).unwrap();
+    assert!(applied.contains("\"time\""), "{applied}");
+
+    // The interactive CLI: the plan is shown and asked about; v4 lands meanwhile.
+    session.cli_ok(&["draft", "add", "fetch", "--client", "cursor"]);
+    session.cli_ok(&["publish", "--client", "cursor"]);
+    session.run_in_pane("deploy --client cursor");
+    tmux.wait_for("[y/N]");
+    session.cli_ok(&["draft", "add", "sequential-thinking", "--client", "cursor"]);
+    session.cli_ok(&["publish", "--client", "cursor"]);
+    tmux.keys(&["y", "Enter"]);
+    tmux.wait_for("error[PLAN_STALE]");
+    assert_eq!(std::fs::read_to_string(&cursor_file).unwrap(), applied);
 }
