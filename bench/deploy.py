@@ -10,6 +10,10 @@
 3. The same 100 deploys sent at once to one `mcp-orch serve --http` process (REST), where the
    per-file writer queue turns concurrent deploys into few writes.
 4. Publish of a 500-server draft, whole process.
+5. `mcp-orch apply` of one client, whole process, 100 runs: half with a changed draft (validate,
+   publish, deploy), half with nothing new to publish (deploy of the latest release).
+6. Memory: the peak RSS of one `mcp-orch deploy` into a 50 MB `~/.claude.json` (Claude Code
+   keeps per-project history there), against the file's size.
 
 Run: python3 bench/deploy.py   (builds the release binary first)
 """
@@ -160,6 +164,59 @@ def publish500():
     return [timed(env, "publish", "--client", "cursor") for _ in range(10)]
 
 
+def apply_runs():
+    home = tempfile.mkdtemp()
+    env = env_for(home)
+    run(env, "keys", "init")
+    run(env, "draft", "add", "memory", "--client", "cursor")
+    changed, unchanged = [], []
+    for i in range(50):
+        # Untimed: the draft changes, so the timed apply validates, publishes and deploys.
+        if i % 2 == 0:
+            run(env, "draft", "add", "time", "--client", "cursor")
+        else:
+            run(env, "draft", "remove", "time", "--client", "cursor")
+        changed.append(timed(env, "apply", "--client", "cursor", "--yes"))
+        unchanged.append(timed(env, "apply", "--client", "cursor", "--yes"))
+    return changed, unchanged
+
+
+def big_file_memory(mb=50):
+    home = tempfile.mkdtemp()
+    env = env_for(home)
+    env["CLAUDE_CONFIG_DIR"] = os.path.join(home, ".claude-config")
+    os.makedirs(env["CLAUDE_CONFIG_DIR"])
+    path = os.path.join(env["CLAUDE_CONFIG_DIR"], ".claude.json")
+    project = {"allowedTools": [], "history": [{"display": "x" * 200, "pastedContents": {}} for _ in range(50)]}
+    doc = {"numStartups": 1, "projects": {}, "mcpServers": {}}
+    size = 0
+    i = 0
+    while size < mb * 1024 * 1024:
+        doc["projects"][f"/src/project-{i}"] = project
+        i += 1
+        size += 14_600
+    with open(path, "w") as f:
+        json.dump(doc, f, indent=2)
+    size = os.path.getsize(path)
+    run(env, "keys", "init")
+    run(env, "draft", "add", "memory", "--client", "claude-code")
+    run(env, "publish", "--client", "claude-code")
+    start = time.perf_counter()
+    child = subprocess.Popen([BIN, "--json", "deploy", "--client", "claude-code", "--yes"], env=env,
+                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(child.pid, 0)
+    took = (time.perf_counter() - start) * 1000
+    if os.waitstatus_to_exitcode(status) != 0:
+        sys.exit("the deploy into the large file failed")
+    peak_kib = usage.ru_maxrss
+    return size, peak_kib * 1024, took
+
+
+mem_size, mem_peak, mem_took = big_file_memory()
+print(f"deploy into a {mem_size / 1e6:.1f} MB ~/.claude.json: peak RSS {mem_peak / 1e6:.1f} MB ({mem_peak / mem_size:.1f}x the file), {mem_took:.0f} ms")
+changed, unchanged = apply_runs()
+print(f"apply, draft changed (validate + publish + deploy), 50 runs: p50 {pct(changed, 50):.1f} ms, p95 {pct(changed, 95):.1f} ms, max {max(changed):.1f} ms")
+print(f"apply, nothing new to publish, 50 runs: p50 {pct(unchanged, 50):.1f} ms, p95 {pct(unchanged, 95):.1f} ms, max {max(unchanged):.1f} ms")
 seq = sequential()
 print(f"sequential deploy (100 runs): p50 {pct(seq, 50):.1f} ms, p95 {pct(seq, 95):.1f} ms, p99 {pct(seq, 99):.1f} ms")
 conc, missing = concurrent()

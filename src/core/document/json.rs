@@ -12,17 +12,84 @@ use crate::core::error::Result;
 pub struct JsonDocument {
     root: CstRootNode,
     layout: Layout,
+    /// Set when only the container's part of a large file is parsed.
+    focus: Option<Focus>,
+}
+
+/// Files above this size are edited around their server container only: the syntax tree of a
+/// whole file costs about fifteen times its size, and `~/.claude.json` grows to tens of MB of
+/// project history around a few servers.
+const FOCUS_ABOVE: usize = 1024 * 1024;
+
+/// A large file as the text before the container's line, a small document holding only the
+/// container (`{` + its lines + `}`), and the text after it.
+struct Focus {
+    before: String,
+    after: String,
+    /// The small document's first and last lines, around the container's lines.
+    open: &'static str,
+    close: &'static str,
 }
 
 impl JsonDocument {
     pub fn parse(text: &str, layout: Layout) -> Result<Self, String> {
+        if text.len() > FOCUS_ABOVE
+            && let Some(doc) = Self::focused(text, &layout)
+        {
+            return Ok(doc);
+        }
+        Self::whole(text, layout)
+    }
+
+    /// The document of the whole file.
+    fn whole(text: &str, layout: Layout) -> Result<Self, String> {
         let source = if text.trim().is_empty() { "{}\n" } else { text };
         let root =
             CstRootNode::parse(source, &ParseOptions::default()).map_err(|e| e.to_string())?;
         if root.value().is_some() && root.object_value().is_none() {
             return Err("the top level is not an object".into());
         }
-        Ok(Self { root, layout })
+        Ok(Self {
+            root,
+            layout,
+            focus: None,
+        })
+    }
+
+    /// The document of a large file, parsed only around its top-level container. `None`
+    /// (parse the whole file) when the container is missing, nested, given twice, not an
+    /// object or list, or shares its first line with other keys: the cases where the whole
+    /// tree is needed to edit or to report the problem.
+    fn focused(text: &str, layout: &Layout) -> Option<Self> {
+        let [key] = layout.container.as_slice() else {
+            return None;
+        };
+        let (key_start, value_end) = top_level_span(text, key)?;
+        let line_start = text[..key_start].rfind('\n').map_or(0, |i| i + 1);
+        if !text[line_start..key_start]
+            .bytes()
+            .all(|b| b == b' ' || b == b'\t')
+        {
+            return None;
+        }
+        let (open, close) = if text.contains("\r\n") {
+            ("{\r\n", "\r\n}\r\n")
+        } else {
+            ("{\n", "\n}\n")
+        };
+        let small = format!("{open}{}{close}", &text[line_start..value_end]);
+        let root = CstRootNode::parse(&small, &ParseOptions::default()).ok()?;
+        root.object_value()?;
+        Some(Self {
+            root,
+            layout: layout.clone(),
+            focus: Some(Focus {
+                before: text[..line_start].to_owned(),
+                after: text[value_end..].to_owned(),
+                open,
+                close,
+            }),
+        })
     }
 
     /// The object holding the container, walking the path without creating anything.
@@ -146,7 +213,21 @@ impl ConfigDocument for JsonDocument {
     }
 
     fn text(&self) -> String {
-        self.root.to_string()
+        let small = self.root.to_string();
+        let Some(focus) = &self.focus else {
+            return small;
+        };
+        // Edits stay inside the container, so the small document's first and last lines are
+        // as they were made.
+        let inner = small
+            .strip_prefix(focus.open)
+            .and_then(|s| s.strip_suffix(focus.close))
+            .unwrap_or(&small);
+        let mut out = String::with_capacity(focus.before.len() + inner.len() + focus.after.len());
+        out.push_str(&focus.before);
+        out.push_str(inner);
+        out.push_str(&focus.after);
+        out
     }
 
     fn shape_problem(&self) -> Option<ShapeProblem> {
@@ -194,4 +275,93 @@ impl ConfigDocument for JsonDocument {
 
 fn prop_name(prop: &jsonc_parser::cst::CstObjectProp) -> Option<String> {
     prop.name().and_then(|n| n.decoded_value().ok())
+}
+
+/// Where the top-level `key`'s value is: the byte offset of the key and the end of its value,
+/// found with the scanner alone (no tree). `None` when the key is missing or given twice, or
+/// its value is not an object or a list.
+fn top_level_span(text: &str, key: &str) -> Option<(usize, usize)> {
+    use jsonc_parser::tokens::Token;
+    let mut scanner = jsonc_parser::Scanner::new(text, &jsonc_parser::ScannerOptions::default());
+    let (mut depth, mut expect_key) = (0usize, false);
+    let mut key_at: Option<usize> = None;
+    let mut value_from: Option<usize> = None;
+    let mut found: Option<(usize, usize)> = None;
+    while let Some(token) = scanner.scan().ok()? {
+        match token {
+            Token::OpenBrace | Token::OpenBracket => {
+                if depth == 1 && key_at.is_some() && value_from.is_none() {
+                    value_from = Some(depth);
+                }
+                depth += 1;
+                expect_key = depth == 1 && token == Token::OpenBrace;
+            }
+            Token::CloseBrace | Token::CloseBracket => {
+                depth = depth.checked_sub(1)?;
+                if depth == 1
+                    && value_from.take().is_some()
+                    && let Some(at) = key_at.take()
+                {
+                    if found.is_some() {
+                        return None;
+                    }
+                    found = Some((at, scanner.token_end()));
+                }
+            }
+            Token::Comma if depth == 1 => expect_key = true,
+            Token::Colon if depth == 1 => expect_key = false,
+            Token::String(name) if depth == 1 && expect_key => {
+                key_at = (name == key).then(|| scanner.token_start());
+            }
+            Token::CommentLine(_) | Token::CommentBlock(_) | Token::Comma | Token::Colon => {}
+            // A scalar: the container's value (wrong type) or anything else.
+            _ if depth == 1 && key_at.is_some() && value_from.is_none() => return None,
+            _ => {}
+        }
+    }
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn layout() -> Layout {
+        Layout {
+            container: vec!["mcpServers".into()],
+            entries: EntriesKind::Map,
+            name_field: "name".into(),
+        }
+    }
+
+    /// A large file edited around its container gives exactly the bytes of the whole-tree
+    /// edit, in both line-ending styles.
+    #[test]
+    fn a_large_file_is_edited_around_its_container_with_the_same_result() {
+        for newline in ["\n", "\r\n"] {
+            let history =
+                format!("      {{\"display\": \"{}\"}},{newline}", "x".repeat(100)).repeat(12_000);
+            let text = format!(
+                "{{{newline}  \"numStartups\": 3,{newline}  \"projects\": {{{newline}    \"/src\": [{newline}{history}      {{}}{newline}    ]{newline}  }},{newline}  \"mcpServers\": {{{newline}    \"hand\": {{ \"command\": \"x\" }}{newline}  }},{newline}  \"theme\": \"dark\"{newline}}}{newline}"
+            );
+            assert!(text.len() > FOCUS_ABOVE);
+            let mut focused = JsonDocument::parse(&text, layout()).unwrap();
+            assert!(focused.focus.is_some());
+            let mut whole = JsonDocument::whole(&text, layout()).unwrap();
+            assert_eq!(focused.entries(), whole.entries());
+            let entry =
+                serde_json::json!({"command": "npx", "args": ["-y", "pkg"], "env": {"A": "1"}});
+            for doc in [&mut focused, &mut whole] {
+                doc.set_entry("memory", &entry).unwrap();
+                doc.remove_entry("hand").unwrap();
+            }
+            assert_eq!(focused.text(), whole.text());
+            assert!(focused.text().starts_with(&text[..200]));
+            // Missing, duplicated or mistyped containers need the whole tree.
+            let dup = text.replacen("\"theme\"", "\"mcpServers\"", 1);
+            assert!(JsonDocument::focused(&dup, &layout()).is_none());
+            let scalar = text.replacen("\"mcpServers\": {", "\"mcpServers\": 1, \"x\": {", 1);
+            assert!(JsonDocument::focused(&scalar, &layout()).is_none());
+        }
+    }
 }
