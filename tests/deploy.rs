@@ -871,3 +871,61 @@ fn a_plan_confirmed_is_the_plan_applied_on_rest_cli_and_core() {
     let fresh = home.ok(&["deploy", "--client", "cursor", "--dry-run"]);
     assert_ne!(fresh["plan_id"], plan_id.as_str());
 }
+
+/// A deploy keeps the file's owner, group and mode: run as root (as CI does), a user's file
+/// stays the user's; a new file made by root in a user's directory gets the directory's owner.
+#[test]
+fn a_deploy_keeps_owner_group_and_mode() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let home = Home::new();
+    let ids = versions(&home, 1);
+    let path = home.path(".cursor/mcp.json");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let root = std::fs::metadata(&path).unwrap().uid() == 0;
+    if root {
+        std::os::unix::fs::chown(&path, Some(4242), Some(4343)).unwrap();
+    }
+    let before = std::fs::metadata(&path).unwrap();
+    home.ok(&[
+        "deploy",
+        "--client",
+        "cursor",
+        "--artifact",
+        &ids[0],
+        "--yes",
+    ]);
+    let after = std::fs::metadata(&path).unwrap();
+    assert_eq!(entry_names(&path), ["hand", "s1"]);
+    assert_eq!(
+        (after.uid(), after.gid(), after.mode() & 0o7777),
+        (before.uid(), before.gid(), 0o640)
+    );
+    if root {
+        assert_eq!((after.uid(), after.gid()), (4242, 4343));
+        // A new file in a directory owned by the user.
+        let dir = home.path(".vscode-user");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::os::unix::fs::chown(&dir, Some(4242), Some(4343)).unwrap();
+        home.ok(&[
+            "profiles",
+            "create",
+            "mine",
+            "--client",
+            "cursor",
+            "--path",
+            dir.join("mcp.json").to_str().unwrap(),
+        ]);
+        home.ok(&[
+            "draft",
+            "add",
+            "memory",
+            "--client",
+            "cursor",
+            "--profile",
+            "mine",
+        ]);
+        home.ok(&["apply", "--client", "cursor", "--profile", "mine", "--yes"]);
+        let made = std::fs::metadata(dir.join("mcp.json")).unwrap();
+        assert_eq!((made.uid(), made.gid()), (4242, 4343));
+    }
+}

@@ -39,8 +39,10 @@ pub struct DeployPlan {
     pub artifact_id: String,
     /// Its version.
     pub version: u64,
-    /// `deploy`, `rollback` or `apply`.
+    /// `deploy`, `rollback`, `apply` or `restore`.
     pub action: &'static str,
+    /// The backup a restore brings back.
+    pub backup_id: Option<String>,
     /// The plan's id: confirming applies exactly this plan.
     pub plan_id: String,
     /// Whether the draft is published first (apply).

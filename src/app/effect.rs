@@ -76,14 +76,14 @@ pub enum Effect {
     PlanRollback(Target, String),
     /// Plan applying the draft (a dry run), for confirmation.
     PlanApply(Target),
+    /// Plan restoring a backup (a dry run), for confirmation.
+    PlanRestore(Target, String),
     /// Apply the plan confirmed (a deploy, rollback or apply).
     Apply(Target, PlanPin),
     /// Publish the draft with a changelog.
     Publish(Target, String),
     /// Create a signing key.
     InitKeys,
-    /// Restore a backup.
-    Restore(Target, String),
     /// Load the audit log and backups.
     LoadHistory(Target),
     /// Verify the audit chain.
@@ -267,16 +267,21 @@ pub fn perform(effect: Effect, svc: &Services) -> Option<Action> {
         Effect::PlanDeploy(t) => planned(orch, &t, deploy_action(None)),
         Effect::PlanRollback(t, id) => planned(orch, &t, rollback_action(id)),
         Effect::PlanApply(t) => planned(orch, &t, CoreAction::Apply { changelog: None }),
+        Effect::PlanRestore(t, id) => planned(orch, &t, CoreAction::Restore { backup_id: id }),
         Effect::Apply(t, pin) => {
             // The request that was planned; the plan id pins the artifact it chose and the
             // file, so a publish or an edit since is PLAN_STALE, as on every face.
             let action = match pin.action {
-                "rollback" => rollback_action(pin.artifact_id),
+                "rollback" => rollback_action(pin.subject),
+                "restore" => CoreAction::Restore {
+                    backup_id: pin.subject,
+                },
                 "apply" => CoreAction::Apply { changelog: None },
                 _ => deploy_action(None),
             };
             let verb = match pin.action {
                 "rollback" => "rolled back",
+                "restore" => "restored",
                 "apply" => "applied",
                 _ => "deployed",
             };
@@ -312,21 +317,6 @@ pub fn perform(effect: Effect, svc: &Services) -> Option<Action> {
             orch.init_keys(false, &orch.local_actor(ACTOR))
                 .map(|k| format!("created signing key {}; publish again with P", k.key_id))
                 .map_err(UiError::from),
-        ),
-        Effect::Restore(t, id) => Action::Changed(
-            orch.apply(
-                &PlanRequest::new(&t.client, &t.profile, CoreAction::Restore { backup_id: id }),
-                None,
-                &orch.local_actor(ACTOR),
-            )
-            .map(|r| {
-                format!(
-                    "restored backup {} into {}",
-                    r.restored_backup_id.unwrap_or_default(),
-                    r.plan.path.display()
-                )
-            })
-            .map_err(UiError::from),
         ),
         Effect::LoadHistory(t) => {
             Action::HistoryLoaded(load_history(orch, &t).map_err(UiError::from))
@@ -582,6 +572,7 @@ fn plan_of(r: &DeployReport) -> DeployPlan {
         artifact_id: r.artifact_id.clone().unwrap_or_default(),
         version: r.version.unwrap_or_default(),
         action: r.action,
+        backup_id: r.restored_backup_id.clone(),
         plan_id: r.plan_id.clone(),
         publishes: r.publishes,
         view: diff_view(&r.plan),

@@ -654,8 +654,6 @@ pub enum Pending {
     InitKeys,
     /// Apply this plan (a deploy, rollback or apply).
     Apply(PlanPin),
-    /// Restore a backup.
-    Restore(String),
 }
 
 /// The plan a confirmation applies.
@@ -663,8 +661,8 @@ pub enum Pending {
 pub struct PlanPin {
     /// `deploy`, `rollback` or `apply`.
     pub action: &'static str,
-    /// The artifact (empty for an apply that publishes first).
-    pub artifact_id: String,
+    /// What the plan names: the artifact of a rollback, the backup of a restore.
+    pub subject: String,
     /// The plan's id.
     pub plan_id: String,
 }

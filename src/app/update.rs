@@ -956,28 +956,11 @@ fn run_history(state: &mut State, cmd: Command) -> Vec<Effect> {
                 state.toast(ToastLevel::Warn, "no backup selected (→ shows the backups)");
                 return Vec::new();
             };
-            state.modal = Some(Modal::Confirm(Confirm {
-                title: "Restore a backup".into(),
-                body: [
-                    format!("Write backup {} back into", b.id),
-                    format!("  {}", b.path.display()),
-                    format!(
-                        "taken {} ({} bytes)?",
-                        b.created_at.format("%Y-%m-%d %H:%M:%S UTC"),
-                        b.size
-                    ),
-                    "The current file is backed up first.".to_owned(),
-                ]
-                .into_iter()
-                .map(|text| DiffLine {
-                    kind: DiffLineKind::Context,
-                    text,
-                })
-                .collect(),
-                then: Pending::Restore(b.id),
-                scroll: 0,
-            }));
-            Vec::new()
+            // Planned first, like every change to a client file: the confirmation shows what
+            // the file becomes, and applies exactly that.
+            need_target(state)
+                .map(|t| vec![Effect::PlanRestore(t, b.id)])
+                .unwrap_or_default()
         }
         Command::Rollback => {
             let release = state
@@ -1136,7 +1119,10 @@ fn deploy_confirm(plan: &DeployPlan) -> Confirm {
         body,
         then: Pending::Apply(PlanPin {
             action: plan.action,
-            artifact_id: plan.artifact_id.clone(),
+            subject: plan
+                .backup_id
+                .clone()
+                .unwrap_or_else(|| plan.artifact_id.clone()),
             plan_id: plan.plan_id.clone(),
         }),
         scroll: 0,
@@ -1147,6 +1133,10 @@ fn deploy_confirm(plan: &DeployPlan) -> Confirm {
 fn plan_title(plan: &DeployPlan) -> String {
     match plan.action {
         "rollback" => format!("Roll back to v{}", plan.version),
+        "restore" => format!(
+            "Restore backup {}",
+            plan.backup_id.as_deref().unwrap_or_default()
+        ),
         "apply" if plan.publishes => "Publish the draft and deploy it".to_owned(),
         "apply" => format!(
             "Apply v{} (artifact {})",
@@ -1177,7 +1167,6 @@ fn confirmed(state: &mut State, then: Pending) -> Vec<Effect> {
         Pending::Remove(name) => vec![Effect::Remove(t, name)],
         Pending::Apply(pin) => vec![Effect::Apply(t, pin)],
         Pending::InitKeys => vec![Effect::InitKeys],
-        Pending::Restore(id) => vec![Effect::Restore(t, id)],
         Pending::Rename(_) | Pending::Publish => Vec::new(),
     }
 }

@@ -377,12 +377,13 @@ fn deploy_is_confirmed_by_a_message_round_trip() {
             action: "deploy",
             plan_id: "p1".into(),
             publishes: false,
+            backup_id: None,
             view: DiffView::default(),
         })),
     );
     let pin = PlanPin {
         action: "deploy",
-        artifact_id: "abc".into(),
+        subject: "abc".into(),
         plan_id: "p1".into(),
     };
     assert!(matches!(&s.modal, Some(Modal::Confirm(c)) if c.then == Pending::Apply(pin.clone())));
@@ -397,6 +398,7 @@ fn deploy_is_confirmed_by_a_message_round_trip() {
             action: "deploy",
             plan_id: "p1".into(),
             publishes: false,
+            backup_id: None,
             view: DiffView::default(),
         })),
     );
@@ -627,6 +629,51 @@ fn rollback_targets_the_selected_release() {
     feed(&mut s, [key(KeyCode::Right)]);
     assert_eq!(s.history.pane, HistoryPane::Audit);
     assert!(feed(&mut s, [ch('R')]).is_empty());
+}
+
+#[test]
+fn restore_plans_the_selected_backup_then_applies_that_plan() {
+    let mut s = state();
+    s.screen = Screen::History;
+    s.history.data = Some(HistoryData {
+        backups: vec![crate::core::backup::BackupInfo {
+            id: "b1".into(),
+            sha256: "b1".repeat(32),
+            path: "/tmp/mcp.json".into(),
+            size: 10,
+            created_at: chrono::DateTime::UNIX_EPOCH,
+            owned_by: None,
+        }],
+        ..HistoryData::default()
+    });
+    assert_eq!(
+        feed(&mut s, [ch('u')]),
+        vec![Effect::PlanRestore(target(), "b1".into())]
+    );
+    update(
+        &mut s,
+        Action::DeployPlanned(Ok(DeployPlan {
+            artifact_id: String::new(),
+            version: 0,
+            action: "restore",
+            backup_id: Some("b1".into()),
+            plan_id: "p2".into(),
+            publishes: false,
+            view: DiffView::default(),
+        })),
+    );
+    assert!(matches!(&s.modal, Some(Modal::Confirm(c)) if c.title == "Restore backup b1?"));
+    assert_eq!(
+        feed(&mut s, [ch('y')]),
+        vec![Effect::Apply(
+            target(),
+            PlanPin {
+                action: "restore",
+                subject: "b1".into(),
+                plan_id: "p2".into(),
+            }
+        )]
+    );
 }
 
 #[test]
