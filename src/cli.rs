@@ -5,6 +5,7 @@
 //! validation error, 2 internal error; every error names the bad input, carries a stable code
 //! and says what to do next.
 
+use crate::core::code::Code;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -233,7 +234,7 @@ fn report(err: &anyhow::Error, json: bool) -> ExitCode {
         Some(e) => (e.body(), e.kind()),
         None => (
             core::ErrorBody {
-                code: "INTERNAL_ERROR",
+                code: Code::InternalError.as_str(),
                 message: format!("{err:#}"),
                 field: None,
                 hint: "this is a bug; please report it with the command you ran".into(),

@@ -8,6 +8,7 @@ pub mod backup;
 pub mod batch;
 pub mod catalog;
 pub mod clients;
+pub mod code;
 pub mod diff;
 pub mod document;
 pub mod draft;

@@ -1,5 +1,6 @@
 //! `mcp-orch audit`.
 
+use crate::core::code::Code;
 use std::fmt::Write as _;
 use std::process::ExitCode;
 
@@ -35,7 +36,7 @@ pub struct Args {
 pub fn parse_since(raw: &str, now: DateTime<Utc>) -> core::Result<DateTime<Utc>> {
     let bad = || {
         core::Error::invalid(
-            "INVALID_DURATION",
+            Code::InvalidDuration,
             "since",
             format!("`{raw}` is not a duration or a time"),
             "use e.g. 30m, 12h, 7d, or 2026-11-01T00:00:00Z",

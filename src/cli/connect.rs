@@ -3,6 +3,7 @@
 //! not speak (legacy SSE for Codex and Goose, any remote server for Claude Desktop). It fills
 //! `{secret:KEY}` placeholders in header values from the store and relays the session.
 
+use crate::core::code::Code;
 use std::process::ExitCode;
 
 use super::Ctx;
@@ -56,7 +57,7 @@ pub fn resolve_headers(
     for header in raw {
         let (name, template) = header.split_once(':').ok_or_else(|| {
             core::Error::invalid(
-                "INVALID_HEADER",
+                Code::InvalidHeader,
                 "header",
                 format!(
                     "`{}` is not `Name: value`",
@@ -72,7 +73,7 @@ pub fn resolve_headers(
         .map_err(|key| missing_secret(subject, &format!("header.{}", name.trim()), &key))?;
         let (name, value) = sensitive_header(name.trim(), &value).ok_or_else(|| {
             core::Error::invalid(
-                "INVALID_HEADER",
+                Code::InvalidHeader,
                 format!("header.{}", name.trim()),
                 format!("header `{}` is not a valid HTTP header", name.trim()),
                 "use a token name and a value without line breaks",

@@ -1,6 +1,7 @@
 //! `mcp-orch apply`, `deploy`, `rollback` and `undeploy`: each plans, shows the plan, asks, and
 //! applies exactly the plan shown (a change meanwhile is `PLAN_STALE`, nothing written).
 
+use crate::core::code::Code;
 use std::fmt::Write as _;
 use std::io::{BufRead, IsTerminal, Write};
 use std::process::ExitCode;
@@ -114,7 +115,7 @@ pub struct ApplyArgs {
 pub fn ask(question: &str) -> core::Result<()> {
     if !std::io::stdin().is_terminal() {
         return Err(core::Error::invalid(
-            "CONFIRMATION_REQUIRED",
+            Code::ConfirmationRequired,
             "yes",
             "this changes files on this machine and needs confirmation",
             "review the plan with --dry-run, then run again with --yes",
@@ -131,7 +132,7 @@ pub fn ask(question: &str) -> core::Result<()> {
         Ok(())
     } else {
         Err(core::Error::invalid(
-            "CANCELLED",
+            Code::Cancelled,
             "yes",
             "cancelled; nothing was written",
             "run again and answer y, or pass --yes",
@@ -276,7 +277,7 @@ fn run_for_clients(
 pub fn run(args: &Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
     if args.artifact.is_some() && (args.client == "all" || args.client.contains(',')) {
         return Err(core::Error::invalid(
-            "INVALID_ARGUMENT",
+            Code::InvalidArgument,
             "artifact",
             "--artifact names one client's artifact and cannot be used with several clients",
             "deploy each client separately",

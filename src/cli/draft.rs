@@ -1,5 +1,6 @@
 //! `mcp-orch draft add|remove|show|clear|copy`.
 
+use crate::core::code::Code;
 use std::fmt::Write as _;
 use std::io::{BufRead, IsTerminal};
 use std::process::ExitCode;
@@ -140,7 +141,7 @@ fn secret_values(
                 };
                 if value.is_empty() {
                     return Err(core::Error::invalid(
-                        "MISSING_SECRET",
+                        Code::MissingSecret,
                         format!("secret.{item}"),
                         format!("no value was given for secret `{item}`"),
                         format!("give it as --secret {item}=VALUE, type it at the prompt, or pipe it on stdin"),

@@ -1,5 +1,6 @@
 //! Shared output helpers: JSON or human text, and the context every subcommand gets.
 
+use crate::core::code::Code;
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -88,7 +89,7 @@ pub fn parse_pair(flag: &'static str, raw: &str) -> core::Result<(String, String
     match raw.split_once('=') {
         Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_owned(), v.to_owned())),
         _ => Err(core::Error::invalid(
-            "INVALID_KEY_VALUE",
+            Code::InvalidKeyValue,
             flag,
             format!("`{raw}` given to {flag} is not KEY=VALUE"),
             format!("write it as {flag} name=value"),

@@ -3,6 +3,7 @@
 //! value is stored in a client's file and nothing has to be exported into the client's
 //! environment.
 
+use crate::core::code::Code;
 use std::process::ExitCode;
 
 use super::Ctx;
@@ -44,7 +45,7 @@ pub fn run(args: &Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
 /// `MISSING_SECRET` for a placeholder the store has no value for.
 pub fn missing_secret(server: &str, field: &str, key: &str) -> core::Error {
     core::Error::invalid(
-        "MISSING_SECRET",
+        Code::MissingSecret,
         field.to_owned(),
         format!("server `{server}` needs secret `{key}`, which is not in the secret store"),
         format!("store it with `{}`", core::secrets::set_command(key)),

@@ -1,5 +1,6 @@
 //! `mcp-orch secrets list|set|remove`.
 
+use crate::core::code::Code;
 use std::io::{IsTerminal, Read};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -63,7 +64,7 @@ fn read_value(name: &str, from_file: Option<&PathBuf>) -> anyhow::Result<String>
             .map_err(|e| core::Error::io(format!("reading {}", path.display()), e))?;
         return String::from_utf8(bytes).map_err(|_| {
             core::Error::invalid(
-                "INVALID_SECRET_VALUE",
+                Code::InvalidSecretValue,
                 "from_file",
                 format!("{} is not UTF-8 text", path.display()),
                 "store text (base64-encode binary data first)",
@@ -112,7 +113,7 @@ pub fn run(cmd: Command, ctx: &Ctx) -> anyhow::Result<ExitCode> {
             let value = read_value(&name, from_file.as_ref())?;
             if value.is_empty() {
                 return Err(core::Error::invalid(
-                    "MISSING_SECRET",
+                    Code::MissingSecret,
                     "value",
                     format!("no value was given for secret `{name}`"),
                     "type it at the prompt or pipe it on stdin",
@@ -130,7 +131,7 @@ pub fn run(cmd: Command, ctx: &Ctx) -> anyhow::Result<ExitCode> {
             let name = scope.key(&name);
             if !store.remove(&name)? {
                 return Err(core::Error::invalid(
-                    "UNKNOWN_SECRET",
+                    Code::UnknownSecret,
                     "name",
                     format!("no secret named `{name}`"),
                     "list them with `mcp-orch secrets list`",

@@ -1,5 +1,6 @@
 //! `mcp-orch verify ARTIFACT_ID`.
 
+use crate::core::code::Code;
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::process::ExitCode;
@@ -33,7 +34,7 @@ pub fn run(args: &Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
     let releases = orch.releases_of(&id)?;
     if releases.is_empty() {
         return Err(core::Error::invalid(
-            "ARTIFACT_NOT_FOUND",
+            Code::ArtifactNotFound,
             "artifact_id",
             format!("artifact {id} has no release, so nothing signed to verify"),
             "publish it with `mcp-orch publish --client C`",

@@ -18,6 +18,7 @@
 //!   failure has its own code: `SIGNATURE_INVALID`, `ARTIFACT_TAMPERED`, `UNTRUSTED_KEY`,
 //!   `ARTIFACT_NOT_FOUND`; ids are validated (`INVALID_ARTIFACT_ID`) before any path is built.
 
+use crate::core::code::Code;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -60,7 +61,7 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 
 fn invalid_id(id: &str) -> Error {
     Error::invalid(
-        "INVALID_ARTIFACT_ID",
+        Code::InvalidArtifactId,
         "artifact_id",
         format!("`{id}` is not an artifact id"),
         format!(
@@ -99,7 +100,7 @@ pub fn check_artifact_ref(id: &str) -> Result<()> {
 /// `ARTIFACT_NOT_FOUND` for an id or prefix.
 pub fn not_found(id: &str) -> Error {
     Error::invalid(
-        "ARTIFACT_NOT_FOUND",
+        Code::ArtifactNotFound,
         "artifact_id",
         format!("no artifact `{id}` has been published"),
         "publish one with `mcp-orch publish --client C`, or list them with `mcp-orch history --client C`",
@@ -109,7 +110,7 @@ pub fn not_found(id: &str) -> Error {
 /// `INVALID_ARTIFACT_ID` for a prefix that matches several artifacts.
 pub fn ambiguous(id: &str, matches: &BTreeSet<String>) -> Error {
     Error::invalid(
-        "INVALID_ARTIFACT_ID",
+        Code::InvalidArtifactId,
         "artifact_id",
         format!(
             "`{id}` matches {} artifacts: {}",
@@ -261,7 +262,7 @@ impl Release {
         let stored: StoredRelease = serde_json::from_slice(bytes).map_err(|e| Error::Parse {
             path: path.to_path_buf(),
             message: e.to_string(),
-            code: "DATA_FILE_ERROR",
+            code: Code::DataFileError,
         })?;
         let envelope = parse_envelope(&stored.envelope, &path.display().to_string())?;
         Ok(Self {
@@ -275,7 +276,7 @@ impl Release {
 
 fn signature_invalid(what: &str, detail: &str) -> Error {
     Error::invalid(
-        "SIGNATURE_INVALID",
+        Code::SignatureInvalid,
         "signature",
         format!("the signature of {what} does not verify: {detail}"),
         "the release was altered after it was signed; do not deploy it, publish again from the draft",
@@ -288,7 +289,7 @@ fn parse_envelope(text: &str, what: &str) -> Result<Envelope> {
     let schema = value.get("schema").and_then(Value::as_str).unwrap_or("");
     if schema != ENVELOPE_SCHEMA {
         return Err(Error::invalid(
-            "UNSUPPORTED_SCHEMA",
+            Code::UnsupportedSchema,
             "schema",
             format!(
                 "{what} has envelope schema `{schema}`, this mcp-orch reads `{ENVELOPE_SCHEMA}`"
@@ -396,7 +397,7 @@ impl ArtifactStore {
         let actual = sha256_hex(&bytes);
         if actual != artifact_id {
             return Err(Error::invalid(
-                "ARTIFACT_TAMPERED",
+                Code::ArtifactTampered,
                 "artifact_id",
                 format!(
                     "the payload of artifact {artifact_id} was altered: its bytes hash to {actual}"
@@ -413,11 +414,11 @@ impl ArtifactStore {
         let payload: Payload = serde_json::from_slice(&bytes).map_err(|e| Error::Parse {
             path: self.payloads().join(format!("{artifact_id}.json")),
             message: e.to_string(),
-            code: "DATA_FILE_ERROR",
+            code: Code::DataFileError,
         })?;
         if payload.schema != PAYLOAD_SCHEMA {
             return Err(Error::invalid(
-                "UNSUPPORTED_SCHEMA",
+                Code::UnsupportedSchema,
                 "schema",
                 format!(
                     "artifact {artifact_id} has payload schema `{}`, this mcp-orch reads `{PAYLOAD_SCHEMA}`",
@@ -509,7 +510,7 @@ impl ArtifactStore {
         create_exclusive(&path, &bytes).map_err(|e| {
             if e.kind() == std::io::ErrorKind::AlreadyExists {
                 Error::invalid(
-                    "RELEASE_EXISTS",
+                    Code::ReleaseExists,
                     "version",
                     format!(
                         "{} already exists; releases are never overwritten",
@@ -658,7 +659,7 @@ impl ArtifactStore {
         let payload = self.load_payload(&envelope.artifact_id)?;
         if payload.client_id != envelope.client_id {
             return Err(Error::invalid(
-                "ARTIFACT_CLIENT_MISMATCH",
+                Code::ArtifactClientMismatch,
                 "client",
                 format!(
                     "artifact {} holds entries for {}, but its release is for {}",
@@ -870,7 +871,7 @@ mod tests {
                 if id == self.signer.key_id() {
                     Ok(self.signer.verifying_key())
                 } else {
-                    Err(Error::invalid("UNTRUSTED_KEY", "key_id", id, ""))
+                    Err(Error::invalid(Code::UntrustedKey, "key_id", id, ""))
                 }
             }
         }
@@ -1031,7 +1032,7 @@ mod tests {
         let f = Fixture::new();
         let r = f.publish("cursor", "default", "first");
         let nobody = |id: &str| -> Result<VerifyingKey> {
-            Err(Error::invalid("UNTRUSTED_KEY", "key_id", id, ""))
+            Err(Error::invalid(Code::UntrustedKey, "key_id", id, ""))
         };
         assert_eq!(
             f.store.verify(&r, nobody).unwrap_err().code(),

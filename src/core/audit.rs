@@ -3,6 +3,7 @@
 //! file with the last sequence number and hash so that removing records from the end is
 //! detected too. `verify` finds any edited, removed, reordered or truncated record.
 
+use crate::core::code::Code;
 use std::fs::OpenOptions;
 use std::io::Write;
 use std::path::PathBuf;
@@ -251,7 +252,7 @@ impl AuditLog {
 
     fn corrupt(&self, what: &str) -> Error {
         Error::invalid(
-            "AUDIT_CORRUPT",
+            Code::AuditCorrupt,
             "audit",
             format!(
                 "the audit log {} is damaged: {what}; nothing was done",

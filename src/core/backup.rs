@@ -2,6 +2,7 @@
 //! at `<home>/backups/<client>/<sha256>`, identical states stored once, and an index lists
 //! them newest first so `restore` can bring any of them back.
 
+use crate::core::code::Code;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
@@ -114,7 +115,7 @@ impl BackupStore {
             [one] => one.clone(),
             [] => {
                 return Err(Error::invalid(
-                    "BACKUP_NOT_FOUND",
+                    Code::BackupNotFound,
                     "backup",
                     format!("no backup `{id}` for client `{client}`"),
                     format!("list them with `mcp-orch restore --client {client} --list`"),
@@ -122,7 +123,7 @@ impl BackupStore {
             }
             _ => {
                 return Err(Error::invalid(
-                    "AMBIGUOUS_BACKUP_ID",
+                    Code::AmbiguousBackupId,
                     "backup",
                     format!("`{id}` matches several backups"),
                     "give more digits of the id",
@@ -133,7 +134,7 @@ impl BackupStore {
             .ok_or_else(|| Error::Internal(format!("backup blob {} is missing", info.sha256)))?;
         if fsutil::sha256_hex(&bytes) != info.sha256 {
             return Err(Error::invalid(
-                "BACKUP_CORRUPTED",
+                Code::BackupCorrupted,
                 "backup",
                 format!("backup `{id}` does not match its hash"),
                 "choose another backup",

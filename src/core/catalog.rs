@@ -3,6 +3,7 @@
 //! can be added by a sync. The entry model holds everything an MCP Registry `server.json`
 //! holds (packages, remotes, arguments, env vars, headers, URL variables).
 
+use crate::core::code::Code;
 use std::fmt;
 use std::path::Path;
 
@@ -59,7 +60,7 @@ impl std::str::FromStr for Transport {
             "http" | "streamable-http" | "streamablehttp" => Ok(Self::Http),
             "sse" => Ok(Self::Sse),
             _ => Err(Error::invalid(
-                "INVALID_TRANSPORT",
+                Code::InvalidTransport,
                 "transport",
                 format!("unknown transport `{s}`"),
                 "use stdio, http or sse",

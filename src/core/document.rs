@@ -4,6 +4,7 @@
 //! through a line-level editor that re-parses its output to prove nothing else moved (and
 //! falls back to a full re-serialisation, which it reports, when it cannot prove that).
 
+use crate::core::code::Code;
 use serde_json::{Map, Value};
 
 use crate::core::clients::{ClientDef, EntriesKind, Format};
@@ -57,7 +58,7 @@ impl ShapeProblem {
     fn error(&self, origin: &std::path::Path) -> Error {
         match self {
             Self::WrongType { key, expected } => Error::invalid(
-                "WRONG_CONTAINER_TYPE",
+                Code::WrongContainerType,
                 key.clone(),
                 format!(
                     "`{key}` in {} is not {expected}: writing servers there would replace what it holds",
@@ -68,7 +69,7 @@ impl ShapeProblem {
                 ),
             ),
             Self::Duplicate { key } => Error::invalid(
-                "DUPLICATE_KEY",
+                Code::DuplicateKey,
                 key.clone(),
                 format!(
                     "`{key}` appears more than once in {}: parsers disagree on which one counts",
@@ -97,7 +98,7 @@ pub fn open(
     let parse_error = |message: String| Error::Parse {
         path: origin.to_path_buf(),
         message,
-        code: "CONFIG_PARSE_ERROR",
+        code: Code::ConfigParseError,
     };
     let doc: Box<dyn ConfigDocument> = match client.format {
         Format::Json | Format::Jsonc => {
@@ -109,7 +110,7 @@ pub fn open(
                 && let Err(e) = serde_json::from_str::<serde::de::IgnoredAny>(text)
             {
                 return Err(Error::invalid(
-                    "JSON_NOT_STRICT",
+                    Code::JsonNotStrict,
                     "path",
                     format!(
                         "{} is not strict JSON ({e}): {} cannot read it",

@@ -3,6 +3,7 @@
 //! Each update is a locked read-modify-write with an atomic replace, so concurrent editors
 //! lose nothing.
 
+use crate::core::code::Code;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
@@ -130,7 +131,7 @@ pub fn check_id(kind: &'static str, id: &str) -> Result<()> {
         Ok(())
     } else {
         Err(Error::invalid(
-            "INVALID_ID",
+            Code::InvalidId,
             kind,
             format!("`{id}` is not a valid {kind} id"),
             "use 1 to 64 letters, digits, `-`, `_` or `.`, not starting with `.`",

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
+use crate::core::code::{Category, Code};
 use crate::core::validate::Diagnostic;
 
 /// Result alias used throughout the core.
@@ -59,7 +60,7 @@ pub enum Error {
     #[error("{message}")]
     Invalid {
         /// Stable error code, e.g. `MISSING_REQUIRED_PARAM`.
-        code: &'static str,
+        code: Code,
         /// The input that was bad (flag, parameter or JSON path).
         field: String,
         /// What was wrong.
@@ -85,7 +86,7 @@ pub enum Error {
         /// The parser's message, with line and column when known.
         message: String,
         /// Stable code: `CONFIG_PARSE_ERROR` for client files, `DATA_FILE_ERROR` for our own files.
-        code: &'static str,
+        code: Code,
     },
     /// The plan that was confirmed is no longer what applying would do: a publish chose
     /// another artifact, or the file changed. Nothing was written.
@@ -150,7 +151,7 @@ pub struct ErrorBody {
 impl Error {
     /// Shorthand for [`Error::Invalid`].
     pub fn invalid(
-        code: &'static str,
+        code: Code,
         field: impl Into<String>,
         message: impl Into<String>,
         hint: impl Into<String>,
@@ -173,7 +174,7 @@ impl Error {
                 message,
                 hint,
             } => Self::Invalid {
-                code,
+                code: *code,
                 field: field.clone(),
                 message: message.clone(),
                 hint: hint.clone(),
@@ -185,7 +186,7 @@ impl Error {
             } => Self::Parse {
                 path: path.clone(),
                 message: message.clone(),
-                code,
+                code: *code,
             },
             Self::PlanStale {
                 client,
@@ -216,25 +217,31 @@ impl Error {
 
     /// The stable error code.
     pub fn code(&self) -> &'static str {
+        self.error_code().as_str()
+    }
+
+    /// The stable error code, typed: its category gives the exit code and HTTP status.
+    pub fn error_code(&self) -> Code {
         match self {
-            Self::UnknownClient { .. } => "UNKNOWN_CLIENT",
-            Self::UnknownServer { .. } => "UNKNOWN_SERVER",
-            Self::UnknownProfile { .. } => "UNKNOWN_PROFILE",
-            Self::ProfileExists { .. } => "PROFILE_EXISTS",
-            Self::NotInDraft { .. } => "SERVER_NOT_IN_DRAFT",
-            Self::Invalid { code, .. } | Self::Parse { code, .. } => code,
-            Self::ValidationFailed { .. } => "VALIDATION_FAILED",
-            Self::PlanStale { .. } => "PLAN_STALE",
-            Self::Io { .. } => "IO_ERROR",
-            Self::Internal(_) => "INTERNAL_ERROR",
+            Self::UnknownClient { .. } => Code::UnknownClient,
+            Self::UnknownServer { .. } => Code::UnknownServer,
+            Self::UnknownProfile { .. } => Code::UnknownProfile,
+            Self::ProfileExists { .. } => Code::ProfileExists,
+            Self::NotInDraft { .. } => Code::ServerNotInDraft,
+            Self::Invalid { code, .. } | Self::Parse { code, .. } => *code,
+            Self::ValidationFailed { .. } => Code::ValidationFailed,
+            Self::PlanStale { .. } => Code::PlanStale,
+            Self::Io { .. } => Code::IoError,
+            Self::Internal(_) => Code::InternalError,
         }
     }
 
     /// Whether this is the user's to fix.
     pub fn kind(&self) -> ErrorKind {
-        match self {
-            Self::Io { .. } | Self::Internal(_) => ErrorKind::Internal,
-            _ => ErrorKind::User,
+        if self.error_code().category() == Category::Internal {
+            ErrorKind::Internal
+        } else {
+            ErrorKind::User
         }
     }
 

@@ -2,6 +2,7 @@
 //! same directory, fsync, rename, fsync of the directory) that keeps the file's mode and
 //! writes through symlinks, inter-process locks, and 0700/0600 creation for private state.
 
+use crate::core::code::Code;
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -285,7 +286,7 @@ pub fn sync_dir(dir: &Path) {
 pub fn read_optional(path: &Path) -> Result<Option<Vec<u8>>> {
     if fs::metadata(path).is_ok_and(|m| !m.is_file()) {
         return Err(Error::invalid(
-            "NOT_A_REGULAR_FILE",
+            Code::NotARegularFile,
             "path",
             format!("{} is not a regular file", path.display()),
             "replace it with a regular file, or point mcp-orch at one",
@@ -339,7 +340,7 @@ pub fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Option<T
         .map_err(|e| Error::Parse {
             path: path.to_path_buf(),
             message: e.to_string(),
-            code: "DATA_FILE_ERROR",
+            code: Code::DataFileError,
         })
 }
 

@@ -15,6 +15,7 @@
 //!
 //! Every write happens under `<home>/locks/keys.lock`.
 
+use crate::core::code::Code;
 use std::fmt;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -196,7 +197,7 @@ fn rotation_statement(from: &str, to: &str, at: DateTime<Utc>) -> Result<String>
 
 fn untrusted(key_id: &str) -> Error {
     Error::invalid(
-        "UNTRUSTED_KEY",
+        Code::UntrustedKey,
         "key_id",
         format!("key {key_id} is not in the trust store"),
         "if you trust its owner, import the exported public key with `mcp-orch keys trust FILE`",
@@ -228,7 +229,7 @@ impl PublicKeyFile {
     pub fn read(path: &Path) -> Result<Self> {
         let bad = |message: String| {
             Error::invalid(
-                "INVALID_KEY_FILE",
+                Code::InvalidKeyFile,
                 "file",
                 message,
                 "give the file written by `mcp-orch keys export --out FILE`",
@@ -248,7 +249,7 @@ impl PublicKeyFile {
     pub fn verifying_key(&self) -> Result<VerifyingKey> {
         if self.algorithm != ALGORITHM {
             return Err(Error::invalid(
-                "INVALID_KEY_FILE",
+                Code::InvalidKeyFile,
                 "algorithm",
                 format!(
                     "unsupported key algorithm `{}` (only ed25519)",
@@ -259,7 +260,7 @@ impl PublicKeyFile {
         }
         let public = decode_public(&self.public_key).ok_or_else(|| {
             Error::invalid(
-                "INVALID_KEY_FILE",
+                Code::InvalidKeyFile,
                 "public_key",
                 "`public_key` is not a valid Ed25519 public key (base64 of 32 bytes)",
                 "export the key again with `mcp-orch keys export`",
@@ -268,7 +269,7 @@ impl PublicKeyFile {
         let actual = key_id(&public);
         if actual != self.key_id {
             return Err(Error::invalid(
-                "KEY_ID_MISMATCH",
+                Code::KeyIdMismatch,
                 "key_id",
                 format!(
                     "the file says key id {} but the key's fingerprint is {actual}",
@@ -414,7 +415,7 @@ impl KeyStore {
             Err(Error::Parse {
                 path,
                 message: format!("`{id}` is not a key id"),
-                code: "DATA_FILE_ERROR",
+                code: Code::DataFileError,
             })
         }
     }
@@ -433,7 +434,7 @@ impl KeyStore {
             return Err(Error::Parse {
                 path: self.trust.clone(),
                 message: format!("unsupported trust store format `{}`", store.schema),
-                code: "DATA_FILE_ERROR",
+                code: Code::DataFileError,
             });
         }
         Ok(store)
@@ -453,7 +454,7 @@ impl KeyStore {
     pub fn signer(&self) -> Result<Signer> {
         let missing = || {
             Error::invalid(
-                "KEY_NOT_FOUND",
+                Code::KeyNotFound,
                 "key",
                 "no signing key has been created",
                 "create one with `mcp-orch keys init`",
@@ -477,7 +478,7 @@ impl KeyStore {
         let corrupt = |message: String| Error::Parse {
             path: path.clone(),
             message,
-            code: "DATA_FILE_ERROR",
+            code: Code::DataFileError,
         };
         let parsed: KeyFile =
             serde_json::from_slice(&bytes).map_err(|e| corrupt(format!("{e}")))?;
@@ -570,7 +571,7 @@ impl KeyStore {
         let _lock = LockGuard::acquire(&self.lock)?;
         if self.has_key()? {
             return Err(Error::invalid(
-                "KEY_EXISTS",
+                Code::KeyExists,
                 "key",
                 format!(
                     "a signing key already exists ({})",
@@ -683,7 +684,7 @@ impl KeyStore {
         let _lock = LockGuard::acquire(&self.lock)?;
         if self.current_id()?.as_deref() == Some(id) {
             return Err(Error::invalid(
-                "KEY_IN_USE",
+                Code::KeyInUse,
                 "key_id",
                 format!("{id} is the current signing key"),
                 "rotate to a new key first with `mcp-orch keys rotate`",
@@ -692,7 +693,7 @@ impl KeyStore {
         let mut trust = self.trust_store()?;
         let Some(pos) = trust.keys.iter().position(|k| k.key_id == id) else {
             return Err(Error::invalid(
-                "UNKNOWN_KEY",
+                Code::UnknownKey,
                 "key_id",
                 format!("`{id}` is not a trusted key"),
                 "list the trusted keys with `mcp-orch keys show`",
@@ -706,7 +707,7 @@ impl KeyStore {
 
 fn insecure(path: &Path, what: &str, mode: u32, fix: &str) -> Error {
     Error::invalid(
-        "INSECURE_KEY_PERMISSIONS",
+        Code::InsecureKeyPermissions,
         "key",
         format!(
             "{what} {} has mode {mode:o}: group or others can access it, so it is not used",

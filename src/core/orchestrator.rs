@@ -2,6 +2,7 @@
 //! It owns the registry, the catalog and the stores, and every front-end gets the same
 //! behaviour and the same errors from it.
 
+use crate::core::code::Code;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -484,7 +485,7 @@ impl Orchestrator {
                 .collect();
             if ids.is_empty() {
                 return Err(Error::invalid(
-                    "INVALID_ARGUMENT",
+                    Code::InvalidArgument,
                     "client",
                     "no client named",
                     "name a client id, a comma-separated list, or `all`",
@@ -570,7 +571,7 @@ impl Orchestrator {
         let def = self.client(client)?;
         if profile.scope == Scope::Project && !def.has_project_scope() && profile.path.is_none() {
             return Err(Error::invalid(
-                "NO_PROJECT_SCOPE",
+                Code::NoProjectScope,
                 "scope",
                 format!("{} has no project-scope config file", def.name),
                 "use the user scope, or pin a file with --path",
@@ -614,7 +615,7 @@ impl Orchestrator {
     pub fn target_path(&self, client: &str, profile: &str) -> Result<PathBuf> {
         self.target(client, profile)?.path.ok_or_else(|| {
             Error::invalid(
-                "NO_CONFIG_PATH",
+                Code::NoConfigPath,
                 "client",
                 format!("no config path is known for `{client}` on this system"),
                 format!(
@@ -637,7 +638,7 @@ impl Orchestrator {
         let text = String::from_utf8(bytes).map_err(|_| Error::Parse {
             path: path.to_path_buf(),
             message: "the file is not UTF-8".into(),
-            code: "CONFIG_PARSE_ERROR",
+            code: Code::ConfigParseError,
         })?;
         let doc = document::open(client, &text, path)?;
         Ok((text, doc.entries()))
@@ -685,7 +686,7 @@ impl Orchestrator {
         let name = req.name.clone().unwrap_or_else(|| entry.id.clone());
         if !validate::is_valid_server_name(&name) {
             return Err(Error::invalid(
-                "INVALID_SERVER_NAME",
+                Code::InvalidServerName,
                 "name",
                 format!("`{name}` is not a valid server name"),
                 "use 1 to 64 letters, digits, `-`, `_` or `.`, starting with a letter or digit",
@@ -719,7 +720,7 @@ impl Orchestrator {
                 }
                 None => stored_key(key).ok_or_else(|| {
                         Error::invalid(
-                            "MISSING_SECRET",
+                            Code::MissingSecret,
                             format!("secret.{key}"),
                             format!("no value was given for secret `{key}` and none is stored for {}/{}", req.client, req.profile),
                             format!(
@@ -736,7 +737,7 @@ impl Orchestrator {
             secrets::check_secret_name(shared)?;
             if !stored.contains_key(shared) {
                 return Err(Error::invalid(
-                    "MISSING_SECRET",
+                    Code::MissingSecret,
                     format!("shared_secret.{var}"),
                     format!("there is no shared secret named `{shared}`"),
                     format!("store it first with `mcp-orch secrets set {shared}`"),
@@ -760,7 +761,7 @@ impl Orchestrator {
                     format!("--env {}=VALUE", var.name)
                 };
                 return Err(Error::invalid(
-                    "MISSING_REQUIRED_ENV",
+                    Code::MissingRequiredEnv,
                     format!("env.{}", var.name),
                     format!(
                         "`{}` needs env var `{}`{}",
@@ -781,7 +782,7 @@ impl Orchestrator {
         let ((), draft) = self.drafts.update(&req.client, &req.profile, self.now(), |draft| {
             if draft.servers.contains_key(&name) {
                 return Err(Error::invalid(
-                    "DUPLICATE_NAME",
+                    Code::DuplicateName,
                     "name",
                     format!("the draft already has a server named `{name}`"),
                     format!("choose another name with --name, or remove it first with `mcp-orch draft remove {name}`"),
@@ -865,7 +866,7 @@ impl Orchestrator {
                 .collect();
             if !clashes.is_empty() {
                 return Err(Error::invalid(
-                    "NAME_CLASH",
+                    Code::NameClash,
                     "to",
                     format!(
                         "the target drafts already have servers of these names: {}",
@@ -1155,7 +1156,7 @@ fn check_env_name(key: &str) -> Result<()> {
     let var_like = !key.contains('/') && secrets::check_secret_name(key).is_ok();
     var_like.then_some(()).ok_or_else(|| {
         Error::invalid(
-            "INVALID_ENV_NAME",
+            Code::InvalidEnvName,
             format!("env.{key}"),
             format!("`{key}` is not a valid environment variable name"),
             "use letters, digits and `_`, not starting with a digit",
@@ -1167,7 +1168,7 @@ fn check_env_name(key: &str) -> Result<()> {
 pub fn check_param(spec: &ParamSpec, value: &str, env: &Environment) -> Result<String> {
     let bad = |what: &str| {
         Error::invalid(
-            "INVALID_PARAM_TYPE",
+            Code::InvalidParamType,
             format!("params.{}", spec.name),
             format!("parameter `{}` must be {what}, got `{value}`", spec.name),
             format!("give it as --param {}=<{}>", spec.name, spec.kind.as_str()),
@@ -1175,7 +1176,7 @@ pub fn check_param(spec: &ParamSpec, value: &str, env: &Environment) -> Result<S
     };
     if !spec.choices.is_empty() && !spec.choices.iter().any(|c| c == value) {
         return Err(Error::invalid(
-            "INVALID_PARAM_VALUE",
+            Code::InvalidParamValue,
             format!("params.{}", spec.name),
             format!(
                 "parameter `{}` must be one of {}, got `{value}`",
@@ -1219,7 +1220,7 @@ fn resolve_params(
         let Some(spec) = entry.param(key) else {
             let known: Vec<&str> = entry.params.iter().map(|p| p.name.as_str()).collect();
             return Err(Error::invalid(
-                "UNKNOWN_PARAM",
+                Code::UnknownParam,
                 format!("params.{key}"),
                 format!("`{}` has no parameter `{key}`", entry.id),
                 if known.is_empty() {
@@ -1246,7 +1247,7 @@ fn resolve_params(
                     .map(|e| format!(" (for example `{e}`)"))
                     .unwrap_or_default();
                 return Err(Error::invalid(
-                    "MISSING_REQUIRED_PARAM",
+                    Code::MissingRequiredParam,
                     format!("params.{}", spec.name),
                     format!(
                         "`{}` needs parameter `{}`: {}",
@@ -1280,7 +1281,7 @@ fn build_server(
     let unresolved = |field: &str, text: &str| {
         let names = validate::placeholders(text).join(", ");
         Error::invalid(
-            "UNRESOLVED_PLACEHOLDER",
+            Code::UnresolvedPlaceholder,
             field.to_owned(),
             format!(
                 "`{text}` in {field} of `{}` needs a value for {{{names}}}",

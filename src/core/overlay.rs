@@ -2,6 +2,7 @@
 //! JSON converted from `assets/*.toml` by build.rs) plus an optional user TOML file whose
 //! entries add to or override the defaults by id, field by field.
 
+use crate::core::code::Code;
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -22,7 +23,7 @@ fn data_error(path: &Path, message: String) -> Error {
     Error::Parse {
         path: path.to_path_buf(),
         message,
-        code: "DATA_FILE_ERROR",
+        code: Code::DataFileError,
     }
 }
 

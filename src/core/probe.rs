@@ -7,6 +7,7 @@
 //! found, a crash, a timeout) is a [`ProbeReport`] with a stable `error_code`, the reason,
 //! and the last lines of the server's stderr. Secret values never appear in a report.
 
+use crate::core::code::Code;
 use std::collections::{BTreeMap, VecDeque};
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
@@ -192,7 +193,7 @@ pub fn parse_duration(raw: &str) -> Result<Duration> {
     let (num, unit) = s.split_at(split);
     let bad = || {
         Error::invalid(
-            "INVALID_DURATION",
+            Code::InvalidDuration,
             "timeout",
             format!("`{raw}` is not a duration"),
             "write it like 10s, 500ms or 2m",

@@ -1,6 +1,7 @@
 //! Profiles: named drafts per client, each with its deploy target (the client's user file,
 //! a project's file, or a pinned path). `default` exists for every client.
 
+use crate::core::code::Code;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
@@ -130,7 +131,7 @@ impl ProfileStore {
     pub fn delete(&self, client: &str, profile: &str) -> Result<()> {
         if profile == DEFAULT_PROFILE {
             return Err(Error::invalid(
-                "PROFILE_PROTECTED",
+                Code::ProfileProtected,
                 "profile",
                 "the `default` profile cannot be deleted",
                 "clear its draft with `mcp-orch draft clear` instead",

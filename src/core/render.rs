@@ -15,6 +15,7 @@
 //! interpolated by Claude Code and Gemini CLI in args too, so a client would otherwise replace
 //! it (with an empty string) or warn about a missing variable.
 
+use crate::core::code::Code;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
@@ -344,7 +345,7 @@ fn render_modelled(
         Transport::Stdio => {
             let command = server.command.clone().ok_or_else(|| {
                 Error::invalid(
-                    "MISSING_COMMAND",
+                    Code::MissingCommand,
                     format!("servers.{name}.command"),
                     format!("stdio server `{name}` has no command"),
                     "re-add the server from the catalog",
@@ -370,7 +371,7 @@ fn render_modelled(
         Transport::Http | Transport::Sse => {
             let url = server.url.clone().ok_or_else(|| {
                 Error::invalid(
-                    "MISSING_URL",
+                    Code::MissingUrl,
                     format!("servers.{name}.url"),
                     format!("remote server `{name}` has no URL"),
                     "re-add the server from the catalog",

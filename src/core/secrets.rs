@@ -7,6 +7,7 @@
 //! one profile never replaces another's, or shared under a name the user chooses
 //! (`GITHUB_TOKEN`); keys written before scoping existed are shared ones.
 
+use crate::core::code::Code;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -140,7 +141,7 @@ pub fn check_secret_name(key: &str) -> Result<()> {
     } else {
         let shown: String = key.chars().take(80).collect();
         Err(Error::invalid(
-            "INVALID_SECRET_NAME",
+            Code::InvalidSecretName,
             "secret",
             format!("`{shown}` is not a valid secret name"),
             "use letters, digits and `_`, not starting with a digit (like an env var), optionally scoped as CLIENT/PROFILE/NAME",
@@ -154,7 +155,7 @@ pub fn check_private(path: &std::path::Path) -> Result<()> {
         && mode & 0o077 != 0
     {
         return Err(Error::invalid(
-            "INSECURE_PERMISSIONS",
+            Code::InsecurePermissions,
             path.display().to_string(),
             format!(
                 "{} can be read by other users (mode {mode:o})",

@@ -8,6 +8,7 @@
 //! reloads the file when it changes, so a token created or revoked with the CLI takes effect at
 //! once.
 
+use crate::core::code::Code;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
@@ -71,7 +72,7 @@ impl std::str::FromStr for Scope {
             "write" | "deploy" => Ok(Self::Write),
             "admin" => Ok(Self::Admin),
             _ => Err(Error::invalid(
-                "INVALID_SCOPE",
+                Code::InvalidScope,
                 "scope",
                 format!("`{s}` is not a scope"),
                 "use read, write or admin",
@@ -224,7 +225,7 @@ pub fn parse_duration(text: &str) -> Result<Option<Duration>> {
     }
     let bad = || {
         Error::invalid(
-            "INVALID_DURATION",
+            Code::InvalidDuration,
             "expires",
             format!("`{text}` is not a duration"),
             "use a number with a unit: 30d, 12h, 90m, 2w, 45s, or `never`",
@@ -287,7 +288,7 @@ impl TokenStore {
         let name = name.trim();
         if name.is_empty() || name.len() > 64 || name.chars().any(char::is_control) {
             return Err(Error::invalid(
-                "INVALID_TOKEN_NAME",
+                Code::InvalidTokenName,
                 "name",
                 format!("`{name}` is not a usable token name"),
                 "use 1 to 64 printable characters",
@@ -300,7 +301,7 @@ impl TokenStore {
                 .any(|t| t.name == name && t.state(now) == "active")
             {
                 return Err(Error::invalid(
-                    "TOKEN_NAME_EXISTS",
+                    Code::TokenNameExists,
                     "name",
                     format!("an active token is already named `{name}`"),
                     "choose another name, or revoke the old token with `mcp-orch token revoke ID`",
@@ -346,7 +347,7 @@ impl TokenStore {
                 })
                 .ok_or_else(|| {
                     Error::invalid(
-                        "TOKEN_NOT_FOUND",
+                        Code::TokenNotFound,
                         "id",
                         format!("no token has the id `{id_or_name}`"),
                         "list tokens with `mcp-orch token list`",

@@ -4,6 +4,7 @@
 //! limit), mcp-orch's per-file lock (one writer per file across processes), and the queue that
 //! turns concurrent deploys of this process into one write (RELIABILITY.md 1.5).
 
+use crate::core::code::Code;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -72,7 +73,7 @@ pub fn resolve(path: &Path, break_hard_link: bool) -> Result<Target> {
         }
         if !break_hard_link && hard_links(&meta) > 1 {
             return Err(Error::invalid(
-                "HARD_LINKED_FILE",
+                Code::HardLinkedFile,
                 "path",
                 format!(
                     "{} has {} hard links: replacing it would leave the other names on the old content",
@@ -88,7 +89,7 @@ pub fn resolve(path: &Path, break_hard_link: bool) -> Result<Target> {
         });
     }
     Err(Error::invalid(
-        "NOT_A_REGULAR_FILE",
+        Code::NotARegularFile,
         "path",
         format!("{} is a loop of symlinks", path.display()),
         "point the link at the client's config file",
@@ -97,7 +98,7 @@ pub fn resolve(path: &Path, break_hard_link: bool) -> Result<Target> {
 
 fn not_a_regular_file(path: &Path) -> Error {
     Error::invalid(
-        "NOT_A_REGULAR_FILE",
+        Code::NotARegularFile,
         "path",
         format!(
             "{} is not a regular file (a directory, FIFO, socket or device)",
@@ -126,7 +127,7 @@ pub fn read(path: &Path) -> Result<Option<Vec<u8>>> {
         Ok(meta) if !meta.is_file() => return Err(not_a_regular_file(path)),
         Ok(meta) if meta.len() > MAX_FILE_BYTES => {
             return Err(Error::invalid(
-                "FILE_TOO_LARGE",
+                Code::FileTooLarge,
                 "path",
                 format!(
                     "{} is {} MiB, over the {} MiB mcp-orch edits",
@@ -149,7 +150,7 @@ pub fn read_text(path: &Path) -> Result<Option<String>> {
             String::from_utf8(bytes).map_err(|_| Error::Parse {
                 path: path.to_path_buf(),
                 message: "the file is not UTF-8".into(),
-                code: "CONFIG_PARSE_ERROR",
+                code: Code::ConfigParseError,
             })
         })
         .transpose()

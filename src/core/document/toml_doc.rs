@@ -2,6 +2,7 @@
 //! Entries are written as explicit `[mcp_servers.<name>]` tables (with an implicit parent, as
 //! Codex itself does) whose nested maps (`env`, headers) are inline tables.
 
+use crate::core::code::Code;
 use serde_json::{Map, Number, Value};
 use toml_edit::{Array, DocumentMut, InlineTable, Item, Table, TableLike};
 
@@ -68,7 +69,7 @@ impl TomlDocument {
                 .and_then(Item::as_table_mut)
                 .ok_or_else(|| {
                     Error::invalid(
-                        "CONFIG_SHAPE_ERROR",
+                        Code::ConfigShapeError,
                         key.clone(),
                         format!("`{key}` is not a table in this TOML file"),
                         "fix the file by hand; mcp-orch leaves it untouched",

@@ -12,6 +12,7 @@
 //! [plan]: Orchestrator::plan
 //! [Apply]: Orchestrator::apply
 
+use crate::core::code::Code;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
@@ -346,7 +347,7 @@ impl Orchestrator {
                     std::str::from_utf8(bytes).map_err(|_| Error::Parse {
                         path: real.clone(),
                         message: "the file is not UTF-8".into(),
-                        code: "CONFIG_PARSE_ERROR",
+                        code: Code::ConfigParseError,
                     })
                 })
                 .transpose()?;
@@ -466,7 +467,7 @@ impl Orchestrator {
             return Ok(applied(outcomes, backup_id.as_deref(), new_text.is_some()));
         }
         Err(Error::invalid(
-            "CONCURRENT_MODIFICATION",
+            Code::ConcurrentModification,
             "path",
             format!(
                 "{} kept changing while it was being written",
@@ -724,7 +725,7 @@ impl Orchestrator {
             .collect();
         if !clashes.is_empty() && !req.adopt {
             return Err(Error::invalid(
-                "NAME_CLASH",
+                Code::NameClash,
                 "servers",
                 format!(
                     "{} already has server(s) added by hand named {}",
@@ -880,7 +881,7 @@ impl Orchestrator {
                     && release.version() < deployed
                 {
                     return Err(Error::invalid(
-                        "DOWNGRADE_REFUSED",
+                        Code::DowngradeRefused,
                         "artifact",
                         format!("v{} is older than the deployed v{deployed} of {client}/{profile}", release.version()),
                         format!(
@@ -893,7 +894,7 @@ impl Orchestrator {
             }
             Action::Deploy { artifact: None, .. } => self.latest_release(client, profile)?.ok_or_else(|| {
                 Error::invalid(
-                    "ARTIFACT_NOT_FOUND",
+                    Code::ArtifactNotFound,
                     "artifact",
                     format!("nothing has been published for {client}/{profile}"),
                     format!("publish the draft first: `mcp-orch publish --client {client} --profile {profile}`"),
@@ -902,7 +903,7 @@ impl Orchestrator {
             Action::Rollback { to: RollbackTarget::Steps(steps) } => {
                 let Some(current) = record.version else {
                     return Err(Error::invalid(
-                        "NOTHING_DEPLOYED",
+                        Code::NothingDeployed,
                         "client",
                         format!("no artifact is deployed for {client}/{profile}"),
                         "deploy one first, or restore a backup with `mcp-orch restore`",
@@ -914,7 +915,7 @@ impl Orchestrator {
                     .nth(steps.saturating_sub(1))
                     .ok_or_else(|| {
                         Error::invalid(
-                            "NO_EARLIER_ARTIFACT",
+                            Code::NoEarlierArtifact,
                             "steps",
                             format!("there is no published version {steps} step(s) before v{current} for {client}/{profile}"),
                             format!("see the versions with `mcp-orch history --client {client} --profile {profile}`"),
@@ -937,7 +938,7 @@ impl Orchestrator {
     ) -> Result<ReleaseEntries> {
         let mismatch = |what: &str| {
             Error::invalid(
-                "ARTIFACT_CLIENT_MISMATCH",
+                Code::ArtifactClientMismatch,
                 "artifact",
                 format!(
                     "artifact {} is for {what}, not {}/{}",

@@ -2,6 +2,7 @@
 //! The TUI's add form checks a candidate on every keystroke with exactly the checks
 //! `add_server` makes, so a form that validates is a form that adds.
 
+use crate::core::code::Code;
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::{AddServer, Orchestrator, build_server, check_env_name, resolve_params};
@@ -19,7 +20,7 @@ impl Orchestrator {
         let name = req.name.clone().unwrap_or_else(|| entry.id.clone());
         if !validate::is_valid_server_name(&name) {
             return Err(Error::invalid(
-                "INVALID_SERVER_NAME",
+                Code::InvalidServerName,
                 "name",
                 format!("`{name}` is not a valid server name"),
                 "use 1 to 64 letters, digits, `-`, `_` or `.`, starting with a letter or digit",
@@ -43,7 +44,7 @@ impl Orchestrator {
             check_env_name(key)?;
             if value.is_none() && !stored.contains(key) {
                 return Err(Error::invalid(
-                    "MISSING_SECRET",
+                    Code::MissingSecret,
                     format!("secret.{key}"),
                     format!("no value was given for secret `{key}` and none is stored"),
                     format!("type a value for {key}, or run `mcp-orch secrets set {key}`"),
@@ -71,7 +72,7 @@ impl Orchestrator {
                 );
             } else if var.required {
                 return Err(Error::invalid(
-                    "MISSING_REQUIRED_ENV",
+                    Code::MissingRequiredEnv,
                     format!("env.{}", var.name),
                     format!("`{}` needs env var `{}`", entry.id, var.name),
                     format!("give a value for {}", var.name),
@@ -93,7 +94,7 @@ impl Orchestrator {
         self.check_target(client, profile)?;
         if !validate::is_valid_server_name(to) {
             return Err(Error::invalid(
-                "INVALID_SERVER_NAME",
+                Code::InvalidServerName,
                 "name",
                 format!("`{to}` is not a valid server name"),
                 "use 1 to 64 letters, digits, `-`, `_` or `.`, starting with a letter or digit",
@@ -102,7 +103,7 @@ impl Orchestrator {
         let ((), draft) = self.drafts.update(client, profile, self.now(), |draft| {
             if from != to && draft.servers.contains_key(to) {
                 return Err(Error::invalid(
-                    "DUPLICATE_NAME",
+                    Code::DuplicateName,
                     "name",
                     format!("the draft already has a server named `{to}`"),
                     "choose another name",

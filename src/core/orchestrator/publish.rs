@@ -2,6 +2,7 @@
 //!
 //! Every key event and every publish, failed ones included, is appended to the audit log.
 
+use crate::core::code::Code;
 use std::collections::BTreeSet;
 use std::path::Path;
 
@@ -268,7 +269,7 @@ impl Orchestrator {
 
 fn mismatch(release: &Release, client: &str, profile: &str) -> Error {
     Error::invalid(
-        "ARTIFACT_CLIENT_MISMATCH",
+        Code::ArtifactClientMismatch,
         "artifact_id",
         format!(
             "artifact {} was published for {}/{}, not for {client}/{profile}",

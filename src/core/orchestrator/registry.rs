@@ -4,6 +4,7 @@
 //! server's, the TUI's); each has a `*_blocking` twin for the one-shot CLI that runs it on a
 //! fresh current-thread runtime and so must not be called from inside a runtime.
 
+use crate::core::code::Code;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -316,7 +317,7 @@ impl Orchestrator {
                     }
                     if self.catalog.find(name).is_none() {
                         return Err(Error::invalid(
-                            "UNKNOWN_SERVER",
+                            Code::UnknownServer,
                             "name",
                             format!(
                                 "`{name}` is neither in the draft of {client}/{profile} nor in the catalog"
@@ -526,7 +527,7 @@ impl Orchestrator {
             && !entries.iter().any(|(n, _)| n == name)
         {
             return Err(Error::invalid(
-                "NOT_IN_CLIENT_FILE",
+                Code::NotInClientFile,
                 "name",
                 format!(
                     "{} has no server named `{}`",

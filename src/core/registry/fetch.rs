@@ -2,6 +2,7 @@
 //! with exponential backoff on 5xx, 429, timeouts and connection failures, a cap on the body
 //! size and on redirects (RELIABILITY.md 3.6, API7 and API10).
 
+use crate::core::code::Code;
 use std::time::Duration;
 
 use reqwest::{StatusCode, Url};
@@ -47,7 +48,7 @@ pub fn client_builder() -> reqwest::ClientBuilder {
 pub fn check_base_url(raw: &str) -> Result<Url> {
     let bad = |why: &str| {
         Error::invalid(
-            "INVALID_REGISTRY_URL",
+            Code::InvalidRegistryUrl,
             "url",
             format!("`{raw}` cannot be used as a registry URL: {why}"),
             "give an https:// URL, e.g. https://registry.modelcontextprotocol.io (plain http only to localhost)",
@@ -126,7 +127,7 @@ pub async fn get_json(
         };
         if attempt >= policy.retries {
             return Err(Error::invalid(
-                "REGISTRY_UNREACHABLE",
+                Code::RegistryUnreachable,
                 "url",
                 format!(
                     "the registry did not answer {} after {} attempts: {}",
@@ -235,7 +236,7 @@ pub fn redact_url(url: &Url) -> String {
 
 fn http_error(url: &Url, what: &str) -> Error {
     Error::invalid(
-        "REGISTRY_HTTP_ERROR",
+        Code::RegistryHttpError,
         "url",
         format!("the registry at {} answered {what}", redact_url(url)),
         "check the registry URL (it must serve the v0.1 API), then run `mcp-orch registry sync` again",
@@ -245,7 +246,7 @@ fn http_error(url: &Url, what: &str) -> Error {
 /// A page that is not what the v0.1 API promises.
 pub fn bad_response(url: &Url, what: &str) -> Error {
     Error::invalid(
-        "REGISTRY_BAD_RESPONSE",
+        Code::RegistryBadResponse,
         "url",
         format!("unexpected answer from {}: {what}", redact_url(url)),
         "check that the URL serves the MCP Registry v0.1 API",

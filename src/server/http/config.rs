@@ -2,6 +2,7 @@
 //! then `MCP_ORCH_*` environment variables and flags (merged by the CLI). Every field is
 //! documented in docs/HTTP.md.
 
+use crate::core::code::Code;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -192,7 +193,7 @@ impl ServerConfig {
         toml::from_str(&text).map_err(|e| Error::Parse {
             path: path.to_path_buf(),
             message: e.to_string(),
-            code: "DATA_FILE_ERROR",
+            code: Code::DataFileError,
         })
     }
 
@@ -234,7 +235,7 @@ impl ServerConfig {
             .find(|o| o.contains('*') || o.trim() == "null")
         {
             return Err(Error::invalid(
-                "INSECURE_CONFIG",
+                Code::InsecureConfig,
                 "cors.origins",
                 format!("origin `{o}` is a wildcard; list exact origins"),
                 "write each origin in full, e.g. https://app.example.com",
@@ -242,7 +243,7 @@ impl ServerConfig {
         }
         if self.tls.cert.is_some() != self.tls.key.is_some() {
             return Err(Error::invalid(
-                "INVALID_CONFIG",
+                Code::InvalidConfig,
                 "tls",
                 "TLS needs both a certificate and a key",
                 "give both --tls-cert and --tls-key",
@@ -251,7 +252,7 @@ impl ServerConfig {
         if !self.is_loopback() {
             if !self.auth.required {
                 return Err(Error::invalid(
-                    "INSECURE_CONFIG",
+                    Code::InsecureConfig,
                     "auth.required",
                     format!("refusing to listen on {} without authentication", self.host),
                     "bind 127.0.0.1, or keep authentication on",
@@ -259,7 +260,7 @@ impl ServerConfig {
             }
             if !has_credentials {
                 return Err(Error::invalid(
-                    "INSECURE_CONFIG",
+                    Code::InsecureConfig,
                     "auth",
                     format!(
                         "refusing to listen on {}: no token or API key exists, so nobody could call it",
@@ -280,7 +281,7 @@ impl ServerConfig {
         }
         if self.limits.body_bytes == 0 || self.limits.max_connections == 0 {
             return Err(Error::invalid(
-                "INVALID_CONFIG",
+                Code::InvalidConfig,
                 "limits",
                 "limits must be positive",
                 "remove the zero limit from the config",

@@ -7,7 +7,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use crate::core::{self, ErrorKind};
+use crate::core;
 
 /// A core error, or a failure of the HTTP layer itself, as a response.
 #[derive(Debug)]
@@ -71,52 +71,10 @@ impl ApiError {
     }
 }
 
-/// The status for a core error, by its stable code.
+/// The status for a core error: its code's category decides (`core::code`).
 pub fn status_of(e: &core::Error) -> StatusCode {
-    if e.kind() == ErrorKind::Internal {
-        return StatusCode::INTERNAL_SERVER_ERROR;
-    }
-    match e.code() {
-        "UNKNOWN_CLIENT"
-        | "UNKNOWN_SERVER"
-        | "UNKNOWN_PROFILE"
-        | "SERVER_NOT_IN_DRAFT"
-        | "ARTIFACT_NOT_FOUND"
-        | "BACKUP_NOT_FOUND"
-        | "UNKNOWN_KEY"
-        | "TOKEN_NOT_FOUND" => StatusCode::NOT_FOUND,
-        "PROFILE_EXISTS"
-        | "KEY_EXISTS"
-        | "RELEASE_EXISTS"
-        | "DUPLICATE_NAME"
-        | "NAME_CLASH"
-        | "CONCURRENT_MODIFICATION"
-        | "DOWNGRADE_REFUSED"
-        | "KEY_IN_USE"
-        | "KEY_NOT_FOUND"
-        | "NO_EARLIER_ARTIFACT"
-        | "NOTHING_DEPLOYED"
-        | "PROFILE_PROTECTED"
-        | "TOKEN_NAME_EXISTS"
-        | "CONFIG_PARSE_ERROR"
-        | "CONFIG_SHAPE_ERROR"
-        | "NOT_A_REGULAR_FILE"
-        | "PLAN_STALE"
-        | "AUDIT_CORRUPT"
-        | "WRONG_CONTAINER_TYPE"
-        | "DUPLICATE_KEY"
-        | "JSON_NOT_STRICT"
-        | "HARD_LINKED_FILE"
-        | "FILE_TOO_LARGE" => StatusCode::CONFLICT,
-        "VALIDATION_FAILED"
-        | "SIGNATURE_INVALID"
-        | "ARTIFACT_TAMPERED"
-        | "UNTRUSTED_KEY"
-        | "ARTIFACT_CLIENT_MISMATCH"
-        | "UNSUPPORTED_SCHEMA"
-        | "KEY_ID_MISMATCH" => StatusCode::UNPROCESSABLE_ENTITY,
-        _ => StatusCode::BAD_REQUEST,
-    }
+    StatusCode::from_u16(e.error_code().category().http_status())
+        .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
 }
 
 impl IntoResponse for ApiError {

@@ -4,6 +4,7 @@
 //! answers with documented shapes (see /openapi.json); errors are `{"error": {...}}` with the
 //! core's stable codes.
 
+use crate::core::code::Code;
 use std::collections::BTreeMap;
 
 use axum::body::Bytes;
@@ -990,7 +991,7 @@ pub async fn get_config(
                 Some(id) => o.find_release(&client, &profile, id)?,
                 None => o.latest_release(&client, &profile)?.ok_or_else(|| {
                     crate::core::Error::invalid(
-                        "ARTIFACT_NOT_FOUND",
+                        Code::ArtifactNotFound,
                         "artifact",
                         format!("nothing has been published for {client}/{profile}"),
                         format!(
@@ -1436,8 +1437,8 @@ async fn plan_or_apply(
         (status = 400, description = "Malformed body or id", body = ErrorResponse),
         (status = 401, description = "Missing or bad credentials", body = ErrorResponse),
         (status = 403, description = "Needs the write scope", body = ErrorResponse),
-        (status = 404, description = "Unknown client or profile, or no signing key", body = ErrorResponse),
-        (status = 409, description = "Stale plan, name clash, or a client file that cannot be edited safely", body = ErrorResponse),
+        (status = 404, description = "Unknown client or profile", body = ErrorResponse),
+        (status = 409, description = "Stale plan, no signing key, name clash, or a client file that cannot be edited safely", body = ErrorResponse),
         (status = 413, description = "Body over 1 MiB", body = ErrorResponse),
         (status = 422, description = "The draft is not valid", body = ErrorResponse),
     ),

@@ -2,6 +2,7 @@
 //! knows about the target (where the client's file is, what the draft holds, what validation
 //! says) and the tool calls that do the work.
 
+use crate::core::code::Code;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
@@ -89,7 +90,7 @@ fn required<'a>(
 ) -> core::Result<&'a str> {
     arg(args, name).ok_or_else(|| {
         Error::invalid(
-            "INVALID_ARGUMENTS",
+            Code::InvalidArguments,
             name,
             format!("prompt `{prompt}` needs the argument `{name}`"),
             format!("give {name}, e.g. {name}=cursor"),

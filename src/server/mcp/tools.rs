@@ -9,6 +9,7 @@
 //! (`INVALID_ARGUMENTS`), so a model can correct itself; only an unknown tool is a protocol
 //! error.
 
+use crate::core::code::Code;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
@@ -793,7 +794,7 @@ pub async fn check_server_health(orch: &Orchestrator, a: HealthArgs) -> Outcome 
 }
 
 fn bad_argument(field: &str, message: String, hint: String) -> Error {
-    Error::invalid("INVALID_ARGUMENTS", field, message, hint)
+    Error::invalid(Code::InvalidArguments, field, message, hint)
 }
 
 /// Parses a tool's arguments; a mismatch is an `INVALID_ARGUMENTS` tool error naming the field.
@@ -1063,7 +1064,7 @@ pub fn list_available_servers(orch: &Orchestrator, a: SearchArgs) -> Outcome {
         .map(|t| {
             t.parse::<Transport>().map_err(|_| {
                 Error::invalid(
-                    "INVALID_TRANSPORT",
+                    Code::InvalidTransport,
                     "transport_filter",
                     format!("unknown transport `{t}`"),
                     "use stdio, http or sse",
@@ -1277,7 +1278,7 @@ pub fn release_json(release: &Release) -> Value {
 
 fn nothing_published(client: &str, profile: &str) -> Error {
     Error::invalid(
-        "ARTIFACT_NOT_FOUND",
+        Code::ArtifactNotFound,
         "artifact_id",
         format!("nothing has been published for {client}/{profile}"),
         format!(
