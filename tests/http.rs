@@ -1168,3 +1168,52 @@ fn rest_applies_exactly_the_plan_it_showed() {
     );
     assert_eq!(r.status, 400);
 }
+
+/// Bodies not declared as JSON are 415 and change nothing; unknown fields are 400, on every
+/// endpoint with a body.
+#[test]
+fn wrong_content_types_and_unknown_fields_are_refused() {
+    let (sb, t) = setup();
+    sb.json_ok(&["keys", "init"]);
+    let key = sb.json_ok(&["keys", "show"])["current"]["key_id"].clone();
+    let s = Server::start(&sb, &["--rate-limit", "0"]);
+    let r = s
+        .req()
+        .method("POST")
+        .path("/v1/keys/initialize")
+        .bearer(&t)
+        .header("Content-Type", "text/plain")
+        .body(br#"{"regenerate": true}"#.to_vec())
+        .send();
+    assert_eq!((r.status, r.code()), (415, "UNSUPPORTED_MEDIA_TYPE".into()));
+    assert_eq!(
+        sb.json_ok(&["keys", "show"])["current"]["key_id"],
+        key,
+        "not rotated"
+    );
+    let r = s
+        .req()
+        .method("POST")
+        .path("/v1/config/cursor/default/draft/add")
+        .bearer(&t)
+        .header("Content-Type", "text/plain")
+        .body(br#"{"server_id": "memory"}"#.to_vec())
+        .send();
+    assert_eq!((r.status, r.code()), (415, "UNSUPPORTED_MEDIA_TYPE".into()));
+    let r = s.post(
+        "/v1/config/cursor/default/draft/add",
+        &t,
+        &json!({"server_id": "memory", "sever_name": "typo"}),
+    );
+    assert_eq!(r.status, 400, "{}", r.text());
+    let r = s.post(
+        "/v1/config/cursor/default/publish",
+        &t,
+        &json!({"changelog": "x", "extra": 1}),
+    );
+    assert_eq!((r.status, r.code()), (400, "MALFORMED_JSON".into()));
+    assert_eq!(
+        sb.json_ok(&["draft", "show", "--client", "cursor"])["server_count"],
+        0
+    );
+}

@@ -117,6 +117,16 @@ pub enum Error {
     Internal(String),
 }
 
+/// An input as echoed back in an error message: at most 64 characters, so a hostile or
+/// mistaken megabyte is not repeated on every face.
+pub fn echo(input: &str) -> String {
+    const MAX: usize = 64;
+    match input.char_indices().nth(MAX) {
+        Some((cut, _)) => format!("{}… ({} bytes)", &input[..cut], input.len()),
+        None => input.to_owned(),
+    }
+}
+
 fn count_errors(diagnostics: &[Diagnostic]) -> usize {
     diagnostics.iter().filter(|d| d.is_error()).count()
 }
@@ -328,5 +338,23 @@ impl Error {
             hint: self.hint(),
             details,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn echoed_inputs_are_cut_at_64_characters() {
+        assert_eq!(echo("short"), "short");
+        let long = "é".repeat(1_000_000);
+        let shown = echo(&long);
+        assert!(shown.starts_with(&"é".repeat(64)));
+        assert!(
+            shown.ends_with("… (2000000 bytes)"),
+            "{}",
+            &shown[shown.len() - 30..]
+        );
     }
 }

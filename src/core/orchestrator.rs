@@ -688,7 +688,10 @@ impl Orchestrator {
             return Err(Error::invalid(
                 Code::InvalidServerName,
                 "name",
-                format!("`{name}` is not a valid server name"),
+                format!(
+                    "`{}` is not a valid server name",
+                    crate::core::error::echo(&name)
+                ),
                 "use 1 to 64 letters, digits, `-`, `_` or `.`, starting with a letter or digit",
             ));
         }

@@ -190,7 +190,10 @@ pub fn validate(draft: &Draft, ctx: &Context<'_>) -> Vec<Diagnostic> {
                 Severity::Error,
                 base.clone(),
                 Some(name),
-                format!("`{name}` is not a valid server name"),
+                format!(
+                    "`{}` is not a valid server name",
+                    crate::core::error::echo(name)
+                ),
                 "use 1 to 64 letters, digits, `-`, `_` or `.`, starting with a letter or digit"
                     .into(),
             );

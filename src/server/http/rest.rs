@@ -61,34 +61,63 @@ impl From<QueryRejection> for ApiError {
     }
 }
 
-/// An optional JSON body: empty means the defaults.
-fn optional_body<T: DeserializeOwned + Default>(
-    body: Result<Bytes, BytesRejection>,
-) -> Result<T, ApiError> {
-    let bytes = body.map_err(|r| {
-        let status = r.status();
-        ApiError::http(
-            status,
-            if status == StatusCode::PAYLOAD_TOO_LARGE {
-                "BODY_TOO_LARGE"
-            } else {
-                "MALFORMED_BODY"
-            },
-            r.body_text(),
-            "send a JSON body of at most 1 MiB",
-        )
-    })?;
-    if bytes.iter().all(u8::is_ascii_whitespace) || bytes.trim_ascii() == b"null" {
-        return Ok(T::default());
+/// An optional JSON body: empty (or `null`) means the defaults; anything else must be
+/// `application/json` (415 `UNSUPPORTED_MEDIA_TYPE` otherwise) and match the type, unknown
+/// fields refused (400 `MALFORMED_JSON`).
+pub struct OptionalJson<T>(pub T);
+
+impl<T, S> axum::extract::FromRequest<S> for OptionalJson<T>
+where
+    T: DeserializeOwned + Default,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, ApiError> {
+        let json = req
+            .headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .map(|v| v.trim().to_ascii_lowercase())
+            .is_some_and(|m| {
+                m == "application/json" || (m.starts_with("application/") && m.ends_with("+json"))
+            });
+        let bytes = Bytes::from_request(req, state)
+            .await
+            .map_err(|r: BytesRejection| {
+                let status = r.status();
+                ApiError::http(
+                    status,
+                    if status == StatusCode::PAYLOAD_TOO_LARGE {
+                        "BODY_TOO_LARGE"
+                    } else {
+                        "MALFORMED_BODY"
+                    },
+                    r.body_text(),
+                    "send a JSON body of at most 1 MiB",
+                )
+            })?;
+        if bytes.iter().all(u8::is_ascii_whitespace) || bytes.trim_ascii() == b"null" {
+            return Ok(Self(T::default()));
+        }
+        if !json {
+            return Err(ApiError::http(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "UNSUPPORTED_MEDIA_TYPE",
+                "the body is not declared as JSON",
+                "send it with `Content-Type: application/json`",
+            ));
+        }
+        serde_json::from_slice(&bytes).map(Self).map_err(|e| {
+            ApiError::http(
+                StatusCode::BAD_REQUEST,
+                "MALFORMED_JSON",
+                format!("the body is not valid for this endpoint: {e}"),
+                "send a JSON object as described in /openapi.json, or no body",
+            )
+        })
     }
-    serde_json::from_slice(&bytes).map_err(|e| {
-        ApiError::http(
-            StatusCode::BAD_REQUEST,
-            "MALFORMED_JSON",
-            format!("the body is not valid for this endpoint: {e}"),
-            "send a JSON object as described in /openapi.json, or no body",
-        )
-    })
 }
 
 // ---- shapes -----------------------------------------------------------------------------------
@@ -257,6 +286,7 @@ pub struct ConfigQuery {
 
 /// `POST /v1/config/diff` body: two `mcpServers` objects (or whole config files holding one).
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct DiffRequest {
     /// The old configuration.
     #[schema(value_type = Object)]
@@ -288,6 +318,7 @@ pub struct DiffResponse {
 
 /// `POST …/draft/add` body.
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct AddRequest {
     /// Catalog id.
     pub server_id: String,
@@ -309,6 +340,7 @@ pub struct AddRequest {
 
 /// `POST …/draft/remove` body.
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct RemoveRequest {
     /// The server's name in the draft (the original called it `server_id`).
     #[serde(default)]
@@ -1343,10 +1375,9 @@ pub async fn publish(
         client_id: client,
         profile,
     }): ApiPath<TargetPath>,
-    body: Result<Bytes, BytesRejection>,
+    OptionalJson(req): OptionalJson<PublishRequest>,
 ) -> Result<(StatusCode, Json<PublishResponse>), ApiError> {
     p.require(Scope::Write)?;
-    let req: PublishRequest = optional_body(body)?;
     let actor = p.actor();
     let release = state
         .blocking(move |o| o.publish(&client, &profile, req.changelog.as_deref(), &actor))
@@ -1381,10 +1412,9 @@ pub async fn deploy(
         client_id: client,
         profile,
     }): ApiPath<TargetPath>,
-    body: Result<Bytes, BytesRejection>,
+    OptionalJson(b): OptionalJson<DeployBody>,
 ) -> Result<Json<DeployResponse>, ApiError> {
     p.require(Scope::Write)?;
-    let b: DeployBody = optional_body(body)?;
     let req = PlanRequest {
         adopt: b.adopt,
         ..PlanRequest::new(
@@ -1451,10 +1481,9 @@ pub async fn apply(
         client_id: client,
         profile,
     }): ApiPath<TargetPath>,
-    body: Result<Bytes, BytesRejection>,
+    OptionalJson(b): OptionalJson<ApplyBody>,
 ) -> Result<Json<DeployResponse>, ApiError> {
     p.require(Scope::Write)?;
-    let b: ApplyBody = optional_body(body)?;
     let req = PlanRequest {
         adopt: b.adopt,
         ..PlanRequest::new(
@@ -1493,10 +1522,9 @@ pub async fn undeploy(
         client_id: client,
         profile,
     }): ApiPath<TargetPath>,
-    body: Result<Bytes, BytesRejection>,
+    OptionalJson(b): OptionalJson<UndeployBody>,
 ) -> Result<Json<DeployResponse>, ApiError> {
     p.require(Scope::Write)?;
-    let b: UndeployBody = optional_body(body)?;
     let req = PlanRequest::new(&client, &profile, Action::Undeploy);
     plan_or_apply(&state, &p, req, b.dry_run, b.plan_id, "undeployed").await
 }
@@ -1527,10 +1555,9 @@ pub async fn rollback(
         client_id: client,
         profile,
     }): ApiPath<TargetPath>,
-    body: Result<Bytes, BytesRejection>,
+    OptionalJson(b): OptionalJson<RollbackBody>,
 ) -> Result<Json<DeployResponse>, ApiError> {
     p.require(Scope::Write)?;
-    let b: RollbackBody = optional_body(body)?;
     let to = match (b.artifact_id, b.steps) {
         (Some(id), None) => RollbackTarget::Artifact(id),
         (None, steps) => RollbackTarget::Steps(steps.unwrap_or(1).max(1) as usize),
@@ -1715,10 +1742,9 @@ pub async fn server(
 pub async fn init_keys(
     State(state): State<AppState>,
     Extension(p): Extension<Principal>,
-    body: Result<Bytes, BytesRejection>,
+    OptionalJson(req): OptionalJson<KeysRequest>,
 ) -> Result<(StatusCode, Json<KeysResponse>), ApiError> {
     p.require(Scope::Admin)?;
-    let req: KeysRequest = optional_body(body)?;
     let actor = p.actor();
     let info = state
         .blocking(move |o| o.init_keys(req.regenerate, &actor))

@@ -84,6 +84,7 @@ pub struct HealthArgs {
     pub profile_id: String,
     /// Seconds to wait for each server (1 to 120).
     #[serde(default = "default_health_timeout")]
+    #[schemars(range(min = 1, max = 120))]
     pub timeout_secs: u64,
     /// Start the entries of the client's file as the client starts them (its environment, its
     /// expansion of `${VAR}` references) instead of the draft's servers; an entry that needs a
