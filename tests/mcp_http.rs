@@ -758,3 +758,50 @@ fn a_stale_plan_is_refused_over_mcp_and_the_audit_names_the_token() {
     let actor = format!("http:token:{writer_id}");
     assert_eq!(actors, [("error", actor.as_str()), ("ok", actor.as_str())]);
 }
+
+/// One semantic on every face: a release whose signature fails is an error with the same
+/// code from the CLI, the MCP tool and the REST API.
+#[test]
+fn a_release_that_fails_verification_is_the_same_error_on_every_face() {
+    let f = Fixture::new();
+    f.sb.json_ok(&["keys", "init"]);
+    f.sb.json_ok(&["draft", "add", "memory", "--client", "cursor"]);
+    f.sb.json_ok(&["publish", "--client", "cursor", "-m", "honest"]);
+    let release =
+        f.sb.root
+            .join("state/artifacts/releases/cursor/default/00000001.json");
+    let text = std::fs::read_to_string(&release).unwrap();
+    let tampered = text.replace(r#"\"changelog\":\"honest\""#, r#"\"changelog\":\"evil\""#);
+    assert_ne!(text, tampered);
+    std::fs::write(&release, tampered).unwrap();
+
+    let cli =
+        f.sb.json_err(&["deploy", "--client", "cursor", "--dry-run"], 1);
+    assert_eq!(cli["code"], "SIGNATURE_INVALID");
+    let rest = f.server.get("/v1/config/cursor/default", &f.write);
+    assert_eq!(
+        (rest.status, rest.code()),
+        (422, "SIGNATURE_INVALID".into())
+    );
+    let r = f.rpc(&f.write, None, &initialize());
+    let session = r.header("mcp-session-id").unwrap().to_owned();
+    let r = f.rpc(
+        &f.write,
+        Some(&session),
+        &call(
+            2,
+            "get_config",
+            &json!({"client_id": "cursor", "profile_id": "default"}),
+        ),
+    );
+    let mcp = answer(&r, 2)["result"].clone();
+    assert_eq!(mcp["isError"], true);
+    assert_eq!(mcp["structuredContent"]["code"], "SIGNATURE_INVALID");
+    // The same code, message, field and hint on the three faces (the MCP body always has
+    // `details`, `{}` when there are none).
+    let rest = rest.json()["error"].clone();
+    assert_eq!(cli, rest, "the CLI and REST bodies are the same");
+    for key in ["code", "message", "field", "hint"] {
+        assert_eq!(mcp["structuredContent"][key], rest[key], "{key}");
+    }
+}

@@ -267,7 +267,8 @@ pub struct ConfigResponse {
     pub key_id: String,
     /// The changelog.
     pub changelog: Option<String>,
-    /// Whether the signature and payload hash verify against the trust store.
+    /// Always true: a release whose signature or payload hash does not verify against the
+    /// trust store is an error (422) with its code, as on every face.
     pub verified: bool,
     /// The payload: servers and rendered entries (secret values never appear).
     #[schema(value_type = Object)]
@@ -1032,8 +1033,10 @@ pub async fn get_config(
                     )
                 })?,
             };
-            let verified = o.verify_release(&release).is_ok();
-            let payload = o.load_payload(release.artifact_id())?;
+            // A release that does not verify is an error with its code here as on every
+            // face (422 `SIGNATURE_INVALID`, `ARTIFACT_TAMPERED`, `UNTRUSTED_KEY`, ...).
+            let verified = o.verify_release(&release)?;
+            let payload = verified.payload;
             Ok(ConfigResponse {
                 client_id: release.client_id().to_owned(),
                 profile_id: release.profile_id().to_owned(),
@@ -1042,7 +1045,7 @@ pub async fn get_config(
                 created_at: release.envelope.created_at.to_rfc3339(),
                 key_id: release.key_id.clone(),
                 changelog: release.envelope.changelog.clone(),
-                verified,
+                verified: true,
                 payload: to_value(&payload),
             })
         })
