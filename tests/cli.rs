@@ -592,7 +592,7 @@ fn servers_show_prints_the_whole_entry() {
 fn servers_show_unknown_id_suggests_close_ids() {
     let sb = Sandbox::new();
     let err = sb.user_error(&["servers", "show", "githb"], "UNKNOWN_SERVER");
-    let expected = mcp_orch::core::search::suggest(&catalog(), "githb", 3);
+    let expected = mcp_orch::core::catalog::suggest(&catalog(), "githb", 3);
     assert_eq!(expected[0], "github");
     assert_eq!(
         err,

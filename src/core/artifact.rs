@@ -42,17 +42,7 @@ pub const ENVELOPE_SCHEMA: &str = "mcp-orch/artifact/v1";
 /// The shortest artifact id prefix accepted for lookups.
 pub const MIN_PREFIX: usize = 8;
 
-/// RFC 8785 (JCS) canonical bytes of a value (`serde_json_canonicalizer`).
-pub fn canonicalize<T: Serialize>(value: &T) -> Result<Vec<u8>> {
-    serde_json_canonicalizer::to_vec(value)
-        .map_err(|e| Error::Internal(format!("canonicalising: {e}")))
-}
-
-/// RFC 8785 (JCS) canonical text of a value.
-pub fn canonical_string<T: Serialize>(value: &T) -> Result<String> {
-    serde_json_canonicalizer::to_string(value)
-        .map_err(|e| Error::Internal(format!("canonicalising: {e}")))
-}
+pub use crate::core::canonical::{canonical_string, canonicalize};
 
 /// Lowercase hex sha256.
 pub fn sha256_hex(bytes: &[u8]) -> String {

@@ -320,7 +320,30 @@ impl Catalog {
     pub fn get(&self, id: &str) -> Result<&ServerEntry> {
         self.find(id).ok_or_else(|| Error::UnknownServer {
             id: id.to_owned(),
-            suggestions: crate::core::search::suggest(self, id, 3),
+            suggestions: suggest(self, id, 3),
         })
     }
+}
+
+/// Up to `n` ids that look like `id`, for "did you mean" hints.
+pub fn suggest(catalog: &Catalog, id: &str, n: usize) -> Vec<String> {
+    use nucleo_matcher::pattern::{CaseMatching, Normalization, Pattern};
+    use nucleo_matcher::{Config, Matcher};
+    let pattern = Pattern::parse(id, CaseMatching::Ignore, Normalization::Smart);
+    let mut matcher = Matcher::new(Config::DEFAULT);
+    let mut buf = Vec::new();
+    let mut scored: Vec<(u32, &str)> = catalog
+        .entries()
+        .iter()
+        .filter_map(|e| {
+            let hay = nucleo_matcher::Utf32Str::new(&e.id, &mut buf);
+            pattern.score(hay, &mut matcher).map(|s| (s, e.id.as_str()))
+        })
+        .collect();
+    scored.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(b.1)));
+    scored
+        .into_iter()
+        .take(n)
+        .map(|(_, id)| id.to_owned())
+        .collect()
 }

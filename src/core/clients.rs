@@ -185,7 +185,7 @@ pub struct ClientDef {
     /// How secrets reach servers by default (`launcher`, or `env` for the client's own
     /// reference syntax); a server can choose otherwise.
     #[serde(default)]
-    pub secret_delivery: crate::core::render::SecretDelivery,
+    pub secret_delivery: crate::core::draft::SecretDelivery,
     /// What the user must do for the change to take effect.
     #[serde(default)]
     pub restart_hint: String,
@@ -206,7 +206,7 @@ pub struct ClientDef {
     pub limits: Limits,
     /// How the client starts its servers (their environment, reference expansion).
     #[serde(default)]
-    pub launch: crate::core::launch::LaunchModel,
+    pub launch: LaunchModel,
     /// A path pinned by the user (in `<home>/clients.toml`), checked first.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
@@ -343,4 +343,49 @@ impl ClientRegistry {
     pub fn ids(&self) -> Vec<String> {
         self.clients.iter().map(|c| c.id.clone()).collect()
     }
+}
+
+// ---- how a client launches its servers (used by core::launch) -------------------------------
+
+/// The environment a client gives the stdio servers it starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ServerEnv {
+    /// Its whole environment (most clients).
+    #[default]
+    Inherit,
+    /// Only the names in `allowlist`, plus those an entry lists in `env_vars` (Codex).
+    Allowlist,
+    /// Its environment less names that look like credentials (Gemini CLI since 0.28).
+    RedactSecrets,
+}
+
+/// What a reference to a variable the client does not have becomes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UnsetReference {
+    /// The reference text itself (Claude Code: the server receives `${VAR}`).
+    #[default]
+    Literal,
+    /// An empty string (Gemini CLI).
+    Empty,
+}
+
+/// How a client launches its servers.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LaunchModel {
+    /// The environment a stdio server gets.
+    #[serde(default)]
+    pub server_env: ServerEnv,
+    /// The variables passed under [`ServerEnv::Allowlist`].
+    #[serde(default)]
+    pub allowlist: Vec<String>,
+    /// What an unset reference becomes.
+    #[serde(default)]
+    pub unset: UnsetReference,
+    /// The client's own command that lists its servers with their state (`claude mcp list`),
+    /// shown beside mcp-orch's verdict by `status --verify`; empty when it has none.
+    #[serde(default)]
+    pub list_command: Vec<String>,
 }

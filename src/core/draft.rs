@@ -13,7 +13,6 @@ use serde::{Deserialize, Serialize};
 use crate::core::catalog::Transport;
 use crate::core::error::{Error, Result};
 use crate::core::fsutil::{self, LockGuard};
-use crate::core::render::SecretDelivery;
 
 /// An environment value: plain text, or a reference to the secret store.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -196,6 +195,46 @@ impl DraftStore {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
             Err(e) => Err(Error::io(format!("removing {}", path.display()), e)),
+        }
+    }
+}
+
+/// How a server's secret values reach it when its client starts it.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum SecretDelivery {
+    /// mcp-orch's binary starts or bridges the server and reads the values from its secret
+    /// store: nothing has to be exported.
+    #[default]
+    Launcher,
+    /// The client's own env reference (`${VAR}`, `${env:VAR}`, ...), filled by the client
+    /// from its own environment, where the user must export the variable. Clients without a
+    /// reference syntax get the launcher.
+    Env,
+}
+
+impl SecretDelivery {
+    /// The name used in flags and files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Launcher => "launcher",
+            Self::Env => "env",
+        }
+    }
+}
+
+impl std::str::FromStr for SecretDelivery {
+    type Err = String;
+
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "launcher" => Ok(Self::Launcher),
+            "env" => Ok(Self::Env),
+            other => Err(format!(
+                "`{other}` is not a secret delivery: use `launcher` or `env`"
+            )),
         }
     }
 }

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use crate::core::code::{Category, Code};
-use crate::core::validate::Diagnostic;
+use crate::core::diagnostic::Diagnostic;
 
 /// Result alias used throughout the core.
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -192,7 +192,7 @@ impl TrustStore {
 }
 
 fn rotation_statement(from: &str, to: &str, at: DateTime<Utc>) -> Result<String> {
-    crate::core::artifact::canonical_string(&RotationStatement { from, to, at })
+    crate::core::canonical::canonical_string(&RotationStatement { from, to, at })
 }
 
 fn untrusted(key_id: &str) -> Error {

@@ -6,7 +6,6 @@
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::core::catalog::Transport;
@@ -14,48 +13,7 @@ use crate::core::clients::ClientDef;
 use crate::core::import;
 use crate::core::probe::ProbeSpec;
 
-/// The environment a client gives the stdio servers it starts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum ServerEnv {
-    /// Its whole environment (most clients).
-    #[default]
-    Inherit,
-    /// Only the names in `allowlist`, plus those an entry lists in `env_vars` (Codex).
-    Allowlist,
-    /// Its environment less names that look like credentials (Gemini CLI since 0.28).
-    RedactSecrets,
-}
-
-/// What a reference to a variable the client does not have becomes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum UnsetReference {
-    /// The reference text itself (Claude Code: the server receives `${VAR}`).
-    #[default]
-    Literal,
-    /// An empty string (Gemini CLI).
-    Empty,
-}
-
-/// How a client launches its servers.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct LaunchModel {
-    /// The environment a stdio server gets.
-    #[serde(default)]
-    pub server_env: ServerEnv,
-    /// The variables passed under [`ServerEnv::Allowlist`].
-    #[serde(default)]
-    pub allowlist: Vec<String>,
-    /// What an unset reference becomes.
-    #[serde(default)]
-    pub unset: UnsetReference,
-    /// The client's own command that lists its servers with their state (`claude mcp list`),
-    /// shown beside mcp-orch's verdict by `status --verify`; empty when it has none.
-    #[serde(default)]
-    pub list_command: Vec<String>,
-}
+pub use crate::core::clients::{LaunchModel, ServerEnv, UnsetReference};
 
 /// What the client's own list command says of each server: the line naming it, by name.
 /// `None` when the client has no such command or it is not installed. The command is given

@@ -19,7 +19,6 @@ use crate::core::code::Code;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use crate::core::catalog::Transport;
@@ -27,45 +26,7 @@ use crate::core::clients::{ClientDef, CommandStyle, RemoteSupport};
 use crate::core::draft::{DraftServer, EnvValue};
 use crate::core::error::{Error, Result};
 
-/// How a server's secret values reach it when its client starts it.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum SecretDelivery {
-    /// mcp-orch's binary starts or bridges the server and reads the values from its secret
-    /// store: nothing has to be exported.
-    #[default]
-    Launcher,
-    /// The client's own env reference (`${VAR}`, `${env:VAR}`, ...), filled by the client
-    /// from its own environment, where the user must export the variable. Clients without a
-    /// reference syntax get the launcher.
-    Env,
-}
-
-impl SecretDelivery {
-    /// The name used in flags and files.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Launcher => "launcher",
-            Self::Env => "env",
-        }
-    }
-}
-
-impl std::str::FromStr for SecretDelivery {
-    type Err = String;
-
-    fn from_str(s: &str) -> std::result::Result<Self, String> {
-        match s {
-            "launcher" => Ok(Self::Launcher),
-            "env" => Ok(Self::Env),
-            other => Err(format!(
-                "`{other}` is not a secret delivery: use `launcher` or `env`"
-            )),
-        }
-    }
-}
+pub use crate::core::draft::SecretDelivery;
 
 /// Whether secret values are written into the file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -154,24 +154,3 @@ pub fn search(catalog: &Catalog, index: &SearchIndex, query: &Query) -> Vec<Hit>
     hits.sort_unstable_by(|a, b| b.score.cmp(&a.score).then(a.index.cmp(&b.index)));
     hits
 }
-
-/// Up to `n` ids that look like `id`, for "did you mean" hints.
-pub fn suggest(catalog: &Catalog, id: &str, n: usize) -> Vec<String> {
-    let pattern = Pattern::parse(id, CaseMatching::Ignore, Normalization::Smart);
-    let mut matcher = Matcher::new(Config::DEFAULT);
-    let mut buf = Vec::new();
-    let mut scored: Vec<(u32, &str)> = catalog
-        .entries()
-        .iter()
-        .filter_map(|e| {
-            let hay = nucleo_matcher::Utf32Str::new(&e.id, &mut buf);
-            pattern.score(hay, &mut matcher).map(|s| (s, e.id.as_str()))
-        })
-        .collect();
-    scored.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(b.1)));
-    scored
-        .into_iter()
-        .take(n)
-        .map(|(_, id)| id.to_owned())
-        .collect()
-}

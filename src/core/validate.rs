@@ -4,47 +4,12 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use serde::{Deserialize, Serialize};
-
 use crate::core::catalog::{Catalog, ServerEntry, Transport};
 use crate::core::clients::{ClientDef, RemoteSupport};
 use crate::core::draft::{Draft, DraftServer, EnvValue};
 use crate::core::render;
 
-/// How bad a problem is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    /// Blocks publishing.
-    Error,
-    /// Worth knowing; does not block.
-    Warning,
-}
-
-/// One problem.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Diagnostic {
-    /// Stable code, e.g. `UNRESOLVED_PLACEHOLDER`.
-    pub code: String,
-    /// Severity.
-    pub severity: Severity,
-    /// JSON path into the draft, e.g. `servers.github.env.GITHUB_TOKEN`.
-    pub path: String,
-    /// The server concerned, if any.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub server: Option<String>,
-    /// What is wrong.
-    pub message: String,
-    /// What to do.
-    pub hint: String,
-}
-
-impl Diagnostic {
-    /// Whether this blocks publishing.
-    pub fn is_error(&self) -> bool {
-        self.severity == Severity::Error
-    }
-}
+pub use crate::core::diagnostic::{Diagnostic, Severity};
 
 /// What validation needs besides the draft: all of it is cheap to look up.
 pub struct Context<'a> {
