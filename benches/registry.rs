@@ -5,7 +5,7 @@
 
 #![allow(clippy::unwrap_used)]
 
-#[path = "../tests/support/fake_registry.rs"]
+#[path = "../tests/it/fake_registry.rs"]
 mod fake_registry;
 
 use std::hint::black_box;

@@ -5,8 +5,7 @@
 
 #![allow(clippy::unwrap_used, clippy::struct_field_names)]
 
-#[path = "support/fake_registry.rs"]
-mod fake_registry;
+use crate::fake_registry;
 
 use std::path::{Path, PathBuf};
 use std::process::Output;

@@ -18,7 +18,7 @@
 //! Regenerate the goldens with `UPDATE_GOLDENS=1 cargo test --test formats` and review them.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};

@@ -7,9 +7,8 @@
 //! fails these tests.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-#[path = "http/support.rs"]
-mod support;
+use crate::common;
+use crate::http_support as support;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};

@@ -12,9 +12,8 @@
 // the event poller), so a few short sleeps are deliberate.
 #![allow(clippy::disallowed_methods)]
 
-mod common;
-#[path = "http/support.rs"]
-mod support;
+use crate::common;
+use crate::http_support as support;
 
 use std::io::{Read, Write};
 use std::time::Duration;

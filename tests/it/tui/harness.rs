@@ -84,7 +84,7 @@ impl Harness {
             clock: Arc::new(FixedClock),
         };
         let orch = Orchestrator::open(options.clone()).unwrap();
-        // The real background server, never started here (tests/tui/e2e.rs starts it).
+        // The real background server, never started here (tests/it/tui/e2e.rs starts it).
         let server = Arc::new(Background::new(options, ServerConfig::default(), None));
         let entries: Arc<[_]> = orch.catalog().entries().to_vec().into();
         let state = State::new(

@@ -6,7 +6,7 @@
 //! Every test runs in its own sandbox (see `common`): the binary never sees the real home.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::path::Path;

@@ -4,12 +4,11 @@
 //! requests are rejected, and authentication is required where declared. The one check left
 //! out is "positive data acceptance": business rules (an invalid draft cannot be published, a
 //! catalog server needs its parameters) reject some schema-valid requests by design. The
-//! endless `/v1/events` stream is tested in tests/http.rs instead.
+//! endless `/v1/events` stream is tested in tests/it/http.rs instead.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-#[path = "http/support.rs"]
-mod support;
+use crate::common;
+use crate::http_support as support;
 
 use std::path::Path;
 

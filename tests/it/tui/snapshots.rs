@@ -137,7 +137,7 @@ fn server_panel() {
     let mut h = Harness::new(&root);
     h.press(KeyCode::Char('6'));
     snap(&mut h, "server");
-    // Running: what the background server reports (its own test is tests/tui/e2e.rs).
+    // Running: what the background server reports (its own test is tests/it/tui/e2e.rs).
     h.state.server = ServerStatus::Running(ServerInfo {
         addr: "http://127.0.0.1:8000".into(),
         token: Some("mcpo_k7Qx2v9TzP4mW8nR3sL6yB1cF5hJ0dG2aE7uK9oN4qM".into()),
