@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 use std::process::ExitCode;
 
 use super::Ctx;
-use crate::core::orchestrator::{DriftState, TargetStatus};
+use crate::core::orchestrator::{DriftState, StatusReport, TargetStatus};
 use crate::core::probe::parse_duration;
 
 /// Arguments of `status`.
@@ -45,12 +45,10 @@ pub fn run(args: &Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
         None
     };
     let failed = verified.iter().flatten().any(|v| !v.ok);
-    let drifted = targets.iter().any(|t| {
-        matches!(t.drift, DriftState::Drifted | DriftState::FileMissing)
-            || !t.missing_launcher.is_empty()
-    });
+    let report = StatusReport::of(targets.clone());
+    let drifted = report.drift_detected;
     if ctx.json {
-        let mut doc = serde_json::json!({ "targets": targets, "drift_detected": drifted });
+        let mut doc = serde_json::json!(report);
         if let Some(verified) = &verified {
             doc["verified"] = serde_json::json!(verified);
         }

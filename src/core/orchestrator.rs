@@ -37,7 +37,8 @@ mod recover;
 mod registry;
 
 pub use deploy::{
-    Action, DeployReport, DriftState, PlanRequest, RollbackTarget, TargetStatus, entry_hash,
+    Action, DeployReport, DriftState, PlanRequest, RollbackTarget, StatusReport, TargetRef,
+    TargetStatus, entry_hash,
 };
 pub use registry::{
     CheckStatus, DoctorCheck, DoctorReport, ProbeTarget, RegistryLoad, RegistryStatus,

@@ -804,3 +804,39 @@ fn a_release_that_fails_verification_is_the_same_error_on_every_face() {
         assert_eq!(mcp["structuredContent"][key], rest[key], "{key}");
     }
 }
+
+/// One answer on every face: the status of the same state is the same JSON from `status
+/// --json`, the MCP `config_status` tool and `GET /v1/status`, drift included.
+#[test]
+fn status_is_the_same_json_on_every_face() {
+    let f = Fixture::new();
+    f.sb.json_ok(&["keys", "init"]);
+    for client in ["cursor", "claude-code"] {
+        f.sb.json_ok(&["draft", "add", "memory", "--client", client]);
+        f.sb.json_ok(&["apply", "--client", client, "--yes"]);
+    }
+    // Cursor's owned entry changed by hand: drift.
+    let file = f.sb.home.join(".cursor/mcp.json");
+    let text = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(&file, text.replace("server-memory", "server-memory@9")).unwrap();
+
+    let cli = f.sb.json_ok(&["status"]);
+    let rest = f.server.get("/v1/status", &f.write);
+    assert_eq!(rest.status, 200);
+    let r = f.rpc(&f.write, None, &initialize());
+    let session = r.header("mcp-session-id").unwrap().to_owned();
+    let r = f.rpc(
+        &f.write,
+        Some(&session),
+        &call(2, "config_status", &json!({})),
+    );
+    let mcp = answer(&r, 2)["result"]["structuredContent"].clone();
+    assert_eq!(cli["count"], 2, "{cli}");
+    assert_eq!(cli["drift_detected"], true);
+    assert_eq!(
+        cli["drifted"],
+        json!([{"client_id": "cursor", "profile_id": "default"}])
+    );
+    assert_eq!(cli, rest.json(), "CLI and REST");
+    assert_eq!(cli, mcp, "CLI and MCP");
+}

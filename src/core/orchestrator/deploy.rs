@@ -187,6 +187,60 @@ pub(super) struct FileNow<'a> {
     pub text: Option<&'a str>,
 }
 
+impl TargetStatus {
+    /// Whether the user should look at this target: owned entries changed or gone, the file
+    /// missing or unreadable (for the client too), or an entry's `mcp-orch` binary gone.
+    pub fn needs_attention(&self) -> bool {
+        matches!(
+            self.drift,
+            DriftState::Drifted | DriftState::FileMissing | DriftState::Unreadable
+        ) || !self.missing_launcher.is_empty()
+    }
+}
+
+/// A (client, profile) pair.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TargetRef {
+    /// Client id.
+    pub client_id: String,
+    /// Profile id.
+    pub profile_id: String,
+}
+
+/// The status of the targets asked for, as every face shows it (`status --json`, the MCP
+/// `config_status` tool, `GET /v1/status`).
+#[derive(Debug, Clone, Serialize)]
+pub struct StatusReport {
+    /// Every target deployed or published.
+    pub targets: Vec<TargetStatus>,
+    /// How many.
+    pub count: usize,
+    /// Whether any needs attention (`status --check` exits 1).
+    pub drift_detected: bool,
+    /// Those that need attention.
+    pub drifted: Vec<TargetRef>,
+}
+
+impl StatusReport {
+    /// The report of `targets`.
+    pub fn of(targets: Vec<TargetStatus>) -> Self {
+        let drifted: Vec<TargetRef> = targets
+            .iter()
+            .filter(|t| t.needs_attention())
+            .map(|t| TargetRef {
+                client_id: t.client_id.clone(),
+                profile_id: t.profile_id.clone(),
+            })
+            .collect();
+        Self {
+            count: targets.len(),
+            drift_detected: !drifted.is_empty(),
+            drifted,
+            targets,
+        }
+    }
+}
+
 /// sha256 of an entry's RFC 8785 form.
 pub fn entry_hash(value: &Value) -> String {
     fsutil::sha256_hex(&serde_json_canonicalizer::to_vec(value).unwrap_or_default())

@@ -699,6 +699,13 @@ pub struct StatusResponse {
     /// Every target with a deploy record or a release.
     #[schema(value_type = Vec<Object>)]
     pub targets: Vec<Value>,
+    /// How many.
+    pub count: usize,
+    /// Whether any target needs attention (drifted, file missing or unreadable, launcher gone).
+    pub drift_detected: bool,
+    /// Those targets: `{client_id, profile_id}`.
+    #[schema(value_type = Vec<Object>)]
+    pub drifted: Vec<Value>,
 }
 
 /// `GET /v1/audit` query.
@@ -1797,8 +1804,13 @@ pub async fn status(
     let targets = state
         .blocking(move |o| o.status(q.client.as_deref().filter(|c| !c.is_empty())))
         .await?;
+    // The core's report, field for field: the same JSON as `status --json` and the MCP tool.
+    let report = crate::core::orchestrator::StatusReport::of(targets);
     Ok(Json(StatusResponse {
-        targets: targets.iter().map(to_value).collect(),
+        targets: report.targets.iter().map(to_value).collect(),
+        count: report.count,
+        drift_detected: report.drift_detected,
+        drifted: report.drifted.iter().map(to_value).collect(),
     }))
 }
 

@@ -1405,17 +1405,7 @@ pub fn config_status(orch: &Orchestrator, a: &StatusArgs) -> Outcome {
         }
         (client, None) => orch.status(client.as_deref())?,
     };
-    let drifted: Vec<Value> = targets
-        .iter()
-        .filter(|t| t.drift == crate::core::orchestrator::DriftState::Drifted)
-        .map(|t| json!({ "client_id": t.client_id, "profile_id": t.profile_id }))
-        .collect();
-    Ok(json!({
-        "targets": targets,
-        "count": targets.len(),
-        "drift_detected": !drifted.is_empty(),
-        "drifted": drifted,
-    }))
+    to_value(&crate::core::orchestrator::StatusReport::of(targets))
 }
 
 /// The JSON of a plan, or of what applying one did.
