@@ -65,6 +65,29 @@ pub fn replace_if_unchanged(
     new_mode: u32,
     private: bool,
 ) -> Result<Replace> {
+    replace(path, bytes, new_mode, private, Expect::Holds(expected))
+}
+
+/// What the file must hold just before the rename.
+#[derive(Clone, Copy)]
+enum Expect<'a> {
+    /// Anything: mcp-orch's own files, written under their lock.
+    Anything,
+    /// These bytes (`None`: still missing): client files other programs may rewrite.
+    Holds(Option<&'a [u8]>),
+}
+
+/// The one replace recipe: a temp file beside the real file, with the mode (less group and
+/// other bits when `private`) and owner of the file it replaces, written and fsynced; then,
+/// when `expected` is given, a check that the file still holds those bytes; the rename; the
+/// directory's fsync.
+fn replace(
+    path: &Path,
+    bytes: &[u8],
+    new_mode: u32,
+    private: bool,
+    expected: Expect<'_>,
+) -> Result<Replace> {
     let target = real_path(path);
     let dir = target
         .parent()
@@ -83,7 +106,9 @@ pub fn replace_if_unchanged(
     tmp.as_file()
         .sync_all()
         .map_err(|e| Error::io(ctx("syncing"), e))?;
-    if read_optional(&target)?.as_deref() != expected {
+    if let Expect::Holds(expected) = expected
+        && read_optional(&target)?.as_deref() != expected
+    {
         return Ok(Replace::Conflict);
     }
     tmp.persist(&target)
@@ -200,28 +225,7 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 /// file's mode (or `new_mode` for a new file) before any data is written, fsynced, renamed over
 /// the target, and the directory is fsynced. Readers see the old or the new bytes, never a mix.
 pub fn atomic_write(path: &Path, bytes: &[u8], new_mode: u32) -> Result<()> {
-    let target = real_path(path);
-    let dir = target
-        .parent()
-        .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
-    if !dir.exists() {
-        fs::create_dir_all(&dir)
-            .map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
-    }
-    let ctx = |what: &str| format!("{what} {}", target.display());
-    let mut tmp =
-        temp_file_for(&target, &dir).map_err(|e| Error::io(ctx("creating a temp file for"), e))?;
-    let mode = existing_mode(&target).unwrap_or(new_mode);
-    set_mode(tmp.as_file(), mode).map_err(|e| Error::io(ctx("setting the mode of"), e))?;
-    tmp.write_all(bytes)
-        .map_err(|e| Error::io(ctx("writing"), e))?;
-    tmp.as_file()
-        .sync_all()
-        .map_err(|e| Error::io(ctx("syncing"), e))?;
-    tmp.persist(&target)
-        .map_err(|e| Error::io(ctx("replacing"), e.error))?;
-    sync_dir(&dir);
-    Ok(())
+    replace(path, bytes, new_mode, false, Expect::Anything).map(|_| ())
 }
 
 /// Creates a new file that only the owner can read (mode 0600 from the start, never chmod-ed
