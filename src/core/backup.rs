@@ -15,6 +15,9 @@ use crate::core::state::DeployRecord;
 /// How many backups are kept per client.
 pub const KEEP: usize = 20;
 
+/// How many bytes of backups are kept per client (256 MiB).
+pub const MAX_BYTES: u64 = 256 * 1024 * 1024;
+
 /// One backup.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BackupInfo {
@@ -48,12 +51,24 @@ pub struct Owner {
 pub struct BackupStore {
     root: PathBuf,
     locks: PathBuf,
+    max_bytes: u64,
 }
 
 impl BackupStore {
     /// A store under `root` with locks in `locks`.
     pub fn new(root: PathBuf, locks: PathBuf) -> Self {
-        Self { root, locks }
+        Self {
+            root,
+            locks,
+            max_bytes: MAX_BYTES,
+        }
+    }
+
+    /// The same store with another byte budget per client.
+    #[must_use]
+    pub fn with_max_bytes(mut self, max_bytes: u64) -> Self {
+        self.max_bytes = max_bytes;
+        self
     }
 
     fn dir(&self, client: &str) -> PathBuf {
@@ -97,7 +112,18 @@ impl BackupStore {
             owned_by,
         };
         index.insert(0, info);
-        for old in index.split_off(KEEP.min(index.len())) {
+        // The newest KEEP, and no more than MAX_BYTES together (the newest always stays): a
+        // 50 MB file deployed often must not fill the disk with backups.
+        let mut total = 0;
+        let keep = index
+            .iter()
+            .take(KEEP)
+            .take_while(|b| {
+                total += b.size;
+                total <= self.max_bytes || total == b.size
+            })
+            .count();
+        for old in index.split_off(keep.max(1)) {
             let _ = std::fs::remove_file(dir.join(&old.sha256));
         }
         fsutil::write_json(&self.index_path(client), &index)?;
@@ -141,5 +167,37 @@ impl BackupStore {
             ));
         }
         Ok((info, bytes))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backups_stay_within_the_count_and_the_byte_budget_and_the_newest_stays() {
+        let dir = tempfile::tempdir().unwrap();
+        let store =
+            BackupStore::new(dir.path().join("b"), dir.path().join("l")).with_max_bytes(100);
+        let file = Path::new("/x/mcp.json");
+        let now = Utc::now();
+        for i in 0..3 {
+            store
+                .save("cursor", file, format!("{i:060}").as_bytes(), now, None)
+                .unwrap();
+        }
+        let kept = store.list("cursor").unwrap();
+        assert_eq!(kept.len(), 1, "60 + 60 bytes are over the 100-byte budget");
+        assert_eq!(
+            store.load("cursor", &kept[0].id).unwrap().1,
+            format!("{:060}", 2).as_bytes()
+        );
+        let blobs = std::fs::read_dir(dir.path().join("b/cursor"))
+            .unwrap()
+            .count();
+        assert_eq!(blobs, 2, "one blob and the index");
+        // Over the budget on its own: still kept.
+        store.save("cursor", file, &[b'x'; 500], now, None).unwrap();
+        assert_eq!(store.list("cursor").unwrap().len(), 1);
     }
 }
