@@ -102,19 +102,6 @@ pub struct CopyArgs {
     pub skip: bool,
 }
 
-/// The JSON shape of a draft: servers with secret values never included (only names).
-pub fn draft_json(draft: &Draft) -> serde_json::Value {
-    json!({
-        "client_id": draft.client,
-        "profile_id": draft.profile,
-        "servers": draft.servers,
-        "server_names": draft.servers.keys().collect::<Vec<_>>(),
-        "server_count": draft.servers.len(),
-        "revision": draft.revision,
-        "updated_at": draft.updated_at,
-    })
-}
-
 fn secret_values(
     orch: &Orchestrator,
     target: &Target,
@@ -257,10 +244,10 @@ pub fn run(cmd: Command, ctx: &Ctx) -> anyhow::Result<ExitCode> {
             }
         }
         Command::Show(args) => {
-            let draft = orch.draft(&args.target.client, &args.target.profile)?;
             if ctx.json {
-                ctx.print_json(&draft_json(&draft))?;
+                ctx.print_json(&orch.draft_view(&args.target.client, &args.target.profile)?)?;
             } else {
+                let draft = orch.draft(&args.target.client, &args.target.profile)?;
                 ctx.print(&show_text(&draft))?;
             }
         }

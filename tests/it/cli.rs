@@ -637,9 +637,9 @@ fn draft_changes_persist_across_processes() {
     let shown = sb.json_ok(&["draft", "show", "--client", "cursor"]);
     assert_eq!(shown["client_id"], "cursor");
     assert_eq!(shown["profile_id"], "default");
-    assert_eq!(shown["server_names"], json!(["memory"]));
+    assert_eq!(shown["servers"], json!(["memory"]));
     assert_eq!(shown["revision"], 1);
-    assert_eq!(shown["servers"]["memory"], added["server"]);
+    assert_eq!(shown["draft"]["memory"], added["server"]);
     assert!(shown["updated_at"].is_string());
 
     let added = sb.json_ok(&["draft", "add", "time", "--client", "cursor"]);
@@ -665,7 +665,7 @@ fn draft_changes_persist_across_processes() {
     );
 
     let shown = sb.json_ok(&["draft", "show", "--client", "cursor"]);
-    assert_eq!(shown["server_names"], json!(["time"]));
+    assert_eq!(shown["servers"], json!(["time"]));
     assert_eq!(shown["revision"], 3, "a rejected change is not saved");
 
     let cleared = sb.json_ok(&["draft", "clear", "--client", "cursor"]);
@@ -1030,8 +1030,8 @@ fn draft_copy_copies_servers_into_other_clients() {
     );
     let source = sb.json_ok(&["draft", "show", "--client", "cursor"]);
     let target = sb.json_ok(&["draft", "show", "--client", "vscode"]);
-    assert_eq!(target["server_names"], json!(["fetch", "memory", "time"]));
-    assert_eq!(target["servers"]["memory"], source["servers"]["memory"]);
+    assert_eq!(target["servers"], json!(["fetch", "memory", "time"]));
+    assert_eq!(target["draft"]["memory"], source["draft"]["memory"]);
 
     // An unknown target is refused before anything is copied.
     sb.json_ok(&[
@@ -1094,7 +1094,7 @@ fn draft_copy_gives_the_target_its_own_secret() {
     sb.json_ok(&["draft", "copy", "--client", "cursor", "--to", "codex"]);
     let shown = sb.json_ok(&["draft", "show", "--client", "codex"]);
     assert_eq!(
-        shown["servers"]["github"]["env"]["GITHUB_PERSONAL_ACCESS_TOKEN"],
+        shown["draft"]["github"]["env"]["GITHUB_PERSONAL_ACCESS_TOKEN"],
         json!({"secret": "codex/default/GITHUB_PERSONAL_ACCESS_TOKEN"})
     );
     assert_stored_secret(
@@ -1150,7 +1150,7 @@ fn concurrent_adds_to_one_draft_all_land() {
     }
     let shown = sb.json_ok(&["draft", "show", "--client", "cursor"]);
     let expected: Vec<String> = (0..N).map(|i| format!("mem-{i}")).collect();
-    assert_eq!(strings(&shown["server_names"]), expected);
+    assert_eq!(strings(&shown["servers"]), expected);
     assert_eq!(shown["revision"], N);
     let secrets = sb.json_ok(&["secrets", "list"]);
     let expected: Vec<String> = (0..N)
@@ -2098,7 +2098,7 @@ fn import_adopts_hand_added_servers_and_moves_literal_secrets_to_the_store() {
     );
     let shown = sb.json_ok(&["draft", "show", "--client", "claude-code"]);
     assert_eq!(
-        shown["servers"],
+        shown["draft"],
         json!({
             "hand": {
                 "transport": "stdio", "command": "node", "args": ["srv.js"],
@@ -2179,7 +2179,7 @@ fn import_keeps_a_stored_secret_of_the_same_name_by_renaming() {
     );
     let shown = sb.json_ok(&["draft", "show", "--client", "cursor"]);
     assert_eq!(
-        shown["servers"]["my-srv"]["env"],
+        shown["draft"]["my-srv"]["env"],
         json!({"API_TOKEN": {"secret": "cursor/default/MY_SRV_API_TOKEN"}})
     );
     assert_stored_secret(&sb, "cursor/default/API_TOKEN", "the-stored-one");
@@ -2255,13 +2255,13 @@ fn import_then_diff_leaves_reference_entries_unchanged() {
     }
     let shown = sb.json_ok(&["draft", "show", "--client", "claude-desktop"]);
     assert_eq!(
-        shown["servers"]["launched"]["env"],
+        shown["draft"]["launched"]["env"],
         json!({"GH_TOKEN": {"secret": "GH_TOKEN"}, "MODE": "x"})
     );
-    assert_eq!(shown["servers"]["launched"]["command"], "npx");
+    assert_eq!(shown["draft"]["launched"]["command"], "npx");
     let shown = sb.json_ok(&["draft", "show", "--client", "codex"]);
     assert_eq!(
-        shown["servers"]["api"]["headers"],
+        shown["draft"]["api"]["headers"],
         json!({"Authorization": "Bearer ${API_TOKEN}"})
     );
 }
@@ -2281,7 +2281,7 @@ fn import_keeps_literal_header_tokens_out_of_the_draft() {
     assert!(!run.stdout.contains("literal-tok-9999"), "{run}");
     let shown = sb.json_ok(&["draft", "show", "--client", "cursor"]);
     assert_eq!(
-        shown["servers"]["r"]["headers"],
+        shown["draft"]["r"]["headers"],
         json!({"Authorization": "Bearer ${cursor/default/R_AUTHORIZATION}"})
     );
     let names = sb.json_ok(&["secrets", "list"]);
@@ -2506,7 +2506,7 @@ fn hidden_aliases_work_and_stay_hidden() {
     assert_eq!(added["status"], "added");
     let shown = sb.json_ok(&["draft", "show", "--client", "zed"]);
     assert_eq!(
-        shown["servers"]["time"]["args"],
+        shown["draft"]["time"]["args"],
         json!(["mcp-server-time", "--local-timezone", "Europe/Paris"])
     );
     let removed = sb.json_ok(&["remove-server", "time", "--client", "zed"]);

@@ -672,18 +672,12 @@ fn draft_copy_refuses_name_clashes_unless_told() {
         "NAME_CLASH",
     );
     let kept = home.ok(&["draft", "show", "--client", "vscode"]);
-    assert_eq!(
-        kept["servers"]["memory"]["env"]["MEMORY_FILE_PATH"],
-        "/mine"
-    );
+    assert_eq!(kept["draft"]["memory"]["env"]["MEMORY_FILE_PATH"], "/mine");
     home.ok(&[
         "draft", "copy", "--client", "cursor", "--to", "vscode", "--skip",
     ]);
     let kept = home.ok(&["draft", "show", "--client", "vscode"]);
-    assert_eq!(
-        kept["servers"]["memory"]["env"]["MEMORY_FILE_PATH"],
-        "/mine"
-    );
+    assert_eq!(kept["draft"]["memory"]["env"]["MEMORY_FILE_PATH"], "/mine");
     home.ok(&[
         "draft",
         "copy",
@@ -695,7 +689,7 @@ fn draft_copy_refuses_name_clashes_unless_told() {
     ]);
     let replaced = home.ok(&["draft", "show", "--client", "vscode"]);
     assert_ne!(
-        replaced["servers"]["memory"]["env"]["MEMORY_FILE_PATH"],
+        replaced["draft"]["memory"]["env"]["MEMORY_FILE_PATH"],
         "/mine"
     );
 }

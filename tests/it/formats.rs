@@ -578,7 +578,7 @@ fn cli_case(id: &str) {
         .collect();
     assert_eq!(skipped, case.skipped, "{id}: {import:#}");
     let shown = sb.json_ok(&["draft", "show", "--client", id, "--profile", "imported"]);
-    let imported = &shown["servers"][case.hand_added];
+    let imported = &shown["draft"][case.hand_added];
     assert_eq!(imported["origin"], "imported");
     let hand = &generic_entries(&client, &parse_generic(client.format, &before))
         .into_iter()

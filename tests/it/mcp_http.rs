@@ -820,3 +820,36 @@ fn status_is_the_same_json_on_every_face() {
     assert_eq!(cli, rest.json(), "CLI and REST");
     assert_eq!(cli, mcp, "CLI and MCP");
 }
+
+/// One answer on every face: a draft is the same JSON from `draft show --json`, the MCP
+/// `view_draft_config` tool and `GET /v1/config/{c}/{p}/draft`.
+#[test]
+fn a_draft_is_the_same_json_on_every_face() {
+    let f = Fixture::new();
+    f.sb.json_ok(&["draft", "add", "memory", "--client", "cursor"]);
+    f.sb.json_ok(&[
+        "draft",
+        "add",
+        "github",
+        "--client",
+        "cursor",
+        "--secret",
+        "GITHUB_PERSONAL_ACCESS_TOKEN=ghp_sameonallfaces",
+    ]);
+    let cli = f.sb.json_ok(&["draft", "show", "--client", "cursor"]);
+    let rest = f.server.get("/v1/config/cursor/default/draft", &f.write);
+    assert_eq!(rest.status, 200);
+    let r = f.rpc(&f.write, None, &initialize());
+    let session = r.header("mcp-session-id").unwrap().to_owned();
+    let r = f.rpc(
+        &f.write,
+        Some(&session),
+        &call(2, "view_draft_config", &json!({"client_id": "cursor"})),
+    );
+    let mcp = answer(&r, 2)["result"]["structuredContent"].clone();
+    assert_eq!(cli["servers"], json!(["github", "memory"]), "{cli}");
+    assert!(cli["draft"]["github"].is_object() && cli["mcpServers"]["github"].is_object());
+    assert!(!cli.to_string().contains("ghp_sameonallfaces"));
+    assert_eq!(cli, rest.json(), "CLI and REST");
+    assert_eq!(cli, mcp, "CLI and MCP");
+}

@@ -382,6 +382,9 @@ pub struct DraftView {
     pub server_count: usize,
     /// Change counter.
     pub revision: u64,
+    /// When it last changed (RFC 3339), `null` for a draft never saved.
+    #[schema(value_type = Option<String>)]
+    pub updated_at: Value,
     /// The draft's servers.
     #[schema(value_type = Object)]
     pub draft: Value,
@@ -389,6 +392,10 @@ pub struct DraftView {
     #[serde(rename = "mcpServers")]
     #[schema(value_type = Object)]
     pub mcp_servers: Value,
+    /// Why the entries cannot be rendered yet (the draft is shown all the same).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub render_error: Option<Value>,
 }
 
 /// `DELETE …/draft`.
@@ -1238,21 +1245,17 @@ pub async fn view_draft(
     p.require(Scope::Read)?;
     let out = state
         .blocking(move |o| {
-            let draft = o.draft(&client, &profile)?;
-            let def = o.client(&client)?;
-            let entries = o.render_entries(
-                def,
-                &draft.servers,
-                crate::core::render::SecretStyle::AsConfigured,
-            )?;
+            let view = o.draft_view(&client, &profile)?;
             Ok(DraftView {
-                client_id: client,
-                profile_id: profile,
-                servers: draft.servers.keys().cloned().collect(),
-                server_count: draft.servers.len(),
-                revision: draft.revision,
-                draft: to_value(&draft.servers),
-                mcp_servers: to_value(&entries),
+                client_id: view.client_id,
+                profile_id: view.profile_id,
+                servers: view.servers,
+                server_count: view.server_count,
+                revision: view.revision,
+                updated_at: to_value(&view.updated_at),
+                draft: to_value(&view.draft),
+                mcp_servers: to_value(&view.mcp_servers),
+                render_error: view.render_error.as_ref().map(to_value),
             })
         })
         .await?;

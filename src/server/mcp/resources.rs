@@ -7,7 +7,6 @@ use serde_json::{Value, json};
 
 use super::tools;
 use crate::core::events::{DomainEvent, StateSnapshot};
-use crate::core::render::SecretStyle;
 use crate::core::{self, Error, Orchestrator};
 
 /// JSON, the type of every resource.
@@ -323,16 +322,18 @@ fn client_capabilities(orch: &Orchestrator) -> core::Result<Value> {
 }
 
 fn draft(orch: &Orchestrator, client: &str, profile: &str) -> core::Result<Value> {
-    let draft = orch.draft(client, profile)?;
-    let def = orch.client(client)?;
-    let mut v = tools::draft_json(&draft);
-    match orch.render_entries(def, &draft.servers, SecretStyle::AsConfigured) {
-        Ok(entries) => v["payload"] = json!(entries),
-        Err(e) => {
-            v["payload"] = Value::Null;
-            v["payload_error"] = super::error_body(&e);
+    // The draft as every face shows it, with the original resource's `payload` (the rendered
+    // entries) and `payload_error`.
+    let view = orch.draft_view(client, profile)?;
+    let mut v = serde_json::to_value(&view)
+        .map_err(|e| core::Error::Internal(format!("serialising a draft: {e}")))?;
+    v["payload"] = match &view.render_error {
+        None => json!(view.mcp_servers),
+        Some(error) => {
+            v["payload_error"] = json!(error);
+            Value::Null
         }
-    }
+    };
     Ok(v)
 }
 

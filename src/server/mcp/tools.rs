@@ -1202,22 +1202,9 @@ pub fn remove_server_from_config(orch: &Orchestrator, a: &RemoveArgs) -> Outcome
     }))
 }
 
-/// The JSON shape of a draft (secret values are never in a draft, only their names).
-pub fn draft_json(draft: &crate::core::draft::Draft) -> Value {
-    json!({
-        "client_id": draft.client,
-        "profile_id": draft.profile,
-        "draft": draft.servers,
-        "server_count": draft.servers.len(),
-        "servers": draft.servers.keys().collect::<Vec<_>>(),
-        "revision": draft.revision,
-        "updated_at": draft.updated_at,
-    })
-}
-
 /// `view_draft_config`.
 pub fn view_draft_config(orch: &Orchestrator, a: &TargetArgs) -> Outcome {
-    Ok(draft_json(&orch.draft(&a.client_id, &a.profile_id)?))
+    to_value(&orch.draft_view(&a.client_id, &a.profile_id)?)
 }
 
 /// `clear_draft_config`.
