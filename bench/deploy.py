@@ -26,6 +26,20 @@ target = json.loads(subprocess.run(["cargo", "metadata", "--format-version", "1"
 BIN = os.path.join(target, "release", "mcp-orch")
 
 
+_made = []
+
+
+def _mkdtemp():
+    """A temp home, removed when the benchmark ends (a 50 MB client file and its backups add up)."""
+    path = tempfile.mkdtemp()
+    _made.append(path)
+    return path
+
+
+import atexit, shutil
+atexit.register(lambda: [shutil.rmtree(p, ignore_errors=True) for p in _made])
+
+
 def env_for(home):
     return {"PATH": os.environ["PATH"], "HOME": home, "MCP_ORCH_HOME": os.path.join(home, "state"),
             "XDG_CONFIG_HOME": os.path.join(home, ".config"), "NO_COLOR": "1"}
@@ -50,7 +64,7 @@ def pct(values, p):
 
 
 def sequential():
-    home = tempfile.mkdtemp()
+    home = _mkdtemp()
     env = env_for(home)
     os.makedirs(os.path.join(home, ".cursor"))
     with open(os.path.join(home, ".cursor", "mcp.json"), "w") as f:
@@ -71,7 +85,7 @@ def sequential():
 
 def shared_file(n):
     """A home with n Cursor profiles pinned to one file, each with one published server."""
-    home = tempfile.mkdtemp()
+    home = _mkdtemp()
     env = env_for(home)
     shared = os.path.join(home, "shared-mcp.json")
     with open(shared, "w") as f:
@@ -150,7 +164,7 @@ def concurrent_http(n=100):
 
 
 def publish500():
-    home = tempfile.mkdtemp()
+    home = _mkdtemp()
     env = env_for(home)
     run(env, "keys", "init")
     state = os.path.join(home, "state")
@@ -165,7 +179,7 @@ def publish500():
 
 
 def apply_runs():
-    home = tempfile.mkdtemp()
+    home = _mkdtemp()
     env = env_for(home)
     run(env, "keys", "init")
     run(env, "draft", "add", "memory", "--client", "cursor")
@@ -182,7 +196,7 @@ def apply_runs():
 
 
 def big_file_memory(mb=50):
-    home = tempfile.mkdtemp()
+    home = _mkdtemp()
     env = env_for(home)
     env["CLAUDE_CONFIG_DIR"] = os.path.join(home, ".claude-config")
     os.makedirs(env["CLAUDE_CONFIG_DIR"])

@@ -8,7 +8,6 @@
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -29,16 +28,10 @@ fn python() -> PathBuf {
     )
 }
 
-/// A private copy of the binary under test, so a concurrent build elsewhere cannot swap it.
+/// The binary under test. (It used to be copied into a temp directory held by a static, which
+/// is never dropped: every test process left a 300 MB copy behind in /tmp.)
 fn bin() -> &'static Path {
-    static BIN: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
-    let (_, path) = BIN.get_or_init(|| {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("mcp-orch");
-        std::fs::copy(env!("CARGO_BIN_EXE_mcp-orch"), &path).unwrap();
-        (dir, path)
-    });
-    path
+    Path::new(env!("CARGO_BIN_EXE_mcp-orch"))
 }
 
 /// A temporary home with a Cursor file holding one hand-written server.
