@@ -160,6 +160,8 @@ pub struct DeployReport {
 /// One apply waiting for its file's lock.
 pub(super) struct Job {
     request: PlanRequest,
+    /// The file as the profile (or the backup) names it, resolved once before queueing.
+    path: PathBuf,
     confirmed: Option<String>,
     actor: String,
 }
@@ -351,11 +353,12 @@ impl Orchestrator {
         if let Action::Apply { changelog } = &req.action {
             self.publish_if_changed(req, changelog.as_deref(), actor)?;
         }
-        let target = self
-            .file_of(req)
-            .and_then(|path| writer::resolve(&path, req.break_hard_link));
-        let target = match target {
-            Ok(target) => target,
+        let resolved = self.file_of(req).and_then(|path| {
+            let target = writer::resolve(&path, req.break_hard_link)?;
+            Ok((path, target))
+        });
+        let (path, target) = match resolved {
+            Ok(resolved) => resolved,
             Err(e) => {
                 self.record(failed_event(req, actor, &e))?;
                 return Err(e);
@@ -363,6 +366,7 @@ impl Orchestrator {
         };
         let job = Job {
             request: req.clone(),
+            path,
             confirmed: confirmed.map(str::to_owned),
             actor: actor.to_owned(),
         };
@@ -419,9 +423,8 @@ impl Orchestrator {
                     records.insert(key.clone(), record);
                 }
                 let text = new_text.as_deref().or(old_text);
-                let path = self.file_of(req).unwrap_or_else(|_| real.clone());
                 let now = FileNow {
-                    path: &path,
+                    path: &job.path,
                     target,
                     text,
                 };
