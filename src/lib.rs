@@ -4,6 +4,7 @@
 //! [`server`] serves it over MCP (stdio and HTTP) and as a REST API.
 //! [`app`] and [`ui`] are the interactive TUI.
 
+pub mod api;
 pub mod app;
 pub mod cli;
 pub mod core;

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use chrono::{DateTime, Duration, Utc};
 
 use super::Ctx;
-use crate::core::{self, audit::Filter};
+use crate::core;
 
 /// Arguments of `audit`.
 #[derive(Debug, clap::Args)]
@@ -62,9 +62,8 @@ pub fn parse_since(raw: &str, now: DateTime<Utc>) -> core::Result<DateTime<Utc>>
 /// Runs `audit`.
 pub fn run(args: &Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
     let orch = ctx.open()?;
-    let log = orch.audit_log();
     if args.verify {
-        let report = log.verify()?;
+        let report = crate::api::audit::verify(&orch)?;
         if ctx.json {
             ctx.print_json(&report)?;
         } else if report.ok {
@@ -94,20 +93,25 @@ pub fn run(args: &Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
         .as_deref()
         .map(|s| parse_since(s, orch.now()))
         .transpose()?;
-    let filter = Filter {
-        client: args.client.clone(),
-        profile: args.profile.clone(),
-        since,
-        action: args.action.clone(),
-    };
-    let records = log.read(&filter)?;
+    let page = crate::api::audit::read(
+        &orch,
+        &crate::api::AuditQuery {
+            client: args.client.clone(),
+            profile: args.profile.clone(),
+            action: args.action.clone(),
+            since,
+            limit: None,
+            verify: false,
+        },
+    )?;
+    let records = &page.records;
     if ctx.json {
-        ctx.print_json(&serde_json::json!({ "records": records, "count": records.len() }))?;
+        ctx.print_json(&page)?;
     } else if records.is_empty() {
         ctx.print("no audit records match")?;
     } else {
         let mut out = String::new();
-        for r in &records {
+        for r in records {
             let e = &r.event;
             let target = match (&e.client_id, &e.profile_id) {
                 (Some(c), Some(p)) => format!("{c}/{p}"),

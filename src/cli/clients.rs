@@ -19,11 +19,11 @@ pub struct Args {
 /// Runs `clients`.
 pub fn run(args: &Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
     let orch = ctx.open()?;
-    let statuses = orch.client_statuses()?;
     if ctx.json {
-        ctx.print_json(&serde_json::json!({ "clients": statuses, "count": statuses.len() }))?;
+        ctx.print_json(&crate::api::clients::list_clients(&orch)?)?;
         return Ok(ExitCode::SUCCESS);
     }
+    let statuses = orch.client_statuses()?;
     let mut out = String::new();
     let _ = writeln!(
         out,

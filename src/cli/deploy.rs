@@ -10,6 +10,7 @@ use serde_json::json;
 
 use super::Ctx;
 use super::diff::plan_text;
+use crate::api;
 use crate::core::orchestrator::{Action, ClientSet, DeployReport, PlanRequest, RollbackTarget};
 use crate::core::{self, Orchestrator};
 
@@ -234,7 +235,7 @@ fn run_for_clients(
     if single {
         let report = plan_and_apply(&orch, ctx, &request(&clients[0])?, confirm)?;
         if ctx.json {
-            ctx.print_json(&report)?;
+            ctx.print_json(&api::DeployOutcome::of(&report))?;
         } else {
             ctx.print(&report_text(&report))?;
         }
@@ -249,7 +250,8 @@ fn run_for_clients(
         }
     }
     if ctx.json {
-        ctx.print_json(&json!({ "results": reports, "failures": failures }))?;
+        let results: Vec<api::DeployOutcome> = reports.iter().map(api::DeployOutcome::of).collect();
+        ctx.print_json(&json!({ "results": results, "failures": failures }))?;
     } else {
         for r in &reports {
             ctx.print(&report_text(r))?;

@@ -76,7 +76,7 @@ pub fn run(args: &Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
     let orch = ctx.open()?;
     let plan = orch.diff(&args.target.client, &args.target.profile)?;
     if ctx.json {
-        ctx.print_json(&plan)?;
+        ctx.print_json(&crate::api::FilePlan::of(&plan, "draft"))?;
     } else {
         ctx.print(&plan_text(&plan))?;
     }

@@ -9,6 +9,7 @@ use serde_json::json;
 
 use super::Ctx;
 use super::output::{Target, diagnostics_text, parse_pair};
+use crate::api;
 use crate::core::draft::{Draft, EnvValue};
 use crate::core::orchestrator::{AddServer, OnClash};
 use crate::core::render::SecretDelivery;
@@ -192,71 +193,78 @@ pub fn run(cmd: Command, ctx: &Ctx) -> anyhow::Result<ExitCode> {
                 .iter()
                 .map(|p| parse_pair("--shared-secret", p))
                 .collect::<core::Result<Vec<_>>>()?;
-            let outcome = orch.add_server(&AddServer {
-                client: args.target.client.clone(),
-                profile: args.target.profile.clone(),
-                server_id: args.server_id.clone(),
-                name: args.name.clone(),
-                params,
-                env,
-                secrets,
-                shared_secrets,
-                secret_delivery: args.secret_delivery,
-            })?;
+            let change = api::drafts::add_server(
+                &orch,
+                &AddServer {
+                    client: args.target.client.clone(),
+                    profile: args.target.profile.clone(),
+                    server_id: args.server_id.clone(),
+                    name: args.name.clone(),
+                    params,
+                    env,
+                    secrets,
+                    shared_secrets,
+                    secret_delivery: args.secret_delivery,
+                },
+            )?;
             if ctx.json {
-                ctx.print_json(&json!({
-                    "status": "added",
-                    "server_name": outcome.name,
-                    "server": outcome.server,
-                    "server_count": outcome.server_count,
-                    "stored_secrets": outcome.stored_secrets,
-                    "diagnostics": outcome.diagnostics,
-                }))?;
+                ctx.print_json(&change)?;
             } else {
                 let mut text = format!(
                     "added `{}` to {}/{} ({} servers)",
-                    outcome.name, args.target.client, args.target.profile, outcome.server_count
+                    change.server_name, change.client_id, change.profile_id, change.server_count
                 );
-                if !outcome.stored_secrets.is_empty() {
+                if !change.stored_secrets.is_empty() {
                     let _ = write!(
                         text,
                         "\nstored secrets: {}",
-                        outcome.stored_secrets.join(", ")
+                        change.stored_secrets.join(", ")
                     );
                 }
-                if !outcome.diagnostics.is_empty() {
-                    let _ = write!(text, "\n{}", diagnostics_text(&outcome.diagnostics));
+                if !change.diagnostics.is_empty() {
+                    let _ = write!(text, "\n{}", diagnostics_text(&change.diagnostics));
                 }
                 ctx.print(&text)?;
             }
         }
         Command::Remove(args) => {
-            let draft =
-                orch.remove_server(&args.target.client, &args.target.profile, &args.name)?;
+            let change = api::drafts::remove_server(
+                &orch,
+                &args.target.client,
+                &args.target.profile,
+                &args.name,
+            )?;
             if ctx.json {
-                ctx.print_json(&json!({ "status": "removed", "server_name": args.name, "server_count": draft.servers.len() }))?;
+                ctx.print_json(&change)?;
             } else {
                 ctx.print(&format!(
                     "removed `{}` ({} servers left)",
-                    args.name,
-                    draft.servers.len()
+                    args.name, change.server_count
                 ))?;
             }
         }
         Command::Show(args) => {
             if ctx.json {
-                ctx.print_json(&orch.draft_view(&args.target.client, &args.target.profile)?)?;
+                ctx.print_json(&api::drafts::view_draft(
+                    &orch,
+                    &args.target.client,
+                    &args.target.profile,
+                )?)?;
             } else {
                 let draft = orch.draft(&args.target.client, &args.target.profile)?;
                 ctx.print(&show_text(&draft))?;
             }
         }
         Command::Clear(args) => {
-            let previous = orch.clear_draft(&args.target.client, &args.target.profile)?;
+            let cleared =
+                api::drafts::clear_draft(&orch, &args.target.client, &args.target.profile)?;
             if ctx.json {
-                ctx.print_json(&json!({ "status": "cleared", "previous_count": previous }))?;
+                ctx.print_json(&cleared)?;
             } else {
-                ctx.print(&format!("cleared the draft ({previous} servers removed)"))?;
+                ctx.print(&format!(
+                    "cleared the draft ({} servers removed)",
+                    cleared.previous_count
+                ))?;
             }
         }
         Command::Copy(args) => {

@@ -3,11 +3,9 @@
 use std::fmt::Write as _;
 use std::process::ExitCode;
 
-use serde_json::{Value, json};
-
 use super::Ctx;
 use super::output::Target;
-use super::publish::release_json;
+use crate::api;
 use crate::core::artifact::short_id;
 
 /// Arguments of `history`.
@@ -29,33 +27,12 @@ pub struct Args {
 pub fn run(args: &Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
     let orch = ctx.open()?;
     let (client, profile) = (&args.target.client, &args.target.profile);
-    let releases = orch.history(client, profile)?;
-    let rows: Vec<Value> = releases
-        .iter()
-        .map(|r| {
-            let mut row = release_json(r);
-            match orch.verify_release(r) {
-                Ok(_) => {
-                    row["verified"] = json!(true);
-                    row["error_code"] = Value::Null;
-                }
-                Err(e) => {
-                    row["verified"] = json!(false);
-                    row["error_code"] = json!(e.code());
-                }
-            }
-            row
-        })
-        .collect();
+    let list = api::releases::history(&orch, client, profile, None)?;
     if ctx.json {
-        ctx.print_json(&json!({
-            "client_id": client,
-            "profile_id": profile,
-            "releases": rows,
-        }))?;
+        ctx.print_json(&list)?;
         return Ok(ExitCode::SUCCESS);
     }
-    if rows.is_empty() {
+    if list.releases.is_empty() {
         ctx.print(&format!(
             "no releases of {client}/{profile} yet; publish one with `mcp-orch publish --client {client} --profile {profile}`"
         ))?;
@@ -65,18 +42,17 @@ pub fn run(args: &Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
         "{:<8} {:<16} {:<20} {:<16} {:>7}  {:<18} CHANGELOG\n",
         "VERSION", "ARTIFACT", "CREATED", "KEY", "SERVERS", "CHECK"
     );
-    for (r, row) in releases.iter().zip(&rows) {
-        let check = row["error_code"].as_str().unwrap_or("ok");
+    for r in &list.releases {
         let _ = writeln!(
             out,
             "{:<8} {:<16} {:<20} {:<16} {:>7}  {:<18} {}",
-            r.version(),
-            short_id(r.artifact_id()),
-            r.envelope.created_at.format("%Y-%m-%d %H:%M:%S"),
+            r.version,
+            short_id(&r.artifact_id),
+            r.created_at.format("%Y-%m-%d %H:%M:%S"),
             r.key_id,
-            r.envelope.metadata.server_count,
-            check,
-            r.envelope.changelog.as_deref().unwrap_or("")
+            r.server_count,
+            r.error_code.as_deref().unwrap_or("ok"),
+            r.changelog.as_deref().unwrap_or("")
         );
     }
     ctx.print(&out)?;

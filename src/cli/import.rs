@@ -19,7 +19,7 @@ pub struct Args {
 /// Runs `import`.
 pub fn run(args: &Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
     let orch = ctx.open()?;
-    let report = orch.import(&args.target.client, &args.target.profile)?;
+    let report = crate::api::drafts::import(&orch, &args.target.client, &args.target.profile)?;
     if ctx.json {
         ctx.print_json(&report)?;
     } else {
@@ -31,8 +31,12 @@ pub fn run(args: &Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
         for name in &report.imported {
             let _ = write!(out, "\n  + {name}");
         }
-        for (name, why) in &report.skipped {
-            let _ = write!(out, "\n  skipped {name}: {why}");
+        for skipped in &report.skipped {
+            let _ = write!(
+                out,
+                "\n  skipped {}: {}",
+                skipped.server_name, skipped.reason
+            );
         }
         if !report.secrets_moved.is_empty() {
             let _ = write!(

@@ -127,16 +127,17 @@ pub fn run(cmd: Command, ctx: &Ctx) -> anyhow::Result<ExitCode> {
     let orch = ctx.open()?;
     match cmd {
         Command::Init { regenerate } => {
-            let info = orch.init_keys(regenerate, &orch.local_actor("cli"))?;
-            let status = if info.rotated_from.is_some() {
-                "rotated"
-            } else {
-                "created"
-            };
+            let done =
+                crate::api::releases::init_keys(&orch, regenerate, &orch.local_actor("cli"))?;
             if ctx.json {
-                ctx.print_json(&json!({ "status": status, "key": info }))?;
+                ctx.print_json(&done)?;
             } else {
-                ctx.print(&info_text(status, &info))?;
+                let verb = if done.key.rotated_from.is_some() {
+                    "rotated"
+                } else {
+                    "created"
+                };
+                ctx.print(&info_text(verb, &done.key))?;
             }
         }
         Command::Show => {

@@ -101,12 +101,11 @@ pub fn run(args: &Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
         let reports =
             orch.probe_as_client_blocking(client, profile, args.name.as_deref(), false, timeout)?;
         if ctx.json {
-            ctx.print_json(&serde_json::json!({
-                "client_id": client,
-                "profile_id": profile,
-                "ok": !any_probe_failed(&reports),
-                "servers": reports,
-            }))?;
+            ctx.print_json(&crate::api::HealthReport::of(
+                Some(client.clone()),
+                Some(profile.to_owned()),
+                reports.clone(),
+            ))?;
         } else if reports.is_empty() {
             ctx.print(&format!("{client}'s file has no servers"))?;
         } else {

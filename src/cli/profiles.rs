@@ -55,24 +55,26 @@ pub fn run(cmd: Command, ctx: &Ctx) -> anyhow::Result<ExitCode> {
                 Some(c) => vec![orch.client(&c)?.id.clone()],
                 None => orch.clients().ids(),
             };
-            let mut all = Vec::new();
-            for c in clients {
-                let profiles = orch.profiles(&c)?;
-                all.push(serde_json::json!({ "client_id": c, "profiles": profiles }));
-            }
+            let all = clients
+                .iter()
+                .map(|c| crate::api::clients::list_profiles(&orch, c))
+                .collect::<crate::core::Result<Vec<_>>>()?;
             if ctx.json {
-                ctx.print_json(&serde_json::json!({ "clients": all }))?;
+                match all.as_slice() {
+                    [one] => ctx.print_json(one)?,
+                    _ => ctx.print_json(&serde_json::json!({ "clients": all }))?,
+                }
             } else {
                 let mut out = String::new();
-                for entry in &all {
-                    let client = entry["client_id"].as_str().unwrap_or_default();
-                    for p in entry["profiles"].as_array().into_iter().flatten() {
+                for list in &all {
+                    for p in &list.profiles {
                         let _ = writeln!(
                             out,
-                            "{client:<15} {:<12} {:<8} {}",
-                            p["id"].as_str().unwrap_or_default(),
-                            p["scope"].as_str().unwrap_or_default(),
-                            p["description"].as_str().unwrap_or_default()
+                            "{:<15} {:<12} {:<8} {}",
+                            list.client_id,
+                            p.profile_id,
+                            p.scope.as_str(),
+                            p.description
                         );
                     }
                 }

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use super::Ctx;
 use super::output::diagnostic_line;
-use crate::core::artifact::Release;
+use crate::api;
 use crate::core::orchestrator::ClientSet;
 use crate::core::{self, ErrorKind, Orchestrator};
 
@@ -61,20 +61,13 @@ pub fn ensure_signing_key(orch: &Orchestrator, ctx: &Ctx, yes: bool) -> core::Re
     Ok(())
 }
 
-/// The JSON summary of a published release.
-pub fn release_json(release: &Release) -> Value {
-    let e = &release.envelope;
-    json!({
-        "client_id": e.client_id,
-        "profile_id": e.profile_id,
-        "artifact_id": e.artifact_id,
-        "version": e.version,
-        "created_at": e.created_at,
-        "key_id": e.key_id,
-        "changelog": e.changelog,
-        "server_count": e.metadata.server_count,
-        "servers": e.metadata.servers,
-    })
+/// One line for a release just published.
+fn published_line(p: &api::Published) -> String {
+    let r = &p.release;
+    format!(
+        "{}/{}: published version {} as artifact {} ({} servers, key {})",
+        r.client_id, r.profile_id, r.version, r.artifact_id, r.server_count, r.key_id
+    )
 }
 
 /// Runs `publish`.
@@ -88,6 +81,21 @@ pub fn run(args: &Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
     }
     ensure_signing_key(&orch, ctx, args.yes)?;
     let actor = orch.local_actor("cli");
+    if args.client.trim() != "all" && clients.len() == 1 {
+        let published = api::releases::publish(
+            &orch,
+            &clients[0],
+            &args.profile,
+            args.message.as_deref(),
+            &actor,
+        )?;
+        if ctx.json {
+            ctx.print_json(&published)?;
+        } else {
+            ctx.print(&published_line(&published))?;
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
     let mut results = Vec::new();
     let mut first_error: Option<core::Error> = None;
     let mut internal = false;
@@ -95,20 +103,16 @@ pub fn run(args: &Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
     let mut errors = String::new();
     for client in clients {
         let client = client.as_str();
-        match orch.publish(client, &args.profile, args.message.as_deref(), &actor) {
-            Ok(release) => {
-                let mut row = release_json(&release);
-                row["status"] = json!("published");
-                results.push(row);
-                let _ = writeln!(
-                    text,
-                    "{client}/{}: published version {} as artifact {} ({} servers, key {})",
-                    args.profile,
-                    release.version(),
-                    release.artifact_id(),
-                    release.envelope.metadata.server_count,
-                    release.key_id
-                );
+        match api::releases::publish(
+            &orch,
+            client,
+            &args.profile,
+            args.message.as_deref(),
+            &actor,
+        ) {
+            Ok(published) => {
+                let _ = writeln!(text, "{}", published_line(&published));
+                results.push(api::to_json(&published)?);
             }
             Err(e) => {
                 let body = e.body();

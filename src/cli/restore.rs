@@ -63,7 +63,7 @@ pub fn run(args: &Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
     };
     let report = plan_and_apply(&orch, ctx, &req, args.confirm)?;
     if ctx.json {
-        ctx.print_json(&report)?;
+        ctx.print_json(&crate::api::DeployOutcome::of(&report))?;
     } else {
         ctx.print(&report_text(&report))?;
     }

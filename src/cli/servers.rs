@@ -3,11 +3,9 @@
 use std::fmt::Write as _;
 use std::process::ExitCode;
 
-use serde_json::json;
-
 use super::Ctx;
-use crate::core::catalog::{ServerEntry, Transport};
-use crate::core::search::Query;
+use crate::api;
+use crate::core::catalog::ServerEntry;
 
 /// Server subcommands.
 #[derive(Debug, clap::Subcommand)]
@@ -45,54 +43,31 @@ pub struct ShowArgs {
     pub id: String,
 }
 
-/// The summary shape of an entry in listings.
-pub fn summary(entry: &ServerEntry) -> serde_json::Value {
-    json!({
-        "server_id": entry.id,
-        "display_name": entry.name,
-        "description": entry.description,
-        "transport": entry.transport,
-        "tags": entry.tags,
-        "package": entry.package,
-        "source": entry.source,
-        "has_parameters": !entry.params.is_empty(),
-        "requires_env": entry.env.iter().any(|e| e.required),
-    })
-}
-
 /// Runs a servers subcommand.
 pub fn run(cmd: Command, ctx: &Ctx) -> anyhow::Result<ExitCode> {
     let orch = ctx.open()?;
     match cmd {
         Command::Search(args) => {
-            let transport = args
-                .transport
-                .as_deref()
-                .map(str::parse::<Transport>)
-                .transpose()?;
-            let query = Query {
-                text: args.query.clone().unwrap_or_default(),
-                transport,
-                tag: args.tag.clone(),
-            };
-            let hits = orch.search(&query);
-            let shown: Vec<&ServerEntry> = hits
-                .iter()
-                .map(|(e, _)| *e)
-                .take(args.limit.unwrap_or(usize::MAX))
-                .collect();
+            let list = api::catalog::search_servers(
+                &orch,
+                &api::catalog::Search {
+                    text: args.query.clone().unwrap_or_default(),
+                    transport: args.transport.clone(),
+                    tag: args.tag.clone(),
+                    limit: args.limit,
+                },
+            )?;
             if ctx.json {
-                let servers: Vec<_> = shown.iter().map(|e| summary(e)).collect();
-                ctx.print_json(&json!({ "query": query, "servers": servers, "count": servers.len(), "total": hits.len() }))?;
-            } else if shown.is_empty() {
+                ctx.print_json(&list)?;
+            } else if list.servers.is_empty() {
                 ctx.print("no servers match")?;
             } else {
                 let mut out = String::new();
-                for e in shown {
+                for e in &list.servers {
                     let _ = writeln!(
                         out,
                         "{:<24} {:<6} {}",
-                        e.id,
+                        e.server_id,
                         e.transport.as_str(),
                         e.description
                     );
@@ -101,10 +76,10 @@ pub fn run(cmd: Command, ctx: &Ctx) -> anyhow::Result<ExitCode> {
             }
         }
         Command::Show(args) => {
-            let entry = orch.server_details(&args.id)?;
             if ctx.json {
-                ctx.print_json(&entry)?;
+                ctx.print_json(&api::catalog::describe_server(&orch, &args.id)?)?;
             } else {
+                let entry = orch.server_details(&args.id)?;
                 ctx.print(&describe(&entry))?;
             }
         }

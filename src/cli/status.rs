@@ -4,7 +4,8 @@ use std::fmt::Write as _;
 use std::process::ExitCode;
 
 use super::Ctx;
-use crate::core::orchestrator::{DriftState, StatusReport, TargetStatus};
+use crate::api::StatusReport;
+use crate::core::orchestrator::{DriftState, TargetStatus};
 use crate::core::probe::parse_duration;
 
 /// Arguments of `status`.

@@ -2,12 +2,11 @@
 
 use std::process::ExitCode;
 
-use serde::Serialize;
-
 use super::Ctx;
 use super::output::{Target, diagnostics_text};
-use crate::core::probe::{ProbeReport, parse_duration};
-use crate::core::{ClientSet, ValidationReport, any_probe_failed};
+use crate::api;
+use crate::core::probe::parse_duration;
+use crate::core::{ClientSet, any_probe_failed};
 
 /// Arguments of `validate`.
 #[derive(Debug, clap::Args)]
@@ -25,14 +24,6 @@ pub struct Args {
     timeout: String,
 }
 
-#[derive(Serialize)]
-struct WithProbes<'a> {
-    #[serde(flatten)]
-    report: &'a ValidationReport,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    probes: Option<&'a [ProbeReport]>,
-}
-
 /// Runs `validate`: one client as before, or every client a list or `all` names (each
 /// client's report; exit 1 when one is invalid).
 pub fn run(args: &Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
@@ -41,7 +32,7 @@ pub fn run(args: &Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
     if spec == "all" || spec.contains(',') {
         let mut reports = Vec::new();
         for client in orch.select_clients(spec, &args.target.profile, ClientSet::Drafted)? {
-            reports.push(orch.validate(&client, &args.target.profile)?);
+            reports.push(api::drafts::validate(&orch, &client, &args.target.profile)?);
         }
         let valid = reports.iter().all(|r| r.valid);
         if ctx.json {
@@ -64,8 +55,8 @@ pub fn run(args: &Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
             ExitCode::from(1)
         });
     }
-    let report = orch.validate(&args.target.client, &args.target.profile)?;
-    let probes = if args.probe {
+    let mut report = api::drafts::validate(&orch, &args.target.client, &args.target.profile)?;
+    report.probes = if args.probe {
         let timeout = parse_duration(&args.timeout)?;
         let draft = orch.draft(&args.target.client, &args.target.profile)?;
         Some(orch.probe_draft_blocking(&draft, timeout)?)
@@ -73,10 +64,7 @@ pub fn run(args: &Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
         None
     };
     if ctx.json {
-        ctx.print_json(&WithProbes {
-            report: &report,
-            probes: probes.as_deref(),
-        })?;
+        ctx.print_json(&report)?;
     } else {
         let verdict = if report.valid { "valid" } else { "NOT valid" };
         let mut text = format!(
@@ -97,13 +85,16 @@ pub fn run(args: &Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
             text.push('\n');
             text.push_str(&diagnostics_text(&all));
         }
-        for p in probes.iter().flatten() {
+        for p in report.probes.iter().flatten() {
             text.push('\n');
             text.push_str(super::probe::report_text(p).trim_end());
         }
         ctx.print(&text)?;
     }
-    let probes_ok = probes.as_deref().is_none_or(|p| !any_probe_failed(p));
+    let probes_ok = report
+        .probes
+        .as_deref()
+        .is_none_or(|p| !any_probe_failed(p));
     Ok(if report.valid && probes_ok {
         ExitCode::SUCCESS
     } else {

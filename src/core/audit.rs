@@ -20,7 +20,7 @@ use crate::core::fsutil::{self, LockGuard};
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
 /// Whether the audited operation succeeded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Outcome {
     /// It succeeded.
@@ -30,7 +30,7 @@ pub enum Outcome {
 }
 
 /// What happened, before it is chained.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct AuditEvent {
     /// `publish`, `deploy`, `rollback`, `restore`, `key.init`, `key.rotate`, `key.trust`,
     /// `key.untrust`, `token.create`, `token.revoke`, ...
@@ -109,7 +109,7 @@ impl AuditEvent {
 }
 
 /// A chained record as stored.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct AuditRecord {
     /// 1-based position in the log.
     pub seq: u64,
@@ -131,7 +131,7 @@ struct Head {
 }
 
 /// One problem found by [`AuditLog::verify`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Problem {
     /// 1-based line number.
     pub line: usize,
@@ -142,7 +142,7 @@ pub struct Problem {
 }
 
 /// The result of verifying the chain.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct VerifyReport {
     /// No problems.
     pub ok: bool,

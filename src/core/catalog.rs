@@ -16,7 +16,19 @@ use crate::core::overlay;
 const EMBEDDED: &str = include_str!(concat!(env!("OUT_DIR"), "/catalog.json"));
 
 /// How a server is reached.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Transport {
     /// A local process speaking MCP on stdin/stdout.
@@ -70,7 +82,7 @@ impl std::str::FromStr for Transport {
 }
 
 /// Type of a `{param}` placeholder.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum ParamType {
     /// Any text.
@@ -99,7 +111,7 @@ impl ParamType {
 }
 
 /// A typed placeholder used in args, the URL or header values.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ParamSpec {
     /// Name, as written inside `{}`.
     pub name: String,
@@ -128,7 +140,7 @@ fn default_param_type() -> ParamType {
 }
 
 /// An environment variable the server reads.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct EnvSpec {
     /// Variable name.
     pub name: String,
@@ -150,7 +162,7 @@ pub struct EnvSpec {
 }
 
 /// An HTTP header sent to a remote server.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct HeaderSpec {
     /// Header name.
     pub name: String,
@@ -168,7 +180,7 @@ pub struct HeaderSpec {
 }
 
 /// The package a stdio server is installed from.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PackageRef {
     /// `npm`, `pypi`, `oci`, ...
     pub registry: String,
@@ -180,7 +192,9 @@ pub struct PackageRef {
 }
 
 /// Where an entry came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Source {
     /// Shipped with mcp-orch.

@@ -102,7 +102,7 @@ pub enum CommandStyle {
 }
 
 /// Whether the client's file can declare remote servers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum RemoteSupport {
     /// Native URL entries.
@@ -216,7 +216,7 @@ pub struct ClientDef {
 }
 
 /// One probed candidate path.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Candidate {
     /// The expanded path.
     pub path: PathBuf,

@@ -12,7 +12,7 @@ use crate::core::validate::{is_reference, looks_secret};
 pub const REDACTED: &str = "********";
 
 /// One changed field inside a server entry.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct FieldChange {
     /// Dotted path inside the entry, e.g. `args[2]` or `env.API_KEY`.
     pub path: String,

@@ -15,7 +15,7 @@ use crate::core::error::{Error, Result};
 use crate::core::fsutil::{self, LockGuard};
 
 /// An environment value: plain text, or a reference to the secret store.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(untagged)]
 pub enum EnvValue {
     /// A reference to a secret held in the secret store; the draft never holds its value.
@@ -38,7 +38,9 @@ impl EnvValue {
 }
 
 /// Where a draft server came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Origin {
     /// Added from the catalog.
@@ -49,7 +51,7 @@ pub enum Origin {
 }
 
 /// One server in a draft, fully resolved (placeholders substituted, defaults applied).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct DraftServer {
     /// Catalog id, when it came from the catalog.
     #[serde(default, skip_serializing_if = "Option::is_none")]

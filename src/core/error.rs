@@ -142,7 +142,7 @@ pub enum ErrorKind {
 }
 
 /// The structured body every front-end shows for an error.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct ErrorBody {
     /// Stable code.
     pub code: &'static str,

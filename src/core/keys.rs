@@ -343,7 +343,7 @@ impl Signer {
 }
 
 /// The signing key as shown to users.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct KeyInfo {
     /// Key id.
     pub key_id: String,

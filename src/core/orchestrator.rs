@@ -31,14 +31,14 @@ use crate::core::validate::{self, Diagnostic};
 use crate::core::writer;
 
 mod deploy;
+pub mod outcome;
 mod preview;
 mod publish;
 mod recover;
 mod registry;
 
 pub use deploy::{
-    Action, DeployReport, DriftState, PlanRequest, RollbackTarget, StatusReport, TargetRef,
-    TargetStatus, entry_hash,
+    Action, DeployReport, DriftState, PlanRequest, RollbackTarget, TargetStatus, entry_hash,
 };
 pub use registry::{
     CheckStatus, DoctorCheck, DoctorReport, ProbeTarget, RegistryLoad, RegistryStatus,
@@ -152,34 +152,6 @@ pub struct Orchestrator {
 
 /// The next [`Orchestrator::id`].
 static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
-
-/// A draft as every face shows it (`draft show --json`, the MCP `view_draft_config` tool,
-/// `GET /v1/config/{c}/{p}/draft`): the original project's shape (`draft`, `servers` as names)
-/// plus the entries as they would be written.
-#[derive(Debug, Clone, Serialize)]
-pub struct DraftView {
-    /// Client id.
-    pub client_id: String,
-    /// Profile id.
-    pub profile_id: String,
-    /// The draft's servers by name (secret values never: only their names).
-    pub draft: BTreeMap<String, DraftServer>,
-    /// Server names, sorted.
-    pub servers: Vec<String>,
-    /// How many.
-    pub server_count: usize,
-    /// Change counter.
-    pub revision: u64,
-    /// When it last changed.
-    pub updated_at: Option<DateTime<Utc>>,
-    /// The entries as they would be written, in the client's spelling (secrets referenced);
-    /// empty when they cannot be rendered (see `render_error`).
-    #[serde(rename = "mcpServers")]
-    pub mcp_servers: BTreeMap<String, Value>,
-    /// Why the entries cannot be rendered yet (the draft is shown all the same).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub render_error: Option<crate::core::error::ErrorBody>,
-}
 
 /// What `copy_draft` does with a server whose name the target's draft already has.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -430,8 +402,18 @@ impl Orchestrator {
         &self.launcher
     }
 
+    /// The audit records `filter` selects, oldest first.
+    pub fn audit_records(&self, filter: &crate::core::audit::Filter) -> Result<Vec<AuditRecord>> {
+        self.audit_log().read(filter)
+    }
+
+    /// Checks the audit log's hash chain.
+    pub fn verify_audit(&self) -> Result<crate::core::audit::VerifyReport> {
+        self.audit_log().verify()
+    }
+
     /// The audit log.
-    pub fn audit_log(&self) -> AuditLog {
+    pub(crate) fn audit_log(&self) -> AuditLog {
         AuditLog::new(
             self.state.join("audit.jsonl"),
             self.state.locks().join("audit.lock"),
@@ -705,31 +687,6 @@ impl Orchestrator {
     pub fn draft(&self, client: &str, profile: &str) -> Result<Draft> {
         self.check_target(client, profile)?;
         self.drafts.load(client, profile)
-    }
-
-    /// The draft of a (client, profile) as every face shows it.
-    pub fn draft_view(&self, client: &str, profile: &str) -> Result<DraftView> {
-        let draft = self.draft(client, profile)?;
-        let rendered = self.render_entries(
-            self.client(client)?,
-            &draft.servers,
-            SecretStyle::AsConfigured,
-        );
-        let (mcp_servers, render_error) = match rendered {
-            Ok(entries) => (entries, None),
-            Err(e) => (BTreeMap::new(), Some(e.body())),
-        };
-        Ok(DraftView {
-            client_id: draft.client.clone(),
-            profile_id: draft.profile.clone(),
-            servers: draft.servers.keys().cloned().collect(),
-            server_count: draft.servers.len(),
-            revision: draft.revision,
-            updated_at: draft.updated_at,
-            draft: draft.servers,
-            mcp_servers,
-            render_error,
-        })
     }
 
     /// Adds a catalog server to a draft. Parameters are type-checked and defaults applied;

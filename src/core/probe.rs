@@ -83,7 +83,7 @@ impl std::fmt::Debug for ProbeSpec {
 }
 
 /// The outcome of a probe.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ProbeStatus {
     /// `initialize` and `tools/list` succeeded.
@@ -106,7 +106,7 @@ impl ProbeStatus {
 }
 
 /// What a probe found.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct ProbeReport {
     /// The server's name.
     pub name: String,

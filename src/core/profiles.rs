@@ -16,7 +16,9 @@ use crate::core::fsutil::{self, LockGuard};
 pub const DEFAULT_PROFILE: &str = "default";
 
 /// Which of the client's files a profile deploys to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Scope {
     /// The user-scope file.
@@ -24,6 +26,16 @@ pub enum Scope {
     User,
     /// A project-scope file.
     Project,
+}
+
+impl Scope {
+    /// The name as written in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::User => "user",
+            Self::Project => "project",
+        }
+    }
 }
 
 /// A profile's metadata.

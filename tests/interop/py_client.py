@@ -23,6 +23,7 @@ import warnings
 from pathlib import Path
 
 import anyio
+import jsonschema
 from mcp import Client, StdioServerParameters
 from mcp.shared.exceptions import MCPError
 
@@ -152,8 +153,19 @@ def make_fixture() -> tuple[dict[str, str], Path]:
     return env, root
 
 
+# Each tool's outputSchema, from tools/list: every result (answer or tool error) is checked
+# against it, so a shape that drifts from its declared schema fails here.
+OUTPUT_SCHEMAS: dict[str, dict] = {}
+
+
 async def call(c: Client, name: str, args: dict | None = None):
     r = await c.call_tool(name, args or {})
+    schema = OUTPUT_SCHEMAS.get(name)
+    if schema is not None and r.structured_content is not None:
+        try:
+            jsonschema.Draft202012Validator(schema).validate(r.structured_content)
+        except jsonschema.ValidationError as e:
+            check(f"{name} result matches its outputSchema", False, e.message)
     return r.is_error, r.structured_content, r
 
 
@@ -172,6 +184,14 @@ async def check_tools(c: Client, env: dict[str, str], root: Path) -> None:
             (t.name in READ_ONLY, t.name in DESTRUCTIVE, t.name in IDEMPOTENT, t.name in OPEN_WORLD),
         )
         check(f"schema {t.name} is an object", t.input_schema.get("type") == "object", t.input_schema)
+        out = t.output_schema or {}
+        check(f"output schema {t.name} is an object", out.get("type") == "object", out)
+        OUTPUT_SCHEMAS[t.name] = out
+        # The schema says something: an empty object is neither an answer nor an error.
+        check(
+            f"output schema {t.name} refuses an empty object",
+            not jsonschema.Draft202012Validator(out).is_valid({}),
+        )
         check(f"description {t.name}", bool(t.description))
     add = next(t for t in listed if t.name == "add_server_to_config")
     props = add.input_schema["properties"]
@@ -221,7 +241,7 @@ async def check_tools(c: Client, env: dict[str, str], root: Path) -> None:
     err, sc, _ = await call(c, "describe_server", {"server_id": "filesystem"})
     eq("describe_server ok", (err, sc["server_id"], sc["transport"]["type"], sc["transport"]["command"], [p["name"] for p in sc["parameters"]]),
        (False, "filesystem", "stdio", "npx", ["path"]))
-    eq("describe_server usage example", sc["usage_example"], {"tool": "add_server_to_config", "arguments": {"server_id": "filesystem", "client_id": "claude-desktop", "params": {"path": "~/Documents"}}})
+    eq("describe_server usage example", sc["usage_example"], {"tool": "add_server_to_config", "arguments": {"server_id": "filesystem", "params": {"path": "~/Documents"}}})
     err, sc, _ = await call(c, "describe_server", {"server_id": "githb"})
     eq("describe_server error", (err, sc["code"], sc["field"], sc["details"]),
        (True, "UNKNOWN_SERVER", "server_id", {"server_id": "githb", "suggestions": ["github", "github-remote"]}))
@@ -259,7 +279,7 @@ async def check_tools(c: Client, env: dict[str, str], root: Path) -> None:
     # validate_config
     err, sc, _ = await call(c, "validate_config", {"client_id": "cursor"})
     eq("validate ok", (err, sc["client_id"], sc["profile_id"], sc["server_count"], sorted(sc)),
-       (False, "cursor", "default", 2, ["client_id", "errors", "profile_id", "server_count", "valid", "validated_at", "warnings"]))
+       (False, "cursor", "default", 2, ["client_id", "errors", "profile_id", "server_count", "valid", "warnings"]))
     err, sc, _ = await call(c, "validate_config", {"client_id": "cursor", "profile_id": "../etc"})
     eq("validate error", (err, sc["code"]), (True, "UNKNOWN_PROFILE"))
 
@@ -380,7 +400,7 @@ async def check_workflow(c: Client, env: dict[str, str]) -> None:
     err, sc, _ = await call(c, "publish_config", {"changelog": "memory", **cc})
     eq("publish without a key", (err, sc["code"]), (True, "KEY_NOT_FOUND"))
     err, sc, _ = await call(c, "initialize_keys", {})
-    eq("initialize_keys", (err, sc["status"], sc["algorithm"]), (False, "initialized", "ed25519"))
+    eq("initialize_keys", (err, sc["status"], sc["key"]["algorithm"]), (False, "initialized", "ed25519"))
     err, sc, _ = await call(c, "initialize_keys", {})
     eq("initialize_keys twice", (err, sc["code"]), (True, "KEY_EXISTS"))
     err, sc, _ = await call(c, "publish_config", {"changelog": "memory", **cc})

@@ -40,7 +40,7 @@ fn client<'a>(clients: &'a Value, id: &str) -> &'a Value {
         .as_array()
         .unwrap()
         .iter()
-        .find(|c| c["id"] == id)
+        .find(|c| c["client_id"] == id)
         .unwrap_or_else(|| panic!("no client {id}"))
 }
 
@@ -100,45 +100,42 @@ fn clients_json_reports_detection_paths_candidates_counts_and_profiles() {
     assert_eq!(
         *code,
         json!({
-            "id": "claude-code",
-            "name": "Claude Code",
-            "format": "json",
+            "client_id": "claude-code",
+            "display_name": "Claude Code",
+            "config_format": "json",
+            "config_location": format!("{home}/.claude.json"),
             "detected": true,
-            "config": {
-                "path": format!("{home}/.claude.json"),
-                "exists": true,
-                "candidates": [
-                    {"path": format!("{home}/.claude/.claude.json"), "exists": false},
-                    {"path": format!("{home}/.claude.json"), "exists": true},
-                ],
-            },
             "server_count": 2,
-            "profiles": ["default", "work"],
-            "remote": "native",
+            "available_profiles": ["default", "work"],
+            "remote_support": "native",
             "project_scope": true,
+            "candidates": [
+                {"path": format!("{home}/.claude/.claude.json"), "exists": false},
+                {"path": format!("{home}/.claude.json"), "exists": true},
+            ],
         })
     );
 
     let cursor = client(&all, "cursor");
     assert_eq!(cursor["detected"], false);
     assert_eq!(
-        cursor["config"],
-        json!({
-            "path": format!("{home}/.cursor/mcp.json"),
-            "exists": false,
-            "candidates": [{"path": format!("{home}/.cursor/mcp.json"), "exists": false}],
-        })
+        cursor["config_location"],
+        json!(format!("{home}/.cursor/mcp.json"))
+    );
+    assert_eq!(
+        cursor["candidates"],
+        json!([{"path": format!("{home}/.cursor/mcp.json"), "exists": false}])
     );
     assert_eq!(cursor["server_count"], Value::Null);
     assert!(cursor.get("error").is_none());
-    assert_eq!(cursor["profiles"], json!(["default"]));
+    assert_eq!(cursor["available_profiles"], json!(["default"]));
 
     let desktop = client(&all, "claude-desktop");
-    assert_eq!(desktop["remote"], "bridge");
+    assert_eq!(desktop["remote_support"], "bridge");
     assert_eq!(desktop["project_scope"], false);
-    assert_eq!(client(&all, "codex")["format"], "toml");
-    assert_eq!(client(&all, "continue")["format"], "yaml");
-    assert_eq!(client(&all, "vscode")["format"], "jsonc");
+    assert_eq!(client(&all, "codex")["config_format"], "toml");
+    assert_eq!(client(&all, "continue")["config_format"], "yaml");
+    assert_eq!(client(&all, "vscode")["config_format"], "jsonc");
 }
 
 #[test]
@@ -147,13 +144,13 @@ fn clients_never_look_outside_the_sandbox() {
     let all = sb.json_ok(&["clients"]);
     let root = sb.root.display().to_string();
     for c in all["clients"].as_array().unwrap() {
-        for candidate in c["config"]["candidates"].as_array().unwrap() {
+        for candidate in c["candidates"].as_array().unwrap() {
             let path = candidate["path"].as_str().unwrap();
-            assert!(path.starts_with(&root), "{}: {path}", c["id"]);
+            assert!(path.starts_with(&root), "{}: {path}", c["client_id"]);
             assert_eq!(candidate["exists"], false);
         }
         if cfg!(target_os = "linux") {
-            assert!(c["config"]["path"].is_string(), "{}", c["id"]);
+            assert!(c["config_location"].is_string(), "{}", c["client_id"]);
         }
     }
 }
@@ -172,13 +169,13 @@ fn client_path_variable_is_probed_first_and_the_first_existing_candidate_wins() 
     let all = sb.json_ok(&["clients"]);
     let cursor = client(&all, "cursor");
     assert_eq!(
-        cursor["config"]["candidates"],
+        cursor["candidates"],
         json!([
             {"path": pinned.display().to_string(), "exists": false},
             {"path": home_file.display().to_string(), "exists": true},
         ])
     );
-    assert_eq!(cursor["config"]["path"], home_file.display().to_string());
+    assert_eq!(cursor["config_location"], home_file.display().to_string());
     assert_eq!(cursor["server_count"], 1);
 
     // Once it exists, the pinned file wins.
@@ -188,7 +185,7 @@ fn client_path_variable_is_probed_first_and_the_first_existing_candidate_wins() 
     );
     let all = sb.json_ok(&["clients"]);
     let cursor = client(&all, "cursor");
-    assert_eq!(cursor["config"]["path"], pinned.display().to_string());
+    assert_eq!(cursor["config_location"], pinned.display().to_string());
     assert_eq!(cursor["server_count"], 2);
     assert_eq!(cursor["detected"], true);
 }
@@ -271,7 +268,7 @@ fn codex_inline_table_servers_are_read_and_writes_are_refused() {
     let report = sb.json_ok(&["import", "--client", "codex"]);
     assert_eq!(report["imported"], json!(["a", "b"]));
     let plan = sb.json_ok(&["diff", "--client", "codex"]);
-    assert_eq!(plan["servers"]["unchanged"], json!(["a", "b"]));
+    assert_eq!(plan["diff"]["servers_unchanged"], json!(["a", "b"]));
     sb.json_ok(&["draft", "add", "memory", "--client", "codex"]);
     let err = sb.user_error(&["diff", "--client", "codex"], "CONFIG_SHAPE_ERROR");
     assert_eq!(err["field"], "mcp_servers");
@@ -287,20 +284,32 @@ fn profiles_list_always_has_default_for_every_client() {
     let clients = all["clients"].as_array().unwrap();
     assert_eq!(clients.len(), 14);
     for c in clients {
+        let profiles = c["profiles"].as_array().unwrap();
+        assert_eq!(profiles.len(), 1, "{}", c["client_id"]);
+        let p = &profiles[0];
         assert_eq!(
-            c["profiles"],
-            json!([{
-                "id": "default",
-                "description": "Standard configuration (the client's user-scope file)",
-                "scope": "user",
-            }]),
+            (
+                &p["profile_id"],
+                &p["description"],
+                &p["scope"],
+                &p["created_at"]
+            ),
+            (
+                &json!("default"),
+                &json!("Standard configuration (the client's user-scope file)"),
+                &json!("user"),
+                &Value::Null
+            ),
             "{}",
             c["client_id"]
         );
+        assert_eq!(p["draft_server_count"], 0);
     }
     let one = sb.json_ok(&["profiles", "list", "--client", "zed"]);
-    assert_eq!(one["clients"].as_array().unwrap().len(), 1);
-    assert_eq!(one["clients"][0]["client_id"], "zed");
+    assert_eq!(
+        (&one["client_id"], &one["count"]),
+        (&json!("zed"), &json!(1))
+    );
     sb.user_error(&["profiles", "list", "--client", "nope"], "UNKNOWN_CLIENT");
 }
 
@@ -324,16 +333,16 @@ fn profiles_create_and_delete() {
     assert!(created["profile"]["created_at"].is_string());
 
     let listed = sb.json_ok(&["profiles", "list", "--client", "cursor"]);
-    let ids: Vec<&str> = listed["clients"][0]["profiles"]
+    let ids: Vec<&str> = listed["profiles"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|p| p["id"].as_str().unwrap())
+        .map(|p| p["profile_id"].as_str().unwrap())
         .collect();
     assert_eq!(ids, ["default", "dev"]);
     // Other clients do not see it.
     let zed = sb.json_ok(&["profiles", "list", "--client", "zed"]);
-    assert_eq!(zed["clients"][0]["profiles"].as_array().unwrap().len(), 1);
+    assert_eq!(zed["profiles"].as_array().unwrap().len(), 1);
 
     let err = sb.user_error(
         &["profiles", "create", "dev", "--client", "cursor"],
@@ -482,8 +491,12 @@ fn search_ranks_an_exact_id_first() {
         );
         assert_eq!(found["count"], found["total"]);
         assert_eq!(
-            found["query"],
-            json!({"text": query, "transport": null, "tag": null})
+            (
+                &found["search_query"],
+                &found["transport_filter"],
+                &found["tag"]
+            ),
+            (&json!(query), &Value::Null, &Value::Null)
         );
     }
     let found = sb.json_ok(&["servers", "search", "github"]);
@@ -501,7 +514,7 @@ fn search_filters_combine_with_the_query() {
     let got = ids(&found["servers"]);
     assert_eq!(got[0], "github-remote");
     assert!(!got.contains(&"github".to_owned()));
-    assert_eq!(found["query"]["transport"], "http");
+    assert_eq!(found["transport_filter"], "http");
     for s in found["servers"].as_array().unwrap() {
         assert_eq!(s["transport"], "http");
     }
@@ -530,7 +543,7 @@ fn search_filters_combine_with_the_query() {
     assert_eq!(ids(&found["servers"]), sse);
     assert!(sse.contains(&"n8n".to_owned()));
     let found = sb.json_ok(&["servers", "search", "--transport", "streamable-http"]);
-    assert_eq!(found["query"]["transport"], "http");
+    assert_eq!(found["transport_filter"], "http");
 
     // Everything, and a limit that keeps the total.
     let all = sb.json_ok(&["servers", "search"]);
@@ -567,21 +580,29 @@ fn search_filters_combine_with_the_query() {
         &["servers", "search", "--transport", "carrier-pigeon"],
         "INVALID_TRANSPORT",
     );
-    assert_eq!(err["field"], "transport");
+    assert_eq!(err["field"], "transport_filter");
 }
 
 #[test]
 fn servers_show_prints_the_whole_entry() {
     let sb = Sandbox::new();
     let shown = sb.json_ok(&["servers", "show", "n8n"]);
-    let entry = serde_json::to_value(catalog().find("n8n").unwrap()).unwrap();
-    assert_eq!(shown, entry);
-    assert_eq!(shown["url"], "http://localhost:{port}/mcp/sse");
+    let entry = catalog().find("n8n").unwrap().clone();
+    assert_eq!(shown["server_id"], entry.id);
+    assert_eq!(shown["description"], entry.description);
     assert_eq!(
-        shown["params"],
+        shown["transport"],
+        json!({"type": "sse", "url": "http://localhost:{port}/mcp/sse", "headers": entry.headers})
+    );
+    assert_eq!(
+        shown["parameters"],
         json!([{"name": "port", "type": "int", "description": "Port of the n8n instance", "required": false, "default": "5679"}])
     );
-    assert_eq!(shown["env"][0]["secret"], true);
+    assert_eq!(shown["env_vars"]["required"][0]["secret"], true);
+    assert_eq!(
+        shown["usage_example"]["arguments"],
+        json!({"server_id": "n8n", "env_vars": {"N8N_API_KEY": "<N8N_API_KEY>"}})
+    );
 
     let run = sb.run(&["servers", "show", "n8n"]);
     assert_eq!(run.code, 0, "{run}");
@@ -652,7 +673,7 @@ fn draft_changes_persist_across_processes() {
     let removed = sb.json_ok(&["draft", "remove", "memory", "--client", "cursor"]);
     assert_eq!(
         removed,
-        json!({"status": "removed", "server_name": "memory", "server_count": 1})
+        json!({"status": "removed", "server_name": "memory", "client_id": "cursor", "profile_id": "default", "server_count": 1, "servers": ["time"], "stored_secrets": [], "diagnostics": []})
     );
     let err = sb.user_error(
         &["draft", "remove", "memory", "--client", "cursor"],
@@ -669,7 +690,10 @@ fn draft_changes_persist_across_processes() {
     assert_eq!(shown["revision"], 3, "a rejected change is not saved");
 
     let cleared = sb.json_ok(&["draft", "clear", "--client", "cursor"]);
-    assert_eq!(cleared, json!({"status": "cleared", "previous_count": 1}));
+    assert_eq!(
+        cleared,
+        json!({"status": "cleared", "client_id": "cursor", "profile_id": "default", "previous_count": 1})
+    );
     let shown = sb.json_ok(&["draft", "show", "--client", "cursor"]);
     assert_eq!(shown["server_count"], 0);
     assert_eq!(shown["revision"], 4);
@@ -1697,12 +1721,12 @@ fn diff_reports_added_and_taken_over_entries_and_writes_nothing() {
     let plan = sb.json_ok(&["diff", "--client", "claude-code"]);
     assert_eq!(plan["exists"], true);
     assert_eq!(
-        plan["servers"],
+        plan["diff"],
         json!({
-            "added": ["time"],
-            "removed": [],
-            "modified": [{
-                "name": "memory",
+            "servers_added": ["time"],
+            "servers_removed": [],
+            "servers_modified": [{
+                "server_id": "memory",
                 "changes": [{
                     "path": "args",
                     "old_value": ["-y", "@modelcontextprotocol/server-memory", "--old-flag"],
@@ -1710,7 +1734,7 @@ fn diff_reports_added_and_taken_over_entries_and_writes_nothing() {
                 }],
                 "takes_over_unmanaged": true,
             }],
-            "unchanged": [],
+            "servers_unchanged": [],
         })
     );
     let after = apply_unified(before, plan["unified_diff"].as_str().unwrap());
@@ -1758,8 +1782,8 @@ fn diff_of_a_missing_file_and_of_a_file_already_as_wanted() {
     sb.write(&path, &after);
     let plan = sb.json_ok(&["diff", "--client", "cursor"]);
     assert_eq!(
-        plan["servers"],
-        json!({"added": [], "removed": [], "modified": [], "unchanged": ["memory"]})
+        plan["diff"],
+        json!({"servers_added": [], "servers_removed": [], "servers_modified": [], "servers_unchanged": ["memory"]})
     );
     assert_eq!(plan["unified_diff"], "");
     assert_eq!(plan["notes"], json!([]));
@@ -1776,8 +1800,8 @@ fn diff_of_a_missing_file_and_of_a_file_already_as_wanted() {
     sb.json_ok(&["draft", "clear", "--client", "cursor"]);
     let plan = sb.json_ok(&["diff", "--client", "cursor"]);
     assert_eq!(
-        plan["servers"],
-        json!({"added": [], "removed": [], "modified": [], "unchanged": []})
+        plan["diff"],
+        json!({"servers_added": [], "servers_removed": [], "servers_modified": [], "servers_unchanged": []})
     );
 }
 
@@ -1799,8 +1823,8 @@ fn diff_removes_only_entries_the_deploy_record_owns() {
     sb.json_ok(&["draft", "add", "memory", "--client", "cursor"]);
     let plan = sb.json_ok(&["diff", "--client", "cursor"]);
     assert_eq!(
-        plan["servers"],
-        json!({"added": ["memory"], "removed": ["old-owned"], "modified": [], "unchanged": []})
+        plan["diff"],
+        json!({"servers_added": ["memory"], "servers_removed": ["old-owned"], "servers_modified": [], "servers_unchanged": []})
     );
     let after = apply_unified(before, plan["unified_diff"].as_str().unwrap());
     let parsed: Value = serde_json::from_str(&after).unwrap();
@@ -2089,6 +2113,9 @@ fn import_adopts_hand_added_servers_and_moves_literal_secrets_to_the_store() {
     assert_eq!(
         report,
         json!({
+            "status": "imported",
+            "client_id": "claude-code",
+            "profile_id": "default",
             "path": path.display().to_string(),
             "imported": ["hand", "remote"],
             "skipped": [],
@@ -2118,12 +2145,12 @@ fn import_adopts_hand_added_servers_and_moves_literal_secrets_to_the_store() {
     // Adopted entries are not "taken over"; the literal leaves the file and the launcher
     // hands the stored value over.
     let plan = sb.json_ok(&["diff", "--client", "claude-code"]);
-    let changes = &plan["servers"]["modified"][0]["changes"];
+    let changes = &plan["diff"]["servers_modified"][0]["changes"];
     assert_eq!(
-        plan["servers"]["modified"][0]["takes_over_unmanaged"],
+        plan["diff"]["servers_modified"][0]["takes_over_unmanaged"],
         false
     );
-    assert_eq!(plan["servers"]["unchanged"], json!(["remote"]));
+    assert_eq!(plan["diff"]["servers_unchanged"], json!(["remote"]));
     assert_eq!(
         changes[2],
         json!({"path": "env.API_TOKEN", "old_value": REDACTED, "new_value": null})
@@ -2144,8 +2171,8 @@ fn import_adopts_hand_added_servers_and_moves_literal_secrets_to_the_store() {
     assert_eq!(
         report["skipped"],
         json!([
-            ["hand", "already in the draft"],
-            ["remote", "already in the draft"]
+            {"server_name": "hand", "reason": "already in the draft"},
+            {"server_name": "remote", "reason": "already in the draft"}
         ])
     );
     assert_eq!(report["secrets_moved"], json!([]));
@@ -2197,7 +2224,7 @@ fn import_skips_the_clients_own_entries_and_a_missing_file_imports_nothing() {
     assert_eq!(report["imported"], json!(["notes"]));
     assert_eq!(
         report["skipped"],
-        json!([["developer", "`builtin` entries belong to the client"]])
+        json!([{"server_name": "developer", "reason": "`builtin` entries belong to the client"}])
     );
 
     let report = sb.json_ok(&["import", "--client", "kiro"]);
@@ -2248,7 +2275,10 @@ fn import_then_diff_leaves_reference_entries_unchanged() {
         assert_eq!(report["skipped"], json!([]), "{client}: {report:#}");
         let plan = sb.json_ok(&["diff", "--client", client]);
         assert!(
-            plan["servers"]["modified"].as_array().unwrap().is_empty(),
+            plan["diff"]["servers_modified"]
+                .as_array()
+                .unwrap()
+                .is_empty(),
             "{client}: {plan:#}"
         );
         assert_eq!(plan["unified_diff"], "", "{client}");
@@ -2291,8 +2321,8 @@ fn import_keeps_literal_header_tokens_out_of_the_draft() {
     assert_eq!(run.code, 0, "{run}");
     assert!(!run.stdout.contains("literal-tok-9999"), "{run}");
     let plan: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
-    let change = &plan["servers"]["modified"][0];
-    assert_eq!(change["name"], "r");
+    let change = &plan["diff"]["servers_modified"][0];
+    assert_eq!(change["server_id"], "r");
     assert_eq!(
         change["changes"][0]["path"], "args",
         "a literal header becomes a bridge that reads the stored value: {change:#}"
@@ -2311,8 +2341,8 @@ fn import_then_diff_keeps_client_specific_fields() {
     sb.json_ok(&["import", "--client", "windsurf"]);
     let plan = sb.json_ok(&["diff", "--client", "windsurf"]);
     assert_eq!(
-        plan["servers"],
-        json!({"added": [], "removed": [], "modified": [], "unchanged": ["seq"]})
+        plan["diff"],
+        json!({"servers_added": [], "servers_removed": [], "servers_modified": [], "servers_unchanged": ["seq"]})
     );
 }
 
@@ -2631,7 +2661,7 @@ fn user_overlays_add_clients_and_catalog_entries() {
     assert_eq!(shown["source"], "user");
     let shown = sb.json_ok(&["servers", "show", "memory"]);
     assert_eq!(shown["description"], "Overridden.");
-    assert_eq!(shown["command"], "npx");
+    assert_eq!(shown["transport"]["command"], "npx");
     let found = sb.json_ok(&["servers", "search", "my-tool"]);
     assert_eq!(ids(&found["servers"])[0], "my-tool");
 }

@@ -68,7 +68,7 @@ impl Home {
     }
 
     fn publish(&self, client: &str) -> String {
-        self.ok(&["publish", "--client", client, "-m", "test"])["results"][0]["artifact_id"]
+        self.ok(&["publish", "--client", client, "-m", "test"])["artifact_id"]
             .as_str()
             .unwrap()
             .to_owned()
@@ -413,7 +413,7 @@ fn a_dry_run_writes_nothing_and_shows_the_diff() {
     let plan = home.ok(&["deploy", "--client", "cursor", "--dry-run"]);
     assert_eq!(plan["dry_run"], true);
     assert_eq!(
-        plan["plan"]["servers"]["added"],
+        plan["plan"]["diff"]["servers_added"],
         serde_json::json!(["memory"])
     );
     assert!(
@@ -547,7 +547,7 @@ fn undeploy_removes_every_owned_entry_and_an_empty_release_deploys() {
     home.ok(&["deploy", "--client", "cursor", "--yes"]);
     let plan = home.ok(&["undeploy", "--client", "cursor", "--dry-run"]);
     assert_eq!(
-        plan["plan"]["servers"]["removed"],
+        plan["plan"]["diff"]["servers_removed"],
         serde_json::json!(["s1", "s2"])
     );
     assert_eq!(entry_names(&path).len(), 3, "a dry run writes nothing");
@@ -588,7 +588,7 @@ fn apply_goes_from_an_empty_home_to_the_client_in_one_command() {
         (Some(true), Some(true))
     );
     assert_eq!(
-        plan["plan"]["servers"]["added"],
+        plan["plan"]["diff"]["servers_added"],
         serde_json::json!(["memory"])
     );
     let done = home.ok(&["apply", "--client", "cursor", "--yes", "-m", "first"]);

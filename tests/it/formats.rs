@@ -553,11 +553,11 @@ fn cli_case(id: &str) {
         .as_array()
         .unwrap()
         .iter()
-        .find(|c| c["id"] == id)
+        .find(|c| c["client_id"] == id)
         .unwrap()
         .clone();
     assert_eq!(status["detected"], true, "{id}: {status:#}");
-    assert_eq!(status["config"]["path"], path.display().to_string());
+    assert_eq!(status["config_location"], path.display().to_string());
     let before_count = generic_entries(&client, &parse_generic(client.format, &before)).len();
     assert_eq!(status["server_count"], before_count, "{id}");
 
@@ -574,7 +574,7 @@ fn cli_case(id: &str) {
         .as_array()
         .unwrap()
         .iter()
-        .map(|pair| pair[0].as_str().unwrap())
+        .map(|skipped| skipped["server_name"].as_str().unwrap())
         .collect();
     assert_eq!(skipped, case.skipped, "{id}: {import:#}");
     let shown = sb.json_ok(&["draft", "show", "--client", id, "--profile", "imported"]);
@@ -610,8 +610,8 @@ fn cli_case(id: &str) {
     assert_eq!(plan["path"], path.display().to_string());
     assert_eq!(plan["exists"], true);
     assert_eq!(
-        plan["servers"],
-        json!({"added": ADDED, "removed": [], "modified": [], "unchanged": []}),
+        plan["diff"],
+        json!({"servers_added": ADDED, "servers_removed": [], "servers_modified": [], "servers_unchanged": []}),
         "{id}"
     );
     assert_eq!(plan["notes"], json!([client.restart_hint]));
@@ -647,8 +647,8 @@ fn cli_case(id: &str) {
     std::fs::write(&path, &after).unwrap();
     let again = sb.json_ok(&["diff", "--client", id]);
     assert_eq!(
-        again["servers"],
-        json!({"added": [], "removed": [], "modified": [], "unchanged": ADDED}),
+        again["diff"],
+        json!({"servers_added": [], "servers_removed": [], "servers_modified": [], "servers_unchanged": ADDED}),
         "{id}"
     );
     assert_eq!(again["unified_diff"], "");
@@ -660,7 +660,7 @@ fn cli_case(id: &str) {
         .as_array()
         .unwrap()
         .iter()
-        .find(|c| c["id"] == id)
+        .find(|c| c["client_id"] == id)
         .unwrap();
     assert_eq!(status["server_count"], before_count + ADDED.len());
 

@@ -283,14 +283,14 @@ fn every_rest_endpoint_with_exact_statuses() {
         .unwrap();
     assert_eq!(cursor["display_name"], "Cursor");
     assert!(
-        cursor["config_path"]
+        cursor["config_location"]
             .as_str()
             .unwrap()
             .ends_with(".cursor/mcp.json")
     );
     let r = s.get("/v1/clients/cursor/profiles", &t);
     assert_eq!(r.status, 200);
-    assert_eq!(r.json()["profiles"], json!(["default"]));
+    assert_eq!(r.json()["profiles"][0]["profile_id"], "default");
     let r = s.get("/v1/clients/nope/profiles", &t);
     assert_eq!((r.status, r.code()), (404, "UNKNOWN_CLIENT".into()));
 
@@ -309,7 +309,7 @@ fn every_rest_endpoint_with_exact_statuses() {
     );
     let r = s.get("/v1/servers?search=filesys", &t);
     assert_eq!(r.json()["servers"][0]["server_id"], "filesystem");
-    assert_eq!(r.json()["servers"][0]["command"], "npx");
+    assert_eq!(r.json()["servers"][0]["transport"], "stdio");
     let r = s.get("/v1/servers?transport=carrier-pigeon", &t);
     assert_eq!((r.status, r.code()), (400, "INVALID_TRANSPORT".into()));
     let r = s.get("/v1/servers/filesystem", &t);
@@ -325,7 +325,7 @@ fn every_rest_endpoint_with_exact_statuses() {
     let r = add(&s, &t, "filesystem", &json!({"path": "/tmp"}));
     assert_eq!(r.status, 200, "{}", r.text());
     let body = r.json();
-    assert_eq!(body["success"], true);
+    assert_eq!(body["status"], "added");
     assert_eq!(body["server_name"], "filesystem");
     assert_eq!(body["server_count"], 1);
     let r = add(&s, &t, "filesystem", &json!({"path": "/tmp"}));
@@ -382,7 +382,7 @@ fn every_rest_endpoint_with_exact_statuses() {
     let r = s.get("/v1/config/cursor/default/diff", &t);
     assert_eq!(r.status, 200);
     assert_eq!(
-        r.json()["servers"]["added"],
+        r.json()["diff"]["servers_added"],
         json!(["filesystem", "memory"])
     );
 
@@ -410,7 +410,7 @@ fn every_rest_endpoint_with_exact_statuses() {
     assert_eq!(r.status, 201);
     let keys = r.json();
     assert_eq!(keys["status"], "initialized");
-    assert!(keys["keys"]["public_key"].is_string());
+    assert!(keys["key"]["public_key"].is_string());
     assert!(!r.text().contains("private"));
     let r = s.post_empty("/v1/keys/initialize", &t);
     assert_eq!((r.status, r.code()), (409, "KEY_EXISTS".into()));
@@ -465,15 +465,15 @@ fn every_rest_endpoint_with_exact_statuses() {
     assert_eq!(r.status, 200);
     let dry = r.json();
     assert_eq!(
-        (dry["dry_run"].clone(), dry["deployed"].clone()),
-        (json!(true), json!(false))
+        (dry["dry_run"].clone(), dry["status"].clone()),
+        (json!(true), json!("dry_run"))
     );
     let file = sb.home.join(".cursor/mcp.json");
     assert!(!file.exists());
     let r = s.post_empty("/v1/config/cursor/default/deploy", &t);
     assert_eq!(r.status, 200, "{}", r.text());
     let dep = r.json();
-    assert_eq!(dep["deployed"], true);
+    assert_eq!(dep["status"], "deployed");
     assert_eq!(dep["version"], 1);
     let written: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
     assert_eq!(written["mcpServers"]["filesystem"]["command"], "npx");
@@ -577,7 +577,7 @@ fn every_rest_endpoint_with_exact_statuses() {
     let r = s.get("/v1/config/cursor/..%2Fetc/draft", &t);
     assert_eq!((r.status, r.code()), (404, "UNKNOWN_PROFILE".into()));
     let r = s.get("/v1/config/cursor/..%2Fetc/history", &t);
-    assert_eq!((r.status, r.code()), (400, "INVALID_ID".into()));
+    assert_eq!((r.status, r.code()), (404, "UNKNOWN_PROFILE".into()));
 
     // Metrics count what happened.
     let m = s.get("/metrics", &t);
@@ -998,7 +998,7 @@ fn concurrent_deploys_over_http(ways: usize, runs: usize) {
             sb.json_ok(&[
                 "draft", "add", "memory", "--client", "cursor", "--name", &name,
             ]);
-            sb.json_ok(&["publish", "--client", "cursor"])["results"][0]["artifact_id"]
+            sb.json_ok(&["publish", "--client", "cursor"])["artifact_id"]
                 .as_str()
                 .unwrap()
                 .to_owned()
@@ -1111,7 +1111,10 @@ fn rest_applies_exactly_the_plan_it_showed() {
         r.text()
     );
     let fresh = r.json()["error"]["details"]["plan"].clone();
-    assert_eq!(fresh["plan"]["servers"]["added"], json!(["memory", "time"]));
+    assert_eq!(
+        fresh["plan"]["diff"]["servers_added"],
+        json!(["memory", "time"])
+    );
     assert!(!path.exists(), "nothing was written");
     let r = s.post(
         "/v1/config/cursor/default/apply",
@@ -1148,7 +1151,7 @@ fn rest_applies_exactly_the_plan_it_showed() {
         )
         .json();
     assert_eq!(
-        plan["plan"]["servers"]["removed"],
+        plan["plan"]["diff"]["servers_removed"],
         json!(["memory", "time"])
     );
     let r = s.post(

@@ -853,3 +853,215 @@ fn a_draft_is_the_same_json_on_every_face() {
     assert_eq!(cli, rest.json(), "CLI and REST");
     assert_eq!(cli, mcp, "CLI and MCP");
 }
+
+/// One face's way of asking for an operation.
+enum Rest<'a> {
+    Get(&'a str),
+    Post(&'a str, Value),
+    Delete(&'a str),
+}
+
+/// One answer on every face, for every operation offered on more than one: on the same state,
+/// the CLI's `--json`, the MCP tool's `structuredContent` and the REST body are the same JSON.
+/// The state is read-only for the queries and the dry runs; a change (add, remove, clear) is
+/// made on each face in turn from the same starting state, undone in between.
+#[test]
+fn every_shared_operation_answers_the_same_json_on_every_face() {
+    let f = Fixture::new();
+    f.sb.json_ok(&["keys", "init"]);
+    f.sb.json_ok(&["draft", "add", "memory", "--client", "cursor"]);
+    f.sb.json_ok(&["apply", "--client", "cursor", "--yes", "-m", "first"]);
+    f.sb.json_ok(&["draft", "add", "time", "--client", "cursor"]);
+    f.sb.json_ok(&["apply", "--client", "cursor", "--yes", "-m", "second"]);
+    let r = f.rpc(&f.write, None, &initialize());
+    let session = r.header("mcp-session-id").unwrap().to_owned();
+    let next_id = std::cell::Cell::new(1_u64);
+    let mcp = |tool: &str, args: Value| -> Value {
+        next_id.set(next_id.get() + 1);
+        let id = next_id.get();
+        let r = f.rpc(&f.write, Some(&session), &call(id, tool, &args));
+        let result = answer(&r, id)["result"].clone();
+        assert_eq!(result["isError"], false, "{tool}: {result}");
+        result["structuredContent"].clone()
+    };
+    let rest = |how: Rest| -> Value {
+        let r = match how {
+            Rest::Get(path) => f.server.get(path, &f.write),
+            Rest::Post(path, body) => f.server.post(path, &f.write, &body),
+            Rest::Delete(path) => f.server.delete(path, &f.write),
+        };
+        assert!(r.status == 200 || r.status == 201, "{}", r.text());
+        r.json()
+    };
+    let cc = json!({"client_id": "cursor", "profile_id": "default"});
+    let base = "/v1/config/cursor/default";
+    let same = |name: &str, cli: Value, mcp: Value, rest: Value| {
+        assert_eq!(cli, mcp, "{name}: CLI and MCP");
+        assert_eq!(cli, rest, "{name}: CLI and REST");
+    };
+
+    // Queries.
+    let queries: Vec<(&str, Vec<&str>, &str, Value, Rest)> = vec![
+        (
+            "clients",
+            vec!["clients"],
+            "list_clients",
+            json!({}),
+            Rest::Get("/v1/clients"),
+        ),
+        (
+            "profiles",
+            vec!["profiles", "list", "--client", "cursor"],
+            "list_profiles",
+            json!({"client_id": "cursor"}),
+            Rest::Get("/v1/clients/cursor/profiles"),
+        ),
+        (
+            "search",
+            vec!["servers", "search", "git", "--transport", "stdio"],
+            "list_available_servers",
+            json!({"search_query": "git", "transport_filter": "stdio"}),
+            Rest::Get("/v1/servers?search=git&transport=stdio"),
+        ),
+        (
+            "describe",
+            vec!["servers", "show", "github"],
+            "describe_server",
+            json!({"server_id": "github"}),
+            Rest::Get("/v1/servers/github"),
+        ),
+        (
+            "draft",
+            vec!["draft", "show", "--client", "cursor"],
+            "view_draft_config",
+            cc.clone(),
+            Rest::Get("/v1/config/cursor/default/draft"),
+        ),
+        (
+            "validate",
+            vec!["validate", "--client", "cursor"],
+            "validate_config",
+            cc.clone(),
+            Rest::Post("/v1/config/cursor/default/validate", json!({})),
+        ),
+        (
+            "diff",
+            vec!["diff", "--client", "cursor"],
+            "diff_config",
+            cc.clone(),
+            Rest::Get("/v1/config/cursor/default/diff"),
+        ),
+        (
+            "history",
+            vec!["history", "--client", "cursor"],
+            "get_config_history",
+            cc.clone(),
+            Rest::Get("/v1/config/cursor/default/history"),
+        ),
+        (
+            "status",
+            vec!["status", "--client", "cursor"],
+            "config_status",
+            json!({"client_id": "cursor"}),
+            Rest::Get("/v1/status?client=cursor"),
+        ),
+        (
+            "audit",
+            vec!["audit", "--client", "cursor", "--action", "publish"],
+            "get_audit_log",
+            json!({"client_id": "cursor", "action": "publish"}),
+            Rest::Get("/v1/audit?client=cursor&action=publish"),
+        ),
+        (
+            "deploy plan",
+            vec!["deploy", "--client", "cursor", "--dry-run"],
+            "deploy_config",
+            cc.clone(),
+            Rest::Post("/v1/config/cursor/default/deploy", json!({"dry_run": true})),
+        ),
+        (
+            "rollback plan",
+            vec!["rollback", "--client", "cursor", "--dry-run"],
+            "rollback_config",
+            cc.clone(),
+            Rest::Post(
+                "/v1/config/cursor/default/rollback",
+                json!({"dry_run": true}),
+            ),
+        ),
+        (
+            "apply plan",
+            vec!["apply", "--client", "cursor", "--dry-run"],
+            "apply_config",
+            cc.clone(),
+            Rest::Post("/v1/config/cursor/default/apply", json!({"dry_run": true})),
+        ),
+        (
+            "undeploy plan",
+            vec!["undeploy", "--client", "cursor", "--dry-run"],
+            "undeploy_config",
+            cc.clone(),
+            Rest::Post(
+                "/v1/config/cursor/default/undeploy",
+                json!({"dry_run": true}),
+            ),
+        ),
+    ];
+    for (name, cli, tool, args, how) in queries {
+        same(name, f.sb.json_ok(&cli), mcp(tool, args), rest(how));
+    }
+    // The release in full (CLI: `history` lists it; `show` is the artifact across clients).
+    let got_mcp = mcp("get_config", cc.clone());
+    assert_eq!(got_mcp, rest(Rest::Get(base)), "get_config: MCP and REST");
+    assert_eq!(got_mcp["version"], 2);
+
+    // Changes, each made on every face from the same state.
+    let add_args = json!({"client_id": "cursor", "server_id": "fetch"});
+    let added = [
+        f.sb.json_ok(&["draft", "add", "fetch", "--client", "cursor"]),
+        {
+            f.sb.json_ok(&["draft", "remove", "fetch", "--client", "cursor"]);
+            mcp("add_server_to_config", add_args)
+        },
+        {
+            f.sb.json_ok(&["draft", "remove", "fetch", "--client", "cursor"]);
+            rest(Rest::Post(
+                &format!("{base}/draft/add"),
+                json!({"server_id": "fetch"}),
+            ))
+        },
+    ];
+    let removed = [
+        f.sb.json_ok(&["draft", "remove", "fetch", "--client", "cursor"]),
+        {
+            f.sb.json_ok(&["draft", "add", "fetch", "--client", "cursor"]);
+            mcp(
+                "remove_server_from_config",
+                json!({"client_id": "cursor", "server_name": "fetch"}),
+            )
+        },
+        {
+            f.sb.json_ok(&["draft", "add", "fetch", "--client", "cursor"]);
+            rest(Rest::Post(
+                &format!("{base}/draft/remove"),
+                json!({"server_name": "fetch"}),
+            ))
+        },
+    ];
+    for (name, [cli, mcp, rest]) in [("add", added), ("remove", removed)] {
+        same(name, cli, mcp, rest);
+    }
+    let cleared_empty = |face: &str| -> Value {
+        match face {
+            "cli" => f.sb.json_ok(&["draft", "clear", "--client", "vscode"]),
+            "mcp" => mcp("clear_draft_config", json!({"client_id": "vscode"})),
+            _ => rest(Rest::Delete("/v1/config/vscode/default/draft")),
+        }
+    };
+    same(
+        "clear",
+        cleared_empty("cli"),
+        cleared_empty("mcp"),
+        cleared_empty("rest"),
+    );
+}

@@ -632,6 +632,13 @@ fn run_python(mode: &str) {
         "python client ({mode}) failed:\n{stdout}\nstderr:\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    // Every result was checked against its tool's outputSchema (see `call` in py_client.py).
+    assert!(
+        stdout.contains(&format!(
+            "ok   {mode} output schema get_config refuses an empty object"
+        )),
+        "{stdout}"
+    );
 }
 
 #[test]

@@ -392,15 +392,15 @@ fn probe_as_client_starts_entries_as_the_client_would() {
         "30s",
     ]);
     assert_eq!(code, Some(0), "{r:#}");
-    assert_eq!(r["servers"][0]["name"], "everything-secret");
-    assert_eq!(r["servers"][0]["resolved_from"], "client");
-    assert_eq!(r["servers"][0]["status"], "ok");
+    assert_eq!(r["probes"][0]["name"], "everything-secret");
+    assert_eq!(r["probes"][0]["resolved_from"], "client");
+    assert_eq!(r["probes"][0]["status"], "ok");
 
     let (code, r) = h.json(&["--json", "probe", "--as-client", "claude-code"]);
     assert_eq!(code, Some(1), "{r:#}");
-    assert_eq!(error_code(&r["servers"][0]), "MISSING_CLIENT_ENV");
+    assert_eq!(error_code(&r["probes"][0]), "MISSING_CLIENT_ENV");
     assert!(
-        r["servers"][0]["error"]
+        r["probes"][0]["error"]
             .as_str()
             .unwrap()
             .contains("`EV_TOKEN`")

@@ -93,8 +93,7 @@ impl World {
     }
 
     fn publish(&self, client: &str, message: &str) -> Value {
-        let doc = self.ok(&["publish", "--client", client, "-m", message]);
-        doc["results"][0].clone()
+        self.ok(&["publish", "--client", client, "-m", message])
     }
 
     fn release_file(&self, client: &str, profile: &str, version: u64) -> PathBuf {
@@ -141,12 +140,10 @@ fn publish_needs_a_valid_draft_and_a_key_then_versions_rise() {
     // No key, and no terminal to ask on: the publish fails and says how to make one.
     w.add("cursor", "memory");
     let doc = w.fails(&["publish", "--client", "cursor"], 1, "KEY_NOT_FOUND");
-    assert_eq!(doc["results"][0]["status"], "failed");
-    assert_eq!(doc["failed"], 1);
     assert!(str_of(&doc["error"]["hint"]).contains("mcp-orch keys init"));
 
     let init = w.ok(&["keys", "init"]);
-    assert_eq!(init["status"], "created");
+    assert_eq!(init["status"], "initialized");
     let key_id = str_of(&init["key"]["key_id"]);
     assert_eq!(key_id.len(), 16);
 
@@ -226,8 +223,8 @@ fn publish_yes_creates_the_key_and_keeps_the_changelog() {
         "first of all",
         "--yes",
     ]);
-    assert_eq!(doc["results"][0]["version"], 1);
-    assert_eq!(doc["results"][0]["changelog"], "first of all");
+    assert_eq!(doc["version"], 1);
+    assert_eq!(doc["changelog"], "first of all");
     let actions: Vec<String> = w.audit().iter().map(|r| str_of(&r["action"])).collect();
     assert_eq!(actions, ["key.init", "publish"]);
 }
@@ -238,7 +235,7 @@ fn an_empty_draft_publishes() {
     w.ok(&["keys", "init"]);
     w.ok(&["draft", "clear", "--client", "cursor"]);
     let doc = w.ok(&["publish", "--client", "cursor"]);
-    assert_eq!(doc["results"][0]["server_count"], 0);
+    assert_eq!(doc["server_count"], 0);
 }
 
 #[test]
@@ -457,7 +454,7 @@ fn rotation_keeps_old_artifacts_verifiable_and_untrusting_breaks_them() {
 
     // `init --regenerate` rotates too.
     let third = w.ok(&["keys", "init", "--regenerate"]);
-    assert_eq!(third["status"], "rotated");
+    assert_eq!(third["status"], "regenerated");
     assert_eq!(third["key"]["rotated_from"], second);
 
     let current = str_of(&third["key"]["key_id"]);
@@ -585,7 +582,9 @@ fn artifact_ids_are_validated_and_bound_to_their_client() {
         "work",
     ]);
     let a = w.publish("cursor", "default");
-    let b = w.ok(&["publish", "--client", "cursor", "--profile", "work"])["results"][0].clone();
+    let b = w
+        .ok(&["publish", "--client", "cursor", "--profile", "work"])
+        .clone();
     assert_eq!(a["artifact_id"], b["artifact_id"]);
     assert_eq!(
         (a["version"].as_u64(), b["version"].as_u64()),

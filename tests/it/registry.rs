@@ -254,33 +254,33 @@ fn full_then_incremental_sync_through_the_cli() {
     ));
     assert_eq!(files["source"], "registry");
     assert_eq!(files["version"], "1.0.0");
-    assert_eq!(files["command"], "npx");
+    assert_eq!(files["transport"]["command"], "npx");
     assert_eq!(
-        files["args"],
+        files["transport"]["args"],
         json!(["-y", "@acme/files@1.0.0", "{directory}"])
     );
-    assert_eq!(files["env"][0]["name"], "API_TOKEN");
-    assert_eq!(files["env"][0]["secret"], true);
-    assert_eq!(files["env"][0]["required"], true);
+    assert_eq!(files["env_vars"]["required"][0]["name"], "API_TOKEN");
+    assert_eq!(files["env_vars"]["required"][0]["secret"], true);
+    assert_eq!(files["env_vars"]["required"][0]["required"], true);
     assert_eq!(files["server_json"]["name"], "io.github.acme/files");
 
     let py = json_of(&cli(
         &h,
         &["--json", "servers", "show", "io-github-acme-pyserver"],
     ));
-    assert_eq!(py["command"], "uvx");
+    assert_eq!(py["transport"]["command"], "uvx");
     assert_eq!(
-        py["args"],
+        py["transport"]["args"],
         json!(["acme-pyserver==2.1.0", "--repo", "{repo_path}"])
     );
-    assert_eq!(py["params"][0]["required"], true);
+    assert_eq!(py["parameters"][0]["required"], true);
 
     let oci = json_of(&cli(
         &h,
         &["--json", "servers", "show", "io-github-acme-container"],
     ));
     assert_eq!(
-        oci["args"],
+        oci["transport"]["args"],
         json!([
             "run",
             "-i",
@@ -292,15 +292,21 @@ fn full_then_incremental_sync_through_the_cli() {
             "ghcr.io/acme/container:3.0.0"
         ])
     );
-    assert_eq!(oci["params"][0]["type"], "path");
+    assert_eq!(oci["parameters"][0]["type"], "path");
 
     let remote = json_of(&cli(&h, &["--json", "servers", "show", "com-acme-remote"]));
-    assert_eq!(remote["name"], "Acme Remote");
-    assert_eq!(remote["transport"], "http");
-    assert_eq!(remote["url"], "https://mcp.acme.com/{tenant}/mcp");
-    assert_eq!(remote["headers"][0]["value"], "Bearer ${TOKEN}");
-    assert_eq!(remote["env"][0]["name"], "TOKEN");
-    assert_eq!(remote["env"][0]["secret"], true);
+    assert_eq!(remote["display_name"], "Acme Remote");
+    assert_eq!(remote["transport"]["type"], "http");
+    assert_eq!(
+        remote["transport"]["url"],
+        "https://mcp.acme.com/{tenant}/mcp"
+    );
+    assert_eq!(
+        remote["transport"]["headers"][0]["value"],
+        "Bearer ${TOKEN}"
+    );
+    assert_eq!(remote["env_vars"]["required"][0]["name"], "TOKEN");
+    assert_eq!(remote["env_vars"]["required"][0]["secret"], true);
 
     let search = json_of(&cli(&h, &["--json", "servers", "search", "acme files"]));
     assert_eq!(search["servers"][0]["server_id"], "io-github-acme-files");
@@ -365,7 +371,7 @@ fn full_then_incremental_sync_through_the_cli() {
     ));
     assert_eq!(files["version"], "1.1.0");
     assert_eq!(
-        files["args"],
+        files["transport"]["args"],
         json!(["-y", "@acme/files@1.1.0", "{directory}"])
     );
     let gone = cli(

@@ -199,57 +199,13 @@ impl TargetStatus {
         ) || !self.missing_launcher.is_empty()
     }
 }
-
-/// A (client, profile) pair.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct TargetRef {
-    /// Client id.
-    pub client_id: String,
-    /// Profile id.
-    pub profile_id: String,
-}
-
-/// The status of the targets asked for, as every face shows it (`status --json`, the MCP
-/// `config_status` tool, `GET /v1/status`).
-#[derive(Debug, Clone, Serialize)]
-pub struct StatusReport {
-    /// Every target deployed or published.
-    pub targets: Vec<TargetStatus>,
-    /// How many.
-    pub count: usize,
-    /// Whether any needs attention (`status --check` exits 1).
-    pub drift_detected: bool,
-    /// Those that need attention.
-    pub drifted: Vec<TargetRef>,
-}
-
-impl StatusReport {
-    /// The report of `targets`.
-    pub fn of(targets: Vec<TargetStatus>) -> Self {
-        let drifted: Vec<TargetRef> = targets
-            .iter()
-            .filter(|t| t.needs_attention())
-            .map(|t| TargetRef {
-                client_id: t.client_id.clone(),
-                profile_id: t.profile_id.clone(),
-            })
-            .collect();
-        Self {
-            count: targets.len(),
-            drift_detected: !drifted.is_empty(),
-            drifted,
-            targets,
-        }
-    }
-}
-
 /// sha256 of an entry's RFC 8785 form.
 pub fn entry_hash(value: &Value) -> String {
     fsutil::sha256_hex(&serde_json_canonicalizer::to_vec(value).unwrap_or_default())
 }
 
 /// Drift of one deployed target.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum DriftState {
     /// Nothing was deployed yet.
@@ -265,7 +221,7 @@ pub enum DriftState {
 }
 
 /// Status of one (client, profile).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct TargetStatus {
     /// Client id.
     pub client_id: String,
@@ -583,7 +539,8 @@ impl Orchestrator {
             profile: req.profile.clone(),
             confirmed: confirmed.to_owned(),
             fresh: Box::new(fresh.map_or(Value::Null, |plan| {
-                serde_json::to_value(plan).unwrap_or(Value::Null)
+                serde_json::to_value(super::outcome::DeployOutcome::of(&plan))
+                    .unwrap_or(Value::Null)
             })),
         }
     }

@@ -93,7 +93,18 @@ pub struct ApiDoc;
 /// The document as JSON text (built once).
 pub fn json() -> &'static str {
     static DOC: OnceLock<String> = OnceLock::new();
-    DOC.get_or_init(|| ApiDoc::openapi().to_pretty_json().unwrap_or_default())
+    DOC.get_or_init(|| {
+        let mut doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or_default();
+        // The answer types' components are their JSON Schemas (the same ones the MCP tools
+        // declare as `outputSchema`), in place of the placeholders the handlers name.
+        if let Some(schemas) = doc
+            .pointer_mut("/components/schemas")
+            .and_then(serde_json::Value::as_object_mut)
+        {
+            schemas.extend(crate::api::schema::components());
+        }
+        serde_json::to_string_pretty(&doc).unwrap_or_default()
+    })
 }
 
 /// `GET /openapi.json`.

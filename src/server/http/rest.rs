@@ -4,7 +4,6 @@
 //! answers with documented shapes (see /openapi.json); errors are `{"error": {...}}` with the
 //! core's stable codes.
 
-use crate::core::code::Code;
 use std::collections::BTreeMap;
 
 use axum::body::Bytes;
@@ -20,10 +19,9 @@ use utoipa::{IntoParams, ToSchema};
 use super::AppState;
 use super::auth::Principal;
 use super::error::{self, ApiError};
-use crate::core::audit::Filter;
-use crate::core::catalog::Transport;
+use crate::api;
+use crate::core::audit::VerifyReport;
 use crate::core::orchestrator::{Action, AddServer, PlanRequest, RollbackTarget};
-use crate::core::search::Query;
 use crate::core::tokens::Scope;
 
 // ---- extractors with JSON errors ------------------------------------------------------------
@@ -208,73 +206,6 @@ pub struct StorageHealth {
     pub error: Option<String>,
 }
 
-/// One client.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ClientSummary {
-    /// Client id.
-    pub client_id: String,
-    /// Display name.
-    pub display_name: String,
-    /// The operating system the path was resolved for.
-    pub platform: String,
-    /// The config file.
-    pub config_path: String,
-    /// File format.
-    pub format: String,
-    /// Whether the file exists.
-    pub detected: bool,
-    /// Servers in the file now.
-    pub server_count: Option<usize>,
-    /// Profile ids.
-    pub profiles: Vec<String>,
-}
-
-/// `GET /v1/clients`.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ClientsResponse {
-    /// Every known client.
-    pub clients: Vec<ClientSummary>,
-    /// How many.
-    pub count: usize,
-}
-
-/// `GET /v1/clients/{client_id}/profiles`.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ProfilesResponse {
-    /// Client id.
-    pub client_id: String,
-    /// Profile ids.
-    pub profiles: Vec<String>,
-    /// Each profile in full.
-    #[schema(value_type = Vec<Object>)]
-    pub details: Vec<Value>,
-}
-
-/// A published configuration.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ConfigResponse {
-    /// Client id.
-    pub client_id: String,
-    /// Profile id.
-    pub profile_id: String,
-    /// Content address of the payload.
-    pub artifact_id: String,
-    /// Version within the (client, profile).
-    pub version: u64,
-    /// When it was published.
-    pub created_at: String,
-    /// The signing key.
-    pub key_id: String,
-    /// The changelog.
-    pub changelog: Option<String>,
-    /// Always true: a release whose signature or payload hash does not verify against the
-    /// trust store is an error (422) with its code, as on every face.
-    pub verified: bool,
-    /// The payload: servers and rendered entries (secret values never appear).
-    #[schema(value_type = Object)]
-    pub payload: Value,
-}
-
 /// `GET /v1/config/{client_id}/{profile}` query.
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -351,116 +282,12 @@ pub struct RemoveRequest {
     pub server_name: Option<String>,
 }
 
-/// A draft change.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct DraftChange {
-    /// Always true.
-    pub success: bool,
-    /// What happened.
-    pub message: String,
-    /// The server concerned.
-    pub server_name: String,
-    /// Servers in the draft now.
-    pub server_count: usize,
-    /// Secrets written to the secret store (names only).
-    pub stored_secrets: Vec<String>,
-    /// The draft.
-    #[schema(value_type = Object)]
-    pub draft: Value,
-}
-
-/// `GET …/draft`.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct DraftView {
-    /// Client id.
-    pub client_id: String,
-    /// Profile id.
-    pub profile_id: String,
-    /// Server names, sorted.
-    pub servers: Vec<String>,
-    /// How many.
-    pub server_count: usize,
-    /// Change counter.
-    pub revision: u64,
-    /// When it last changed (RFC 3339), `null` for a draft never saved.
-    #[schema(value_type = Option<String>)]
-    pub updated_at: Value,
-    /// The draft's servers.
-    #[schema(value_type = Object)]
-    pub draft: Value,
-    /// The entries as they would be written, in the client's spelling (secrets referenced).
-    #[serde(rename = "mcpServers")]
-    #[schema(value_type = Object)]
-    pub mcp_servers: Value,
-    /// Why the entries cannot be rendered yet (the draft is shown all the same).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Object>)]
-    pub render_error: Option<Value>,
-}
-
-/// `DELETE …/draft`.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ClearResponse {
-    /// Always true.
-    pub success: bool,
-    /// What happened.
-    pub message: String,
-    /// Servers the draft had.
-    pub previous_count: usize,
-}
-
-/// `POST …/validate`.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ValidateResponse {
-    /// No errors.
-    pub valid: bool,
-    /// Errors.
-    #[schema(value_type = Vec<Object>)]
-    pub errors: Vec<Value>,
-    /// Warnings.
-    #[schema(value_type = Vec<Object>)]
-    pub warnings: Vec<Value>,
-    /// Servers in the draft.
-    pub server_count: usize,
-    /// Client id.
-    pub client_id: String,
-    /// Profile id.
-    pub profile_id: String,
-    /// When.
-    pub validated_at: String,
-}
-
 /// `POST …/publish` body (optional).
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PublishRequest {
     /// What changed.
     #[serde(default)]
-    pub changelog: Option<String>,
-}
-
-/// `POST …/publish`.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct PublishResponse {
-    /// Always true.
-    pub success: bool,
-    /// What happened.
-    pub message: String,
-    /// The new artifact.
-    pub artifact_id: String,
-    /// Its version.
-    pub version: u64,
-    /// Client id.
-    pub client_id: String,
-    /// Profile id.
-    pub profile_id: String,
-    /// Servers published.
-    pub server_count: usize,
-    /// The signing key.
-    pub key_id: String,
-    /// When.
-    pub created_at: String,
-    /// The changelog.
     pub changelog: Option<String>,
 }
 
@@ -541,71 +368,6 @@ pub struct UndeployBody {
     pub plan_id: Option<String>,
 }
 
-/// `POST …/deploy` and `…/rollback`.
-#[allow(clippy::struct_excessive_bools)]
-#[derive(Debug, Serialize, ToSchema)]
-pub struct DeployResponse {
-    /// Always true.
-    pub success: bool,
-    /// The plan's id: apply exactly this plan by sending it back.
-    pub plan_id: String,
-    /// `deploy`, `rollback`, `undeploy` or `apply`.
-    pub action: String,
-    /// Whether the draft is published first (apply).
-    pub publishes: bool,
-    /// What happened.
-    pub message: String,
-    /// Whether the file was written (false on a dry run or when nothing changed).
-    pub deployed: bool,
-    /// Client id.
-    pub client_id: String,
-    /// Profile id.
-    pub profile_id: String,
-    /// The artifact.
-    pub artifact_id: Option<String>,
-    /// Its version.
-    pub version: Option<u64>,
-    /// Whether this was a dry run.
-    pub dry_run: bool,
-    /// Whether the file changed.
-    pub changed: bool,
-    /// Backup of the previous file.
-    pub backup_id: Option<String>,
-    /// The file.
-    pub config_path: String,
-    /// The plan: server changes, unified diff (redacted), notes.
-    #[schema(value_type = Object)]
-    pub plan: Value,
-}
-
-/// `GET …/history`.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct HistoryResponse {
-    /// Client id.
-    pub client_id: String,
-    /// Profile id.
-    pub profile_id: String,
-    /// Releases, newest first.
-    pub releases: Vec<ReleaseSummary>,
-}
-
-/// One release.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ReleaseSummary {
-    /// Artifact id.
-    pub artifact_id: String,
-    /// Version.
-    pub version: u64,
-    /// When.
-    pub created_at: String,
-    /// Signing key.
-    pub key_id: String,
-    /// Changelog.
-    pub changelog: Option<String>,
-    /// Servers.
-    pub servers: Vec<String>,
-}
-
 /// `GET /v1/servers` query.
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -619,44 +381,6 @@ pub struct ServersQuery {
     pub tag: Option<String>,
 }
 
-/// One catalog server in a list.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ServerSummary {
-    /// Catalog id.
-    pub server_id: String,
-    /// Display name.
-    pub display_name: String,
-    /// One line.
-    pub description: String,
-    /// `stdio`, `http` or `sse`.
-    pub transport: String,
-    /// npm package, when it is one.
-    pub npm_package: Option<String>,
-    /// stdio command.
-    pub command: Option<String>,
-    /// stdio args (with `{param}` placeholders).
-    pub args: Vec<String>,
-    /// Remote URL template.
-    pub url: Option<String>,
-    /// Env var names.
-    pub env: Vec<String>,
-    /// Tags.
-    pub tags: Vec<String>,
-    /// Whether it takes parameters.
-    pub has_parameters: bool,
-    /// Whether it needs env vars.
-    pub requires_env: bool,
-}
-
-/// `GET /v1/servers`.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ServersResponse {
-    /// Matches, best first.
-    pub servers: Vec<ServerSummary>,
-    /// How many.
-    pub count: usize,
-}
-
 /// `POST /v1/keys/initialize` body (optional).
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -666,53 +390,12 @@ pub struct KeysRequest {
     pub regenerate: bool,
 }
 
-/// `POST /v1/keys/initialize`.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct KeysResponse {
-    /// Always true.
-    pub success: bool,
-    /// `initialized` or `regenerated`.
-    pub status: String,
-    /// What happened.
-    pub message: String,
-    /// The public half only.
-    pub keys: PublicKey,
-}
-
-/// A public key.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct PublicKey {
-    /// Key id.
-    pub key_id: String,
-    /// `ed25519`.
-    pub algorithm: String,
-    /// Base64.
-    pub public_key: String,
-    /// The key it replaced.
-    pub rotated_from: Option<String>,
-}
-
 /// `GET /v1/status` query.
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct StatusQuery {
     /// Only this client.
     pub client: Option<String>,
-}
-
-/// `GET /v1/status`.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct StatusResponse {
-    /// Every target with a deploy record or a release.
-    #[schema(value_type = Vec<Object>)]
-    pub targets: Vec<Value>,
-    /// How many.
-    pub count: usize,
-    /// Whether any target needs attention (drifted, file missing or unreadable, launcher gone).
-    pub drift_detected: bool,
-    /// Those targets: `{client_id, profile_id}`.
-    #[schema(value_type = Vec<Object>)]
-    pub drifted: Vec<Value>,
 }
 
 /// `GET /v1/audit` query.
@@ -731,26 +414,6 @@ pub struct AuditQuery {
     /// The newest N records (default 100, at most 10000).
     #[param(minimum = 1, maximum = 10000)]
     pub limit: Option<u32>,
-}
-
-/// `GET /v1/audit`.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct AuditResponse {
-    /// Records, oldest first.
-    #[schema(value_type = Vec<Object>)]
-    pub records: Vec<Value>,
-    /// How many.
-    pub count: usize,
-}
-
-/// `GET /v1/audit/verify`.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct AuditVerifyResponse {
-    /// Whether the hash chain holds.
-    pub ok: bool,
-    /// The report.
-    #[schema(value_type = Object)]
-    pub report: Value,
 }
 
 /// `GET /v1/events/recent`.
@@ -812,56 +475,6 @@ fn servers_of(config: &Value) -> Result<BTreeMap<String, Value>, ApiError> {
         ));
     };
     Ok(obj.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
-}
-
-fn publish_shape(r: &crate::core::artifact::Release) -> PublishResponse {
-    PublishResponse {
-        success: true,
-        message: format!(
-            "published {}/{} version {}",
-            r.client_id(),
-            r.profile_id(),
-            r.version()
-        ),
-        artifact_id: r.artifact_id().to_owned(),
-        version: r.version(),
-        client_id: r.client_id().to_owned(),
-        profile_id: r.profile_id().to_owned(),
-        server_count: r.envelope.metadata.server_count,
-        key_id: r.key_id.clone(),
-        created_at: r.envelope.created_at.to_rfc3339(),
-        changelog: r.envelope.changelog.clone(),
-    }
-}
-
-fn deploy_shape(r: &crate::core::orchestrator::DeployReport, verb: &str) -> DeployResponse {
-    let message = if r.dry_run {
-        format!(
-            "dry run: {} server change(s) planned",
-            r.plan.servers.total_changes()
-        )
-    } else if r.changed {
-        format!("{verb} {} into {}", r.plan.client_id, r.plan.path.display())
-    } else {
-        "nothing to change: the file already holds these entries".to_owned()
-    };
-    DeployResponse {
-        success: true,
-        plan_id: r.plan_id.clone(),
-        action: r.action.to_owned(),
-        publishes: r.publishes,
-        message,
-        deployed: !r.dry_run && r.changed,
-        client_id: r.client_id.clone(),
-        profile_id: r.profile_id.clone(),
-        artifact_id: r.artifact_id.clone(),
-        version: r.version,
-        dry_run: r.dry_run,
-        changed: r.changed,
-        backup_id: r.backup_id.clone(),
-        config_path: r.plan.path.display().to_string(),
-        plan: to_value(&r.plan),
-    }
 }
 
 // ---- handlers ---------------------------------------------------------------------------------
@@ -943,7 +556,7 @@ pub async fn mcp_info(State(state): State<AppState>) -> Json<McpInfo> {
     path = "/v1/clients",
     tag = "clients",
     responses(
-        (status = 200, description = "Every known client", body = ClientsResponse),
+        (status = 200, description = "Every known client", body = api::ClientList),
         (status = 401, description = "Missing or bad credentials", body = ErrorResponse),
     ),
     security(("bearer" = []), ("api_key" = []))
@@ -951,31 +564,9 @@ pub async fn mcp_info(State(state): State<AppState>) -> Json<McpInfo> {
 pub async fn clients(
     State(state): State<AppState>,
     Extension(p): Extension<Principal>,
-) -> Result<Json<ClientsResponse>, ApiError> {
+) -> Result<Json<api::ClientList>, ApiError> {
     p.require(Scope::Read)?;
-    let list = state
-        .blocking(crate::core::Orchestrator::client_statuses)
-        .await?;
-    let clients: Vec<ClientSummary> = list
-        .into_iter()
-        .map(|c| ClientSummary {
-            client_id: c.id,
-            display_name: c.name,
-            platform: std::env::consts::OS.into(),
-            config_path: c
-                .config
-                .path
-                .as_ref()
-                .map(|p| p.display().to_string())
-                .unwrap_or_default(),
-            format: c.format.into(),
-            detected: c.detected,
-            server_count: c.server_count,
-            profiles: c.profiles,
-        })
-        .collect();
-    let count = clients.len();
-    Ok(Json(ClientsResponse { clients, count }))
+    Ok(Json(state.blocking(api::clients::list_clients).await?))
 }
 
 /// Profiles of a client.
@@ -985,7 +576,7 @@ pub async fn clients(
     tag = "clients",
     params(("client_id" = String, Path, description = "Client id", pattern = "^[A-Za-z0-9_-][A-Za-z0-9._-]{0,63}$")),
     responses(
-        (status = 200, description = "Profiles", body = ProfilesResponse),
+        (status = 200, description = "Profiles", body = api::ProfileList),
         (status = 400, description = "Malformed id", body = ErrorResponse),
         (status = 401, description = "Missing or bad credentials", body = ErrorResponse),
         (status = 404, description = "Unknown client", body = ErrorResponse),
@@ -996,15 +587,13 @@ pub async fn profiles(
     State(state): State<AppState>,
     Extension(p): Extension<Principal>,
     ApiPath(client): ApiPath<String>,
-) -> Result<Json<ProfilesResponse>, ApiError> {
+) -> Result<Json<api::ProfileList>, ApiError> {
     p.require(Scope::Read)?;
-    let c = client.clone();
-    let list = state.blocking(move |o| o.profiles(&c)).await?;
-    Ok(Json(ProfilesResponse {
-        client_id: client,
-        profiles: list.iter().map(|p| p.id.clone()).collect(),
-        details: list.iter().map(to_value).collect(),
-    }))
+    Ok(Json(
+        state
+            .blocking(move |o| api::clients::list_profiles(o, &client))
+            .await?,
+    ))
 }
 
 /// The published configuration of a client and profile (the latest, or `?artifact_id=`).
@@ -1014,7 +603,7 @@ pub async fn profiles(
     tag = "config",
     params(TargetPath, ConfigQuery),
     responses(
-        (status = 200, description = "The artifact", body = ConfigResponse),
+        (status = 200, description = "The artifact", body = api::ReleaseDetail),
         (status = 400, description = "Malformed id", body = ErrorResponse),
         (status = 401, description = "Missing or bad credentials", body = ErrorResponse),
         (status = 404, description = "Unknown client or profile, or nothing published", body = ErrorResponse),
@@ -1030,41 +619,16 @@ pub async fn get_config(
         profile,
     }): ApiPath<TargetPath>,
     ApiQuery(q): ApiQuery<ConfigQuery>,
-) -> Result<Json<ConfigResponse>, ApiError> {
+) -> Result<Json<api::ReleaseDetail>, ApiError> {
     p.require(Scope::Read)?;
-    let out = state
+    // A release that does not verify is an error with its code here as on every face (422
+    // `SIGNATURE_INVALID`, `ARTIFACT_TAMPERED`, `UNTRUSTED_KEY`, ...).
+    let detail = state
         .blocking(move |o| {
-            let release = match &q.artifact_id {
-                Some(id) => o.find_release(&client, &profile, id)?,
-                None => o.latest_release(&client, &profile)?.ok_or_else(|| {
-                    crate::core::Error::invalid(
-                        Code::ArtifactNotFound,
-                        "artifact",
-                        format!("nothing has been published for {client}/{profile}"),
-                        format!(
-                            "publish the draft first: POST /v1/config/{client}/{profile}/publish"
-                        ),
-                    )
-                })?,
-            };
-            // A release that does not verify is an error with its code here as on every
-            // face (422 `SIGNATURE_INVALID`, `ARTIFACT_TAMPERED`, `UNTRUSTED_KEY`, ...).
-            let verified = o.verify_release(&release)?;
-            let payload = verified.payload;
-            Ok(ConfigResponse {
-                client_id: release.client_id().to_owned(),
-                profile_id: release.profile_id().to_owned(),
-                artifact_id: release.artifact_id().to_owned(),
-                version: release.version(),
-                created_at: release.envelope.created_at.to_rfc3339(),
-                key_id: release.key_id.clone(),
-                changelog: release.envelope.changelog.clone(),
-                verified: true,
-                payload: to_value(&payload),
-            })
+            api::releases::get_release(o, &client, &profile, q.artifact_id.as_deref())
         })
         .await?;
-    Ok(Json(out))
+    Ok(Json(detail))
 }
 
 /// Compares two configurations server by server.
@@ -1116,7 +680,7 @@ pub async fn diff_configs(
     params(TargetPath),
     request_body = AddRequest,
     responses(
-        (status = 200, description = "Added", body = DraftChange),
+        (status = 200, description = "Added", body = api::DraftChange),
         (status = 400, description = "Bad parameters or env", body = ErrorResponse),
         (status = 401, description = "Missing or bad credentials", body = ErrorResponse),
         (status = 403, description = "Needs the write scope", body = ErrorResponse),
@@ -1135,7 +699,7 @@ pub async fn draft_add(
         profile,
     }): ApiPath<TargetPath>,
     ApiJson(req): ApiJson<AddRequest>,
-) -> Result<Json<DraftChange>, ApiError> {
+) -> Result<Json<api::DraftChange>, ApiError> {
     p.require(Scope::Write)?;
     let add = AddServer {
         client,
@@ -1151,22 +715,11 @@ pub async fn draft_add(
         secret_delivery: req.secret_delivery,
         ..AddServer::default()
     };
-    let (outcome, draft) = state
-        .blocking(move |o| {
-            let outcome = o.add_server(&add)?;
-            let draft = o.draft(&add.client, &add.profile)?;
-            Ok((outcome, draft))
-        })
+    let change = state
+        .blocking(move |o| api::drafts::add_server(o, &add))
         .await?;
     state.poke();
-    Ok(Json(DraftChange {
-        success: true,
-        message: format!("added `{}` to the draft", outcome.name),
-        server_name: outcome.name,
-        server_count: outcome.server_count,
-        stored_secrets: outcome.stored_secrets,
-        draft: to_value(&draft),
-    }))
+    Ok(Json(change))
 }
 
 /// Removes a server from the draft.
@@ -1177,7 +730,7 @@ pub async fn draft_add(
     params(TargetPath),
     request_body = RemoveRequest,
     responses(
-        (status = 200, description = "Removed", body = DraftChange),
+        (status = 200, description = "Removed", body = api::DraftChange),
         (status = 400, description = "No name given", body = ErrorResponse),
         (status = 401, description = "Missing or bad credentials", body = ErrorResponse),
         (status = 403, description = "Needs the write scope", body = ErrorResponse),
@@ -1195,7 +748,7 @@ pub async fn draft_remove(
         profile,
     }): ApiPath<TargetPath>,
     ApiJson(req): ApiJson<RemoveRequest>,
-) -> Result<Json<DraftChange>, ApiError> {
+) -> Result<Json<api::DraftChange>, ApiError> {
     p.require(Scope::Write)?;
     let Some(name) = req.server_name.or(req.server_id) else {
         return Err(ApiError::http(
@@ -1205,19 +758,11 @@ pub async fn draft_remove(
             "send {\"server_name\": \"github\"}",
         ));
     };
-    let n = name.clone();
-    let draft = state
-        .blocking(move |o| o.remove_server(&client, &profile, &n))
+    let change = state
+        .blocking(move |o| api::drafts::remove_server(o, &client, &profile, &name))
         .await?;
     state.poke();
-    Ok(Json(DraftChange {
-        success: true,
-        message: format!("removed `{name}` from the draft"),
-        server_name: name,
-        server_count: draft.servers.len(),
-        stored_secrets: Vec::new(),
-        draft: to_value(&draft),
-    }))
+    Ok(Json(change))
 }
 
 /// The draft.
@@ -1227,7 +772,7 @@ pub async fn draft_remove(
     tag = "draft",
     params(TargetPath),
     responses(
-        (status = 200, description = "The draft (empty when none was started)", body = DraftView),
+        (status = 200, description = "The draft (empty when none was started)", body = api::DraftView),
         (status = 400, description = "Malformed id", body = ErrorResponse),
         (status = 401, description = "Missing or bad credentials", body = ErrorResponse),
         (status = 404, description = "Unknown client or profile", body = ErrorResponse),
@@ -1241,25 +786,13 @@ pub async fn view_draft(
         client_id: client,
         profile,
     }): ApiPath<TargetPath>,
-) -> Result<Json<DraftView>, ApiError> {
+) -> Result<Json<api::DraftView>, ApiError> {
     p.require(Scope::Read)?;
-    let out = state
-        .blocking(move |o| {
-            let view = o.draft_view(&client, &profile)?;
-            Ok(DraftView {
-                client_id: view.client_id,
-                profile_id: view.profile_id,
-                servers: view.servers,
-                server_count: view.server_count,
-                revision: view.revision,
-                updated_at: to_value(&view.updated_at),
-                draft: to_value(&view.draft),
-                mcp_servers: to_value(&view.mcp_servers),
-                render_error: view.render_error.as_ref().map(to_value),
-            })
-        })
-        .await?;
-    Ok(Json(out))
+    Ok(Json(
+        state
+            .blocking(move |o| api::drafts::view_draft(o, &client, &profile))
+            .await?,
+    ))
 }
 
 /// Empties the draft.
@@ -1269,7 +802,7 @@ pub async fn view_draft(
     tag = "draft",
     params(TargetPath),
     responses(
-        (status = 200, description = "Cleared", body = ClearResponse),
+        (status = 200, description = "Cleared", body = api::DraftCleared),
         (status = 400, description = "Malformed id", body = ErrorResponse),
         (status = 401, description = "Missing or bad credentials", body = ErrorResponse),
         (status = 403, description = "Needs the write scope", body = ErrorResponse),
@@ -1284,17 +817,13 @@ pub async fn clear_draft(
         client_id: client,
         profile,
     }): ApiPath<TargetPath>,
-) -> Result<Json<ClearResponse>, ApiError> {
+) -> Result<Json<api::DraftCleared>, ApiError> {
     p.require(Scope::Write)?;
-    let count = state
-        .blocking(move |o| o.clear_draft(&client, &profile))
+    let cleared = state
+        .blocking(move |o| api::drafts::clear_draft(o, &client, &profile))
         .await?;
     state.poke();
-    Ok(Json(ClearResponse {
-        success: true,
-        message: format!("cleared the draft ({count} server(s) removed)"),
-        previous_count: count,
-    }))
+    Ok(Json(cleared))
 }
 
 /// Validates the draft (200 whether or not it is valid).
@@ -1304,7 +833,7 @@ pub async fn clear_draft(
     tag = "draft",
     params(TargetPath),
     responses(
-        (status = 200, description = "The report", body = ValidateResponse),
+        (status = 200, description = "The report", body = api::Validation),
         (status = 400, description = "Malformed id", body = ErrorResponse),
         (status = 401, description = "Missing or bad credentials", body = ErrorResponse),
         (status = 404, description = "Unknown client or profile", body = ErrorResponse),
@@ -1318,20 +847,13 @@ pub async fn validate(
         client_id: client,
         profile,
     }): ApiPath<TargetPath>,
-) -> Result<Json<ValidateResponse>, ApiError> {
+) -> Result<Json<api::Validation>, ApiError> {
     p.require(Scope::Read)?;
-    let r = state
-        .blocking(move |o| o.validate(&client, &profile))
-        .await?;
-    Ok(Json(ValidateResponse {
-        valid: r.valid,
-        errors: r.errors.iter().map(to_value).collect(),
-        warnings: r.warnings.iter().map(to_value).collect(),
-        server_count: r.server_count,
-        client_id: r.client_id,
-        profile_id: r.profile_id,
-        validated_at: chrono::Utc::now().to_rfc3339(),
-    }))
+    Ok(Json(
+        state
+            .blocking(move |o| api::drafts::validate(o, &client, &profile))
+            .await?,
+    ))
 }
 
 /// What deploying the draft would change in the client's file.
@@ -1341,7 +863,7 @@ pub async fn validate(
     tag = "draft",
     params(TargetPath),
     responses(
-        (status = 200, description = "The plan (redacted)", body = Object),
+        (status = 200, description = "The plan (redacted)", body = api::FilePlan),
         (status = 400, description = "Malformed id", body = ErrorResponse),
         (status = 401, description = "Missing or bad credentials", body = ErrorResponse),
         (status = 404, description = "Unknown client or profile", body = ErrorResponse),
@@ -1356,10 +878,13 @@ pub async fn diff_draft(
         client_id: client,
         profile,
     }): ApiPath<TargetPath>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<api::FilePlan>, ApiError> {
     p.require(Scope::Read)?;
-    let d = state.blocking(move |o| o.diff(&client, &profile)).await?;
-    Ok(Json(to_value(&d)))
+    Ok(Json(
+        state
+            .blocking(move |o| api::deploy::diff_draft(o, &client, &profile))
+            .await?,
+    ))
 }
 
 /// Publishes the draft as a signed artifact.
@@ -1370,7 +895,7 @@ pub async fn diff_draft(
     params(TargetPath),
     request_body(content = Option<PublishRequest>, description = "Optional"),
     responses(
-        (status = 201, description = "Published", body = PublishResponse),
+        (status = 201, description = "Published", body = api::Published),
         (status = 400, description = "Malformed body or id", body = ErrorResponse),
         (status = 401, description = "Missing or bad credentials", body = ErrorResponse),
         (status = 403, description = "Needs the write scope", body = ErrorResponse),
@@ -1389,14 +914,16 @@ pub async fn publish(
         profile,
     }): ApiPath<TargetPath>,
     OptionalJson(req): OptionalJson<PublishRequest>,
-) -> Result<(StatusCode, Json<PublishResponse>), ApiError> {
+) -> Result<(StatusCode, Json<api::Published>), ApiError> {
     p.require(Scope::Write)?;
     let actor = p.actor();
-    let release = state
-        .blocking(move |o| o.publish(&client, &profile, req.changelog.as_deref(), &actor))
+    let published = state
+        .blocking(move |o| {
+            api::releases::publish(o, &client, &profile, req.changelog.as_deref(), &actor)
+        })
         .await?;
     state.poke();
-    Ok((StatusCode::CREATED, Json(publish_shape(&release))))
+    Ok((StatusCode::CREATED, Json(published)))
 }
 
 /// Deploys a published artifact (the latest by default) into the client's file.
@@ -1407,7 +934,7 @@ pub async fn publish(
     params(TargetPath),
     request_body(content = Option<DeployBody>, description = "Optional"),
     responses(
-        (status = 200, description = "Deployed (or planned)", body = DeployResponse),
+        (status = 200, description = "Deployed (or planned)", body = api::DeployOutcome),
         (status = 400, description = "Malformed body or id", body = ErrorResponse),
         (status = 401, description = "Missing or bad credentials", body = ErrorResponse),
         (status = 403, description = "Needs the write scope", body = ErrorResponse),
@@ -1426,7 +953,7 @@ pub async fn deploy(
         profile,
     }): ApiPath<TargetPath>,
     OptionalJson(b): OptionalJson<DeployBody>,
-) -> Result<Json<DeployResponse>, ApiError> {
+) -> Result<Json<api::DeployOutcome>, ApiError> {
     p.require(Scope::Write)?;
     let req = PlanRequest {
         adopt: b.adopt,
@@ -1439,7 +966,7 @@ pub async fn deploy(
             },
         )
     };
-    plan_or_apply(&state, &p, req, b.dry_run, b.plan_id, "deployed").await
+    plan_or_apply(&state, &p, req, b.dry_run, b.plan_id).await
 }
 
 /// Plans (`dry_run`) or applies a request: exactly the plan `plan_id` names when given.
@@ -1449,22 +976,17 @@ async fn plan_or_apply(
     req: PlanRequest,
     dry_run: bool,
     plan_id: Option<String>,
-    verb: &'static str,
-) -> Result<Json<DeployResponse>, ApiError> {
+) -> Result<Json<api::DeployOutcome>, ApiError> {
     let actor = principal.actor();
-    let report = state
+    let outcome = state
         .blocking(move |o| {
-            if dry_run {
-                o.plan(&req)
-            } else {
-                o.apply(&req, plan_id.as_deref(), &actor)
-            }
+            api::deploy::plan_or_apply(o, &req, !dry_run, plan_id.as_deref(), &actor)
         })
         .await?;
     if !dry_run {
         state.poke();
     }
-    Ok(Json(deploy_shape(&report, verb)))
+    Ok(Json(outcome))
 }
 
 /// From the draft to the client in one step: validates the draft, publishes it when it
@@ -1476,7 +998,7 @@ async fn plan_or_apply(
     params(TargetPath),
     request_body(content = Option<ApplyBody>, description = "Optional"),
     responses(
-        (status = 200, description = "Applied (or planned)", body = DeployResponse),
+        (status = 200, description = "Applied (or planned)", body = api::DeployOutcome),
         (status = 400, description = "Malformed body or id", body = ErrorResponse),
         (status = 401, description = "Missing or bad credentials", body = ErrorResponse),
         (status = 403, description = "Needs the write scope", body = ErrorResponse),
@@ -1495,7 +1017,7 @@ pub async fn apply(
         profile,
     }): ApiPath<TargetPath>,
     OptionalJson(b): OptionalJson<ApplyBody>,
-) -> Result<Json<DeployResponse>, ApiError> {
+) -> Result<Json<api::DeployOutcome>, ApiError> {
     p.require(Scope::Write)?;
     let req = PlanRequest {
         adopt: b.adopt,
@@ -1507,7 +1029,7 @@ pub async fn apply(
             },
         )
     };
-    plan_or_apply(&state, &p, req, b.dry_run, b.plan_id, "applied").await
+    plan_or_apply(&state, &p, req, b.dry_run, b.plan_id).await
 }
 
 /// Removes every entry mcp-orch owns from the client's file.
@@ -1518,7 +1040,7 @@ pub async fn apply(
     params(TargetPath),
     request_body(content = Option<UndeployBody>, description = "Optional"),
     responses(
-        (status = 200, description = "Removed (or planned)", body = DeployResponse),
+        (status = 200, description = "Removed (or planned)", body = api::DeployOutcome),
         (status = 400, description = "Malformed body or id", body = ErrorResponse),
         (status = 401, description = "Missing or bad credentials", body = ErrorResponse),
         (status = 403, description = "Needs the write scope", body = ErrorResponse),
@@ -1536,10 +1058,10 @@ pub async fn undeploy(
         profile,
     }): ApiPath<TargetPath>,
     OptionalJson(b): OptionalJson<UndeployBody>,
-) -> Result<Json<DeployResponse>, ApiError> {
+) -> Result<Json<api::DeployOutcome>, ApiError> {
     p.require(Scope::Write)?;
     let req = PlanRequest::new(&client, &profile, Action::Undeploy);
-    plan_or_apply(&state, &p, req, b.dry_run, b.plan_id, "undeployed").await
+    plan_or_apply(&state, &p, req, b.dry_run, b.plan_id).await
 }
 
 /// Deploys an earlier artifact, recorded as a rollback.
@@ -1550,7 +1072,7 @@ pub async fn undeploy(
     params(TargetPath),
     request_body(content = Option<RollbackBody>, description = "Optional: default one version back"),
     responses(
-        (status = 200, description = "Rolled back (or planned)", body = DeployResponse),
+        (status = 200, description = "Rolled back (or planned)", body = api::DeployOutcome),
         (status = 400, description = "Malformed body or id", body = ErrorResponse),
         (status = 401, description = "Missing or bad credentials", body = ErrorResponse),
         (status = 403, description = "Needs the write scope", body = ErrorResponse),
@@ -1569,7 +1091,7 @@ pub async fn rollback(
         profile,
     }): ApiPath<TargetPath>,
     OptionalJson(b): OptionalJson<RollbackBody>,
-) -> Result<Json<DeployResponse>, ApiError> {
+) -> Result<Json<api::DeployOutcome>, ApiError> {
     p.require(Scope::Write)?;
     let to = match (b.artifact_id, b.steps) {
         (Some(id), None) => RollbackTarget::Artifact(id),
@@ -1584,7 +1106,7 @@ pub async fn rollback(
         }
     };
     let req = PlanRequest::new(&client, &profile, Action::Rollback { to });
-    plan_or_apply(&state, &p, req, b.dry_run, b.plan_id, "rolled back").await
+    plan_or_apply(&state, &p, req, b.dry_run, b.plan_id).await
 }
 
 /// Published releases, newest first.
@@ -1594,7 +1116,7 @@ pub async fn rollback(
     tag = "release",
     params(TargetPath),
     responses(
-        (status = 200, description = "Releases", body = HistoryResponse),
+        (status = 200, description = "Releases", body = api::ReleaseList),
         (status = 400, description = "Malformed id", body = ErrorResponse),
         (status = 401, description = "Missing or bad credentials", body = ErrorResponse),
         (status = 404, description = "Unknown client", body = ErrorResponse),
@@ -1608,30 +1130,13 @@ pub async fn history(
         client_id: client,
         profile,
     }): ApiPath<TargetPath>,
-) -> Result<Json<HistoryResponse>, ApiError> {
+) -> Result<Json<api::ReleaseList>, ApiError> {
     p.require(Scope::Read)?;
-    let (c, pr) = (client.clone(), profile.clone());
-    let releases = state
-        .blocking(move |o| {
-            crate::core::draft::check_id("profile", &pr)?;
-            o.history(&c, &pr)
-        })
-        .await?;
-    Ok(Json(HistoryResponse {
-        client_id: client,
-        profile_id: profile,
-        releases: releases
-            .iter()
-            .map(|r| ReleaseSummary {
-                artifact_id: r.artifact_id().to_owned(),
-                version: r.version(),
-                created_at: r.envelope.created_at.to_rfc3339(),
-                key_id: r.key_id.clone(),
-                changelog: r.envelope.changelog.clone(),
-                servers: r.envelope.metadata.servers.clone(),
-            })
-            .collect(),
-    }))
+    Ok(Json(
+        state
+            .blocking(move |o| api::releases::history(o, &client, &profile, None))
+            .await?,
+    ))
 }
 
 /// Catalog servers, filtered.
@@ -1641,7 +1146,7 @@ pub async fn history(
     tag = "servers",
     params(ServersQuery),
     responses(
-        (status = 200, description = "Matches", body = ServersResponse),
+        (status = 200, description = "Matches", body = api::ServerList),
         (status = 400, description = "Unknown transport", body = ErrorResponse),
         (status = 401, description = "Missing or bad credentials", body = ErrorResponse),
     ),
@@ -1651,57 +1156,19 @@ pub async fn servers(
     State(state): State<AppState>,
     Extension(p): Extension<Principal>,
     ApiQuery(q): ApiQuery<ServersQuery>,
-) -> Result<Json<ServersResponse>, ApiError> {
+) -> Result<Json<api::ServerList>, ApiError> {
     p.require(Scope::Read)?;
-    let transport = match q.transport.as_deref().map(str::trim) {
-        None | Some("") => None,
-        Some(t) => Some(
-            serde_json::from_value::<Transport>(json!(t.to_ascii_lowercase())).map_err(|_| {
-                ApiError::http(
-                    StatusCode::BAD_REQUEST,
-                    "INVALID_TRANSPORT",
-                    format!("`{t}` is not a transport"),
-                    "use stdio, http or sse",
-                )
-            })?,
-        ),
-    };
-    let query = Query {
+    let search = api::catalog::Search {
         text: q.search.unwrap_or_default(),
-        transport,
-        tag: q.tag.filter(|t| !t.trim().is_empty()),
+        transport: q.transport.map(|t| t.to_ascii_lowercase()),
+        tag: q.tag,
+        limit: None,
     };
-    let list = state
-        .blocking(move |o| {
-            Ok(o.search(&query)
-                .into_iter()
-                .map(|(e, _)| ServerSummary {
-                    server_id: e.id.clone(),
-                    display_name: e.name.clone(),
-                    description: e.description.clone(),
-                    transport: e.transport.as_str().to_owned(),
-                    npm_package: e.package.as_ref().and_then(|p| {
-                        let v = to_value(p);
-                        (v.get("registry").and_then(Value::as_str) == Some("npm"))
-                            .then(|| v.get("name").and_then(Value::as_str).map(str::to_owned))
-                            .flatten()
-                    }),
-                    command: e.command.clone(),
-                    args: e.args.clone(),
-                    url: e.url.clone(),
-                    env: e.env.iter().map(|v| v.name.clone()).collect(),
-                    tags: e.tags.clone(),
-                    has_parameters: !e.params.is_empty(),
-                    requires_env: e.env.iter().any(|v| v.required),
-                })
-                .collect::<Vec<_>>())
-        })
-        .await?;
-    let count = list.len();
-    Ok(Json(ServersResponse {
-        servers: list,
-        count,
-    }))
+    Ok(Json(
+        state
+            .blocking(move |o| api::catalog::search_servers(o, &search))
+            .await?,
+    ))
 }
 
 /// One catalog server in full.
@@ -1721,19 +1188,13 @@ pub async fn server(
     State(state): State<AppState>,
     Extension(p): Extension<Principal>,
     ApiPath(id): ApiPath<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<api::ServerDetail>, ApiError> {
     p.require(Scope::Read)?;
-    let entry = state.blocking(move |o| o.server(&id).map(to_value)).await?;
-    let mut entry = entry;
-    if let Some(obj) = entry.as_object_mut() {
-        if let Some(id) = obj.get("id").cloned() {
-            obj.insert("server_id".into(), id);
-        }
-        if let Some(name) = obj.get("name").cloned() {
-            obj.insert("display_name".into(), name);
-        }
-    }
-    Ok(Json(entry))
+    Ok(Json(
+        state
+            .blocking(move |o| api::catalog::describe_server(o, &id))
+            .await?,
+    ))
 }
 
 /// Creates the signing key (the public half is returned; the private key never leaves disk).
@@ -1743,7 +1204,7 @@ pub async fn server(
     tag = "keys",
     request_body(content = Option<KeysRequest>, description = "Optional"),
     responses(
-        (status = 201, description = "Created or rotated", body = KeysResponse),
+        (status = 201, description = "Created or rotated", body = api::KeyInitialized),
         (status = 400, description = "Malformed body", body = ErrorResponse),
         (status = 401, description = "Missing or bad credentials", body = ErrorResponse),
         (status = 403, description = "Needs the admin scope", body = ErrorResponse),
@@ -1756,33 +1217,14 @@ pub async fn init_keys(
     State(state): State<AppState>,
     Extension(p): Extension<Principal>,
     OptionalJson(req): OptionalJson<KeysRequest>,
-) -> Result<(StatusCode, Json<KeysResponse>), ApiError> {
+) -> Result<(StatusCode, Json<api::KeyInitialized>), ApiError> {
     p.require(Scope::Admin)?;
     let actor = p.actor();
-    let info = state
-        .blocking(move |o| o.init_keys(req.regenerate, &actor))
+    let key = state
+        .blocking(move |o| api::releases::init_keys(o, req.regenerate, &actor))
         .await?;
     state.poke();
-    let rotated = info.rotated_from.is_some();
-    Ok((
-        StatusCode::CREATED,
-        Json(KeysResponse {
-            success: true,
-            status: if rotated {
-                "regenerated"
-            } else {
-                "initialized"
-            }
-            .into(),
-            message: format!("signing key {} is ready", info.key_id),
-            keys: PublicKey {
-                key_id: info.key_id,
-                algorithm: info.algorithm.into(),
-                public_key: info.public_key,
-                rotated_from: info.rotated_from,
-            },
-        }),
-    ))
+    Ok((StatusCode::CREATED, Json(key)))
 }
 
 /// Deployed and latest artifacts, and drift, per target.
@@ -1792,7 +1234,7 @@ pub async fn init_keys(
     tag = "release",
     params(StatusQuery),
     responses(
-        (status = 200, description = "Targets", body = StatusResponse),
+        (status = 200, description = "Targets", body = api::StatusReport),
         (status = 401, description = "Missing or bad credentials", body = ErrorResponse),
         (status = 404, description = "Unknown client", body = ErrorResponse),
     ),
@@ -1802,19 +1244,14 @@ pub async fn status(
     State(state): State<AppState>,
     Extension(p): Extension<Principal>,
     ApiQuery(q): ApiQuery<StatusQuery>,
-) -> Result<Json<StatusResponse>, ApiError> {
+) -> Result<Json<api::StatusReport>, ApiError> {
     p.require(Scope::Read)?;
-    let targets = state
-        .blocking(move |o| o.status(q.client.as_deref().filter(|c| !c.is_empty())))
-        .await?;
-    // The core's report, field for field: the same JSON as `status --json` and the MCP tool.
-    let report = crate::core::orchestrator::StatusReport::of(targets);
-    Ok(Json(StatusResponse {
-        targets: report.targets.iter().map(to_value).collect(),
-        count: report.count,
-        drift_detected: report.drift_detected,
-        drifted: report.drifted.iter().map(to_value).collect(),
-    }))
+    let client = q.client.filter(|c| !c.is_empty());
+    Ok(Json(
+        state
+            .blocking(move |o| api::deploy::status(o, client.as_deref(), None))
+            .await?,
+    ))
 }
 
 /// The audit log, filtered.
@@ -1824,9 +1261,10 @@ pub async fn status(
     tag = "audit",
     params(AuditQuery),
     responses(
-        (status = 200, description = "Records", body = AuditResponse),
+        (status = 200, description = "Records", body = api::AuditPage),
         (status = 400, description = "Bad filter", body = ErrorResponse),
         (status = 401, description = "Missing or bad credentials", body = ErrorResponse),
+        (status = 404, description = "Unknown client", body = ErrorResponse),
     ),
     security(("bearer" = []), ("api_key" = []))
 )]
@@ -1834,7 +1272,7 @@ pub async fn audit(
     State(state): State<AppState>,
     Extension(p): Extension<Principal>,
     ApiQuery(q): ApiQuery<AuditQuery>,
-) -> Result<Json<AuditResponse>, ApiError> {
+) -> Result<Json<api::AuditPage>, ApiError> {
     p.require(Scope::Read)?;
     let since = match q.since.as_deref() {
         None => None,
@@ -1863,19 +1301,17 @@ pub async fn audit(
             ));
         }
     };
-    let filter = Filter {
+    let query = api::AuditQuery {
         client: q.client.filter(|s| !s.is_empty()),
         profile: q.profile.filter(|s| !s.is_empty()),
-        since,
         action: q.action.filter(|s| !s.is_empty()),
+        since,
+        limit: Some(limit),
+        verify: false,
     };
-    let records = state.blocking(move |o| o.audit_log().read(&filter)).await?;
-    let skip = records.len().saturating_sub(limit);
-    let records: Vec<Value> = records[skip..].iter().map(to_value).collect();
-    Ok(Json(AuditResponse {
-        count: records.len(),
-        records,
-    }))
+    Ok(Json(
+        state.blocking(move |o| api::audit::read(o, &query)).await?,
+    ))
 }
 
 /// Verifies the audit log's hash chain.
@@ -1884,7 +1320,7 @@ pub async fn audit(
     path = "/v1/audit/verify",
     tag = "audit",
     responses(
-        (status = 200, description = "The report", body = AuditVerifyResponse),
+        (status = 200, description = "The report", body = VerifyReport),
         (status = 401, description = "Missing or bad credentials", body = ErrorResponse),
     ),
     security(("bearer" = []), ("api_key" = []))
@@ -1892,15 +1328,7 @@ pub async fn audit(
 pub async fn audit_verify(
     State(state): State<AppState>,
     Extension(p): Extension<Principal>,
-) -> Result<Json<AuditVerifyResponse>, ApiError> {
+) -> Result<Json<VerifyReport>, ApiError> {
     p.require(Scope::Read)?;
-    let report = state.blocking(|o| o.audit_log().verify()).await?;
-    let value = to_value(&report);
-    Ok(Json(AuditVerifyResponse {
-        ok: value
-            .get("problems")
-            .and_then(Value::as_array)
-            .is_none_or(Vec::is_empty),
-        report: value,
-    }))
+    Ok(Json(state.blocking(api::audit::verify).await?))
 }

@@ -5,7 +5,7 @@
 use rmcp::model::{Resource, ResourceTemplate};
 use serde_json::{Value, json};
 
-use super::tools;
+use crate::api;
 use crate::core::events::{DomainEvent, StateSnapshot};
 use crate::core::{self, Error, Orchestrator};
 
@@ -238,10 +238,14 @@ pub fn read(orch: &Orchestrator, uri: &Uri, server_capabilities: &Value) -> core
         Uri::ClientCapabilities => client_capabilities(orch),
         Uri::Registry => {
             let entries = orch.catalog().entries();
+            let mut transport_counts = std::collections::BTreeMap::new();
+            for e in entries {
+                *transport_counts.entry(e.transport).or_insert(0_usize) += 1;
+            }
             Ok(json!({
                 "servers": entries,
                 "count": entries.len(),
-                "transport_counts": tools::transport_counts(entries),
+                "transport_counts": transport_counts,
             }))
         }
         Uri::Server(id) => serde_json::to_value(orch.server(id)?)
@@ -257,7 +261,7 @@ pub fn read(orch: &Orchestrator, uri: &Uri, server_capabilities: &Value) -> core
         },
         Uri::Audit { client, profile } => {
             orch.profile(client, profile)?;
-            let records = orch.audit_log().read(&crate::core::audit::Filter {
+            let records = orch.audit_records(&crate::core::audit::Filter {
                 client: Some(client.clone()),
                 profile: Some(profile.clone()),
                 ..Default::default()
@@ -273,14 +277,7 @@ pub fn read(orch: &Orchestrator, uri: &Uri, server_capabilities: &Value) -> core
 }
 
 fn latest(orch: &Orchestrator, client: &str, profile: &str) -> core::Result<Value> {
-    tools::get_config(
-        orch,
-        &tools::GetConfigArgs {
-            client_id: client.to_owned(),
-            profile_id: profile.to_owned(),
-            artifact_id: None,
-        },
-    )
+    api::to_json(&api::releases::get_release(orch, client, profile, None)?)
 }
 
 fn deployed(orch: &Orchestrator, client: &str, profile: &str) -> core::Result<Value> {
@@ -324,9 +321,8 @@ fn client_capabilities(orch: &Orchestrator) -> core::Result<Value> {
 fn draft(orch: &Orchestrator, client: &str, profile: &str) -> core::Result<Value> {
     // The draft as every face shows it, with the original resource's `payload` (the rendered
     // entries) and `payload_error`.
-    let view = orch.draft_view(client, profile)?;
-    let mut v = serde_json::to_value(&view)
-        .map_err(|e| core::Error::Internal(format!("serialising a draft: {e}")))?;
+    let view = api::drafts::view_draft(orch, client, profile)?;
+    let mut v = api::to_json(&view)?;
     v["payload"] = match &view.render_error {
         None => json!(view.mcp_servers),
         Some(error) => {

@@ -19,15 +19,10 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
 
-use crate::core::artifact::Release;
-use crate::core::audit::Filter;
-use crate::core::catalog::{ServerEntry, Transport};
-use crate::core::orchestrator::{
-    Action, AddServer, DeployReport, FileDiff, PlanRequest, ProbeTarget, RollbackTarget,
-};
+use crate::api;
+use crate::core::orchestrator::{Action, AddServer, PlanRequest, ProbeTarget, RollbackTarget};
 use crate::core::profiles::DEFAULT_PROFILE;
 use crate::core::render::SecretDelivery;
-use crate::core::search::Query;
 use crate::core::{self, Error, Orchestrator};
 
 /// The client used when a tool call names none (the original's default).
@@ -491,6 +486,12 @@ pub struct ToolSpec {
     pub mutates: bool,
     /// The input schema.
     pub schema: fn() -> Arc<JsonObject>,
+    /// The output schema: the JSON Schema of the wire type the tool returns.
+    pub output: fn() -> Arc<JsonObject>,
+}
+
+fn output<T: JsonSchema + 'static>() -> Arc<JsonObject> {
+    Arc::new(api::schema::tool_output::<T>())
 }
 
 fn schema<T: JsonSchema + 'static>() -> Arc<JsonObject> {
@@ -519,6 +520,7 @@ pub const TOOLS: &[ToolSpec] = &[
         idempotent: true,
         mutates: false,
         schema: schema::<NoArgs>,
+        output: output::<api::ClientList>,
     },
     ToolSpec {
         name: "list_profiles",
@@ -528,6 +530,7 @@ pub const TOOLS: &[ToolSpec] = &[
         idempotent: true,
         mutates: false,
         schema: schema::<ClientArgs>,
+        output: output::<api::ProfileList>,
     },
     ToolSpec {
         name: "get_config",
@@ -537,6 +540,7 @@ pub const TOOLS: &[ToolSpec] = &[
         idempotent: true,
         mutates: false,
         schema: schema::<GetConfigArgs>,
+        output: output::<api::ReleaseDetail>,
     },
     ToolSpec {
         name: "diff_config",
@@ -546,6 +550,7 @@ pub const TOOLS: &[ToolSpec] = &[
         idempotent: true,
         mutates: false,
         schema: schema::<DiffArgs>,
+        output: output::<api::FilePlan>,
     },
     ToolSpec {
         name: "list_available_servers",
@@ -555,6 +560,7 @@ pub const TOOLS: &[ToolSpec] = &[
         idempotent: true,
         mutates: false,
         schema: schema::<SearchArgs>,
+        output: output::<api::ServerList>,
     },
     ToolSpec {
         name: "describe_server",
@@ -564,6 +570,7 @@ pub const TOOLS: &[ToolSpec] = &[
         idempotent: true,
         mutates: false,
         schema: schema::<ServerArgs>,
+        output: output::<api::ServerDetail>,
     },
     ToolSpec {
         name: "add_server_to_config",
@@ -573,6 +580,7 @@ pub const TOOLS: &[ToolSpec] = &[
         idempotent: false,
         mutates: true,
         schema: schema::<AddArgs>,
+        output: output::<api::DraftChange>,
     },
     ToolSpec {
         name: "remove_server_from_config",
@@ -582,6 +590,7 @@ pub const TOOLS: &[ToolSpec] = &[
         idempotent: false,
         mutates: true,
         schema: schema::<RemoveArgs>,
+        output: output::<api::DraftChange>,
     },
     ToolSpec {
         name: "view_draft_config",
@@ -591,6 +600,7 @@ pub const TOOLS: &[ToolSpec] = &[
         idempotent: true,
         mutates: false,
         schema: schema::<TargetArgs>,
+        output: output::<api::DraftView>,
     },
     ToolSpec {
         name: "clear_draft_config",
@@ -600,6 +610,7 @@ pub const TOOLS: &[ToolSpec] = &[
         idempotent: true,
         mutates: true,
         schema: schema::<TargetArgs>,
+        output: output::<api::DraftCleared>,
     },
     ToolSpec {
         name: "publish_config",
@@ -609,6 +620,7 @@ pub const TOOLS: &[ToolSpec] = &[
         idempotent: false,
         mutates: true,
         schema: schema::<PublishArgs>,
+        output: output::<api::Published>,
     },
     ToolSpec {
         name: "initialize_keys",
@@ -618,6 +630,7 @@ pub const TOOLS: &[ToolSpec] = &[
         idempotent: false,
         mutates: true,
         schema: schema::<KeysArgs>,
+        output: output::<api::KeyInitialized>,
     },
     ToolSpec {
         name: "validate_config",
@@ -627,6 +640,7 @@ pub const TOOLS: &[ToolSpec] = &[
         idempotent: true,
         mutates: false,
         schema: schema::<TargetArgs>,
+        output: output::<api::Validation>,
     },
     ToolSpec {
         name: "deploy_config",
@@ -636,6 +650,7 @@ pub const TOOLS: &[ToolSpec] = &[
         idempotent: true,
         mutates: true,
         schema: schema::<DeployArgs>,
+        output: output::<api::DeployOutcome>,
     },
     ToolSpec {
         name: "apply_config",
@@ -645,6 +660,7 @@ pub const TOOLS: &[ToolSpec] = &[
         idempotent: true,
         mutates: true,
         schema: schema::<ApplyArgs>,
+        output: output::<api::DeployOutcome>,
     },
     ToolSpec {
         name: "undeploy_config",
@@ -654,6 +670,7 @@ pub const TOOLS: &[ToolSpec] = &[
         idempotent: true,
         mutates: true,
         schema: schema::<UndeployArgs>,
+        output: output::<api::DeployOutcome>,
     },
     ToolSpec {
         name: "get_config_history",
@@ -663,6 +680,7 @@ pub const TOOLS: &[ToolSpec] = &[
         idempotent: true,
         mutates: false,
         schema: schema::<HistoryArgs>,
+        output: output::<api::ReleaseList>,
     },
     ToolSpec {
         name: "get_audit_log",
@@ -672,6 +690,7 @@ pub const TOOLS: &[ToolSpec] = &[
         idempotent: true,
         mutates: false,
         schema: schema::<AuditArgs>,
+        output: output::<api::AuditPage>,
     },
     ToolSpec {
         name: "config_status",
@@ -681,6 +700,7 @@ pub const TOOLS: &[ToolSpec] = &[
         idempotent: true,
         mutates: false,
         schema: schema::<StatusArgs>,
+        output: output::<api::StatusReport>,
     },
     ToolSpec {
         name: "rollback_config",
@@ -690,6 +710,7 @@ pub const TOOLS: &[ToolSpec] = &[
         idempotent: true,
         mutates: true,
         schema: schema::<RollbackArgs>,
+        output: output::<api::DeployOutcome>,
     },
     ToolSpec {
         name: "check_server_health",
@@ -699,6 +720,7 @@ pub const TOOLS: &[ToolSpec] = &[
         idempotent: true,
         mutates: false,
         schema: schema::<HealthArgs>,
+        output: output::<api::HealthReport>,
     },
     ToolSpec {
         name: "import_client_config",
@@ -708,6 +730,7 @@ pub const TOOLS: &[ToolSpec] = &[
         idempotent: true,
         mutates: true,
         schema: schema::<TargetArgs>,
+        output: output::<api::ImportOutcome>,
     },
 ];
 
@@ -733,6 +756,7 @@ pub fn list() -> Vec<Tool> {
                 .idempotent(t.idempotent)
                 .open_world(t.effect == Effect::Execute);
             Tool::new(t.name, t.description, (t.schema)())
+                .with_raw_output_schema((t.output)())
                 .with_title(t.title)
                 .with_annotations(annotations)
         })
@@ -783,15 +807,11 @@ pub async fn check_server_health(orch: &Orchestrator, a: HealthArgs) -> Outcome 
         let draft = orch.draft(&a.client_id, &a.profile_id)?;
         orch.probe_draft(&draft, timeout).await?
     };
-    let healthy = probes.iter().filter(|p| p.ok).count();
-    Ok(json!({
-        "client_id": a.client_id,
-        "profile_id": a.profile_id,
-        "ok": healthy == probes.len(),
-        "healthy": healthy,
-        "unhealthy": probes.len() - healthy,
-        "probes": probes,
-    }))
+    api::to_json(&api::HealthReport::of(
+        Some(a.client_id),
+        Some(a.profile_id),
+        probes,
+    ))
 }
 
 fn bad_argument(field: &str, message: String, hint: String) -> Error {
@@ -846,65 +866,16 @@ pub fn call(orch: &Orchestrator, name: &str, args: JsonObject, actor: &str) -> O
     })
 }
 
-fn to_value<T: serde::Serialize>(value: &T) -> core::Result<Value> {
-    serde_json::to_value(value).map_err(|e| Error::Internal(format!("serialising a result: {e}")))
-}
-
 // ---- tools ----------------------------------------------------------------------------------
 
 /// `list_clients`.
 pub fn list_clients(orch: &Orchestrator) -> Outcome {
-    let statuses = orch.client_statuses()?;
-    let clients: Vec<Value> = statuses
-        .iter()
-        .map(|s| {
-            let mut v = json!({
-                "client_id": s.id,
-                "display_name": s.name,
-                "config_format": s.format,
-                "config_location": s.config.path,
-                "detected": s.detected,
-                "server_count": s.server_count,
-                "available_profiles": s.profiles,
-                "remote_support": s.remote,
-                "project_scope": s.project_scope,
-                "candidates": s.config.candidates,
-            });
-            if let Some(error) = &s.error {
-                v["error"] = json!(error);
-            }
-            v
-        })
-        .collect();
-    Ok(json!({
-        "clients": clients,
-        "count": clients.len(),
-        "platform": orch.env().os,
-    }))
+    api::to_json(&api::clients::list_clients(orch)?)
 }
 
 /// `list_profiles`.
 pub fn list_profiles(orch: &Orchestrator, a: &ClientArgs) -> Outcome {
-    let profiles = orch.profiles(&a.client_id)?;
-    let mut out = Vec::with_capacity(profiles.len());
-    for p in &profiles {
-        let target = orch.target(&a.client_id, &p.id)?;
-        let draft = orch.draft(&a.client_id, &p.id)?;
-        out.push(json!({
-            "profile_id": p.id,
-            "description": p.description,
-            "scope": p.scope,
-            "project_dir": p.project_dir,
-            "pinned_path": p.path,
-            "target_path": target.path,
-            "target_exists": target.exists,
-            "created_at": p.created_at,
-            "draft_server_count": draft.servers.len(),
-            "draft_revision": draft.revision,
-            "updated_at": draft.updated_at,
-        }));
-    }
-    Ok(json!({ "client_id": a.client_id, "profiles": out, "count": out.len() }))
+    api::to_json(&api::clients::list_profiles(orch, &a.client_id)?)
 }
 
 /// The entries of a payload given to `diff_config`, unwrapped from the client's container.
@@ -963,194 +934,36 @@ fn payload_entries(
     Ok(entries.into_iter().collect())
 }
 
-/// The JSON shape of a file plan, as `diff_config` and deploy plans show it.
-pub fn plan_json(plan: &FileDiff, source: &str) -> Value {
-    let s = &plan.servers;
-    let status = if s.is_empty() {
-        "up-to-date"
-    } else if s.removed.is_empty() && s.modified.is_empty() {
-        "outdated"
-    } else {
-        "diverged"
-    };
-    let recommendation = match status {
-        "up-to-date" => "nothing to deploy: the file already holds these servers".to_owned(),
-        _ => format!(
-            "{} server(s) would change in {}; validate, publish and deploy to apply",
-            s.total_changes(),
-            plan.path.display()
-        ),
-    };
-    let modified: Vec<Value> = s
-        .modified
-        .iter()
-        .map(|m| {
-            json!({
-                "server_id": m.name,
-                "changes": m.changes,
-                "takes_over_unmanaged": m.takes_over_unmanaged,
-            })
-        })
-        .collect();
-    json!({
-        "client_id": plan.client_id,
-        "profile_id": plan.profile_id,
-        "source": source,
-        "path": plan.path,
-        "exists": plan.exists,
-        "status": status,
-        "diff": {
-            "servers_added": s.added,
-            "servers_removed": s.removed,
-            "servers_modified": modified,
-            "servers_unchanged": s.unchanged,
-        },
-        "summary": {
-            "total_changes": s.total_changes(),
-            "added_count": s.added.len(),
-            "removed_count": s.removed.len(),
-            "modified_count": s.modified.len(),
-        },
-        "unified_diff": plan.unified_diff,
-        "notes": plan.notes,
-        "recommendation": recommendation,
-    })
-}
-
 /// `diff_config`.
 pub fn diff_config(orch: &Orchestrator, a: DiffArgs) -> Outcome {
-    match a.local_payload {
-        None => Ok(plan_json(&orch.diff(&a.client_id, &a.profile_id)?, "draft")),
+    let plan = match a.local_payload {
+        None => api::deploy::diff_draft(orch, &a.client_id, &a.profile_id)?,
         Some(payload) => {
             orch.profile(&a.client_id, &a.profile_id)?;
             let entries = payload_entries(orch, &a.client_id, payload)?;
             let plan = orch.plan_file(&a.client_id, &a.profile_id, entries, &BTreeSet::new())?;
-            Ok(plan_json(&plan, "local_payload"))
+            api::FilePlan::of(&plan, "local_payload")
         }
-    }
-}
-
-/// The summary shape of a catalog entry in listings.
-pub fn summary(entry: &ServerEntry) -> Value {
-    json!({
-        "server_id": entry.id,
-        "display_name": entry.name,
-        "description": entry.description,
-        "transport": entry.transport,
-        "tags": entry.tags,
-        "package": entry.package,
-        "source": entry.source,
-        "has_parameters": !entry.params.is_empty(),
-        "requires_env": entry.env.iter().any(|e| e.required),
-    })
-}
-
-/// Counts per transport.
-pub fn transport_counts<'a>(entries: impl IntoIterator<Item = &'a ServerEntry>) -> Value {
-    let mut counts: BTreeMap<&'static str, usize> =
-        Transport::ALL.iter().map(|t| (t.as_str(), 0)).collect();
-    for e in entries {
-        *counts.entry(e.transport.as_str()).or_default() += 1;
-    }
-    json!(counts)
+    };
+    api::to_json(&plan)
 }
 
 /// `list_available_servers`.
 pub fn list_available_servers(orch: &Orchestrator, a: SearchArgs) -> Outcome {
-    let transport = a
-        .transport_filter
-        .as_deref()
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
-        .map(|t| {
-            t.parse::<Transport>().map_err(|_| {
-                Error::invalid(
-                    Code::InvalidTransport,
-                    "transport_filter",
-                    format!("unknown transport `{t}`"),
-                    "use stdio, http or sse",
-                )
-            })
-        })
-        .transpose()?;
-    let text = a.search_query.unwrap_or_default();
-    // Counts per transport are over the text matches, so they show what other transports
-    // would offer; the list itself honours both filters.
-    let text_hits = orch.search(&Query {
-        text: text.clone(),
-        transport: None,
-        tag: None,
-    });
-    let counts = transport_counts(text_hits.iter().map(|(e, _)| *e));
-    let query = Query {
-        text,
-        transport,
-        tag: None,
-    };
-    let servers: Vec<Value> = orch
-        .search(&query)
-        .iter()
-        .map(|(e, _)| summary(e))
-        .collect();
-    Ok(json!({
-        "servers": servers,
-        "count": servers.len(),
-        "transport_counts": counts,
-        "available_transports": Transport::ALL.iter().map(|t| t.as_str()).collect::<Vec<_>>(),
-        "search_query": query.text,
-        "transport_filter": query.transport,
-    }))
+    api::to_json(&api::catalog::search_servers(
+        orch,
+        &api::catalog::Search {
+            text: a.search_query.unwrap_or_default(),
+            transport: a.transport_filter,
+            tag: None,
+            limit: None,
+        },
+    )?)
 }
 
 /// `describe_server`.
 pub fn describe_server(orch: &Orchestrator, a: &ServerArgs) -> Outcome {
-    let e = orch.server(&a.server_id)?;
-    let transport = match e.transport {
-        Transport::Stdio => json!({ "type": "stdio", "command": e.command, "args": e.args }),
-        t => json!({ "type": t, "url": e.url, "headers": e.headers }),
-    };
-    let (required, optional): (Vec<_>, Vec<_>) = e.env.iter().partition(|v| v.required);
-    let example_params: Map<String, Value> = e
-        .params
-        .iter()
-        .filter(|p| p.required && p.default.is_none())
-        .map(|p| {
-            (
-                p.name.clone(),
-                json!(
-                    p.example
-                        .clone()
-                        .unwrap_or_else(|| format!("<{}>", p.kind.as_str()))
-                ),
-            )
-        })
-        .collect();
-    let example_env: Map<String, Value> = required
-        .iter()
-        .filter(|v| v.default.is_none())
-        .map(|v| (v.name.clone(), json!(format!("<{}>", v.name))))
-        .collect();
-    let mut example = json!({ "server_id": e.id, "client_id": DEFAULT_CLIENT });
-    if !example_params.is_empty() {
-        example["params"] = Value::Object(example_params);
-    }
-    if !example_env.is_empty() {
-        example["env_vars"] = Value::Object(example_env);
-    }
-    Ok(json!({
-        "server_id": e.id,
-        "display_name": e.name,
-        "description": e.description,
-        "transport": transport,
-        "parameters": e.params,
-        "env_vars": { "required": required, "optional": optional },
-        "package": e.package,
-        "documentation_url": e.docs_url,
-        "tags": e.tags,
-        "source": e.source,
-        "version": e.version,
-        "usage_example": { "tool": "add_server_to_config", "arguments": example },
-    }))
+    api::to_json(&api::catalog::describe_server(orch, &a.server_id)?)
 }
 
 /// `add_server_to_config`.
@@ -1165,159 +978,81 @@ pub fn add_server_to_config(orch: &Orchestrator, a: AddArgs) -> Outcome {
         .map(|p| p.into_pairs("env_vars"))
         .transpose()?
         .unwrap_or_default();
-    let outcome = orch.add_server(&AddServer {
-        client: a.client_id.clone(),
-        profile: a.profile_id.clone(),
-        server_id: a.server_id,
-        name: a.server_name.filter(|n| !n.trim().is_empty()),
-        params,
-        env,
-        secret_delivery: a.secret_delivery,
-        ..AddServer::default()
-    })?;
-    let draft = orch.draft(&a.client_id, &a.profile_id)?;
-    Ok(json!({
-        "status": "added",
-        "server_name": outcome.name,
-        "client_id": a.client_id,
-        "profile_id": a.profile_id,
-        "server": outcome.server,
-        "server_count": outcome.server_count,
-        "servers": draft.servers.keys().collect::<Vec<_>>(),
-        "stored_secrets": outcome.stored_secrets,
-        "diagnostics": outcome.diagnostics,
-    }))
+    api::to_json(&api::drafts::add_server(
+        orch,
+        &AddServer {
+            client: a.client_id,
+            profile: a.profile_id,
+            server_id: a.server_id,
+            name: a.server_name.filter(|n| !n.trim().is_empty()),
+            params,
+            env,
+            secret_delivery: a.secret_delivery,
+            ..AddServer::default()
+        },
+    )?)
 }
 
 /// `remove_server_from_config`.
 pub fn remove_server_from_config(orch: &Orchestrator, a: &RemoveArgs) -> Outcome {
-    let draft = orch.remove_server(&a.client_id, &a.profile_id, &a.server_name)?;
-    Ok(json!({
-        "status": "removed",
-        "server_name": a.server_name,
-        "client_id": a.client_id,
-        "profile_id": a.profile_id,
-        "server_count": draft.servers.len(),
-        "servers": draft.servers.keys().collect::<Vec<_>>(),
-    }))
+    api::to_json(&api::drafts::remove_server(
+        orch,
+        &a.client_id,
+        &a.profile_id,
+        &a.server_name,
+    )?)
 }
 
 /// `view_draft_config`.
 pub fn view_draft_config(orch: &Orchestrator, a: &TargetArgs) -> Outcome {
-    to_value(&orch.draft_view(&a.client_id, &a.profile_id)?)
+    api::to_json(&api::drafts::view_draft(orch, &a.client_id, &a.profile_id)?)
 }
 
 /// `clear_draft_config`.
 pub fn clear_draft_config(orch: &Orchestrator, a: &TargetArgs) -> Outcome {
-    let previous = orch.clear_draft(&a.client_id, &a.profile_id)?;
-    Ok(json!({
-        "status": "cleared",
-        "client_id": a.client_id,
-        "profile_id": a.profile_id,
-        "previous_count": previous,
-    }))
+    api::to_json(&api::drafts::clear_draft(
+        orch,
+        &a.client_id,
+        &a.profile_id,
+    )?)
 }
 
 /// `validate_config`.
 pub fn validate_config(orch: &Orchestrator, a: &TargetArgs) -> Outcome {
-    let report = orch.validate(&a.client_id, &a.profile_id)?;
-    let mut v = to_value(&report)?;
-    v["validated_at"] = json!(orch.now());
-    Ok(v)
+    api::to_json(&api::drafts::validate(orch, &a.client_id, &a.profile_id)?)
 }
 
 /// `import_client_config`.
 pub fn import_client_config(orch: &Orchestrator, a: &TargetArgs) -> Outcome {
-    let report = orch.import(&a.client_id, &a.profile_id)?;
-    let skipped: Vec<Value> = report
-        .skipped
-        .iter()
-        .map(|(name, reason)| json!({ "server_name": name, "reason": reason }))
-        .collect();
-    Ok(json!({
-        "status": "imported",
-        "client_id": a.client_id,
-        "profile_id": a.profile_id,
-        "path": report.path,
-        "imported": report.imported,
-        "skipped": skipped,
-        "secrets_moved": report.secrets_moved,
-        "server_count": report.server_count,
-    }))
+    api::to_json(&api::drafts::import(orch, &a.client_id, &a.profile_id)?)
 }
 
 // ---- publishing and deploying ---------------------------------------------------------------
 
-/// The JSON shape of a release (without its payload).
-pub fn release_json(release: &Release) -> Value {
-    let e = &release.envelope;
-    json!({
-        "client_id": e.client_id,
-        "profile_id": e.profile_id,
-        "artifact_id": e.artifact_id,
-        "version": e.version,
-        "created_at": e.created_at,
-        "key_id": e.key_id,
-        "changelog": e.changelog,
-        "server_count": e.metadata.server_count,
-        "servers": e.metadata.servers,
-    })
-}
-
-fn nothing_published(client: &str, profile: &str) -> Error {
-    Error::invalid(
-        Code::ArtifactNotFound,
-        "artifact_id",
-        format!("nothing has been published for {client}/{profile}"),
-        format!(
-            "publish the draft first with `publish_config` (client_id \"{client}\", profile_id \"{profile}\")"
-        ),
-    )
-}
-
-/// A verified release with its payload, as `get_config` and `config://…/latest` show it.
-pub fn verified_release_json(orch: &Orchestrator, release: &Release) -> Outcome {
-    let verified = orch.verify_release(release)?;
-    let mut v = release_json(&verified.release);
-    v["verified"] = json!(true);
-    v["signature"] = json!(verified.release.signature);
-    v["payload"] = json!({
-        "servers": verified.payload.servers,
-        "entries": verified.payload.entries,
-    });
-    Ok(v)
-}
-
 /// `get_config`.
 pub fn get_config(orch: &Orchestrator, a: &GetConfigArgs) -> Outcome {
-    orch.profile(&a.client_id, &a.profile_id)?;
-    let release = match &a.artifact_id {
-        Some(id) => orch.find_release(&a.client_id, &a.profile_id, id)?,
-        None => orch
-            .latest_release(&a.client_id, &a.profile_id)?
-            .ok_or_else(|| nothing_published(&a.client_id, &a.profile_id))?,
-    };
-    verified_release_json(orch, &release)
+    api::to_json(&api::releases::get_release(
+        orch,
+        &a.client_id,
+        &a.profile_id,
+        a.artifact_id.as_deref(),
+    )?)
 }
 
 /// `publish_config`.
 pub fn publish_config(orch: &Orchestrator, a: &PublishArgs, actor: &str) -> Outcome {
-    let release = orch.publish(&a.client_id, &a.profile_id, a.changelog.as_deref(), actor)?;
-    let mut v = release_json(&release);
-    v["status"] = json!("published");
-    Ok(v)
+    api::to_json(&api::releases::publish(
+        orch,
+        &a.client_id,
+        &a.profile_id,
+        a.changelog.as_deref(),
+        actor,
+    )?)
 }
 
 /// `initialize_keys`.
 pub fn initialize_keys(orch: &Orchestrator, a: &KeysArgs, actor: &str) -> Outcome {
-    let key = orch.init_keys(a.regenerate, actor)?;
-    let mut v = to_value(&key)?;
-    v["status"] = json!(if key.rotated_from.is_some() {
-        "regenerated"
-    } else {
-        "initialized"
-    });
-    Ok(v)
+    api::to_json(&api::releases::init_keys(orch, a.regenerate, actor)?)
 }
 
 fn non_negative(field: &str, n: Option<i64>) -> core::Result<Option<usize>> {
@@ -1336,82 +1071,36 @@ fn non_negative(field: &str, n: Option<i64>) -> core::Result<Option<usize>> {
 /// `get_config_history`.
 pub fn get_config_history(orch: &Orchestrator, a: &HistoryArgs) -> Outcome {
     let limit = non_negative("limit", a.limit)?;
-    orch.profile(&a.client_id, &a.profile_id)?;
-    let history = orch.history(&a.client_id, &a.profile_id)?;
-    let total = history.len();
-    let releases: Vec<Value> = history
-        .iter()
-        .take(limit.unwrap_or(usize::MAX))
-        .map(release_json)
-        .collect();
-    Ok(json!({
-        "client_id": a.client_id,
-        "profile_id": a.profile_id,
-        "releases": releases,
-        "count": releases.len(),
-        "total": total,
-    }))
+    api::to_json(&api::releases::history(
+        orch,
+        &a.client_id,
+        &a.profile_id,
+        limit,
+    )?)
 }
 
 /// `get_audit_log`.
 pub fn get_audit_log(orch: &Orchestrator, a: &AuditArgs) -> Outcome {
-    let limit = non_negative("limit", a.limit)?;
-    if let Some(client) = &a.client_id {
-        orch.client(client)?;
-    }
-    let log = orch.audit_log();
-    let records = log.read(&Filter {
-        client: a.client_id.clone(),
-        profile: a.profile_id.clone(),
-        since: None,
-        action: a.action.clone(),
-    })?;
-    let total = records.len();
-    let skip = limit.map_or(0, |n| total.saturating_sub(n));
-    let records: Vec<_> = records.into_iter().skip(skip).collect();
-    let mut v = json!({ "records": records, "count": records.len(), "total": total });
-    if a.verify {
-        v["verification"] = to_value(&log.verify()?)?;
-    }
-    Ok(v)
+    api::to_json(&api::audit::read(
+        orch,
+        &api::AuditQuery {
+            client: a.client_id.clone(),
+            profile: a.profile_id.clone(),
+            action: a.action.clone(),
+            since: None,
+            limit: non_negative("limit", a.limit)?,
+            verify: a.verify,
+        },
+    )?)
 }
 
 /// `config_status`.
 pub fn config_status(orch: &Orchestrator, a: &StatusArgs) -> Outcome {
-    let targets = match (&a.client_id, &a.profile_id) {
-        (Some(c), Some(p)) => {
-            orch.profile(c, p)?;
-            vec![orch.target_status(c, p)?]
-        }
-        (None, Some(_)) => {
-            return Err(bad_argument(
-                "profile_id",
-                "`profile_id` needs `client_id`".into(),
-                "give client_id too, or leave both out for every target".into(),
-            ));
-        }
-        (client, None) => orch.status(client.as_deref())?,
-    };
-    to_value(&crate::core::orchestrator::StatusReport::of(targets))
-}
-
-/// The JSON of a plan, or of what applying one did.
-pub fn report_json(r: &DeployReport, status: &str) -> Value {
-    json!({
-        "status": status,
-        "plan_id": r.plan_id,
-        "action": r.action,
-        "client_id": r.client_id,
-        "profile_id": r.profile_id,
-        "artifact_id": r.artifact_id,
-        "version": r.version,
-        "publishes": r.publishes,
-        "dry_run": r.dry_run,
-        "changed": r.changed,
-        "backup_id": r.backup_id,
-        "config_path": r.plan.path,
-        "plan": plan_json(&r.plan, "artifact"),
-    })
+    api::to_json(&api::deploy::status(
+        orch,
+        a.client_id.as_deref(),
+        a.profile_id.as_deref(),
+    )?)
 }
 
 /// Plans `action` (a dry run) or, with `confirm: true`, applies it: exactly the plan
@@ -1422,17 +1111,18 @@ fn plan_or_apply(
     action: Action,
     (confirm, plan_id, adopt): (Option<bool>, Option<&str>, bool),
     actor: &str,
-    done: &str,
 ) -> Outcome {
     let req = PlanRequest {
         adopt,
         ..PlanRequest::new(client, profile, action)
     };
-    if confirm == Some(true) {
-        Ok(report_json(&orch.apply(&req, plan_id, actor)?, done))
-    } else {
-        Ok(report_json(&orch.plan(&req)?, "dry_run"))
-    }
+    api::to_json(&api::deploy::plan_or_apply(
+        orch,
+        &req,
+        confirm == Some(true),
+        plan_id,
+        actor,
+    )?)
 }
 
 /// `deploy_config`.
@@ -1442,14 +1132,7 @@ pub fn deploy_config(orch: &Orchestrator, a: &DeployArgs, actor: &str) -> Outcom
         inline_secrets: false,
     };
     let confirm = (a.confirm, a.plan_id.as_deref(), a.adopt);
-    plan_or_apply(
-        orch,
-        (&a.client_id, &a.profile_id),
-        action,
-        confirm,
-        actor,
-        "deployed",
-    )
+    plan_or_apply(orch, (&a.client_id, &a.profile_id), action, confirm, actor)
 }
 
 /// `rollback_config`.
@@ -1459,14 +1142,8 @@ pub fn rollback_config(orch: &Orchestrator, a: &RollbackArgs, actor: &str) -> Ou
         (None, steps) => RollbackTarget::Steps(steps.unwrap_or(1).max(1)),
     };
     let confirm = (a.confirm, a.plan_id.as_deref(), a.adopt);
-    plan_or_apply(
-        orch,
-        (&a.client_id, &a.profile_id),
-        Action::Rollback { to },
-        confirm,
-        actor,
-        "rolled_back",
-    )
+    let action = Action::Rollback { to };
+    plan_or_apply(orch, (&a.client_id, &a.profile_id), action, confirm, actor)
 }
 
 /// `apply_config`.
@@ -1475,14 +1152,7 @@ pub fn apply_config(orch: &Orchestrator, a: &ApplyArgs, actor: &str) -> Outcome 
         changelog: a.changelog.clone(),
     };
     let confirm = (a.confirm, a.plan_id.as_deref(), a.adopt);
-    plan_or_apply(
-        orch,
-        (&a.client_id, &a.profile_id),
-        action,
-        confirm,
-        actor,
-        "applied",
-    )
+    plan_or_apply(orch, (&a.client_id, &a.profile_id), action, confirm, actor)
 }
 
 /// `undeploy_config`.
@@ -1494,7 +1164,6 @@ pub fn undeploy_config(orch: &Orchestrator, a: &UndeployArgs, actor: &str) -> Ou
         Action::Undeploy,
         confirm,
         actor,
-        "undeployed",
     )
 }
 
