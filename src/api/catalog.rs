@@ -106,26 +106,27 @@ pub fn search_servers(orch: &Orchestrator, search: &Search) -> Result<ServerList
         })
         .transpose()?;
     let tag = search.tag.clone().filter(|t| !t.trim().is_empty());
-    // Counts per transport are over the text (and tag) matches, so they show what the other
-    // transports would offer; the list itself honours every filter.
-    let mut transport_counts: BTreeMap<Transport, usize> =
-        Transport::ALL.iter().map(|t| (*t, 0)).collect();
-    for (e, _) in orch.search(&Query {
+    // One search over the text and tag: its counts per transport show what the other
+    // transports would offer, and the transport filter keeps the ranking's order.
+    let matches = orch.search(&Query {
         text: search.text.clone(),
         transport: None,
         tag: tag.clone(),
-    }) {
+    });
+    let mut transport_counts: BTreeMap<Transport, usize> =
+        Transport::ALL.iter().map(|t| (*t, 0)).collect();
+    for (e, _) in &matches {
         *transport_counts.entry(e.transport).or_default() += 1;
     }
-    let hits = orch.search(&Query {
-        text: search.text.clone(),
-        transport,
-        tag: tag.clone(),
-    });
+    let hits: Vec<&ServerEntry> = matches
+        .iter()
+        .map(|(e, _)| *e)
+        .filter(|e| transport.is_none_or(|t| e.transport == t))
+        .collect();
     let servers: Vec<ServerSummary> = hits
         .iter()
         .take(search.limit.unwrap_or(usize::MAX))
-        .map(|(e, _)| ServerSummary::of(e))
+        .map(|e| ServerSummary::of(e))
         .collect();
     Ok(ServerList {
         count: servers.len(),

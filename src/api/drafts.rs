@@ -119,7 +119,7 @@ pub fn remove_server(
     name: &str,
 ) -> Result<DraftChange> {
     let draft = orch.remove_server(client, profile, name)?;
-    let report = orch.validate(client, profile)?;
+    let diagnostics = orch.validate_draft(&draft);
     Ok(DraftChange {
         status: "removed".into(),
         server_name: name.to_owned(),
@@ -129,7 +129,7 @@ pub fn remove_server(
         server_count: draft.servers.len(),
         servers: draft.servers.keys().cloned().collect(),
         stored_secrets: Vec::new(),
-        diagnostics: report.errors.into_iter().chain(report.warnings).collect(),
+        diagnostics,
     })
 }
 

@@ -41,15 +41,6 @@ pub struct ReleaseSummary {
 }
 
 impl ReleaseSummary {
-    /// The summary of a release, verified.
-    pub fn of(orch: &Orchestrator, release: &Release) -> Self {
-        let error_code = orch
-            .verify_release(release)
-            .err()
-            .map(|e| e.code().to_owned());
-        Self::with_verdict(release, error_code)
-    }
-
     fn with_verdict(release: &Release, error_code: Option<String>) -> Self {
         let e = &release.envelope;
         Self {
@@ -92,10 +83,19 @@ pub fn history(
 ) -> Result<ReleaseList> {
     orch.profile(client, profile)?;
     let all = orch.history(client, profile)?;
-    let releases: Vec<ReleaseSummary> = all
+    let shown = &all[..all.len().min(limit.unwrap_or(usize::MAX))];
+    // A trust store that cannot be read fails every verdict with its code.
+    let verdicts: Vec<Option<String>> = match orch.verify_releases(shown) {
+        Ok(verdicts) => verdicts
+            .into_iter()
+            .map(|v| v.err().map(|e| e.code().to_owned()))
+            .collect(),
+        Err(e) => vec![Some(e.code().to_owned()); shown.len()],
+    };
+    let releases: Vec<ReleaseSummary> = shown
         .iter()
-        .take(limit.unwrap_or(usize::MAX))
-        .map(|r| ReleaseSummary::of(orch, r))
+        .zip(verdicts)
+        .map(|(r, verdict)| ReleaseSummary::with_verdict(r, verdict))
         .collect();
     Ok(ReleaseList {
         client_id: client.to_owned(),

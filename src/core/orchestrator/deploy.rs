@@ -120,8 +120,8 @@ impl PlanRequest {
     }
 }
 
-/// A plan, or what applying one did.
-#[derive(Debug, Clone, Serialize)]
+/// A plan, or what applying one did (every face shows it as an `outcome::DeployOutcome`).
+#[derive(Debug, Clone)]
 #[allow(clippy::struct_excessive_bools)] // independent facts of one report
 pub struct DeployReport {
     /// Identifies this exact plan: the request, the artifact it takes and the file's bytes
@@ -138,7 +138,6 @@ pub struct DeployReport {
     /// Its version.
     pub version: Option<u64>,
     /// The backup restored.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub restored_backup_id: Option<String>,
     /// Whether the draft is published first (an apply whose draft differs from the latest
     /// release).

@@ -256,9 +256,23 @@ impl Orchestrator {
     /// Verifies a release: its signature with the trusted key it names, and its payload's
     /// hash.
     pub fn verify_release(&self, release: &Release) -> Result<Verified> {
+        self.verify_releases([release])?
+            .pop()
+            .ok_or_else(|| Error::Internal("no verdict for the release".into()))?
+    }
+
+    /// Verifies each release against one read of the trust store (a history of many releases
+    /// reads it once). The outer error is the trust store's own.
+    pub fn verify_releases<'a>(
+        &self,
+        releases: impl IntoIterator<Item = &'a Release>,
+    ) -> Result<Vec<Result<Verified>>> {
         let trust = self.key_store().trust_store()?;
-        self.artifact_store()
-            .verify(release, |id| trust.verifying_key(id))
+        let store = self.artifact_store();
+        Ok(releases
+            .into_iter()
+            .map(|r| store.verify(r, |id| trust.verifying_key(id)))
+            .collect())
     }
 
     /// The payload of an artifact (full id), after checking its hash.

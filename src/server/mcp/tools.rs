@@ -745,8 +745,13 @@ pub fn spec(name: &str) -> Option<&'static ToolSpec> {
     TOOLS.iter().find(|t| t.name == name)
 }
 
-/// The `tools/list` entries.
+/// The `tools/list` entries (built once: their schemas do not change while the process runs).
 pub fn list() -> Vec<Tool> {
+    static TOOL_LIST: std::sync::OnceLock<Vec<Tool>> = std::sync::OnceLock::new();
+    TOOL_LIST.get_or_init(build_list).clone()
+}
+
+fn build_list() -> Vec<Tool> {
     TOOLS
         .iter()
         .map(|t| {
