@@ -19,14 +19,33 @@ pub enum Category {
     Invalid,
     /// The input is well formed but refused on its content (HTTP 422).
     Unprocessable,
+    /// No valid credentials (HTTP 401; the HTTP server only).
+    Unauthorized,
+    /// The credentials, origin or host do not allow it (HTTP 403; the HTTP server only).
+    Forbidden,
+    /// The path exists, the method does not (HTTP 405; the HTTP server only).
+    MethodNotAllowed,
+    /// The request body is over the limit (HTTP 413; the HTTP server only).
+    TooLarge,
+    /// The body is not declared as JSON (HTTP 415; the HTTP server only).
+    UnsupportedMedia,
+    /// Too many requests from this client (HTTP 429; the HTTP server only).
+    RateLimited,
     /// Ours to fix, or the machine's (exit code 2, HTTP 500).
     Internal,
+    /// A server-side component failed to answer (exit code 2, HTTP 502).
+    Upstream,
+    /// Busy: try again later (exit code 2, HTTP 503).
+    Unavailable,
 }
 
 impl Category {
     /// The CLI's exit code.
     pub fn exit_code(self) -> u8 {
-        if self == Self::Internal { 2 } else { 1 }
+        match self {
+            Self::Internal | Self::Upstream | Self::Unavailable => 2,
+            _ => 1,
+        }
     }
 
     /// The HTTP status.
@@ -36,7 +55,15 @@ impl Category {
             Self::Conflict => 409,
             Self::Invalid => 400,
             Self::Unprocessable => 422,
+            Self::Unauthorized => 401,
+            Self::Forbidden => 403,
+            Self::MethodNotAllowed => 405,
+            Self::TooLarge => 413,
+            Self::UnsupportedMedia => 415,
+            Self::RateLimited => 429,
             Self::Internal => 500,
+            Self::Upstream => 502,
+            Self::Unavailable => 503,
         }
     }
 }
@@ -152,6 +179,29 @@ codes! {
     InvalidTokenName => "INVALID_TOKEN_NAME", Invalid, "a token name that is not valid";
     ConfirmationRequired => "CONFIRMATION_REQUIRED", Invalid, "a change to a client file without `--yes` and without a terminal to ask on";
     Cancelled => "CANCELLED", Invalid, "the question was answered no; nothing was written";
+    Unauthorized => "UNAUTHORIZED", Unauthorized, "HTTP: no valid credentials (missing, malformed, unknown, revoked or expired)";
+    InsufficientScope => "INSUFFICIENT_SCOPE", Forbidden, "HTTP: the token's scope does not allow the call";
+    ForbiddenHost => "FORBIDDEN_HOST", Forbidden, "HTTP: a `Host` header that is not allowed (DNS rebinding)";
+    ForbiddenOrigin => "FORBIDDEN_ORIGIN", Forbidden, "HTTP: an `Origin` that is not allowed";
+    NotFound => "NOT_FOUND", NotFound, "HTTP: no such path";
+    UnknownSession => "UNKNOWN_SESSION", NotFound, "HTTP: an MCP session id the server does not know (or no longer)";
+    MethodNotAllowed => "METHOD_NOT_ALLOWED", MethodNotAllowed, "HTTP: the path does not take that method";
+    BodyTooLarge => "BODY_TOO_LARGE", TooLarge, "HTTP: a body over 1 MiB";
+    UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE", UnsupportedMedia, "HTTP: a body not declared `application/json`; nothing is done";
+    MalformedBody => "MALFORMED_BODY", Invalid, "HTTP: a body that could not be read";
+    MalformedJson => "MALFORMED_JSON", Invalid, "HTTP: a body that is not JSON, or has a field or type the endpoint does not take";
+    InvalidBody => "INVALID_BODY", Invalid, "HTTP: a JSON body without what the endpoint needs";
+    MissingField => "MISSING_FIELD", Invalid, "HTTP: a required body field is missing";
+    ConflictingFields => "CONFLICTING_FIELDS", Invalid, "HTTP: body fields that do not go together";
+    InvalidQuery => "INVALID_QUERY", Invalid, "HTTP: a query parameter that is not valid";
+    InvalidPath => "INVALID_PATH", Invalid, "HTTP: a path parameter that is not valid";
+    InvalidTime => "INVALID_TIME", Invalid, "HTTP: a time that is not RFC 3339";
+    MalformedRequest => "MALFORMED_REQUEST", Invalid, "HTTP: a request to `/mcp/tools/*` that cannot be read";
+    MalformedJsonRpc => "MALFORMED_JSON_RPC", Invalid, "HTTP: a legacy SSE message that is not JSON-RPC";
+    JsonRpcError => "JSONRPC_ERROR", Invalid, "HTTP: the MCP handler answered a JSON-RPC error (its status is relayed)";
+    RateLimited => "RATE_LIMITED", RateLimited, "HTTP: over the per-client rate (`Retry-After` says when to retry)";
+    McpFailed => "MCP_FAILED", Upstream, "HTTP: the MCP handler gave no JSON-RPC answer";
+    TooManyStreams => "TOO_MANY_STREAMS", Unavailable, "HTTP: the server holds its maximum of event streams";
     IoError => "IO_ERROR", Internal, "reading or writing a file failed";
     InternalError => "INTERNAL_ERROR", Internal, "a bug, or mcp-orch's own state is broken";
 }

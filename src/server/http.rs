@@ -22,6 +22,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod rest;
 
+use crate::core::code::Code;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -380,8 +381,7 @@ async fn limit_body(State(state): State<AppState>, req: Request, next: Next) -> 
 
 fn too_large(limit: usize) -> Response {
     ApiError::http(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        "BODY_TOO_LARGE",
+        Code::BodyTooLarge,
         format!("the request body is larger than {limit} bytes"),
         "send a smaller body",
     )
@@ -390,8 +390,7 @@ fn too_large(limit: usize) -> Response {
 
 async fn not_found() -> Response {
     ApiError::http(
-        StatusCode::NOT_FOUND,
-        "NOT_FOUND",
+        Code::NotFound,
         "no such endpoint",
         "see /openapi.json for the endpoints",
     )
@@ -400,8 +399,7 @@ async fn not_found() -> Response {
 
 async fn method_not_allowed() -> Response {
     ApiError::http(
-        StatusCode::METHOD_NOT_ALLOWED,
-        "METHOD_NOT_ALLOWED",
+        Code::MethodNotAllowed,
         "this endpoint does not take that method",
         "see /openapi.json for the methods",
     )

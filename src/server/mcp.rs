@@ -387,7 +387,7 @@ impl OrchServer {
             let needed = tools::required_scope(spec);
             if !have.allows(needed) {
                 return Ok(CallToolResult::structured_error(json!({
-                    "code": "INSUFFICIENT_SCOPE",
+                    "code": crate::core::code::Code::InsufficientScope.as_str(),
                     "message": format!("`{name}` needs the `{}` scope; the credentials have `{}`", needed.as_str(), have.as_str()),
                     "details": { "tool": name, "needed": needed, "granted": have },
                     "hint": format!("use a token created with `mcp-orch token create --scope {}`", needed.as_str()),

@@ -10,6 +10,7 @@ mod fake_registry;
 mod http_support;
 
 mod cli;
+mod codes;
 mod crash;
 mod deploy;
 mod formats;

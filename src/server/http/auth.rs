@@ -4,6 +4,7 @@
 //! loopback bind. Plus the per-credential rate limiter and the Host/Origin checks that run
 //! before anything else.
 
+use crate::core::code::Code;
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
@@ -11,7 +12,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
@@ -296,8 +297,7 @@ impl RateLimiter {
 pub fn too_many(wait: Duration) -> Response {
     let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
     let mut res = ApiError::http(
-        StatusCode::TOO_MANY_REQUESTS,
-        "RATE_LIMITED",
+        Code::RateLimited,
         "too many requests for these credentials",
         format!("wait {secs} s (Retry-After) and try again"),
     )
@@ -427,8 +427,7 @@ pub async fn check_origin(State(state): State<AppState>, req: Request, next: Nex
     if !host_ok {
         state.metrics.forbidden("host");
         return ApiError::http(
-            StatusCode::FORBIDDEN,
-            "FORBIDDEN_HOST",
+            Code::ForbiddenHost,
             format!(
                 "Host `{}` is not allowed",
                 host.as_deref().unwrap_or("(none)")
@@ -442,8 +441,7 @@ pub async fn check_origin(State(state): State<AppState>, req: Request, next: Nex
         if !ok {
             state.metrics.forbidden("origin");
             return ApiError::http(
-                StatusCode::FORBIDDEN,
-                "FORBIDDEN_ORIGIN",
+                Code::ForbiddenOrigin,
                 format!(
                     "Origin `{}` is not allowed",
                     origin.to_str().unwrap_or("(not text)")

@@ -8,18 +8,19 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use crate::core;
+use crate::core::code::Code;
 
 /// A core error, or a failure of the HTTP layer itself, as a response.
 #[derive(Debug)]
 pub enum ApiError {
     /// An error from the core: the status follows its code.
     Core(core::Error),
-    /// An HTTP-level error with its own status and code.
+    /// An HTTP-level error: its code's category gives the status, unless relayed.
     Http {
         /// Status.
         status: StatusCode,
         /// Stable code.
-        code: &'static str,
+        code: Code,
         /// Message.
         message: String,
         /// What to do next.
@@ -34,10 +35,17 @@ impl From<core::Error> for ApiError {
 }
 
 impl ApiError {
-    /// An HTTP-level error.
-    pub fn http(
+    /// An HTTP-level error; the status is its code's category's.
+    pub fn http(code: Code, message: impl Into<String>, hint: impl Into<String>) -> Self {
+        let status = StatusCode::from_u16(code.category().http_status())
+            .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        Self::relayed(status, code, message, hint)
+    }
+
+    /// An HTTP-level error with another component's status (the MCP handler's, relayed).
+    pub fn relayed(
         status: StatusCode,
-        code: &'static str,
+        code: Code,
         message: impl Into<String>,
         hint: impl Into<String>,
     ) -> Self {
@@ -66,7 +74,7 @@ impl ApiError {
                 message,
                 hint,
                 ..
-            } => json!({ "error": { "code": code, "message": message, "hint": hint } }),
+            } => json!({ "error": { "code": code.as_str(), "message": message, "hint": hint } }),
         }
     }
 }
@@ -91,8 +99,7 @@ impl IntoResponse for ApiError {
 /// unknown, revoked or expired), so a caller learns nothing from it.
 pub fn unauthorized() -> Response {
     let mut res = ApiError::http(
-        StatusCode::UNAUTHORIZED,
-        "UNAUTHORIZED",
+        Code::Unauthorized,
         "authentication required: the request has no valid credentials",
         "send `Authorization: Bearer <token>` (create one with `mcp-orch token create`) or the `X-API-Key` header",
     )
@@ -107,8 +114,7 @@ pub fn unauthorized() -> Response {
 /// 403 for a scope that does not allow the call.
 pub fn forbidden_scope(needed: &str, have: &str) -> ApiError {
     ApiError::http(
-        StatusCode::FORBIDDEN,
-        "INSUFFICIENT_SCOPE",
+        Code::InsufficientScope,
         format!("this call needs the `{needed}` scope; the credentials have `{have}`"),
         format!("use a token created with `mcp-orch token create --scope {needed}`"),
     )
@@ -116,20 +122,13 @@ pub fn forbidden_scope(needed: &str, have: &str) -> ApiError {
 
 /// Maps a JSON body rejection (syntax, type, size, content type) to an error body.
 pub fn json_rejection(r: &JsonRejection) -> ApiError {
-    let status = r.status();
-    let code = match status {
-        StatusCode::PAYLOAD_TOO_LARGE => "BODY_TOO_LARGE",
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => "UNSUPPORTED_MEDIA_TYPE",
-        StatusCode::UNPROCESSABLE_ENTITY => "INVALID_BODY",
-        _ => "MALFORMED_JSON",
-    };
-    let status = if status == StatusCode::UNPROCESSABLE_ENTITY {
-        StatusCode::BAD_REQUEST
-    } else {
-        status
+    let code = match r.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => Code::BodyTooLarge,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => Code::UnsupportedMediaType,
+        StatusCode::UNPROCESSABLE_ENTITY => Code::InvalidBody,
+        _ => Code::MalformedJson,
     };
     ApiError::http(
-        status,
         code,
         r.body_text(),
         "send a JSON body as described in /openapi.json (at most 1 MiB)",
@@ -139,8 +138,7 @@ pub fn json_rejection(r: &JsonRejection) -> ApiError {
 /// Maps a query-string rejection.
 pub fn query_rejection(r: &QueryRejection) -> ApiError {
     ApiError::http(
-        StatusCode::BAD_REQUEST,
-        "INVALID_QUERY",
+        Code::InvalidQuery,
         r.body_text(),
         "see /openapi.json for the query parameters",
     )
@@ -149,8 +147,7 @@ pub fn query_rejection(r: &QueryRejection) -> ApiError {
 /// Maps a path rejection.
 pub fn path_rejection(r: &PathRejection) -> ApiError {
     ApiError::http(
-        StatusCode::BAD_REQUEST,
-        "INVALID_PATH",
+        Code::InvalidPath,
         r.body_text(),
         "see /openapi.json for the paths",
     )

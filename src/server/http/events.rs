@@ -10,6 +10,7 @@
 //! `resync` event and should reload its state. Subscribers share one broadcast buffer: a slow
 //! one falls behind, is caught up from the ring, and costs no per-subscriber queue.
 
+use crate::core::code::Code;
 use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::io::{BufRead, Seek};
@@ -19,7 +20,7 @@ use std::time::Duration;
 
 use axum::body::{Body, Bytes};
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use futures_util::Stream;
@@ -263,8 +264,7 @@ pub async fn events(
     }
     let Some(guard) = state.metrics.stream(state.config.limits.max_streams) else {
         return ApiError::http(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "TOO_MANY_STREAMS",
+            Code::TooManyStreams,
             "the server holds as many event streams as it allows",
             "retry later, or raise limits.max_streams",
         )

@@ -8,6 +8,7 @@
 //! A session belongs to the credentials that opened it: a POST with other credentials gets
 //! 404, like an unknown session. The session ends when the GET stream closes.
 
+use crate::core::code::Code;
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::sync::Mutex;
@@ -87,8 +88,7 @@ pub async fn open(State(state): State<AppState>, Extension(p): Extension<Princip
     }
     let Some(guard) = state.metrics.stream(state.config.limits.max_streams) else {
         return ApiError::http(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "TOO_MANY_STREAMS",
+            Code::TooManyStreams,
             "the server holds as many streams as it allows",
             "retry later, or raise limits.max_streams",
         )
@@ -175,11 +175,10 @@ pub async fn message(
         Err(r) => {
             let status = r.status();
             return ApiError::http(
-                status,
                 if status == StatusCode::PAYLOAD_TOO_LARGE {
-                    "BODY_TOO_LARGE"
+                    Code::BodyTooLarge
                 } else {
-                    "MALFORMED_BODY"
+                    Code::MalformedBody
                 },
                 r.body_text(),
                 "send one JSON-RPC message of at most 1 MiB",
@@ -194,8 +193,7 @@ pub async fn message(
         Ok(m) => m,
         Err(e) => {
             return ApiError::http(
-                StatusCode::BAD_REQUEST,
-                "MALFORMED_JSON_RPC",
+                Code::MalformedJsonRpc,
                 format!("not a JSON-RPC message: {e}"),
                 "send one JSON-RPC request, response or notification",
             )
@@ -209,8 +207,7 @@ pub async fn message(
     });
     let Some(tx) = tx else {
         return ApiError::http(
-            StatusCode::NOT_FOUND,
-            "UNKNOWN_SESSION",
+            Code::UnknownSession,
             "no open session has that id",
             "open one with GET /mcp/sse and use the endpoint it names",
         )
@@ -218,8 +215,7 @@ pub async fn message(
     };
     if tx.send(msg).await.is_err() {
         return ApiError::http(
-            StatusCode::NOT_FOUND,
-            "UNKNOWN_SESSION",
+            Code::UnknownSession,
             "the session has ended",
             "open a new one with GET /mcp/sse",
         )

@@ -7,6 +7,7 @@
 //! Credentials are checked by the router before any of this runs; the caller's scope travels in
 //! the request extensions, and the handler refuses tools the scope does not allow.
 
+use crate::core::code::Code;
 use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
@@ -245,8 +246,7 @@ pub async fn call_stateless(
     }
     let Ok(mut req) = req.body(Body::from(body)) else {
         return ApiError::http(
-            StatusCode::BAD_REQUEST,
-            "MALFORMED_REQUEST",
+            Code::MalformedRequest,
             "the request could not be forwarded",
             "send a JSON-RPC message",
         )
@@ -284,26 +284,26 @@ async fn json_rpc_answer(res: Response) -> Result<Value, ApiError> {
     };
     match parsed {
         Some(v) if v.get("result").is_some() => Ok(v["result"].clone()),
-        Some(v) => Err(ApiError::http(
+        Some(v) => Err(ApiError::relayed(
             if status.is_success() {
                 StatusCode::BAD_REQUEST
             } else {
                 status
             },
-            "JSONRPC_ERROR",
+            Code::JsonRpcError,
             v["error"]["message"]
                 .as_str()
                 .unwrap_or("the MCP request failed")
                 .to_owned(),
             "see the MCP specification for tools/list and tools/call",
         )),
-        None => Err(ApiError::http(
+        None => Err(ApiError::relayed(
             if status.is_success() {
                 StatusCode::BAD_GATEWAY
             } else {
                 status
             },
-            "MCP_FAILED",
+            Code::McpFailed,
             format!("the MCP handler answered {status}: {text}"),
             "retry; if it persists, report it",
         )),
@@ -314,11 +314,10 @@ fn body_bytes(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
     body.map_err(|r| {
         let status = r.status();
         ApiError::http(
-            status,
             if status == StatusCode::PAYLOAD_TOO_LARGE {
-                "BODY_TOO_LARGE"
+                Code::BodyTooLarge
             } else {
-                "MALFORMED_BODY"
+                Code::MalformedBody
             },
             r.body_text(),
             "send a JSON body of at most 1 MiB",
@@ -350,16 +349,14 @@ pub async fn tools_call(
     let bytes = body_bytes(body)?;
     let params: Value = serde_json::from_slice(&bytes).map_err(|e| {
         ApiError::http(
-            StatusCode::BAD_REQUEST,
-            "MALFORMED_JSON",
+            Code::MalformedJson,
             format!("the body is not JSON: {e}"),
             "send {\"name\": \"list_clients\", \"arguments\": {}}",
         )
     })?;
     if !params.get("name").is_some_and(Value::is_string) {
         return Err(ApiError::http(
-            StatusCode::BAD_REQUEST,
-            "MISSING_FIELD",
+            Code::MissingField,
             "give the tool's `name`",
             "send {\"name\": \"list_clients\", \"arguments\": {}}",
         ));

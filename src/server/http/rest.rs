@@ -4,6 +4,7 @@
 //! answers with documented shapes (see /openapi.json); errors are `{"error": {...}}` with the
 //! core's stable codes.
 
+use crate::core::code::Code;
 use std::collections::BTreeMap;
 
 use axum::body::Bytes;
@@ -86,11 +87,10 @@ where
             .map_err(|r: BytesRejection| {
                 let status = r.status();
                 ApiError::http(
-                    status,
                     if status == StatusCode::PAYLOAD_TOO_LARGE {
-                        "BODY_TOO_LARGE"
+                        Code::BodyTooLarge
                     } else {
-                        "MALFORMED_BODY"
+                        Code::MalformedBody
                     },
                     r.body_text(),
                     "send a JSON body of at most 1 MiB",
@@ -101,16 +101,14 @@ where
         }
         if !json {
             return Err(ApiError::http(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "UNSUPPORTED_MEDIA_TYPE",
+                Code::UnsupportedMediaType,
                 "the body is not declared as JSON",
                 "send it with `Content-Type: application/json`",
             ));
         }
         serde_json::from_slice(&bytes).map(Self).map_err(|e| {
             ApiError::http(
-                StatusCode::BAD_REQUEST,
-                "MALFORMED_JSON",
+                Code::MalformedJson,
                 format!("the body is not valid for this endpoint: {e}"),
                 "send a JSON object as described in /openapi.json, or no body",
             )
@@ -468,8 +466,7 @@ fn servers_of(config: &Value) -> Result<BTreeMap<String, Value>, ApiError> {
         .unwrap_or(config);
     let Some(obj) = inner.as_object() else {
         return Err(ApiError::http(
-            StatusCode::BAD_REQUEST,
-            "INVALID_BODY",
+            Code::InvalidBody,
             "config1 and config2 must be objects of servers (or hold `mcpServers`)",
             "send {\"config1\": {\"mcpServers\": {...}}, \"config2\": {...}}",
         ));
@@ -752,8 +749,7 @@ pub async fn draft_remove(
     p.require(Scope::Write)?;
     let Some(name) = req.server_name.or(req.server_id) else {
         return Err(ApiError::http(
-            StatusCode::BAD_REQUEST,
-            "MISSING_FIELD",
+            Code::MissingField,
             "give the server's name as `server_name` (or `server_id`)",
             "send {\"server_name\": \"github\"}",
         ));
@@ -1098,8 +1094,7 @@ pub async fn rollback(
         (None, steps) => RollbackTarget::Steps(steps.unwrap_or(1).max(1) as usize),
         (Some(_), Some(_)) => {
             return Err(ApiError::http(
-                StatusCode::BAD_REQUEST,
-                "CONFLICTING_FIELDS",
+                Code::ConflictingFields,
                 "give either `artifact_id` or `steps`, not both",
                 "send {\"steps\": 1} or {\"artifact_id\": \"...\"}",
             ));
@@ -1280,8 +1275,7 @@ pub async fn audit(
             chrono::DateTime::parse_from_rfc3339(s)
                 .map_err(|_| {
                     ApiError::http(
-                        StatusCode::BAD_REQUEST,
-                        "INVALID_TIME",
+                        Code::InvalidTime,
                         format!("`{s}` is not an RFC 3339 time"),
                         "use e.g. 2026-11-22T10:00:00Z",
                     )
@@ -1294,8 +1288,7 @@ pub async fn audit(
         Some(n @ 1..=10_000) => n as usize,
         Some(n) => {
             return Err(ApiError::http(
-                StatusCode::BAD_REQUEST,
-                "INVALID_QUERY",
+                Code::InvalidQuery,
                 format!("limit must be 1 to 10000, got {n}"),
                 "give ?limit=100",
             ));
