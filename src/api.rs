@@ -15,6 +15,7 @@ pub mod catalog;
 pub mod clients;
 pub mod deploy;
 pub mod drafts;
+pub mod next;
 pub mod releases;
 pub mod schema;
 

@@ -231,14 +231,15 @@ fn report(err: &anyhow::Error, json: bool) -> ExitCode {
         return ExitCode::SUCCESS;
     }
     let (body, kind) = match err.downcast_ref::<core::Error>() {
-        Some(e) => (e.body(), e.kind()),
+        Some(e) => (output::error_body(e), e.kind()),
         None => (
             core::ErrorBody {
                 code: Code::InternalError.as_str(),
                 message: format!("{err:#}"),
                 field: None,
                 hint: "this is a bug; please report it with the command you ran".into(),
-                details: serde_json::Value::Null,
+                next: Vec::new(),
+                details: serde_json::json!({}),
             },
             ErrorKind::Internal,
         ),

@@ -22,6 +22,7 @@ pub mod import;
 pub mod intent;
 pub mod keys;
 pub mod launch;
+pub mod next;
 pub mod orchestrator;
 pub mod overlay;
 pub mod probe;

@@ -16,11 +16,11 @@ use super::state::{
 };
 use crate::core::Orchestrator;
 use crate::core::audit::Filter;
-use crate::core::catalog::{ServerEntry, Transport};
+use crate::core::catalog::Transport;
 use crate::core::events::StateSnapshot;
 use crate::core::orchestrator::{
     Action as CoreAction, AddServer, DeployReport, DriftState, FileDiff, OnClash, PlanRequest,
-    RollbackTarget, check_param,
+    RollbackTarget,
 };
 use crate::core::search::Query;
 use crate::core::validate;
@@ -321,7 +321,7 @@ pub fn perform(effect: Effect, svc: &Services) -> Option<Action> {
         Effect::LoadHistory(t) => {
             Action::HistoryLoaded(load_history(orch, &t).map_err(UiError::from))
         }
-        Effect::Verify => Action::Verified(orch.audit_log().verify().map_err(UiError::from)),
+        Effect::Verify => Action::Verified(orch.verify_audit().map_err(UiError::from)),
         Effect::Poll(t) => Action::Polled {
             snapshot: StateSnapshot::take(orch),
             files: fingerprint(orch, t.as_ref()),
@@ -429,37 +429,41 @@ fn load_draft(orch: &Orchestrator, t: &Target) -> crate::core::Result<DraftSnaps
 /// candidate draft (the draft plus the new server) with the validation engine.
 pub fn check_form(orch: &Orchestrator, req: &AddRequest) -> FormCheck {
     let mut check = FormCheck::default();
-    let Ok(entry) = orch.server(&req.server_id) else {
-        check
-            .general
-            .push(format!("`{}` is not in the catalog", req.server_id));
-        return check;
-    };
-    let draft = orch.draft(&req.target.client, &req.target.profile).ok();
-    field_checks(orch, entry, req, draft.as_ref(), &mut check.fields);
-    if !check.fields.is_empty() {
-        return check;
-    }
+    // The add's own resolver: every field problem at once, so a form that validates is a
+    // form that adds.
     match orch.preview_server(&req.to_core()) {
         Err(e) => {
-            let e = UiError::from(e);
-            match e.field {
-                Some(f) => check.fields.push((f, e.message)),
-                None => check.general.push(e.message),
+            for problem in e.problems() {
+                // A field the form marks only needs a word; the rest needs the message.
+                let missing = matches!(
+                    problem.error_code(),
+                    crate::core::code::Code::MissingRequiredParam
+                        | crate::core::code::Code::MissingRequiredEnv
+                );
+                let problem = UiError::from(problem.replicate());
+                match problem.field {
+                    Some(f) if missing => check.fields.push((f, "required".into())),
+                    Some(f) => check.fields.push((f, problem.message)),
+                    None => check.general.push(problem.message),
+                }
             }
         }
         Ok((name, server)) => {
-            let mut candidate = draft.unwrap_or_else(|| {
-                crate::core::draft::Draft::empty(&req.target.client, &req.target.profile)
-            });
+            let mut candidate = orch
+                .draft(&req.target.client, &req.target.profile)
+                .unwrap_or_else(|_| {
+                    crate::core::draft::Draft::empty(&req.target.client, &req.target.profile)
+                });
             candidate.servers.insert(name.clone(), server);
             let mut secrets: BTreeSet<String> = orch
-                .secrets()
-                .names()
+                .secret_names()
                 .unwrap_or_default()
                 .into_iter()
                 .collect();
-            secrets.extend(req.secrets.iter().map(|(k, _)| k.clone()));
+            // The secrets typed are stored under the target's scoped keys when added.
+            secrets.extend(req.secrets.iter().map(|(k, _)| {
+                crate::core::secrets::scoped_key(&req.target.client, &req.target.profile, k)
+            }));
             let prefix = format!("servers.{name}");
             let mut errors = false;
             for d in orch.validate_with(&candidate, &secrets) {
@@ -484,60 +488,6 @@ pub fn check_form(orch: &Orchestrator, req: &AddRequest) -> FormCheck {
 
 fn severity_word(d: &validate::Diagnostic) -> &'static str {
     if d.is_error() { "error" } else { "warning" }
-}
-
-fn field_checks(
-    orch: &Orchestrator,
-    entry: &ServerEntry,
-    req: &AddRequest,
-    draft: Option<&crate::core::draft::Draft>,
-    out: &mut Vec<(String, String)>,
-) {
-    if !validate::is_valid_server_name(&req.name) {
-        out.push((
-            "name".into(),
-            "use 1 to 64 letters, digits, `-`, `_` or `.`, starting with a letter or digit".into(),
-        ));
-    } else if draft.is_some_and(|d| d.servers.contains_key(&req.name)) {
-        out.push((
-            "name".into(),
-            format!("the draft already has a server named `{}`", req.name),
-        ));
-    }
-    for spec in &entry.params {
-        match req.params.iter().find(|(k, _)| *k == spec.name) {
-            Some((_, value)) => {
-                if let Err(e) = check_param(spec, value, orch.env()) {
-                    out.push((format!("params.{}", spec.name), UiError::from(e).message));
-                }
-            }
-            None if spec.required && spec.default.is_none() => {
-                out.push((format!("params.{}", spec.name), "required".into()));
-            }
-            None => {}
-        }
-    }
-    let stored: BTreeSet<String> = orch
-        .secrets()
-        .names()
-        .unwrap_or_default()
-        .into_iter()
-        .collect();
-    for var in &entry.env {
-        let given = req.env.iter().any(|(k, _)| *k == var.name)
-            || req.secrets.iter().any(|(k, _)| *k == var.name);
-        if !given && var.required && var.default.is_none() {
-            if var.secret && stored.contains(&var.name) {
-                continue;
-            }
-            let field = if var.secret {
-                format!("secret.{}", var.name)
-            } else {
-                format!("env.{}", var.name)
-            };
-            out.push((field, "required".into()));
-        }
-    }
 }
 
 fn deploy_action(artifact: Option<String>) -> CoreAction {
@@ -612,7 +562,7 @@ pub fn diff_view(d: &FileDiff) -> DiffView {
 }
 
 fn load_history(orch: &Orchestrator, t: &Target) -> crate::core::Result<HistoryData> {
-    let mut audit = orch.audit_log().read(&Filter {
+    let mut audit = orch.audit_records(&Filter {
         client: Some(t.client.clone()),
         ..Filter::default()
     })?;

@@ -122,7 +122,7 @@ impl UiError {
 
 impl From<crate::core::Error> for UiError {
     fn from(e: crate::core::Error) -> Self {
-        let body = e.body();
+        let body = crate::api::next::error_body(&e, crate::api::next::Face::Cli);
         Self {
             code: body.code.to_owned(),
             message: body.message,
@@ -503,24 +503,24 @@ pub enum FieldKey {
 }
 
 impl FieldKey {
-    /// The error field the core uses for it (`params.path`, `env.X`, ...).
+    /// The error field the core uses for it: its wire name (`server_name`, `params.path`,
+    /// `env_vars.X`).
     pub fn core_field(&self) -> String {
         match self {
-            Self::Name => "name".to_owned(),
+            Self::Name => "server_name".to_owned(),
             Self::Param(p) => format!("params.{p}"),
-            Self::Env(e) => format!("env.{e}"),
-            Self::Secret(s) => format!("secret.{s}"),
+            Self::Env(e) | Self::Secret(e) => format!("env_vars.{e}"),
         }
     }
 
-    /// Whether a core field or diagnostic path names this field.
+    /// Whether a core field, or a diagnostic's path inside the server (`env.X`), names this
+    /// field.
     pub fn matches(&self, field: &str) -> bool {
         match self {
-            Self::Name => field == "name",
-            Self::Param(p) => field == format!("params.{p}"),
             Self::Env(e) | Self::Secret(e) => {
-                field == format!("env.{e}") || field == format!("secret.{e}")
+                field == self.core_field() || field == format!("env.{e}")
             }
+            _ => field == self.core_field(),
         }
     }
 }

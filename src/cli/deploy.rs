@@ -246,7 +246,8 @@ fn run_for_clients(
     for client in &clients {
         match request(client).and_then(|req| plan_and_apply(&orch, ctx, &req, confirm)) {
             Ok(r) => reports.push(r),
-            Err(e) => failures.push(json!({ "client_id": client, "error": e.body() })),
+            Err(e) => failures
+                .push(json!({ "client_id": client, "error": super::output::error_body(&e) })),
         }
     }
     if ctx.json {
@@ -280,7 +281,7 @@ pub fn run(args: &Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
     if args.artifact.is_some() && (args.client == "all" || args.client.contains(',')) {
         return Err(core::Error::invalid(
             Code::InvalidArgument,
-            "artifact",
+            "artifact_id",
             "--artifact names one client's artifact and cannot be used with several clients",
             "deploy each client separately",
         )

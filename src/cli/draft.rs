@@ -113,8 +113,7 @@ fn secret_values(
         .map(|item| match item.split_once('=') {
             Some((k, v)) => Ok((k.trim().to_owned(), Some(v.to_owned()))),
             None if orch
-                .secrets()
-                .stored_key(&target.client, &target.profile, item)?
+                .stored_secret_key(&target.client, &target.profile, item)?
                 .is_some() =>
             {
                 Ok((item.clone(), None))
@@ -130,7 +129,7 @@ fn secret_values(
                 if value.is_empty() {
                     return Err(core::Error::invalid(
                         Code::MissingSecret,
-                        format!("secret.{item}"),
+                        format!("env_vars.{item}"),
                         format!("no value was given for secret `{item}`"),
                         format!("give it as --secret {item}=VALUE, type it at the prompt, or pipe it on stdin"),
                     ));

@@ -57,6 +57,11 @@ impl Ctx {
     }
 }
 
+/// An error's body as the CLI shows it (its hint spelled as commands).
+pub fn error_body(e: &core::Error) -> core::ErrorBody {
+    crate::api::next::error_body(e, crate::api::next::Face::Cli)
+}
+
 /// One line for a diagnostic given as JSON.
 pub fn diagnostic_line(d: &serde_json::Value) -> String {
     let s = |k: &str| {

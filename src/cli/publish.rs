@@ -115,7 +115,7 @@ pub fn run(args: &Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
                 results.push(api::to_json(&published)?);
             }
             Err(e) => {
-                let body = e.body();
+                let body = super::output::error_body(&e);
                 internal |= e.kind() == ErrorKind::Internal;
                 let _ = writeln!(
                     errors,
@@ -146,7 +146,7 @@ pub fn run(args: &Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
             "failed": failed,
         });
         if let Some(e) = &first_error {
-            doc["error"] = serde_json::to_value(e.body())?;
+            doc["error"] = serde_json::to_value(super::output::error_body(e))?;
         }
         ctx.print_json(&doc)?;
     } else {

@@ -91,10 +91,9 @@ fn read_value(name: &str, from_file: Option<&PathBuf>) -> anyhow::Result<String>
 /// Runs a secrets subcommand.
 pub fn run(cmd: Command, ctx: &Ctx) -> anyhow::Result<ExitCode> {
     let orch = ctx.open()?;
-    let store = orch.secrets();
     match cmd {
         Command::List => {
-            let names = store.names()?;
+            let names = orch.secret_names()?;
             if ctx.json {
                 ctx.print_json(&serde_json::json!({ "secrets": names, "count": names.len() }))?;
             } else if names.is_empty() {
@@ -120,7 +119,7 @@ pub fn run(cmd: Command, ctx: &Ctx) -> anyhow::Result<ExitCode> {
                 )
                 .into());
             }
-            store.set(&name, &value)?;
+            orch.set_secret(&name, &value)?;
             if ctx.json {
                 ctx.print_json(&serde_json::json!({ "status": "stored", "name": name }))?;
             } else {
@@ -129,15 +128,7 @@ pub fn run(cmd: Command, ctx: &Ctx) -> anyhow::Result<ExitCode> {
         }
         Command::Remove { name, scope } => {
             let name = scope.key(&name);
-            if !store.remove(&name)? {
-                return Err(core::Error::invalid(
-                    Code::UnknownSecret,
-                    "name",
-                    format!("no secret named `{name}`"),
-                    "list them with `mcp-orch secrets list`",
-                )
-                .into());
-            }
+            orch.remove_secret(&name)?;
             if ctx.json {
                 ctx.print_json(&serde_json::json!({ "status": "removed", "name": name }))?;
             } else {

@@ -27,7 +27,7 @@ pub struct Args {
 /// Runs `show`.
 pub fn run(args: &Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
     let orch = ctx.open()?;
-    let id = orch.artifact_store().resolve(&args.artifact_id)?;
+    let id = orch.resolve_artifact(&args.artifact_id)?;
     let payload = orch.load_payload(&id)?;
     let releases = orch.releases_of(&id)?;
     if ctx.json {

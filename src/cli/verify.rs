@@ -30,7 +30,7 @@ pub struct Args {
 /// Runs `verify`.
 pub fn run(args: &Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
     let orch = ctx.open()?;
-    let id = orch.artifact_store().resolve(&args.artifact_id)?;
+    let id = orch.resolve_artifact(&args.artifact_id)?;
     let releases = orch.releases_of(&id)?;
     if releases.is_empty() {
         return Err(core::Error::invalid(
@@ -67,7 +67,7 @@ pub fn run(args: &Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
             }
             Err(e) => {
                 let _ = writeln!(text, "{label}: FAILED [{}] {e}", e.code());
-                row["error"] = serde_json::to_value(e.body())?;
+                row["error"] = serde_json::to_value(super::output::error_body(&e))?;
                 internal |= e.kind() == ErrorKind::Internal;
                 first_error.get_or_insert(e);
             }
@@ -81,7 +81,7 @@ pub fn run(args: &Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
             "releases": rows,
         });
         if let Some(e) = &first_error {
-            doc["error"] = serde_json::to_value(e.body())?;
+            doc["error"] = serde_json::to_value(super::output::error_body(e))?;
         }
         ctx.print_json(&doc)?;
     } else {
@@ -91,7 +91,7 @@ pub fn run(args: &Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
                 std::io::stderr().lock(),
                 "error[{}]: {e}\n  hint: {}",
                 e.code(),
-                e.hint()
+                crate::api::next::render(&e.hint(), crate::api::next::Face::Cli)
             );
         }
     }

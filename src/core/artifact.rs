@@ -19,6 +19,7 @@
 //!   `ARTIFACT_NOT_FOUND`; ids are validated (`INVALID_ARTIFACT_ID`) before any path is built.
 
 use crate::core::code::Code;
+use crate::core::next::{Hint, Op, Step};
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -55,7 +56,7 @@ fn invalid_id(id: &str) -> Error {
         "artifact_id",
         format!("`{id}` is not an artifact id"),
         format!(
-            "give the 64 lowercase hex digits of an artifact id, or at least its first {MIN_PREFIX} (see `mcp-orch history`)"
+            "give the 64 lowercase hex digits of an artifact id, or at least its first {MIN_PREFIX} (the history lists them)"
         ),
     )
 }
@@ -93,7 +94,10 @@ pub fn not_found(id: &str) -> Error {
         Code::ArtifactNotFound,
         "artifact_id",
         format!("no artifact `{id}` has been published"),
-        "publish one with `mcp-orch publish --client C`, or list them with `mcp-orch history --client C`",
+        Hint::new(
+            "publish one, or list the releases",
+            [Step::new(Op::Publish, &[]), Step::new(Op::History, &[])],
+        ),
     )
 }
 
@@ -650,7 +654,7 @@ impl ArtifactStore {
         if payload.client_id != envelope.client_id {
             return Err(Error::invalid(
                 Code::ArtifactClientMismatch,
-                "client",
+                "client_id",
                 format!(
                     "artifact {} holds entries for {}, but its release is for {}",
                     envelope.artifact_id, payload.client_id, envelope.client_id

@@ -4,6 +4,7 @@
 //! detected too. `verify` finds any edited, removed, reordered or truncated record.
 
 use crate::core::code::Code;
+use crate::core::next::{Hint, Op};
 use std::fs::OpenOptions;
 use std::io::Write;
 use std::path::PathBuf;
@@ -258,7 +259,11 @@ impl AuditLog {
                 "the audit log {} is damaged: {what}; nothing was done",
                 self.path.display()
             ),
-            "see where with `mcp-orch audit --verify`; repair the log, or move it aside to start a new chain",
+            Hint::step(
+                "see where the chain breaks; repair the log, or move it aside to start a new chain",
+                Op::VerifyAudit,
+                &[],
+            ),
         )
     }
 

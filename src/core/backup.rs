@@ -3,6 +3,7 @@
 //! them newest first so `restore` can bring any of them back.
 
 use crate::core::code::Code;
+use crate::core::next::{Hint, Op};
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
@@ -142,15 +143,15 @@ impl BackupStore {
             [] => {
                 return Err(Error::invalid(
                     Code::BackupNotFound,
-                    "backup",
+                    "backup_id",
                     format!("no backup `{id}` for client `{client}`"),
-                    format!("list them with `mcp-orch restore --client {client} --list`"),
+                    Hint::step("list them", Op::ListBackups, &[("client_id", client)]),
                 ));
             }
             _ => {
                 return Err(Error::invalid(
                     Code::AmbiguousBackupId,
-                    "backup",
+                    "backup_id",
                     format!("`{id}` matches several backups"),
                     "give more digits of the id",
                 ));
@@ -161,7 +162,7 @@ impl BackupStore {
         if fsutil::sha256_hex(&bytes) != info.sha256 {
             return Err(Error::invalid(
                 Code::BackupCorrupted,
-                "backup",
+                "backup_id",
                 format!("backup `{id}` does not match its hash"),
                 "choose another backup",
             ));

@@ -133,8 +133,11 @@ pub fn check_id(kind: &'static str, id: &str) -> Result<()> {
     } else {
         Err(Error::invalid(
             Code::InvalidId,
-            kind,
-            format!("`{id}` is not a valid {kind} id"),
+            format!("{kind}_id"),
+            format!(
+                "`{}` is not a valid {kind} id",
+                crate::core::error::echo(id)
+            ),
             "use 1 to 64 letters, digits, `-`, `_` or `.`, not starting with `.`",
         ))
     }

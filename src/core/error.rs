@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use crate::core::code::{Category, Code};
 use crate::core::diagnostic::Diagnostic;
+use crate::core::next::{Hint, Op, Step};
 
 /// Result alias used throughout the core.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -66,7 +67,7 @@ pub enum Error {
         /// What was wrong.
         message: String,
         /// What to do next.
-        hint: String,
+        hint: Hint,
     },
     /// The draft failed validation.
     #[error("the draft for {client}/{profile} is not valid: {} error(s)", count_errors(.diagnostics))]
@@ -103,6 +104,10 @@ pub enum Error {
         /// The fresh plan, to show and confirm instead (`null` when it cannot be made).
         fresh: Box<serde_json::Value>,
     },
+    /// Several inputs are wrong at once: every problem, each with its code and field. The
+    /// first one gives the code, field and hint; `details.problems` lists them all.
+    #[error("{} (and {} more problem(s) in `details.problems`)", .0[0], .0.len() - 1)]
+    Fields(Vec<Error>),
     /// An I/O failure.
     #[error("{context}: {source}")]
     Io {
@@ -148,13 +153,17 @@ pub struct ErrorBody {
     pub code: &'static str,
     /// Human message.
     pub message: String,
-    /// The bad input, when one is known.
+    /// The bad input, by its wire name (`client_id`, `profile_id`, `server_name`, ...), when
+    /// one is known.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
-    /// What to do next.
+    /// What to do next, in the terms of the face that shows it (a command, a tool, an
+    /// endpoint); embedded in an answer, the prose alone.
     pub hint: String,
-    /// Extra structured details (diagnostics, known ids, ...).
-    #[serde(skip_serializing_if = "serde_json::Value::is_null")]
+    /// The steps the hint speaks of, as data.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub next: Vec<Step>,
+    /// Extra structured details (diagnostics, known ids, ...); `{}` when there are none.
     pub details: serde_json::Value,
 }
 
@@ -164,13 +173,31 @@ impl Error {
         code: Code,
         field: impl Into<String>,
         message: impl Into<String>,
-        hint: impl Into<String>,
+        hint: impl Into<Hint>,
     ) -> Self {
         Self::Invalid {
             code,
             field: field.into(),
             message: message.into(),
             hint: hint.into(),
+        }
+    }
+
+    /// One error for `problems`: the problem itself when there is one, else [`Error::Fields`].
+    /// `None` when there is none.
+    pub fn of_all(mut problems: Vec<Error>) -> Option<Self> {
+        match problems.len() {
+            0 => None,
+            1 => problems.pop(),
+            _ => Some(Self::Fields(problems)),
+        }
+    }
+
+    /// Every problem this error names (itself, or those of [`Error::Fields`]).
+    pub fn problems(&self) -> Vec<&Error> {
+        match self {
+            Self::Fields(all) => all.iter().collect(),
+            one => vec![one],
         }
     }
 
@@ -209,6 +236,7 @@ impl Error {
                 confirmed: confirmed.clone(),
                 fresh: fresh.clone(),
             },
+            Self::Fields(all) => Self::Fields(all.iter().map(Self::replicate).collect()),
             Self::Io { context, source } => Self::io(
                 context.clone(),
                 std::io::Error::new(source.kind(), source.to_string()),
@@ -239,6 +267,7 @@ impl Error {
             Self::ProfileExists { .. } => Code::ProfileExists,
             Self::NotInDraft { .. } => Code::ServerNotInDraft,
             Self::Invalid { code, .. } | Self::Parse { code, .. } => *code,
+            Self::Fields(all) => all[0].error_code(),
             Self::ValidationFailed { .. } => Code::ValidationFailed,
             Self::PlanStale { .. } => Code::PlanStale,
             Self::Io { .. } => Code::IoError,
@@ -256,42 +285,59 @@ impl Error {
     }
 
     /// What to do next.
-    pub fn hint(&self) -> String {
+    pub fn hint(&self) -> Hint {
         match self {
-            Self::UnknownClient { known, .. } => {
-                format!("use one of: {} (see `mcp-orch clients`)", known.join(", "))
-            }
-            Self::UnknownServer { suggestions, .. } if !suggestions.is_empty() => format!(
-                "did you mean {}? Search with `mcp-orch servers search`",
-                suggestions.join(", ")
+            Self::UnknownClient { known, .. } => Hint::step(
+                format!("use one of: {}", known.join(", ")),
+                Op::ListClients,
+                &[],
             ),
-            Self::UnknownServer { .. } => {
-                "search the catalog with `mcp-orch servers search`".into()
-            }
-            Self::UnknownProfile { client, profile } => format!(
-                "create it with `mcp-orch profiles create {profile} --client {client}`, or list them with `mcp-orch profiles list --client {client}`"
+            Self::UnknownServer { suggestions, .. } if !suggestions.is_empty() => Hint::step(
+                format!(
+                    "did you mean {}? Search the catalog",
+                    suggestions.join(", ")
+                ),
+                Op::SearchServers,
+                &[],
+            ),
+            Self::UnknownServer { .. } => Hint::step("search the catalog", Op::SearchServers, &[]),
+            Self::UnknownProfile { client, profile } => Hint::new(
+                "create it, or list the client's profiles",
+                [
+                    Step::new(
+                        Op::CreateProfile,
+                        &[("client_id", client), ("profile_id", profile)],
+                    ),
+                    Step::new(Op::ListProfiles, &[("client_id", client)]),
+                ],
             ),
             Self::ProfileExists { .. } => "choose another name, or use the existing profile".into(),
             Self::NotInDraft {
                 client, profile, ..
-            } => format!(
-                "list the draft with `mcp-orch draft show --client {client} --profile {profile}`"
+            } => Hint::step(
+                "list the draft's servers",
+                Op::ShowDraft,
+                &[("client_id", client), ("profile_id", profile)],
             ),
             Self::Invalid { hint, .. } => hint.clone(),
+            Self::Fields(all) => all[0].hint(),
             Self::ValidationFailed {
                 client, profile, ..
-            } => format!(
-                "fix the errors listed, then check again with `mcp-orch validate --client {client} --profile {profile}`"
+            } => Hint::step(
+                "fix the errors listed, then validate again",
+                Op::Validate,
+                &[("client_id", client), ("profile_id", profile)],
             ),
             Self::Parse { path, .. } => format!(
                 "fix the syntax of {} (it was left untouched)",
                 path.display()
-            ),
+            )
+            .into(),
             Self::PlanStale { .. } => {
                 "review the fresh plan (`details.plan`) and confirm its `plan_id` instead".into()
             }
             Self::Io { .. } => "check that the path exists and is writable".into(),
-            Self::Internal(_) => "this is a bug; please report it with the command you ran".into(),
+            Self::Internal(_) => "this is a bug; please report it with what you ran".into(),
         }
     }
 
@@ -299,7 +345,7 @@ impl Error {
     pub fn body(&self) -> ErrorBody {
         let (field, details) = match self {
             Self::UnknownClient { id, known } => (
-                Some("client".to_owned()),
+                Some("client_id".to_owned()),
                 serde_json::json!({ "client": id, "known": known }),
             ),
             Self::UnknownServer { id, suggestions } => (
@@ -307,7 +353,7 @@ impl Error {
                 serde_json::json!({ "server_id": id, "suggestions": suggestions }),
             ),
             Self::UnknownProfile { client, profile } | Self::ProfileExists { client, profile } => (
-                Some("profile".to_owned()),
+                Some("profile_id".to_owned()),
                 serde_json::json!({ "client": client, "profile": profile }),
             ),
             Self::NotInDraft {
@@ -315,10 +361,14 @@ impl Error {
                 profile,
                 name,
             } => (
-                Some("name".to_owned()),
+                Some("server_name".to_owned()),
                 serde_json::json!({ "client": client, "profile": profile, "name": name }),
             ),
-            Self::Invalid { field, .. } => (Some(field.clone()), serde_json::Value::Null),
+            Self::Invalid { field, .. } => (Some(field.clone()), serde_json::json!({})),
+            Self::Fields(all) => (
+                all[0].body().field,
+                serde_json::json!({ "problems": all.iter().map(Self::body).collect::<Vec<_>>() }),
+            ),
             Self::ValidationFailed { diagnostics, .. } => {
                 (None, serde_json::json!({ "diagnostics": diagnostics }))
             }
@@ -329,13 +379,15 @@ impl Error {
                 Some("plan_id".to_owned()),
                 serde_json::json!({ "confirmed": confirmed, "plan": fresh }),
             ),
-            Self::Io { .. } | Self::Internal(_) => (None, serde_json::Value::Null),
+            Self::Io { .. } | Self::Internal(_) => (None, serde_json::json!({})),
         };
+        let hint = self.hint();
         ErrorBody {
             code: self.code(),
             message: self.to_string(),
             field,
-            hint: self.hint(),
+            hint: hint.text,
+            next: hint.steps,
             details,
         }
     }

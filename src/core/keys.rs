@@ -16,6 +16,7 @@
 //! Every write happens under `<home>/locks/keys.lock`.
 
 use crate::core::code::Code;
+use crate::core::next::{Hint, Op};
 use std::fmt;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -200,7 +201,11 @@ fn untrusted(key_id: &str) -> Error {
         Code::UntrustedKey,
         "key_id",
         format!("key {key_id} is not in the trust store"),
-        "if you trust its owner, import the exported public key with `mcp-orch keys trust FILE`",
+        Hint::step(
+            "if you trust its owner, import the exported public key",
+            Op::TrustKey,
+            &[("file", "FILE")],
+        ),
     )
 }
 
@@ -232,7 +237,7 @@ impl PublicKeyFile {
                 Code::InvalidKeyFile,
                 "file",
                 message,
-                "give the file written by `mcp-orch keys export --out FILE`",
+                Hint::step("give the file the export writes", Op::ExportKey, &[]),
             )
         };
         let bytes =
@@ -255,7 +260,7 @@ impl PublicKeyFile {
                     "unsupported key algorithm `{}` (only ed25519)",
                     self.algorithm
                 ),
-                "export the key with `mcp-orch keys export`",
+                Hint::step("export the key", Op::ExportKey, &[]),
             ));
         }
         let public = decode_public(&self.public_key).ok_or_else(|| {
@@ -263,7 +268,7 @@ impl PublicKeyFile {
                 Code::InvalidKeyFile,
                 "public_key",
                 "`public_key` is not a valid Ed25519 public key (base64 of 32 bytes)",
-                "export the key again with `mcp-orch keys export`",
+                Hint::step("export the key again", Op::ExportKey, &[]),
             )
         })?;
         let actual = key_id(&public);
@@ -457,7 +462,7 @@ impl KeyStore {
                 Code::KeyNotFound,
                 "key",
                 "no signing key has been created",
-                "create one with `mcp-orch keys init`",
+                Hint::step("create one", Op::InitKeys, &[]),
             )
         };
         let id = self.current_id()?.ok_or_else(missing)?;
@@ -577,7 +582,11 @@ impl KeyStore {
                     "a signing key already exists ({})",
                     self.current_id()?.unwrap_or_default()
                 ),
-                "keep it, or replace it with `mcp-orch keys rotate` (artifacts signed before stay verifiable)",
+                Hint::step(
+                    "keep it, or replace it (artifacts signed before stay verifiable)",
+                    Op::RotateKeys,
+                    &[],
+                ),
             ));
         }
         let signer = self.generate(now)?;
@@ -687,7 +696,7 @@ impl KeyStore {
                 Code::KeyInUse,
                 "key_id",
                 format!("{id} is the current signing key"),
-                "rotate to a new key first with `mcp-orch keys rotate`",
+                Hint::step("rotate to a new key first", Op::RotateKeys, &[]),
             ));
         }
         let mut trust = self.trust_store()?;
@@ -696,7 +705,7 @@ impl KeyStore {
                 Code::UnknownKey,
                 "key_id",
                 format!("`{id}` is not a trusted key"),
-                "list the trusted keys with `mcp-orch keys show`",
+                Hint::step("list the trusted keys", Op::ShowKeys, &[]),
             ));
         };
         let removed = trust.keys.remove(pos);
@@ -818,7 +827,7 @@ mod tests {
         let err = keys.signer().unwrap_err();
         assert_eq!(err.code(), "INSECURE_KEY_PERMISSIONS");
         assert_eq!(
-            err.hint(),
+            err.hint().text,
             format!("chmod 600 {}", info.path.display()),
             "the hint says how to fix it"
         );

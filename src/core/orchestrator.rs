@@ -22,6 +22,7 @@ use crate::core::env::Environment;
 use crate::core::error::{Error, Result};
 use crate::core::fsutil;
 use crate::core::import;
+use crate::core::next::Hint;
 use crate::core::profiles::{Profile, ProfileStore, Scope};
 use crate::core::render::{self, RenderOptions, SecretDelivery, SecretStyle, SelfCommand};
 use crate::core::search::{self, Hit, Query, SearchIndex};
@@ -32,10 +33,10 @@ use crate::core::writer;
 
 mod deploy;
 pub mod outcome;
-mod preview;
 mod publish;
 mod recover;
 mod registry;
+mod resolve;
 
 pub use deploy::{
     Action, DeployReport, DriftState, PlanRequest, RollbackTarget, TargetStatus, entry_hash,
@@ -44,6 +45,7 @@ pub use registry::{
     CheckStatus, DoctorCheck, DoctorReport, ProbeTarget, RegistryLoad, RegistryStatus,
     any_probe_failed,
 };
+pub use resolve::{Missing, Resolved};
 
 /// A source of the current time, injected so tests control it.
 pub trait Clock: Send + Sync {
@@ -392,9 +394,44 @@ impl Orchestrator {
         &self.catalog
     }
 
-    /// The secret store.
-    pub fn secrets(&self) -> &SecretStore {
-        &self.secrets
+    /// The names of the stored secrets (never their values).
+    pub fn secret_names(&self) -> Result<Vec<String>> {
+        self.secrets.names()
+    }
+
+    /// The key a secret env var of a (client, profile) is stored under, if any: its scoped
+    /// key, else the shared one.
+    pub fn stored_secret_key(
+        &self,
+        client: &str,
+        profile: &str,
+        var: &str,
+    ) -> Result<Option<String>> {
+        self.secrets.stored_key(client, profile, var)
+    }
+
+    /// Stores a secret (the name checked).
+    pub fn set_secret(&self, name: &str, value: &str) -> Result<()> {
+        secrets::check_secret_name(name)?;
+        self.secrets.set(name, value)
+    }
+
+    /// Removes a secret: `UNKNOWN_SECRET` when there is none of that name.
+    pub fn remove_secret(&self, name: &str) -> Result<()> {
+        if self.secrets.remove(name)? {
+            Ok(())
+        } else {
+            Err(Error::invalid(
+                Code::UnknownSecret,
+                "name",
+                format!("no secret named `{}`", crate::core::error::echo(name)),
+                Hint::step(
+                    "list the stored secrets' names",
+                    crate::core::next::Op::ListSecrets,
+                    &[],
+                ),
+            ))
+        }
     }
 
     /// How client files start this binary (the launcher, the bridge, `serve`).
@@ -410,6 +447,11 @@ impl Orchestrator {
     /// Checks the audit log's hash chain.
     pub fn verify_audit(&self) -> Result<crate::core::audit::VerifyReport> {
         self.audit_log().verify()
+    }
+
+    /// The audit log's file (for tailing it).
+    pub fn audit_path(&self) -> PathBuf {
+        self.audit_log().path().clone()
     }
 
     /// The audit log.
@@ -497,7 +539,7 @@ impl Orchestrator {
             if ids.is_empty() {
                 return Err(Error::invalid(
                     Code::InvalidArgument,
-                    "client",
+                    "client_id",
                     "no client named",
                     "name a client id, a comma-separated list, or `all`",
                 ));
@@ -627,13 +669,21 @@ impl Orchestrator {
         self.target(client, profile)?.path.ok_or_else(|| {
             Error::invalid(
                 Code::NoConfigPath,
-                "client",
+                "client_id",
                 format!("no config path is known for `{client}` on this system"),
-                format!(
-                    "pin one with `mcp-orch profiles create ... --path FILE` or set {}",
-                    self.client(client)
-                        .map(ClientDef::override_var)
-                        .unwrap_or_default()
+                Hint::step(
+                    format!(
+                        "pin a file on a profile, or set {}",
+                        self.client(client)
+                            .map(ClientDef::override_var)
+                            .unwrap_or_default()
+                    ),
+                    crate::core::next::Op::CreateProfile,
+                    &[
+                        ("client_id", client),
+                        ("profile_id", "PROFILE"),
+                        ("path", "FILE"),
+                    ],
                 ),
             )
         })
@@ -692,124 +742,27 @@ impl Orchestrator {
     /// Adds a catalog server to a draft. Parameters are type-checked and defaults applied;
     /// secrets go to the secret store and the draft keeps their names.
     pub fn add_server(&self, req: &AddServer) -> Result<AddOutcome> {
-        self.check_target(&req.client, &req.profile)?;
-        let entry = self.server(&req.server_id)?;
-        let name = req.name.clone().unwrap_or_else(|| entry.id.clone());
-        if !validate::is_valid_server_name(&name) {
-            return Err(Error::invalid(
-                Code::InvalidServerName,
-                "name",
-                format!(
-                    "`{}` is not a valid server name",
-                    crate::core::error::echo(&name)
-                ),
-                "use 1 to 64 letters, digits, `-`, `_` or `.`, starting with a letter or digit",
-            ));
-        }
-        let params = resolve_params(entry, &req.params, &self.env)?;
+        let resolve::Resolved {
+            name,
+            server,
+            pending_secrets,
+            ..
+        } = self.resolve_server(req, resolve::Missing::Refuse)?;
         let mut stored_secrets = Vec::new();
-        let mut env: BTreeMap<String, EnvValue> = BTreeMap::new();
-        let mut pending_secrets: Vec<(String, String)> = Vec::new();
-        // One read of the store for every lookup below.
-        let stored = self.secrets.all()?;
-        let stored_key =
-            |var: &str| secrets::stored_key_in(&stored, &req.client, &req.profile, var);
-        let scoped = |var: &str| secrets::scoped_key(&req.client, &req.profile, var);
-        let reference = |key: String| EnvValue::Secret { secret: key };
-        for (key, value) in &req.env {
-            check_env_name(key)?;
-            if entry.env_var(key).is_some_and(|e| e.secret) {
-                pending_secrets.push((scoped(key), value.clone()));
-                env.insert(key.clone(), reference(scoped(key)));
-            } else {
-                env.insert(key.clone(), EnvValue::Plain(value.clone()));
-            }
-        }
-        for (key, value) in &req.secrets {
-            check_env_name(key)?;
-            let stored = match value {
-                Some(v) => {
-                    pending_secrets.push((scoped(key), v.clone()));
-                    scoped(key)
+        let ((), draft) = self
+            .drafts
+            .update(&req.client, &req.profile, self.now(), |draft| {
+                if draft.servers.contains_key(&name) {
+                    return Err(resolve::duplicate_name(&name));
                 }
-                None => stored_key(key).ok_or_else(|| {
-                        Error::invalid(
-                            Code::MissingSecret,
-                            format!("secret.{key}"),
-                            format!("no value was given for secret `{key}` and none is stored for {}/{}", req.client, req.profile),
-                            format!(
-                                "give it as --secret {key}=VALUE, type it at the prompt, or run `mcp-orch secrets set {key} --client {} --profile {}`",
-                                req.client, req.profile
-                            ),
-                        )
-                    })?,
-            };
-            env.insert(key.clone(), reference(stored));
-        }
-        for (var, shared) in &req.shared_secrets {
-            check_env_name(var)?;
-            secrets::check_secret_name(shared)?;
-            if !stored.contains_key(shared) {
-                return Err(Error::invalid(
-                    Code::MissingSecret,
-                    format!("shared_secret.{var}"),
-                    format!("there is no shared secret named `{shared}`"),
-                    format!("store it first with `mcp-orch secrets set {shared}`"),
-                ));
-            }
-            env.insert(var.clone(), reference(shared.clone()));
-        }
-        for var in &entry.env {
-            if env.contains_key(&var.name) {
-                continue;
-            }
-            let stored_as = var.secret.then(|| stored_key(&var.name)).flatten();
-            if let Some(default) = &var.default {
-                env.insert(var.name.clone(), EnvValue::Plain(default.clone()));
-            } else if let Some(key) = stored_as {
-                env.insert(var.name.clone(), reference(key));
-            } else if var.required {
-                let flag = if var.secret {
-                    format!("--secret {}", var.name)
-                } else {
-                    format!("--env {}=VALUE", var.name)
-                };
-                return Err(Error::invalid(
-                    Code::MissingRequiredEnv,
-                    format!("env.{}", var.name),
-                    format!(
-                        "`{}` needs env var `{}`{}",
-                        entry.id,
-                        var.name,
-                        if var.description.is_empty() {
-                            String::new()
-                        } else {
-                            format!(" ({})", var.description)
-                        }
-                    ),
-                    format!("give it with {flag}"),
-                ));
-            }
-        }
-        let mut server = build_server(entry, &params, env)?;
-        server.secret_delivery = req.secret_delivery;
-        let ((), draft) = self.drafts.update(&req.client, &req.profile, self.now(), |draft| {
-            if draft.servers.contains_key(&name) {
-                return Err(Error::invalid(
-                    Code::DuplicateName,
-                    "name",
-                    format!("the draft already has a server named `{name}`"),
-                    format!("choose another name with --name, or remove it first with `mcp-orch draft remove {name}`"),
-                ));
-            }
-            // Only once the add cannot be rejected: a failed add leaves the secret store as it was.
-            for (key, value) in &pending_secrets {
-                self.secrets.set(key, value)?;
-                stored_secrets.push(key.clone());
-            }
-            draft.servers.insert(name.clone(), server.clone());
-            Ok(())
-        })?;
+                // Only once the add cannot be rejected: a failed add leaves the secret store as it was.
+                for (key, value) in &pending_secrets {
+                    self.secrets.set(key, value)?;
+                    stored_secrets.push(key.clone());
+                }
+                draft.servers.insert(name.clone(), server.clone());
+                Ok(())
+            })?;
         Ok(AddOutcome {
             diagnostics: self.validate_draft(&draft),
             server_count: draft.servers.len(),
@@ -1171,8 +1124,11 @@ fn check_env_name(key: &str) -> Result<()> {
     var_like.then_some(()).ok_or_else(|| {
         Error::invalid(
             Code::InvalidEnvName,
-            format!("env.{key}"),
-            format!("`{key}` is not a valid environment variable name"),
+            format!("env_vars.{}", crate::core::error::echo(key)),
+            format!(
+                "`{}` is not a valid environment variable name",
+                crate::core::error::echo(key)
+            ),
             "use letters, digits and `_`, not starting with a digit",
         )
     })
@@ -1184,8 +1140,16 @@ pub fn check_param(spec: &ParamSpec, value: &str, env: &Environment) -> Result<S
         Error::invalid(
             Code::InvalidParamType,
             format!("params.{}", spec.name),
-            format!("parameter `{}` must be {what}, got `{value}`", spec.name),
-            format!("give it as --param {}=<{}>", spec.name, spec.kind.as_str()),
+            format!(
+                "parameter `{}` must be {what}, got `{}`",
+                spec.name,
+                crate::core::error::echo(value)
+            ),
+            Hint::give(
+                "give it",
+                &format!("params.{}", spec.name),
+                &format!("<{}>", spec.kind.as_str()),
+            ),
         )
     };
     if !spec.choices.is_empty() && !spec.choices.iter().any(|c| c == value) {
@@ -1193,11 +1157,16 @@ pub fn check_param(spec: &ParamSpec, value: &str, env: &Environment) -> Result<S
             Code::InvalidParamValue,
             format!("params.{}", spec.name),
             format!(
-                "parameter `{}` must be one of {}, got `{value}`",
+                "parameter `{}` must be one of {}, got `{}`",
                 spec.name,
-                spec.choices.join(", ")
+                spec.choices.join(", "),
+                crate::core::error::echo(value)
             ),
-            format!("give it as --param {}={}", spec.name, spec.choices[0]),
+            Hint::give(
+                "give one",
+                &format!("params.{}", spec.name),
+                &spec.choices[0],
+            ),
         ));
     }
     match spec.kind {
@@ -1223,17 +1192,18 @@ pub fn check_param(spec: &ParamSpec, value: &str, env: &Environment) -> Result<S
     }
 }
 
-/// Type-checks given params against the entry and applies defaults.
+/// Type-checks given params against the entry and applies defaults; every problem at once.
 fn resolve_params(
     entry: &ServerEntry,
     given: &[(String, String)],
     env: &Environment,
-) -> Result<BTreeMap<String, String>> {
+    problems: &mut Vec<Error>,
+) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
     for (key, value) in given {
         let Some(spec) = entry.param(key) else {
             let known: Vec<&str> = entry.params.iter().map(|p| p.name.as_str()).collect();
-            return Err(Error::invalid(
+            problems.push(Error::invalid(
                 Code::UnknownParam,
                 format!("params.{key}"),
                 format!("`{}` has no parameter `{key}`", entry.id),
@@ -1243,37 +1213,42 @@ fn resolve_params(
                     format!("its parameters are: {}", known.join(", "))
                 },
             ));
+            continue;
         };
-        out.insert(key.clone(), check_param(spec, value, env)?);
+        match check_param(spec, value, env) {
+            Ok(value) => {
+                out.insert(key.clone(), value);
+            }
+            Err(e) => problems.push(e),
+        }
     }
     for spec in &entry.params {
-        if out.contains_key(&spec.name) {
+        if out.contains_key(&spec.name) || given.iter().any(|(k, _)| *k == spec.name) {
             continue;
         }
         match (&spec.default, spec.required) {
-            (Some(default), _) => {
-                out.insert(spec.name.clone(), check_param(spec, default, env)?);
-            }
+            (Some(default), _) => match check_param(spec, default, env) {
+                Ok(value) => {
+                    out.insert(spec.name.clone(), value);
+                }
+                Err(e) => problems.push(e),
+            },
             (None, true) => {
-                let example = spec
-                    .example
-                    .as_deref()
-                    .map(|e| format!(" (for example `{e}`)"))
-                    .unwrap_or_default();
-                return Err(Error::invalid(
+                let example = spec.example.as_deref().unwrap_or("VALUE");
+                problems.push(Error::invalid(
                     Code::MissingRequiredParam,
                     format!("params.{}", spec.name),
                     format!(
                         "`{}` needs parameter `{}`: {}",
                         entry.id, spec.name, spec.description
                     ),
-                    format!("give it with --param {}=VALUE{example}", spec.name),
+                    Hint::give("give it", &format!("params.{}", spec.name), example),
                 ));
             }
             (None, false) => {}
         }
     }
-    Ok(out)
+    out
 }
 
 /// Substitutes `{param}` placeholders; optional params without a value drop the args that
@@ -1301,12 +1276,16 @@ fn build_server(
                 "`{text}` in {field} of `{}` needs a value for {{{names}}}",
                 entry.id
             ),
-            format!(
-                "give it with --param {}=VALUE",
-                validate::placeholders(text)
-                    .first()
-                    .copied()
-                    .unwrap_or("NAME")
+            Hint::give(
+                "give it",
+                &format!(
+                    "params.{}",
+                    validate::placeholders(text)
+                        .first()
+                        .copied()
+                        .unwrap_or("NAME")
+                ),
+                "VALUE",
             ),
         )
     };

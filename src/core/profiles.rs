@@ -2,6 +2,7 @@
 //! a project's file, or a pinned path). `default` exists for every client.
 
 use crate::core::code::Code;
+use crate::core::next::{Hint, Op};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
@@ -144,9 +145,13 @@ impl ProfileStore {
         if profile == DEFAULT_PROFILE {
             return Err(Error::invalid(
                 Code::ProfileProtected,
-                "profile",
+                "profile_id",
                 "the `default` profile cannot be deleted",
-                "clear its draft with `mcp-orch draft clear` instead",
+                Hint::step(
+                    "clear its draft instead",
+                    Op::ClearDraft,
+                    &[("client_id", client), ("profile_id", DEFAULT_PROFILE)],
+                ),
             ));
         }
         let _lock = LockGuard::acquire(&self.lock)?;

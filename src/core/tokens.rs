@@ -9,6 +9,7 @@
 //! once.
 
 use crate::core::code::Code;
+use crate::core::next::{Hint, Op};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
@@ -304,7 +305,11 @@ impl TokenStore {
                     Code::TokenNameExists,
                     "name",
                     format!("an active token is already named `{name}`"),
-                    "choose another name, or revoke the old token with `mcp-orch token revoke ID`",
+                    Hint::step(
+                        "choose another name, or revoke the old token",
+                        Op::RevokeToken,
+                        &[("id", "ID")],
+                    ),
                 ));
             }
             let (token, id) = loop {
@@ -350,7 +355,7 @@ impl TokenStore {
                         Code::TokenNotFound,
                         "id",
                         format!("no token has the id `{id_or_name}`"),
-                        "list tokens with `mcp-orch token list`",
+                        Hint::step("list the tokens", Op::ListTokens, &[]),
                     )
                 })?;
             let record = &mut file.tokens[idx];

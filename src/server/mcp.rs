@@ -50,27 +50,11 @@ list_available_servers / describe_server → add_server_to_config → validate_c
 diff_config. Changes go into a draft per client and profile; the client's file changes only \
 on deploy. Failed tools return {code, message, details, hint}.";
 
-/// The structured body of a failed tool or resource: `{code, message, details, hint}` (and
-/// `field` when a bad input is known), the same codes and text as the CLI's `--json` errors.
-/// `field` names the tool parameter (`client_id`, not the CLI's `client`).
+/// The structured body of a failed tool or resource: `{code, message, field?, hint, next?,
+/// details}`, the CLI's and the REST API's body with the hint spelled as tool calls.
 pub fn error_body(e: &core::Error) -> Value {
-    let body = e.body();
-    let mut v = json!({
-        "code": body.code,
-        "message": body.message,
-        "details": if body.details.is_null() { json!({}) } else { body.details },
-        "hint": body.hint,
-    });
-    if let Some(field) = body.field {
-        let field = match field.as_str() {
-            "client" => "client_id".to_owned(),
-            "profile" => "profile_id".to_owned(),
-            "name" => "server_name".to_owned(),
-            _ => field,
-        };
-        v["field"] = json!(field);
-    }
-    v
+    serde_json::to_value(crate::api::next::error_body(e, crate::api::next::Face::Mcp))
+        .unwrap_or_default()
 }
 
 fn level_rank(level: LoggingLevel) -> u8 {

@@ -221,7 +221,9 @@ async def check_tools(c: Client, env: dict[str, str], root: Path) -> None:
     eq("list_profiles target", sc["profiles"][0]["target_path"], env["MCP_ORCH_CLIENT_PATH_CURSOR"])
     err, sc, _ = await call(c, "list_profiles", {"client_id": "nope"})
     eq("list_profiles error", (err, sc["code"], sc["field"], sc["details"]["client"]), (True, "UNKNOWN_CLIENT", "client_id", "nope"))
-    eq("error body keys", sorted(sc), ["code", "details", "field", "hint", "message"])
+    eq("error body keys", sorted(sc), ["code", "details", "field", "hint", "message", "next"])
+    eq("error next steps", sc["next"], [{"op": "list_clients"}])
+    check("error hint names the tool", "`list_clients` tool" in sc["hint"], sc["hint"])
     err, sc, _ = await call(c, "list_profiles", {})
     eq("list_profiles missing argument", (err, sc["code"], sc["field"]), (True, "INVALID_ARGUMENTS", "client_id"))
 

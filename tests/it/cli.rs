@@ -348,7 +348,7 @@ fn profiles_create_and_delete() {
         &["profiles", "create", "dev", "--client", "cursor"],
         "PROFILE_EXISTS",
     );
-    assert_eq!(err["field"], "profile");
+    assert_eq!(err["field"], "profile_id");
     assert_eq!(
         err["details"],
         json!({"client": "cursor", "profile": "dev"})
@@ -365,7 +365,7 @@ fn profiles_create_and_delete() {
         &["profiles", "delete", "default", "--client", "cursor"],
         "PROFILE_PROTECTED",
     );
-    assert_eq!(err["field"], "profile");
+    assert_eq!(err["field"], "profile_id");
     let err = sb.user_error(
         &["profiles", "delete", "nope", "--client", "cursor"],
         "UNKNOWN_PROFILE",
@@ -382,7 +382,7 @@ fn profiles_create_and_delete() {
         &["profiles", "create", "../evil", "--client", "cursor"],
         "INVALID_ID",
     );
-    assert_eq!(err["field"], "profile");
+    assert_eq!(err["field"], "profile_id");
 
     // Deleting a profile deletes its draft: a recreated profile starts empty.
     sb.json_ok(&[
@@ -621,16 +621,14 @@ fn servers_show_unknown_id_suggests_close_ids() {
             "code": "UNKNOWN_SERVER",
             "message": "unknown server `githb`: it is not in the catalog",
             "field": "server_id",
-            "hint": format!("did you mean {}? Search with `mcp-orch servers search`", expected.join(", ")),
+            "hint": format!("did you mean {}? Search the catalog: `mcp-orch servers search`", expected.join(", ")),
+            "next": [{"op": "search_servers"}],
             "details": {"server_id": "githb", "suggestions": expected},
         })
     );
     let err = sb.user_error(&["servers", "show", "zzqqxxj"], "UNKNOWN_SERVER");
     assert_eq!(err["details"]["suggestions"], json!([]));
-    assert_eq!(
-        err["hint"],
-        "search the catalog with `mcp-orch servers search`"
-    );
+    assert_eq!(err["hint"], "search the catalog: `mcp-orch servers search`");
 }
 
 // ---- draft -----------------------------------------------------------------------------------
@@ -679,7 +677,7 @@ fn draft_changes_persist_across_processes() {
         &["draft", "remove", "memory", "--client", "cursor"],
         "SERVER_NOT_IN_DRAFT",
     );
-    assert_eq!(err["field"], "name");
+    assert_eq!(err["field"], "server_name");
     assert_eq!(
         err["details"],
         json!({"client": "cursor", "profile": "default", "name": "memory"})
@@ -825,7 +823,7 @@ fn draft_add_rejects_bad_input_with_exact_codes_and_changes_nothing() {
         (
             &["draft", "add", "memory", "--client", "nope"],
             "UNKNOWN_CLIENT",
-            "client",
+            "client_id",
         ),
         (
             &["draft", "add", "nope", "--client", "cursor"],
@@ -896,26 +894,26 @@ fn draft_add_rejects_bad_input_with_exact_codes_and_changes_nothing() {
                 "draft", "add", "memory", "--client", "cursor", "--name", "bad name",
             ],
             "INVALID_SERVER_NAME",
-            "name",
+            "server_name",
         ),
         (
             &[
                 "draft", "add", "memory", "--client", "cursor", "--name", "_leading",
             ],
             "INVALID_SERVER_NAME",
-            "name",
+            "server_name",
         ),
         (
             &["draft", "add", "github", "--client", "cursor"],
             "MISSING_REQUIRED_ENV",
-            "env.GITHUB_PERSONAL_ACCESS_TOKEN",
+            "env_vars.GITHUB_PERSONAL_ACCESS_TOKEN",
         ),
         (
             &[
                 "draft", "add", "memory", "--client", "cursor", "--env", "1BAD=x",
             ],
             "INVALID_ENV_NAME",
-            "env.1BAD",
+            "env_vars.1BAD",
         ),
         (
             &[
@@ -928,7 +926,7 @@ fn draft_add_rejects_bad_input_with_exact_codes_and_changes_nothing() {
                 "NOT_STORED",
             ],
             "MISSING_SECRET",
-            "secret.NOT_STORED",
+            "env_vars.NOT_STORED",
         ),
         (
             &[
@@ -941,7 +939,7 @@ fn draft_add_rejects_bad_input_with_exact_codes_and_changes_nothing() {
                 "nope",
             ],
             "UNKNOWN_PROFILE",
-            "profile",
+            "profile_id",
         ),
     ];
     for (args, code, field) in cases {
@@ -968,16 +966,13 @@ fn draft_add_rejects_bad_input_with_exact_codes_and_changes_nothing() {
     );
     assert_eq!(
         err["hint"],
-        "give it with --secret GITHUB_PERSONAL_ACCESS_TOKEN"
+        "give it: `--secret GITHUB_PERSONAL_ACCESS_TOKEN`"
     );
     let err = sb.user_error(
         &["draft", "add", "filesystem", "--client", "cursor"],
         "MISSING_REQUIRED_PARAM",
     );
-    assert_eq!(
-        err["hint"],
-        "give it with --param path=VALUE (for example `~/Documents`)"
-    );
+    assert_eq!(err["hint"], "give it: `--param path=~/Documents`");
     let err = sb.user_error(
         &["draft", "add", "memory", "--client", "nope"],
         "UNKNOWN_CLIENT",
@@ -1010,10 +1005,10 @@ fn duplicate_names_are_refused_and_a_refused_add_keeps_the_stored_secret() {
         ],
         "DUPLICATE_NAME",
     );
-    assert_eq!(err["field"], "name");
+    assert_eq!(err["field"], "server_name");
     assert_eq!(
         err["hint"],
-        "choose another name with --name, or remove it first with `mcp-orch draft remove github`"
+        "choose another name, or remove the one there first: `--name NAME`, or `mcp-orch draft remove github`"
     );
     assert_stored_secret(
         &sb,
@@ -1361,7 +1356,7 @@ fn secret_values_can_come_from_stdin_or_the_store() {
         ],
         "MISSING_SECRET",
     );
-    assert_eq!(err["field"], "secret.EMPTY");
+    assert_eq!(err["field"], "env_vars.EMPTY");
 }
 
 /// Values are kept byte for byte: a PEM key piped in or read from a file keeps every line

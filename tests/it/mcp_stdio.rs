@@ -160,8 +160,13 @@ fn assert_error(got: &(i32, bool, Value), code: &str, field: Option<&str>) {
     let mut want = vec!["code", "details", "hint", "message"];
     if field.is_some() {
         want.push("field");
-        want.sort_unstable();
     }
+    // The steps the hint names, as data, when it names any.
+    if let Some(next) = body.get("next") {
+        assert!(next.as_array().is_some_and(|n| !n.is_empty()), "{body}");
+        want.push("next");
+    }
+    want.sort_unstable();
     assert_eq!(keys, want, "{body}");
 }
 

@@ -346,7 +346,7 @@ fn an_add_error_lands_on_its_field() {
             code: "DUPLICATE_NAME".into(),
             message: "taken".into(),
             hint: String::new(),
-            field: Some("name".into()),
+            field: Some("server_name".into()),
         })),
     );
     let f = form(&s);

@@ -13,6 +13,7 @@
 //! [Apply]: Orchestrator::apply
 
 use crate::core::code::Code;
+use crate::core::next::{Hint, Op, Step};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
@@ -887,7 +888,12 @@ impl Orchestrator {
     fn release_for(&self, req: &PlanRequest, record: &DeployRecord) -> Result<Release> {
         let (client, profile) = (req.client.as_str(), req.profile.as_str());
         match &req.action {
-            Action::Deploy { artifact: Some(id), .. } | Action::Rollback { to: RollbackTarget::Artifact(id) } => {
+            Action::Deploy {
+                artifact: Some(id), ..
+            }
+            | Action::Rollback {
+                to: RollbackTarget::Artifact(id),
+            } => {
                 let release = self.find_release(client, profile, id)?;
                 if matches!(req.action, Action::Deploy { .. })
                     && let Some(deployed) = record.version
@@ -895,31 +901,56 @@ impl Orchestrator {
                 {
                     return Err(Error::invalid(
                         Code::DowngradeRefused,
-                        "artifact",
-                        format!("v{} is older than the deployed v{deployed} of {client}/{profile}", release.version()),
+                        "artifact_id",
                         format!(
-                            "going back is rollback's job: `mcp-orch rollback --client {client} --profile {profile} --to {}`",
-                            release.artifact_id()
+                            "v{} is older than the deployed v{deployed} of {client}/{profile}",
+                            release.version()
+                        ),
+                        Hint::step(
+                            "going back is rollback's job",
+                            Op::Rollback,
+                            &[
+                                ("client_id", client),
+                                ("profile_id", profile),
+                                ("artifact_id", release.artifact_id()),
+                            ],
                         ),
                     ));
                 }
                 Ok(release)
             }
-            Action::Deploy { artifact: None, .. } => self.latest_release(client, profile)?.ok_or_else(|| {
-                Error::invalid(
-                    Code::ArtifactNotFound,
-                    "artifact",
-                    format!("nothing has been published for {client}/{profile}"),
-                    format!("publish the draft first: `mcp-orch publish --client {client} --profile {profile}`"),
-                )
-            }),
-            Action::Rollback { to: RollbackTarget::Steps(steps) } => {
+            Action::Deploy { artifact: None, .. } => {
+                self.latest_release(client, profile)?.ok_or_else(|| {
+                    Error::invalid(
+                        Code::ArtifactNotFound,
+                        "artifact_id",
+                        format!("nothing has been published for {client}/{profile}"),
+                        Hint::step(
+                            "publish the draft first",
+                            Op::Publish,
+                            &[("client_id", client), ("profile_id", profile)],
+                        ),
+                    )
+                })
+            }
+            Action::Rollback {
+                to: RollbackTarget::Steps(steps),
+            } => {
                 let Some(current) = record.version else {
                     return Err(Error::invalid(
                         Code::NothingDeployed,
-                        "client",
+                        "client_id",
                         format!("no artifact is deployed for {client}/{profile}"),
-                        "deploy one first, or restore a backup with `mcp-orch restore`",
+                        Hint::new(
+                            "deploy one first, or restore a backup",
+                            [
+                                Step::new(
+                                    Op::Deploy,
+                                    &[("client_id", client), ("profile_id", profile)],
+                                ),
+                                Step::new(Op::ListBackups, &[("client_id", client)]),
+                            ],
+                        ),
                     ));
                 };
                 self.history(client, profile)?
@@ -931,13 +962,17 @@ impl Orchestrator {
                             Code::NoEarlierArtifact,
                             "steps",
                             format!("there is no published version {steps} step(s) before v{current} for {client}/{profile}"),
-                            format!("see the versions with `mcp-orch history --client {client} --profile {profile}`"),
+                            Hint::step(
+                                "see the versions",
+                                Op::History,
+                                &[("client_id", client), ("profile_id", profile)],
+                            ),
                         )
                     })
             }
-            Action::Restore { .. } | Action::Undeploy | Action::Apply { .. } => {
-                Err(Error::Internal(format!("{} takes no release", req.action.name())))
-            }
+            Action::Restore { .. } | Action::Undeploy | Action::Apply { .. } => Err(
+                Error::Internal(format!("{} takes no release", req.action.name())),
+            ),
         }
     }
 
@@ -952,16 +987,20 @@ impl Orchestrator {
         let mismatch = |what: &str| {
             Error::invalid(
                 Code::ArtifactClientMismatch,
-                "artifact",
+                "artifact_id",
                 format!(
                     "artifact {} is for {what}, not {}/{}",
                     release.artifact_id(),
                     req.client,
                     req.profile
                 ),
-                format!(
-                    "deploy an artifact published for {}/{}; see `mcp-orch history`",
-                    req.client, req.profile
+                Hint::step(
+                    format!(
+                        "deploy an artifact published for {}/{}",
+                        req.client, req.profile
+                    ),
+                    Op::History,
+                    &[("client_id", &req.client), ("profile_id", &req.profile)],
                 ),
             )
         };

@@ -3,6 +3,7 @@
 //! Every key event and every publish, failed ones included, is appended to the audit log.
 
 use crate::core::code::Code;
+use crate::core::next::{Hint, Op, Step};
 use std::collections::BTreeSet;
 use std::path::Path;
 
@@ -24,7 +25,7 @@ impl Orchestrator {
     }
 
     /// The artifact store of this state directory.
-    pub fn artifact_store(&self) -> ArtifactStore {
+    pub(crate) fn artifact_store(&self) -> ArtifactStore {
         ArtifactStore::for_state(self.state())
     }
 
@@ -246,6 +247,11 @@ impl Orchestrator {
         }
     }
 
+    /// The full id of an artifact given by id or unique prefix.
+    pub fn resolve_artifact(&self, artifact_id_or_prefix: &str) -> Result<String> {
+        self.artifact_store().resolve(artifact_id_or_prefix)
+    }
+
     /// Every release of one artifact (by id or unique prefix), for any client and profile.
     pub fn releases_of(&self, artifact_id_or_prefix: &str) -> Result<Vec<Release>> {
         let store = self.artifact_store();
@@ -291,8 +297,18 @@ fn mismatch(release: &Release, client: &str, profile: &str) -> Error {
             release.client_id(),
             release.profile_id()
         ),
-        format!(
-            "publish the draft of {client}/{profile}, or pick one of its artifacts from `mcp-orch history --client {client} --profile {profile}`"
+        Hint::new(
+            format!("publish the draft of {client}/{profile}, or pick one of its artifacts"),
+            [
+                Step::new(
+                    Op::Publish,
+                    &[("client_id", client), ("profile_id", profile)],
+                ),
+                Step::new(
+                    Op::History,
+                    &[("client_id", client), ("profile_id", profile)],
+                ),
+            ],
         ),
     )
 }

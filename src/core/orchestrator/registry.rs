@@ -5,6 +5,7 @@
 //! fresh current-thread runtime and so must not be called from inside a runtime.
 
 use crate::core::code::Code;
+use crate::core::next::{Hint, Op, Step};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -12,7 +13,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::{Orchestrator, TargetStatus, build_server, resolve_params};
+use super::{AddServer, Missing, Orchestrator, TargetStatus};
 use crate::core::catalog::Transport;
 use crate::core::catalog::{Catalog, ServerEntry};
 use crate::core::draft::{Draft, DraftServer, EnvValue};
@@ -318,12 +319,19 @@ impl Orchestrator {
                     if self.catalog.find(name).is_none() {
                         return Err(Error::invalid(
                             Code::UnknownServer,
-                            "name",
+                            "server_name",
                             format!(
                                 "`{name}` is neither in the draft of {client}/{profile} nor in the catalog"
                             ),
-                            format!(
-                                "list the draft with `mcp-orch draft show --client {client} --profile {profile}`, or search with `mcp-orch servers search`"
+                            Hint::new(
+                                "list the draft, or search the catalog",
+                                [
+                                    Step::new(
+                                        Op::ShowDraft,
+                                        &[("client_id", client), ("profile_id", profile)],
+                                    ),
+                                    Step::new(Op::SearchServers, &[]),
+                                ],
                             ),
                         ));
                     }
@@ -335,25 +343,21 @@ impl Orchestrator {
 
     fn catalog_spec(&self, id: &str, params: &[(String, String)]) -> Result<ProbeSpec> {
         let entry = self.server(id)?;
-        let params = resolve_params(entry, params, &self.env)?;
-        let stored: BTreeSet<String> = self.secrets.names()?.into_iter().collect();
-        let mut env = BTreeMap::new();
-        let mut missing = None;
-        for var in &entry.env {
-            if let Some(default) = &var.default {
-                env.insert(var.name.clone(), EnvValue::Plain(default.clone()));
-            } else if var.secret && stored.contains(&var.name) {
-                env.insert(
-                    var.name.clone(),
-                    EnvValue::Secret {
-                        secret: var.name.clone(),
-                    },
-                );
-            } else if var.required && self.env.var(&var.name).is_none() && missing.is_none() {
-                missing = Some(var.name.clone());
-            }
-        }
-        let server = build_server(entry, &params, env)?;
+        // The add's rules; a required env var without a value fails the probe, not the call,
+        // unless this process's environment has it.
+        let resolved = self.resolve_server(
+            &AddServer {
+                server_id: id.to_owned(),
+                params: params.to_vec(),
+                ..AddServer::default()
+            },
+            Missing::Allow,
+        )?;
+        let missing = resolved
+            .missing_env
+            .into_iter()
+            .find(|var| self.env.var(var).is_none());
+        let server = resolved.server;
         let mut spec = self.spec_for(id, &server, "catalog", None)?;
         if let (None, Some(var)) = (&spec.resolve_error, missing) {
             let how = if entry.env_var(&var).is_some_and(|e| e.secret) {
@@ -528,13 +532,17 @@ impl Orchestrator {
         {
             return Err(Error::invalid(
                 Code::NotInClientFile,
-                "name",
+                "server_name",
                 format!(
                     "{} has no server named `{}`",
                     path.display(),
                     name.chars().take(80).collect::<String>()
                 ),
-                format!("list them with `mcp-orch probe --as-client {client}`"),
+                Hint::step(
+                    "list the entries",
+                    Op::ProbeAsClient,
+                    &[("client_id", client)],
+                ),
             ));
         }
         Ok(entries

@@ -3,6 +3,7 @@
 //! size and on redirects (RELIABILITY.md 3.6, API7 and API10).
 
 use crate::core::code::Code;
+use crate::core::next::{Hint, Op};
 use std::time::Duration;
 
 use reqwest::{StatusCode, Url};
@@ -135,7 +136,11 @@ pub async fn get_json(
                     attempt + 1,
                     failure.0
                 ),
-                "check the network and the URL, then run `mcp-orch registry sync` again; the cached catalog is still used",
+                Hint::step(
+                    "check the network and the URL, then sync again (the cached catalog is still used)",
+                    Op::SyncRegistry,
+                    &[],
+                ),
             ));
         }
         let step = policy
@@ -239,7 +244,11 @@ fn http_error(url: &Url, what: &str) -> Error {
         Code::RegistryHttpError,
         "url",
         format!("the registry at {} answered {what}", redact_url(url)),
-        "check the registry URL (it must serve the v0.1 API), then run `mcp-orch registry sync` again",
+        Hint::step(
+            "check the registry URL (it must serve the v0.1 API), then sync again",
+            Op::SyncRegistry,
+            &[],
+        ),
     )
 }
 

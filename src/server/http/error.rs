@@ -68,7 +68,9 @@ impl ApiError {
     /// The JSON body.
     pub fn body(&self) -> Value {
         match self {
-            Self::Core(e) => json!({ "error": e.body() }),
+            Self::Core(e) => {
+                json!({ "error": crate::api::next::error_body(e, crate::api::next::Face::Rest) })
+            }
             Self::Http {
                 code,
                 message,

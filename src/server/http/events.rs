@@ -478,7 +478,7 @@ pub fn spawn_feed(
     shutdown: CancellationToken,
 ) {
     let (mut rx, _baseline) = watcher.subscribe();
-    let mut tail = Some(AuditTail::new(core.get().audit_log().path().clone()));
+    let mut tail = Some(AuditTail::new(core.get().audit_path()));
     tokio::spawn(async move {
         loop {
             let events: Vec<DomainEvent> = tokio::select! {
