@@ -143,3 +143,35 @@ pub fn answer_types() -> Vec<String> {
     for_each_wire_type!(name);
     names
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// docs/CLI.md or docs/HTTP.md names every answer type, and every component of
+    /// `/openapi.json` that the types make is there.
+    #[test]
+    fn the_docs_name_every_answer_type() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let docs: String = ["docs/CLI.md", "docs/HTTP.md"]
+            .iter()
+            .map(|p| std::fs::read_to_string(root.join(p)).unwrap())
+            .collect();
+        let components = components();
+        for name in answer_types() {
+            assert!(
+                docs.contains(&format!("`{name}`")),
+                "docs/CLI.md and docs/HTTP.md do not name `{name}`"
+            );
+            assert!(components.contains_key(&name), "no component {name}");
+        }
+    }
+
+    /// Every tool's `outputSchema` is an object schema that refuses an empty object.
+    #[test]
+    fn output_schemas_are_objects() {
+        let schema = tool_output::<super::super::StatusReport>();
+        assert_eq!(schema.get("type"), Some(&Value::String("object".into())));
+        assert!(schema.get("anyOf").is_some_and(Value::is_array));
+    }
+}
