@@ -20,10 +20,8 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use crate::core::audit::AuditEvent;
 use crate::core::error::{Error, Result};
 use crate::core::fsutil::{self, LockGuard};
-use crate::core::orchestrator::Orchestrator;
 
 /// Every token starts with this.
 pub const PREFIX: &str = "mcpo_pat_";
@@ -458,52 +456,6 @@ impl Verifier {
             return Err(Refusal::Expired);
         }
         Ok(record)
-    }
-}
-
-impl Orchestrator {
-    /// The token store of this state directory.
-    pub fn token_store(&self) -> TokenStore {
-        TokenStore::new(
-            self.state().join("tokens.json"),
-            self.state().locks().join("tokens.lock"),
-        )
-    }
-
-    /// Creates a token (audited as `token.create`; the token is never logged).
-    pub fn create_token(
-        &self,
-        name: &str,
-        scope: Scope,
-        expires_in: Option<Duration>,
-        actor: &str,
-    ) -> Result<NewToken> {
-        let now = self.now();
-        let expires_at = expires_in.and_then(|d| now.checked_add_signed(d));
-        self.audited(
-            |code| AuditEvent::failed("token.create", actor, code).details(json!({ "name": name })),
-            || self.token_store().create(name, scope, expires_at, now),
-            |token| {
-                AuditEvent::ok("token.create", actor).details(json!({
-                    "id": token.record.id,
-                    "name": token.record.name,
-                    "scope": token.record.scope,
-                    "expires_at": token.record.expires_at,
-                }))
-            },
-        )
-    }
-
-    /// Revokes a token (audited as `token.revoke`).
-    pub fn revoke_token(&self, id: &str, actor: &str) -> Result<TokenRecord> {
-        self.audited(
-            |code| AuditEvent::failed("token.revoke", actor, code).details(json!({ "id": id })),
-            || self.token_store().revoke(id, self.now()),
-            |record| {
-                AuditEvent::ok("token.revoke", actor)
-                    .details(json!({ "id": record.id, "name": record.name }))
-            },
-        )
     }
 }
 

@@ -1226,3 +1226,10 @@ impl Orchestrator {
         Ok(status)
     }
 }
+
+impl Orchestrator {
+    /// The deploy record of a (client, profile).
+    pub fn deploy_record(&self, client: &str, profile: &str) -> Result<DeployRecord> {
+        DeployRecord::load(&self.state.deploy_record(client, profile))
+    }
+}

@@ -1,11 +1,10 @@
-//! Keys, publishing signed artifacts, history and verification (façade part).
+//! Releases (façade part): publishing signed artifacts, history, lookups and verification.
 //!
-//! Every key event and every publish, failed ones included, is appended to the audit log.
+//! Every publish, failed ones included, is appended to the audit log.
 
 use crate::core::code::Code;
 use crate::core::next::{Hint, Op, Step};
 use std::collections::BTreeSet;
-use std::path::Path;
 
 use serde_json::json;
 
@@ -14,92 +13,13 @@ use crate::core::artifact::{self, ArtifactStore, NewRelease, Payload, Release, V
 use crate::core::audit::AuditEvent;
 use crate::core::error::{Error, Result};
 use crate::core::intent::{Evidence, Intent};
-use crate::core::keys::{KeyInfo, KeyStatus, KeyStore, PublicKeyFile, TrustedKey};
 use crate::core::render::SecretStyle;
 use crate::core::validate::Diagnostic;
 
 impl Orchestrator {
-    /// The key store of this state directory.
-    pub fn key_store(&self) -> KeyStore {
-        KeyStore::for_state(self.state())
-    }
-
     /// The artifact store of this state directory.
     pub(crate) fn artifact_store(&self) -> ArtifactStore {
         ArtifactStore::for_state(self.state())
-    }
-
-    // ---- keys -----------------------------------------------------------------------------
-
-    /// Creates the signing key. With `regenerate`, an existing key is rotated (the old one
-    /// stays trusted); without it, an existing key is `KEY_EXISTS`.
-    pub fn init_keys(&self, regenerate: bool, actor: &str) -> Result<KeyInfo> {
-        let keys = self.key_store();
-        if regenerate && keys.has_key()? {
-            return self.rotate_keys(actor);
-        }
-        self.audited(
-            |code| AuditEvent::failed("key.init", actor, code),
-            || keys.init(self.now()),
-            |info| AuditEvent::ok("key.init", actor).details(json!({ "key_id": info.key_id })),
-        )
-    }
-
-    /// Replaces the signing key; the old key stays trusted and the rotation is recorded,
-    /// signed by both keys.
-    pub fn rotate_keys(&self, actor: &str) -> Result<KeyInfo> {
-        let keys = self.key_store();
-        self.audited(
-            |code| AuditEvent::failed("key.rotate", actor, code),
-            || keys.rotate(self.now()),
-            |info| {
-                AuditEvent::ok("key.rotate", actor)
-                    .details(json!({ "from": info.rotated_from, "to": info.key_id }))
-            },
-        )
-    }
-
-    /// The signing key, the trusted keys and the rotations.
-    pub fn key_status(&self) -> Result<KeyStatus> {
-        self.key_store().status()
-    }
-
-    /// The signing key's public half, for `keys trust` elsewhere.
-    pub fn export_key(&self) -> Result<PublicKeyFile> {
-        self.key_store().export()
-    }
-
-    /// Trusts the public key in an exported key file.
-    pub fn trust_key(&self, file: &Path, actor: &str) -> Result<TrustedKey> {
-        let keys = self.key_store();
-        self.audited(
-            |code| {
-                AuditEvent::failed("key.trust", actor, code)
-                    .details(json!({ "file": file.display().to_string() }))
-            },
-            || keys.trust(&PublicKeyFile::read(file)?, self.now()),
-            |(key, added)| {
-                AuditEvent::ok("key.trust", actor).details(json!({
-                    "key_id": key.key_id,
-                    "added": added,
-                    "file": file.display().to_string(),
-                }))
-            },
-        )
-        .map(|(key, _)| key)
-    }
-
-    /// Removes a key from the trust store (not the signing key).
-    pub fn untrust_key(&self, key_id: &str, actor: &str) -> Result<()> {
-        let keys = self.key_store();
-        self.audited(
-            |code| {
-                AuditEvent::failed("key.untrust", actor, code).details(json!({ "key_id": key_id }))
-            },
-            || keys.untrust(key_id),
-            |key| AuditEvent::ok("key.untrust", actor).details(json!({ "key_id": key.key_id })),
-        )
-        .map(|_| ())
     }
 
     // ---- publish --------------------------------------------------------------------------
