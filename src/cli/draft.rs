@@ -10,7 +10,7 @@ use serde_json::json;
 use super::Ctx;
 use super::output::{Target, diagnostics_text, parse_pair};
 use crate::api;
-use crate::core::draft::{Draft, EnvValue};
+use crate::core::draft::Draft;
 use crate::core::orchestrator::{AddServer, OnClash};
 use crate::core::render::SecretDelivery;
 use crate::core::{self, Orchestrator};
@@ -150,24 +150,7 @@ fn show_text(draft: &Draft) -> String {
         draft.servers.len(),
         draft.revision
     );
-    for (name, s) in &draft.servers {
-        let what = match (&s.command, &s.url) {
-            (Some(c), _) => format!("{c} {}", s.args.join(" ")),
-            (None, Some(u)) => u.clone(),
-            _ => String::new(),
-        };
-        let _ = writeln!(out, "  {name:<20} {:<6} {what}", s.transport.as_str());
-        for (k, v) in &s.env {
-            match v {
-                EnvValue::Secret { secret } => {
-                    let _ = writeln!(out, "  {:<20}        {k} = <secret {secret}>", "");
-                }
-                EnvValue::Plain(p) => {
-                    let _ = writeln!(out, "  {:<20}        {k} = {p}", "");
-                }
-            }
-        }
-    }
+    out.push_str(&super::output::servers_text(&draft.servers, "  "));
     out
 }
 

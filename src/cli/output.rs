@@ -62,6 +62,32 @@ pub fn error_body(e: &core::Error) -> core::ErrorBody {
     crate::api::next::error_body(e, crate::api::next::Face::Cli)
 }
 
+/// Draft servers as text, a line each (transport, command or URL) and a line per env var
+/// (secrets by reference, never their values), each line starting with `indent`.
+pub fn servers_text(
+    servers: &std::collections::BTreeMap<String, core::draft::DraftServer>,
+    indent: &str,
+) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    for (name, s) in servers {
+        let what = match (&s.command, &s.url) {
+            (Some(c), _) => format!("{c} {}", s.args.join(" ")),
+            (None, Some(u)) => u.clone(),
+            _ => String::new(),
+        };
+        let _ = writeln!(out, "{indent}{name:<20} {:<6} {what}", s.transport.as_str());
+        for (k, v) in &s.env {
+            let value = match v {
+                core::draft::EnvValue::Secret { secret } => format!("<secret {secret}>"),
+                core::draft::EnvValue::Plain(p) => p.clone(),
+            };
+            let _ = writeln!(out, "{indent}{:<20}        {k} = {value}", "");
+        }
+    }
+    out
+}
+
 /// One line for a diagnostic given as JSON.
 pub fn diagnostic_line(d: &serde_json::Value) -> String {
     let s = |k: &str| {

@@ -6,7 +6,6 @@ use std::process::ExitCode;
 use serde_json::json;
 
 use super::Ctx;
-use crate::core::draft::EnvValue;
 
 /// Arguments of `show`.
 #[derive(Debug, clap::Args)]
@@ -43,24 +42,7 @@ pub fn run(args: &Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
         payload.client_id,
         payload.servers.len()
     );
-    for (name, s) in &payload.servers {
-        let what = match (&s.command, &s.url) {
-            (Some(c), _) => format!("{c} {}", s.args.join(" ")),
-            (None, Some(u)) => u.clone(),
-            _ => String::new(),
-        };
-        let _ = writeln!(out, "    {name:<20} {:<6} {what}", s.transport.as_str());
-        for (k, v) in &s.env {
-            match v {
-                EnvValue::Secret { secret } => {
-                    let _ = writeln!(out, "    {:<20}        {k} = <secret {secret}>", "");
-                }
-                EnvValue::Plain(p) => {
-                    let _ = writeln!(out, "    {:<20}        {k} = {p}", "");
-                }
-            }
-        }
-    }
+    out.push_str(&super::output::servers_text(&payload.servers, "    "));
     let _ = writeln!(
         out,
         "  entries:\n{}",

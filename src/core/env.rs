@@ -8,6 +8,22 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+/// Replaces every `${NAME}` in `template` with `f(NAME)`: `None` when `f` has no value for
+/// one, or a `${` is not closed.
+pub fn replace_refs(template: &str, mut f: impl FnMut(&str) -> Option<String>) -> Option<String> {
+    let mut out = String::new();
+    let mut rest = template;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let end = after.find('}')?;
+        out.push_str(&f(&after[..end])?);
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    Some(out)
+}
+
 /// The operating systems whose client paths we know.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
@@ -103,25 +119,17 @@ impl Environment {
     /// itself start with `~`). Returns `None` when a `${VAR}` without default is unset, so the
     /// candidate is skipped.
     pub fn expand(&self, template: &str) -> Option<PathBuf> {
-        let mut out = String::new();
-        let mut rest = template;
-        while let Some(start) = rest.find("${") {
-            out.push_str(&rest[..start]);
-            let after = &rest[start + 2..];
-            let end = after.find('}')?;
-            let inner = &after[..end];
+        let out = replace_refs(template, |inner| {
             let (name, default) = match inner.split_once(":-") {
                 Some((n, d)) => (n, Some(d)),
                 None => (inner, None),
             };
             match (self.var(name), default) {
-                (Some(v), _) => out.push_str(v),
-                (None, Some(d)) => out.push_str(&self.expand_tilde(d)),
-                (None, None) => return None,
+                (Some(v), _) => Some(v.to_owned()),
+                (None, Some(d)) => Some(self.expand_tilde(d)),
+                (None, None) => None,
             }
-            rest = &after[end + 1..];
-        }
-        out.push_str(rest);
+        })?;
         Some(PathBuf::from(self.expand_tilde(&out)))
     }
 

@@ -126,20 +126,7 @@ pub fn secret_keys(template: &str) -> Vec<String> {
     keys
 }
 
-/// Replaces every `${NAME}` in `template` with `f(NAME)`.
-pub fn replace_refs(template: &str, mut f: impl FnMut(&str) -> Option<String>) -> Option<String> {
-    let mut out = String::new();
-    let mut rest = template;
-    while let Some(start) = rest.find("${") {
-        out.push_str(&rest[..start]);
-        let after = &rest[start + 2..];
-        let end = after.find('}')?;
-        out.push_str(&f(&after[..end])?);
-        rest = &after[end + 1..];
-    }
-    out.push_str(rest);
-    Some(out)
-}
+pub use crate::core::env::replace_refs;
 
 /// A string that may contain `{secret:KEY}` placeholders.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -53,35 +53,24 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, view: &mut ViewSta
         Layout::vertical([Constraint::Percentage(40), Constraint::Percentage(60)]).areas(body);
     let [audit_area, backups_area] =
         Layout::horizontal([Constraint::Percentage(60), Constraint::Percentage(40)]).areas(lower);
-    let focus = |p: HistoryPane| {
-        theme.style(if h.pane == p {
-            Role::Focus
-        } else {
-            Role::Muted
-        })
-    };
     let (releases, audit, backups): (&[ReleaseRow], &[AuditRecord], &[BackupInfo]) = match &h.data {
         Some(d) => (&d.releases, &d.audit, &d.backups),
         None => (&[], &[], &[]),
     };
-    let block = Block::default()
-        .borders(Borders::ALL)
-        .border_style(focus(HistoryPane::Releases))
-        .title(Span::styled(
-            format!(" Releases ({}) ", releases.len()),
-            theme.style(Role::Title),
-        ));
-    let inner = block.inner(releases_area);
-    frame.render_widget(block, releases_area);
-    let width = usize::from(inner.width);
-    let rows = window(
-        h.release_selected,
-        releases.len(),
-        usize::from(inner.height),
+    let pane = |p: HistoryPane, selected: usize, i: usize| h.pane == p && i == selected;
+    list_pane(
+        frame,
+        theme,
+        Pane {
+            area: releases_area,
+            title: format!(" Releases ({}) ", releases.len()),
+            focused: h.pane == HistoryPane::Releases,
+            selected: h.release_selected,
+            len: releases.len(),
+            empty: "nothing published yet (P publishes the draft)",
+        },
         &mut view.releases,
-    );
-    let lines: Vec<Line<'_>> = rows
-        .map(|i| {
+        |i| {
             let r = &releases[i];
             let text = format!(
                 "{} v{:<3} {} {} {:>2} servers  {}",
@@ -92,46 +81,29 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, view: &mut ViewSta
                 r.servers.len(),
                 r.changelog.as_deref().unwrap_or("")
             );
-            let role = if i == h.release_selected && h.pane == HistoryPane::Releases {
+            let role = if pane(HistoryPane::Releases, h.release_selected, i) {
                 Role::Selection
             } else if r.deployed {
                 Role::Ok
             } else {
                 Role::Base
             };
-            Line::from(Span::styled(ellipsize(&text, width), theme.style(role)))
-        })
-        .collect();
-    if lines.is_empty() {
-        frame.render_widget(
-            Paragraph::new(Span::styled(
-                "nothing published yet (P publishes the draft)",
-                theme.style(Role::Muted),
-            )),
-            inner,
-        );
-    } else {
-        frame.render_widget(Paragraph::new(lines), inner);
-    }
-
-    let block = Block::default()
-        .borders(Borders::ALL)
-        .border_style(focus(HistoryPane::Audit))
-        .title(Span::styled(
-            format!(" Audit log ({}) ", audit.len()),
-            theme.style(Role::Title),
-        ));
-    let inner = block.inner(audit_area);
-    frame.render_widget(block, audit_area);
-    let width = usize::from(inner.width);
-    let rows = window(
-        h.audit_selected,
-        audit.len(),
-        usize::from(inner.height),
-        &mut view.audit,
+            (text, role)
+        },
     );
-    let lines: Vec<Line<'_>> = rows
-        .map(|i| {
+    list_pane(
+        frame,
+        theme,
+        Pane {
+            area: audit_area,
+            title: format!(" Audit log ({}) ", audit.len()),
+            focused: h.pane == HistoryPane::Audit,
+            selected: h.audit_selected,
+            len: audit.len(),
+            empty: "nothing recorded yet",
+        },
+        &mut view.audit,
+        |i| {
             let r = &audit[i];
             let outcome = match r.event.outcome {
                 Outcome::Ok => "ok".to_owned(),
@@ -145,46 +117,29 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, view: &mut ViewSta
                 ellipsize(&r.event.actor, 6),
                 outcome
             );
-            let role = if i == h.audit_selected && h.pane == HistoryPane::Audit {
+            let role = if pane(HistoryPane::Audit, h.audit_selected, i) {
                 Role::Selection
             } else if r.event.outcome == Outcome::Error {
                 Role::Error
             } else {
                 Role::Base
             };
-            Line::from(Span::styled(ellipsize(&text, width), theme.style(role)))
-        })
-        .collect();
-    if lines.is_empty() {
-        frame.render_widget(
-            Paragraph::new(Span::styled(
-                "nothing recorded yet",
-                theme.style(Role::Muted),
-            )),
-            inner,
-        );
-    } else {
-        frame.render_widget(Paragraph::new(lines), inner);
-    }
-
-    let block = Block::default()
-        .borders(Borders::ALL)
-        .border_style(focus(HistoryPane::Backups))
-        .title(Span::styled(
-            format!(" Backups ({}) ", backups.len()),
-            theme.style(Role::Title),
-        ));
-    let inner = block.inner(backups_area);
-    frame.render_widget(block, backups_area);
-    let width = usize::from(inner.width);
-    let rows = window(
-        h.backup_selected,
-        backups.len(),
-        usize::from(inner.height),
-        &mut view.backups,
+            (text, role)
+        },
     );
-    let lines: Vec<Line<'_>> = rows
-        .map(|i| {
+    list_pane(
+        frame,
+        theme,
+        Pane {
+            area: backups_area,
+            title: format!(" Backups ({}) ", backups.len()),
+            focused: h.pane == HistoryPane::Backups,
+            selected: h.backup_selected,
+            len: backups.len(),
+            empty: "no backups yet",
+        },
+        &mut view.backups,
+        |i| {
             let b = &backups[i];
             let text = format!(
                 "{} {} {:>6}B",
@@ -192,17 +147,56 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, view: &mut ViewSta
                 b.created_at.format("%m-%d %H:%M"),
                 b.size
             );
-            let role = if i == h.backup_selected && h.pane == HistoryPane::Backups {
+            let role = if pane(HistoryPane::Backups, h.backup_selected, i) {
                 Role::Selection
             } else {
                 Role::Base
             };
+            (text, role)
+        },
+    );
+}
+
+/// One bordered list of the screen.
+struct Pane {
+    area: Rect,
+    title: String,
+    focused: bool,
+    selected: usize,
+    len: usize,
+    /// What an empty list says.
+    empty: &'static str,
+}
+
+/// Draws a pane: its border (focused or not), the rows in view (`row` gives each row's text
+/// and role), or what an empty list says.
+fn list_pane(
+    frame: &mut Frame<'_>,
+    theme: &Theme,
+    pane: Pane,
+    offset: &mut usize,
+    row: impl Fn(usize) -> (String, Role),
+) {
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(theme.style(if pane.focused {
+            Role::Focus
+        } else {
+            Role::Muted
+        }))
+        .title(Span::styled(pane.title, theme.style(Role::Title)));
+    let inner = block.inner(pane.area);
+    frame.render_widget(block, pane.area);
+    let width = usize::from(inner.width);
+    let lines: Vec<Line<'_>> = window(pane.selected, pane.len, usize::from(inner.height), offset)
+        .map(|i| {
+            let (text, role) = row(i);
             Line::from(Span::styled(ellipsize(&text, width), theme.style(role)))
         })
         .collect();
     if lines.is_empty() {
         frame.render_widget(
-            Paragraph::new(Span::styled("no backups yet", theme.style(Role::Muted))),
+            Paragraph::new(Span::styled(pane.empty, theme.style(Role::Muted))),
             inner,
         );
     } else {

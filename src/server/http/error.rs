@@ -137,6 +137,17 @@ pub fn json_rejection(r: &JsonRejection) -> ApiError {
     )
 }
 
+/// Maps a body that could not be read: over the limit (413 `BODY_TOO_LARGE`) or broken (400
+/// `MALFORMED_BODY`).
+pub fn body_rejection(r: &axum::extract::rejection::BytesRejection, hint: &str) -> ApiError {
+    let code = if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        Code::BodyTooLarge
+    } else {
+        Code::MalformedBody
+    };
+    ApiError::http(code, r.body_text(), hint)
+}
+
 /// Maps a query-string rejection.
 pub fn query_rejection(r: &QueryRejection) -> ApiError {
     ApiError::http(

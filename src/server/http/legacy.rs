@@ -173,17 +173,8 @@ pub async fn message(
     let bytes = match body {
         Ok(b) => b,
         Err(r) => {
-            let status = r.status();
-            return ApiError::http(
-                if status == StatusCode::PAYLOAD_TOO_LARGE {
-                    Code::BodyTooLarge
-                } else {
-                    Code::MalformedBody
-                },
-                r.body_text(),
-                "send one JSON-RPC message of at most 1 MiB",
-            )
-            .into_response();
+            return super::error::body_rejection(&r, "send one JSON-RPC message of at most 1 MiB")
+                .into_response();
         }
     };
     let Some(id) = q.session_id else {

@@ -311,18 +311,7 @@ async fn json_rpc_answer(res: Response) -> Result<Value, ApiError> {
 }
 
 fn body_bytes(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
-    body.map_err(|r| {
-        let status = r.status();
-        ApiError::http(
-            if status == StatusCode::PAYLOAD_TOO_LARGE {
-                Code::BodyTooLarge
-            } else {
-                Code::MalformedBody
-            },
-            r.body_text(),
-            "send a JSON body of at most 1 MiB",
-        )
-    })
+    body.map_err(|r| super::error::body_rejection(&r, "send a JSON body of at most 1 MiB"))
 }
 
 /// `POST /mcp/tools/list`: the tool list as plain JSON (`{tools: [...]}`).

@@ -85,16 +85,7 @@ where
         let bytes = Bytes::from_request(req, state)
             .await
             .map_err(|r: BytesRejection| {
-                let status = r.status();
-                ApiError::http(
-                    if status == StatusCode::PAYLOAD_TOO_LARGE {
-                        Code::BodyTooLarge
-                    } else {
-                        Code::MalformedBody
-                    },
-                    r.body_text(),
-                    "send a JSON body of at most 1 MiB",
-                )
+                error::body_rejection(&r, "send a JSON body of at most 1 MiB")
             })?;
         if bytes.iter().all(u8::is_ascii_whitespace) || bytes.trim_ascii() == b"null" {
             return Ok(Self(T::default()));
