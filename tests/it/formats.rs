@@ -22,13 +22,11 @@ use crate::common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
-use chrono::{DateTime, TimeZone, Utc};
 use mcp_orch::core::clients::{ClientDef, ClientRegistry, CommandStyle, EntriesKind, Format};
 use mcp_orch::core::document;
 use mcp_orch::core::env::{Environment, Os};
-use mcp_orch::core::orchestrator::{AddServer, Clock, FileDiff, Options, Orchestrator};
+use mcp_orch::core::orchestrator::{AddServer, FileDiff, Options, Orchestrator};
 use mcp_orch::core::render::{SecretDelivery, SecretStyle};
 use serde_json::{Value, json};
 
@@ -290,14 +288,6 @@ fn assert_only_structural_lines_removed(before: &str, after: &str, id: &str) {
     }
 }
 
-struct FixedClock;
-
-impl Clock for FixedClock {
-    fn now(&self) -> DateTime<Utc> {
-        Utc.with_ymd_and_hms(2026, 11, 22, 12, 0, 0).unwrap()
-    }
-}
-
 fn add_request(client: &str, server_id: &str) -> AddServer {
     let mut req = AddServer {
         client: client.to_owned(),
@@ -372,7 +362,7 @@ fn open_orchestrator(state: &Path, home: &Path, client: &ClientDef, file: &Path)
         home: state.to_path_buf(),
         env: Environment::synthetic(home, Os::Linux, &[(var.as_str(), file.as_str())]),
         launcher: PathBuf::from(LAUNCHER_PLACEHOLDER),
-        clock: Arc::new(FixedClock),
+        clock: crate::common::FixedClock::at("2026-11-22T12:00:00Z"),
     })
     .unwrap()
 }

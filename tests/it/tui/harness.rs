@@ -5,7 +5,6 @@ use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use chrono::{DateTime, TimeZone, Utc};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use mcp_orch::app::action::Action;
 use mcp_orch::app::effect::{Effect, ServerControl, Services, perform};
@@ -13,24 +12,12 @@ use mcp_orch::app::keymap::Keymap;
 use mcp_orch::app::state::{State, Target};
 use mcp_orch::app::update::{init, update};
 use mcp_orch::core::env::{Environment, Os};
-use mcp_orch::core::orchestrator::Clock;
 use mcp_orch::core::{Options, Orchestrator};
 use mcp_orch::server::http::background::Background;
 use mcp_orch::server::http::config::ServerConfig;
 use mcp_orch::ui::{self, Theme, ViewState};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
-
-/// 2026-01-02 03:04:05 UTC, always.
-pub struct FixedClock;
-
-impl Clock for FixedClock {
-    fn now(&self) -> DateTime<Utc> {
-        Utc.with_ymd_and_hms(2026, 1, 2, 3, 4, 5)
-            .single()
-            .unwrap_or_default()
-    }
-}
 
 /// A TUI over a fresh state directory.
 pub struct Harness {
@@ -81,7 +68,7 @@ impl Harness {
             home: root.join("state"),
             env,
             launcher: PathBuf::from("/usr/local/bin/mcp-orch"),
-            clock: Arc::new(FixedClock),
+            clock: crate::common::FixedClock::at("2026-01-02T03:04:05Z"),
         };
         let orch = Orchestrator::open(options.clone()).unwrap();
         // The real background server, never started here (tests/it/tui/e2e.rs starts it).
