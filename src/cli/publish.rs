@@ -43,7 +43,7 @@ pub struct Args {
 /// `yes`), so a first publish goes on with its changelog instead of stopping. Without either,
 /// nothing is created and the publish itself says `KEY_NOT_FOUND`.
 pub fn ensure_signing_key(orch: &Orchestrator, ctx: &Ctx, yes: bool) -> core::Result<()> {
-    if orch.key_store().has_key()? || !(yes || std::io::stdin().is_terminal()) {
+    if orch.has_signing_key()? || !(yes || std::io::stdin().is_terminal()) {
         return Ok(());
     }
     if !yes {

@@ -89,7 +89,7 @@ pub fn run(cmd: Command, ctx: &Ctx) -> anyhow::Result<ExitCode> {
         }
         Command::List => {
             let now = orch.now();
-            let list = orch.token_store().load()?.tokens;
+            let list = orch.list_tokens()?;
             if ctx.json {
                 let items: Vec<_> = list.iter().map(|t| t.public(now)).collect();
                 ctx.print_json(&json!({ "tokens": items, "count": items.len() }))?;

@@ -1010,6 +1010,13 @@ fn every_shared_operation_answers_the_same_json_on_every_face() {
     for (name, cli, tool, args, how) in queries {
         same(name, f.sb.json_ok(&cli), mcp(tool, args), rest(how));
     }
+    // The audit chain's check: the CLI's and REST's report is the MCP tool's `verification`.
+    same(
+        "audit verify",
+        f.sb.json_ok(&["audit", "--verify"]),
+        mcp("get_audit_log", json!({"verify": true, "limit": 0}))["verification"].clone(),
+        rest(Rest::Get("/v1/audit/verify")),
+    );
     // The release in full (CLI: `history` lists it; `show` is the artifact across clients).
     let got_mcp = mcp("get_config", cc.clone());
     assert_eq!(got_mcp, rest(Rest::Get(base)), "get_config: MCP and REST");
@@ -1096,6 +1103,33 @@ fn every_shared_operation_answers_the_same_json_on_every_face() {
         cli,
         mcp("import_client_config", json!({"client_id": "windsurf"})),
         "import: CLI and MCP"
+    );
+
+    // Health (CLI and MCP): a server that cannot start, as the client would start it; only
+    // the time each probe took differs.
+    f.sb.write(
+        "home/.codeium/windsurf/mcp_config.json",
+        r#"{"mcpServers": {"gone": {"command": "no-such-command-for-mcp-orch"}}}"#,
+    );
+    let timeless = |mut v: Value| {
+        for probe in v["probes"].as_array_mut().unwrap() {
+            let probe = probe.as_object_mut().unwrap();
+            assert!(probe.remove("latency_ms").is_some());
+            probe.remove("initialize_ms");
+        }
+        v
+    };
+    let run = f.sb.run(&["--json", "probe", "--as-client", "windsurf"]);
+    assert_eq!(run.code, 1, "{run}");
+    let cli = run.json();
+    assert_eq!(cli["probes"][0]["error_code"], "COMMAND_NOT_FOUND", "{cli}");
+    assert_eq!(
+        timeless(cli),
+        timeless(mcp(
+            "check_server_health",
+            json!({"client_id": "windsurf", "as_client": true}),
+        )),
+        "health: CLI and MCP"
     );
 
     // An error is the same body on every face but for the hint's spelling: here the key

@@ -10,8 +10,13 @@ use std::path::Path;
 
 impl Orchestrator {
     /// The key store of this state directory.
-    pub fn key_store(&self) -> KeyStore {
+    pub(crate) fn key_store(&self) -> KeyStore {
         KeyStore::for_state(self.state())
+    }
+
+    /// Whether a signing key exists.
+    pub fn has_signing_key(&self) -> Result<bool> {
+        self.key_store().has_key()
     }
 
     // ---- keys -----------------------------------------------------------------------------

@@ -8,7 +8,12 @@ use chrono::Duration;
 use serde_json::json;
 
 impl Orchestrator {
-    /// The token store of this state directory.
+    /// Every API token (hashes only: a token is shown once, when created).
+    pub fn list_tokens(&self) -> Result<Vec<TokenRecord>> {
+        Ok(self.token_store().load()?.tokens)
+    }
+
+    /// The token store of this state directory, for the HTTP server's verifier.
     pub fn token_store(&self) -> TokenStore {
         TokenStore::new(
             self.state().join("tokens.json"),
