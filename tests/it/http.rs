@@ -22,16 +22,9 @@ use common::Sandbox;
 use serde_json::{Value, json};
 use support::Server;
 
-fn token(sb: &Sandbox, scope: &str, name: &str) -> String {
-    sb.json_ok(&["token", "create", "--scope", scope, "--name", name])["token"]
-        .as_str()
-        .unwrap()
-        .to_owned()
-}
-
 fn setup() -> (Sandbox, String) {
     let sb = Sandbox::new();
-    let admin = token(&sb, "admin", "admin");
+    let admin = sb.token("admin", "admin");
     (sb, admin)
 }
 
@@ -100,8 +93,8 @@ fn health_info_openapi_need_no_credentials() {
 #[test]
 fn every_authentication_case() {
     let (mut sb, admin) = setup();
-    let read = token(&sb, "read", "reader");
-    let write = token(&sb, "write", "writer");
+    let read = sb.token("read", "reader");
+    let write = sb.token("write", "writer");
     let short = sb.json_ok(&[
         "token",
         "create",
@@ -152,7 +145,7 @@ fn every_authentication_case() {
 
     // A well-formed token the store does not hold.
     let other = Sandbox::new();
-    let foreign = token(&other, "admin", "x");
+    let foreign = other.token("admin", "x");
     let r = s.get("/v1/clients", &foreign);
     assert_eq!((r.status, &r.body), (401, &none.body));
 
@@ -194,7 +187,7 @@ fn every_authentication_case() {
     assert_eq!((r.status, &r.body), (401, &none.body));
 
     // Created with the CLI while the server runs: accepted at once.
-    let fresh = token(&sb, "read", "fresh");
+    let fresh = sb.token("read", "fresh");
     assert_eq!(s.get("/v1/clients", &fresh).status, 200);
 
     // The static API key.
@@ -737,7 +730,7 @@ fn body_limit_rate_limit_and_auth_backoff() {
     let wait: u64 = r.header("retry-after").unwrap().parse().unwrap();
     assert!((1..=2).contains(&wait));
     // Another credential has its own budget.
-    let other = token(&sb, "read", "other");
+    let other = sb.token("read", "other");
     assert_eq!(s.get("/v1/clients", &other).status, 200);
     std::thread::sleep(Duration::from_millis(1100));
     assert_eq!(s.get("/v1/clients", &t).status, 200);

@@ -29,13 +29,6 @@ fn with_node(cmd: &mut Command) -> &mut Command {
     cmd.env("PATH", path)
 }
 
-fn token(sb: &Sandbox, scope: &str, name: &str) -> String {
-    sb.json_ok(&["token", "create", "--scope", scope, "--name", name])["token"]
-        .as_str()
-        .unwrap()
-        .to_owned()
-}
-
 struct Fixture {
     sb: Sandbox,
     server: Server,
@@ -46,8 +39,8 @@ struct Fixture {
 impl Fixture {
     fn new() -> Self {
         let sb = Sandbox::new();
-        let write = token(&sb, "write", "writer");
-        let read = token(&sb, "read", "reader");
+        let write = sb.token("write", "writer");
+        let read = sb.token("read", "reader");
         let server = Server::start(&sb, &["--rate-limit", "0"]);
         Self {
             sb,
@@ -1135,7 +1128,7 @@ fn every_shared_operation_answers_the_same_json_on_every_face() {
     // An error is the same body on every face but for the hint's spelling: here the key
     // exists, and the hint names `keys rotate` in each face's terms.
     let cli = f.sb.json_err(&["keys", "init"], 1);
-    let admin = token(&f.sb, "admin", "admin");
+    let admin = f.sb.token("admin", "admin");
     let r = f.rpc(&admin, None, &initialize());
     let admin_session = r.header("mcp-session-id").unwrap().to_owned();
     let r = f.rpc(

@@ -207,6 +207,14 @@ impl Sandbox {
     }
 
     /// Writes a file under the sandbox (creating parents) and returns its path.
+    /// A new API token with `scope`, named `name` (`token create`).
+    pub fn token(&self, scope: &str, name: &str) -> String {
+        self.json_ok(&["token", "create", "--scope", scope, "--name", name])["token"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
     pub fn write(&self, rel: impl AsRef<Path>, text: &str) -> PathBuf {
         let path = self.root.join(rel);
         fs::create_dir_all(path.parent().unwrap()).unwrap();
