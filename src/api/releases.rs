@@ -8,10 +8,9 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::core::artifact::Release;
-use crate::core::code::Code;
 use crate::core::draft::DraftServer;
 use crate::core::keys::KeyInfo;
-use crate::core::{Error, Orchestrator, Result};
+use crate::core::{Orchestrator, Result};
 
 /// One release, without its payload.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
@@ -142,7 +141,7 @@ pub fn get_release(
         Some(id) => orch.find_release(client, profile, id)?,
         None => orch
             .latest_release(client, profile)?
-            .ok_or_else(|| nothing_published(client, profile))?,
+            .ok_or_else(|| crate::core::orchestrator::nothing_published(client, profile))?,
     };
     detail(orch, &release)
 }
@@ -158,17 +157,6 @@ pub fn detail(orch: &Orchestrator, release: &Release) -> Result<ReleaseDetail> {
             entries: verified.payload.entries,
         },
     })
-}
-
-fn nothing_published(client: &str, profile: &str) -> Error {
-    Error::invalid(
-        Code::ArtifactNotFound,
-        "artifact_id",
-        format!("nothing has been published for {client}/{profile}"),
-        format!(
-            "publish the draft first: `mcp-orch publish --client {client} --profile {profile}`"
-        ),
-    )
 }
 
 /// `publish --json`, `publish_config`, `POST …/publish`.

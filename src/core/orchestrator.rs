@@ -55,6 +55,7 @@ pub use registry::{
     CheckStatus, DoctorCheck, DoctorReport, ProbeTarget, RegistryLoad, RegistryStatus,
     any_probe_failed,
 };
+pub use release::nothing_published;
 pub use resolve::{Missing, Resolved};
 
 /// A source of the current time, injected so tests control it.

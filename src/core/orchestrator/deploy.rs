@@ -919,20 +919,9 @@ impl Orchestrator {
                 }
                 Ok(release)
             }
-            Action::Deploy { artifact: None, .. } => {
-                self.latest_release(client, profile)?.ok_or_else(|| {
-                    Error::invalid(
-                        Code::ArtifactNotFound,
-                        "artifact_id",
-                        format!("nothing has been published for {client}/{profile}"),
-                        Hint::step(
-                            "publish the draft first",
-                            Op::Publish,
-                            &[("client_id", client), ("profile_id", profile)],
-                        ),
-                    )
-                })
-            }
+            Action::Deploy { artifact: None, .. } => self
+                .latest_release(client, profile)?
+                .ok_or_else(|| super::release::nothing_published(client, profile)),
             Action::Rollback {
                 to: RollbackTarget::Steps(steps),
             } => {

@@ -242,6 +242,20 @@ fn check_binding(release: &Release, client: &str, profile: &str) -> Result<()> {
     }
 }
 
+/// The error for a target with no release yet.
+pub fn nothing_published(client: &str, profile: &str) -> Error {
+    Error::invalid(
+        Code::ArtifactNotFound,
+        "artifact_id",
+        format!("nothing has been published for {client}/{profile}"),
+        Hint::step(
+            "publish the draft first",
+            Op::Publish,
+            &[("client_id", client), ("profile_id", profile)],
+        ),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;
