@@ -181,11 +181,16 @@ pub fn resolve_config(args: &HttpOptions, home: &std::path::Path) -> anyhow::Res
     Ok(config)
 }
 
-/// The static API key, from the environment variable the configuration names.
-pub fn api_key(config: &ServerConfig) -> Option<String> {
-    std::env::var(&config.auth.api_key_env)
+/// The static API key, from the environment variable the configuration names; a key that
+/// could be guessed (under 128 bits) is refused (`WEAK_API_KEY`).
+pub fn api_key(config: &ServerConfig) -> crate::core::Result<Option<String>> {
+    let key = std::env::var(&config.auth.api_key_env)
         .ok()
-        .filter(|k| !k.is_empty())
+        .filter(|k| !k.is_empty());
+    if let Some(key) = &key {
+        crate::server::http::auth::check_api_key(key)?;
+    }
+    Ok(key)
 }
 
 /// Runs `serve`.
@@ -212,7 +217,7 @@ fn run_http(args: &Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
     // The state directory exists before the token file and the server's probes need it.
     drop(crate::core::Orchestrator::open(options.clone())?);
     let config = resolve_config(&args.options, &options.home)?;
-    let api_key = api_key(&config);
+    let api_key = api_key(&config)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

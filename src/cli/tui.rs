@@ -139,7 +139,7 @@ pub fn run(args: &Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
         state.toast(ToastLevel::Warn, format!("{e} (using the defaults)"));
     }
     let http_config = serve::resolve_config(&args.http, orch.home())?;
-    let api_key = serve::api_key(&http_config);
+    let api_key = serve::api_key(&http_config)?;
     let server = Arc::new(Background::new(options_for_server, http_config, api_key));
     if args.serve {
         state.server = ServerControl::start(&*server, &orch);

@@ -199,6 +199,7 @@ codes! {
     MalformedRequest => "MALFORMED_REQUEST", Invalid, "HTTP: a request to `/mcp/tools/*` that cannot be read";
     MalformedJsonRpc => "MALFORMED_JSON_RPC", Invalid, "HTTP: a legacy SSE message that is not JSON-RPC";
     JsonRpcError => "JSONRPC_ERROR", Invalid, "HTTP: the MCP handler answered a JSON-RPC error (its status is relayed)";
+    WeakApiKey => "WEAK_API_KEY", Invalid, "HTTP: a static API key under 128 bits of entropy (refused at start)";
     RateLimited => "RATE_LIMITED", RateLimited, "HTTP: over the per-client rate (`Retry-After` says when to retry)";
     McpFailed => "MCP_FAILED", Upstream, "HTTP: the MCP handler gave no JSON-RPC answer";
     TooManyStreams => "TOO_MANY_STREAMS", Unavailable, "HTTP: the server holds its maximum of event streams";

@@ -22,6 +22,9 @@ use common::Sandbox;
 use serde_json::{Value, json};
 use support::Server;
 
+/// A static API key of 128 bits or more (32 hex digits).
+const STATIC_KEY: &str = "3f9c2a7b1e5d4c6a8b0f2e4d6c8a0b1f";
+
 fn setup() -> (Sandbox, String) {
     let sb = Sandbox::new();
     let admin = sb.token("admin", "admin");
@@ -108,7 +111,7 @@ fn every_authentication_case() {
         .as_str()
         .unwrap()
         .to_owned();
-    sb.set_env("MCP_ORCH_API_KEY", "static-key-123");
+    sb.set_env("MCP_ORCH_API_KEY", STATIC_KEY);
     let s = Server::start(&sb, &[]);
 
     // None, malformed, wrong: 401 with the challenge and one identical body.
@@ -194,7 +197,7 @@ fn every_authentication_case() {
     let r = s
         .req()
         .path("/v1/clients")
-        .header("X-API-Key", "static-key-123")
+        .header("X-API-Key", STATIC_KEY)
         .send();
     assert_eq!(r.status, 200);
     let r = s
@@ -698,6 +701,17 @@ fn wildcard_cors_and_open_binds_are_refused() {
         .err()
         .unwrap();
     assert!(err.contains("without authentication"), "{err}");
+    // A static API key that could be guessed is refused at start, whatever the bind.
+    for weak in [
+        "a",
+        "static-key-123",
+        "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+    ] {
+        let mut weak_sb = Sandbox::new();
+        weak_sb.set_env("MCP_ORCH_API_KEY", weak);
+        let err = Server::try_start(&weak_sb, &[]).err().unwrap();
+        assert!(err.contains("WEAK_API_KEY"), "{weak}: {err}");
+    }
 }
 
 #[test]

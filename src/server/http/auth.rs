@@ -454,9 +454,62 @@ pub async fn check_origin(State(state): State<AppState>, req: Request, next: Nex
     next.run(req).await
 }
 
+/// The least entropy a static API key may have.
+pub const MIN_API_KEY_BITS: f64 = 128.0;
+
+/// Refuses a static API key that could be guessed: its entropy, estimated from its length and
+/// the character classes it uses (lower, upper, digits, others), must reach
+/// [`MIN_API_KEY_BITS`], and it must not be one character repeated.
+pub fn check_api_key(key: &str) -> crate::core::Result<()> {
+    let has = |f: fn(&char) -> bool| key.chars().any(|c| f(&c));
+    let alphabet = [
+        (has(char::is_ascii_lowercase), 26.0),
+        (has(char::is_ascii_uppercase), 26.0),
+        (has(char::is_ascii_digit), 10.0),
+        (has(|c| !c.is_ascii_alphanumeric()), 32.0),
+    ]
+    .iter()
+    .filter(|(present, _)| *present)
+    .map(|(_, size)| size)
+    .sum::<f64>();
+    let distinct = key.chars().collect::<std::collections::BTreeSet<_>>().len();
+    #[allow(clippy::cast_precision_loss)] // key lengths are small
+    let bits = key.chars().count() as f64 * alphabet.max(1.0).log2();
+    if bits >= MIN_API_KEY_BITS && distinct > 4 {
+        return Ok(());
+    }
+    Err(crate::core::Error::invalid(
+        Code::WeakApiKey,
+        "api_key",
+        format!(
+            "the static API key has about {bits:.0} bits of entropy; at least {MIN_API_KEY_BITS:.0} are needed"
+        ),
+        "generate one with `openssl rand -hex 32` (or use tokens: `mcp-orch token create`)",
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn api_keys_under_128_bits_are_refused() {
+        for strong in [
+            "3f9c2a7b1e5d4c6a8b0f2e4d6c8a0b1f",
+            "Zq3_v9Lx-2mK8pT4wR7yN1",
+            "correct-horse-battery-staple-and-more",
+        ] {
+            assert!(check_api_key(strong).is_ok(), "{strong}");
+        }
+        for weak in ["a", "static-key-123", "3f9c2a7b1e5d4c6a", &"ab".repeat(40)] {
+            let e = check_api_key(weak).unwrap_err();
+            assert_eq!(
+                (e.code(), e.body().field.as_deref()),
+                ("WEAK_API_KEY", Some("api_key")),
+                "{weak}"
+            );
+        }
+    }
 
     #[test]
     fn gcra_allows_burst_then_rate() {
