@@ -20,6 +20,7 @@ pub mod listener;
 pub mod mcp;
 pub mod metrics;
 pub mod openapi;
+pub mod readiness;
 pub mod rest;
 
 use crate::core::code::Code;
@@ -83,6 +84,8 @@ pub struct AppState {
     pub events: Arc<EventHub>,
     /// Cancelled when the server shuts down.
     pub shutdown: CancellationToken,
+    /// Whether the state directory can be written (`/ready`, and `/health` from memory).
+    pub readiness: Arc<readiness::Readiness>,
 }
 
 impl AppState {
@@ -127,6 +130,7 @@ impl AppState {
         let activity = Arc::new(Activity::default());
         let mcp_stateless =
             mcp::stateless_service(&core, &watcher, &activity, &config, &policy, &shutdown);
+        let readiness = Arc::new(readiness::Readiness::new(core.get().home().to_path_buf()));
         Self {
             core,
             watcher,
@@ -145,6 +149,7 @@ impl AppState {
             origins: Arc::new(policy),
             metrics: Arc::new(Metrics::default()),
             shutdown,
+            readiness,
         }
     }
 
@@ -306,6 +311,7 @@ pub fn router(state: AppState) -> Router {
         ));
     let public = Router::new()
         .route("/health", get(rest::health))
+        .route("/ready", get(rest::ready))
         .route("/mcp/info", get(rest::mcp_info))
         .route("/openapi.json", get(openapi::document))
         .route("/.well-known/mcp-server.json", get(mcp::manifest))

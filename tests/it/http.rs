@@ -43,6 +43,36 @@ fn health_info_openapi_need_no_credentials() {
     assert_eq!(body["status"], "ok");
     assert_eq!(body["storage"]["ok"], true);
     assert_eq!(body["version"], env!("CARGO_PKG_VERSION"));
+    // Readiness checks the disk at most once a second; health answers from memory: many
+    // concurrent calls all get 200 and one check time between them.
+    let ready = s.req().path("/ready").send();
+    assert_eq!(ready.status, 200);
+    let answers: Vec<(u16, Value)> = std::thread::scope(|scope| {
+        let calls: Vec<_> = (0..8)
+            .map(|i| {
+                let path = if i % 2 == 0 { "/health" } else { "/ready" };
+                let s = &s;
+                scope.spawn(move || {
+                    let r = s.req().path(path).send();
+                    (r.status, r.json())
+                })
+            })
+            .collect();
+        calls.into_iter().map(|c| c.join().unwrap()).collect()
+    });
+    for (status, body) in &answers {
+        assert_eq!(
+            (*status, &body["storage"]["ok"]),
+            (200, &json!(true)),
+            "{body}"
+        );
+    }
+    let leftovers = std::fs::read_dir(&sb.state)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with(".ready-"))
+        .count();
+    assert_eq!(leftovers, 0, "no probe file is left behind");
 
     let info = s.req().path("/mcp/info").send();
     assert_eq!(info.status, 200);

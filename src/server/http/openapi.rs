@@ -47,6 +47,7 @@ impl Modify for Security {
     ),
     paths(
         rest::health,
+        rest::ready,
         rest::mcp_info,
         super::metrics_text,
         rest::clients,

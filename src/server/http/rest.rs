@@ -193,6 +193,8 @@ pub struct StorageHealth {
     /// Why not.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// When it was checked (at most once a second).
+    pub checked_at: String,
 }
 
 /// `GET /v1/config/{client_id}/{profile}` query.
@@ -467,47 +469,56 @@ fn servers_of(config: &Value) -> Result<BTreeMap<String, Value>, ApiError> {
 
 // ---- handlers ---------------------------------------------------------------------------------
 
-/// Liveness plus a storage check: the state directory must be readable and writable.
+/// Liveness, from memory: always 200 while the server runs; `status` and `storage` repeat the
+/// last readiness check (`degraded` when the state directory could not be written). Nothing is
+/// written per request.
 #[utoipa::path(
     get,
     path = "/health",
     tag = "operations",
+    responses((status = 200, description = "Alive (`degraded` when storage failed its last check)", body = Health))
+)]
+pub async fn health(State(state): State<AppState>) -> Json<Health> {
+    let verdict = match state.readiness.last().await {
+        Some(verdict) => verdict,
+        None => state.readiness.check().await,
+    };
+    Json(health_of(&state, verdict))
+}
+
+/// Readiness: whether the state directory can be written, checked at most once a second
+/// (concurrent requests share one check).
+#[utoipa::path(
+    get,
+    path = "/ready",
+    tag = "operations",
     responses(
-        (status = 200, description = "Alive and storage works", body = Health),
-        (status = 503, description = "Alive but storage fails", body = Health),
+        (status = 200, description = "Ready: storage works", body = Health),
+        (status = 503, description = "Not ready: storage fails", body = Health),
     )
 )]
-pub async fn health(State(state): State<AppState>) -> (StatusCode, Json<Health>) {
-    let home = state.core.get().home().to_path_buf();
-    let check = tokio::task::spawn_blocking(move || -> Result<(), String> {
-        let probe = home.join(format!(".health-{}", std::process::id()));
-        std::fs::write(&probe, b"ok").map_err(|e| format!("writing {}: {e}", probe.display()))?;
-        let back = std::fs::read(&probe).map_err(|e| format!("reading back: {e}"))?;
-        let _ = std::fs::remove_file(&probe);
-        if back == b"ok" {
-            Ok(())
-        } else {
-            Err("read back different bytes".into())
-        }
-    })
-    .await
-    .unwrap_or_else(|e| Err(e.to_string()));
-    let ok = check.is_ok();
-    let body = Health {
+pub async fn ready(State(state): State<AppState>) -> (StatusCode, Json<Health>) {
+    let verdict = state.readiness.check().await;
+    let status = if verdict.result.is_ok() {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, Json(health_of(&state, verdict)))
+}
+
+fn health_of(state: &AppState, verdict: super::readiness::Verdict) -> Health {
+    let ok = verdict.result.is_ok();
+    Health {
         status: if ok { "ok" } else { "degraded" }.into(),
         version: env!("CARGO_PKG_VERSION").into(),
         uptime_seconds: state.metrics_uptime(),
         storage: StorageHealth {
             ok,
-            error: check.err(),
+            error: verdict.result.err(),
+            checked_at: verdict.checked_at.to_rfc3339(),
         },
-    };
-    let status = if ok {
-        StatusCode::OK
-    } else {
-        StatusCode::SERVICE_UNAVAILABLE
-    };
-    (status, Json(body))
+    }
 }
 
 /// Server information, transports and auth modes.
