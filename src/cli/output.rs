@@ -88,6 +88,51 @@ pub fn servers_text(
     out
 }
 
+/// The log filter: `MCP_ORCH_LOG`, else `RUST_LOG`, else `default`, with rmcp held at `info`
+/// at most: at `debug` and below it logs every message it receives, tool arguments (secret
+/// values) included, and no log may hold a secret.
+pub fn log_filter(default: &str) -> tracing_subscriber::EnvFilter {
+    let wanted = std::env::var("MCP_ORCH_LOG")
+        .or_else(|_| std::env::var("RUST_LOG"))
+        .unwrap_or_else(|_| default.to_owned());
+    let mut directives: Vec<String> = wanted
+        .split(',')
+        .map(str::trim)
+        .filter(|d| !d.is_empty())
+        .map(str::to_owned)
+        .collect();
+    let level = |d: &String| {
+        d.rsplit_once('=')
+            .map_or(d.as_str(), |(_, l)| l)
+            .to_ascii_lowercase()
+    };
+    // The level rmcp gets: its own directive, else the bare default one.
+    let rmcp = directives
+        .iter()
+        .rev()
+        .find(|d| d.starts_with("rmcp"))
+        .or_else(|| directives.iter().rev().find(|d| !d.contains('=')))
+        .map(level);
+    if matches!(rmcp.as_deref(), Some("debug" | "trace")) {
+        directives.retain(|d| !d.starts_with("rmcp"));
+        directives.push("rmcp=info".into());
+    }
+    tracing_subscriber::EnvFilter::try_new(directives.join(","))
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default))
+}
+
+/// Opens (creating) a log file readable by its owner only: logs name files and servers.
+pub fn open_log_file(path: &std::path::Path) -> std::io::Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.create(true).append(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let file = options.open(path)?;
+    #[cfg(unix)]
+    std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(0o600))?;
+    Ok(file)
+}
+
 /// One line for a diagnostic given as JSON.
 pub fn diagnostic_line(d: &serde_json::Value) -> String {
     let s = |k: &str| {

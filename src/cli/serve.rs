@@ -9,7 +9,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use tracing_subscriber::EnvFilter;
 
 use super::Ctx;
 use crate::core::Options;
@@ -114,20 +113,12 @@ pub struct HttpOptions {
 }
 
 fn init_logging(file: Option<&PathBuf>) -> anyhow::Result<()> {
-    let filter = std::env::var("MCP_ORCH_LOG")
-        .or_else(|_| std::env::var("RUST_LOG"))
-        .unwrap_or_else(|_| DEFAULT_LOG_FILTER.to_owned());
     let builder = tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_new(&filter).unwrap_or_else(|_| EnvFilter::new(DEFAULT_LOG_FILTER)),
-        )
+        .with_env_filter(super::output::log_filter(DEFAULT_LOG_FILTER))
         .with_ansi(false);
     match file {
         Some(path) => {
-            let file = std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(path)
+            let file = super::output::open_log_file(path)
                 .with_context(|| format!("opening the log file {}", path.display()))?;
             let _ = builder.with_writer(Arc::new(file)).try_init();
             eprintln!("mcp-orch: logging to {}", path.display());

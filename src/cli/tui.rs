@@ -53,17 +53,15 @@ pub fn config_dir() -> Option<PathBuf> {
 }
 
 fn init_logging(dir: &std::path::Path) -> Option<tracing_appender::non_blocking::WorkerGuard> {
-    use tracing_subscriber::EnvFilter;
     std::fs::create_dir_all(dir).ok()?;
+    // Created 0600 first: the appender opens it as it is.
+    drop(super::output::open_log_file(&dir.join("tui.log")).ok()?);
     let appender = tracing_appender::rolling::never(dir, "tui.log");
     let (writer, guard) = tracing_appender::non_blocking(appender);
-    let filter = std::env::var("MCP_ORCH_LOG")
-        .or_else(|_| std::env::var("RUST_LOG"))
-        .unwrap_or_else(|_| "info".into());
     tracing_subscriber::fmt()
         .with_writer(writer)
         .with_ansi(false)
-        .with_env_filter(EnvFilter::new(filter))
+        .with_env_filter(super::output::log_filter("info"))
         .try_init()
         .ok()?;
     Some(guard)

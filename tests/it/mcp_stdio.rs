@@ -707,3 +707,46 @@ fn stdout_is_protocol_only_and_eof_ends_the_server() {
     std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
     assert!(!stderr.is_empty(), "debug logs go to stderr");
 }
+
+/// Logs never hold a secret value, at any level: a secret passed to a tool at `debug` (rmcp logs
+/// every message it receives there) stays out of the log file, which is 0600.
+#[test]
+fn debug_logs_hold_no_secret_values_and_the_file_is_private() {
+    let f = Fixture::new();
+    let log = PathBuf::from(f.path("serve.log"));
+    let mut child = Command::new(bin())
+        .args(["serve", "--log-file"])
+        .arg(&log)
+        .envs(f.env())
+        .env("MCP_ORCH_LOG", "trace")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let secret = "ghp_secretthatmustnotbelogged123";
+    for message in [
+        json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+            "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}}),
+        json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+        json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {
+            "name": "add_server_to_config",
+            "arguments": {"server_id": "github", "client_id": "cursor",
+                          "env_vars": {"GITHUB_PERSONAL_ACCESS_TOKEN": secret}}}}),
+    ] {
+        writeln!(stdin, "{message}").unwrap();
+    }
+    let added = BufReader::new(child.stdout.take().unwrap())
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(&l.unwrap()).unwrap())
+        .find(|v| v["id"] == 2)
+        .unwrap();
+    assert_eq!(added["result"]["isError"], false, "{added}");
+    drop(stdin);
+    assert!(child.wait().unwrap().success());
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(!text.is_empty(), "trace logs were written");
+    assert!(!text.contains(secret), "a secret value reached the log");
+    assert_eq!(crate::common::mode(&log) & 0o777, 0o600);
+}
