@@ -13,6 +13,7 @@
 pub mod auth;
 pub mod background;
 pub mod config;
+pub mod connections;
 pub mod error;
 pub mod events;
 pub mod legacy;

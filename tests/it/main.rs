@@ -9,6 +9,7 @@ mod common;
 mod fake_registry;
 mod http_support;
 
+mod attack;
 mod cli;
 mod codes;
 mod crash;

@@ -125,10 +125,18 @@ pub struct LimitsConfig {
     pub body_bytes: usize,
     /// Seconds a non-streaming request may take (408 after).
     pub request_timeout_secs: u64,
-    /// Seconds a client has to send the request headers.
+    /// Seconds a client has to send the request headers, and a new connection its first
+    /// request.
     pub header_read_timeout_secs: u64,
-    /// Open connections at most; more wait in the accept queue.
+    /// Seconds a request body may pause between two pieces.
+    pub body_read_timeout_secs: u64,
+    /// Seconds a keep-alive connection (HTTP/1.1, or HTTP/2 with no stream open) may idle.
+    pub idle_timeout_secs: u64,
+    /// Open connections at most. At the cap the longest-idle one is closed for a newcomer;
+    /// when all are busy, newcomers wait in the accept queue.
     pub max_connections: usize,
+    /// Open connections from one address at most (its longest-idle one gives way).
+    pub max_connections_per_peer: usize,
     /// Open event streams (SSE) at most; more get 503.
     pub max_streams: usize,
     /// Seconds a drained shutdown waits for requests in flight.
@@ -141,7 +149,10 @@ impl Default for LimitsConfig {
             body_bytes: 1024 * 1024,
             request_timeout_secs: 30,
             header_read_timeout_secs: 10,
+            body_read_timeout_secs: 10,
+            idle_timeout_secs: 30,
             max_connections: 512,
+            max_connections_per_peer: 256,
             max_streams: 256,
             shutdown_grace_secs: 10,
         }
@@ -215,6 +226,21 @@ impl ServerConfig {
     /// Header-read timeout.
     pub fn header_read_timeout(&self) -> Duration {
         Duration::from_secs(self.limits.header_read_timeout_secs.max(1))
+    }
+
+    /// Body-read timeout.
+    pub fn body_read_timeout(&self) -> Duration {
+        Duration::from_secs(self.limits.body_read_timeout_secs.max(1))
+    }
+
+    /// The connection tracker's limits.
+    pub fn connection_limits(&self) -> super::connections::ConnectionLimits {
+        super::connections::ConnectionLimits {
+            max: self.limits.max_connections.max(1),
+            per_peer: self.limits.max_connections_per_peer.max(1),
+            first_request: self.header_read_timeout(),
+            idle: Duration::from_secs(self.limits.idle_timeout_secs.max(1)),
+        }
     }
 
     /// Whether TLS is configured.
