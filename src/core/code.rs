@@ -203,6 +203,7 @@ codes! {
     RateLimited => "RATE_LIMITED", RateLimited, "HTTP: over the per-client rate (`Retry-After` says when to retry)";
     McpFailed => "MCP_FAILED", Upstream, "HTTP: the MCP handler gave no JSON-RPC answer";
     TooManyStreams => "TOO_MANY_STREAMS", Unavailable, "HTTP: the server holds its maximum of event streams";
+    TooManySessions => "TOO_MANY_SESSIONS", Unavailable, "HTTP: the server holds its maximum of MCP sessions";
     IoError => "IO_ERROR", Internal, "reading or writing a file failed";
     InternalError => "INTERNAL_ERROR", Internal, "a bug, or mcp-orch's own state is broken";
 }

@@ -435,6 +435,13 @@ impl Verifier {
             .count()
     }
 
+    /// Whether the token with this id exists and is active.
+    pub fn is_active(&self, id: &str, now: DateTime<Utc>) -> bool {
+        self.by_id
+            .get(id)
+            .is_some_and(|(t, _)| t.state(now) == "active")
+    }
+
     /// Checks a token: the hash is compared in constant time, and an unknown id costs the
     /// same hashing and comparing as a known one.
     pub fn verify(&self, token: &str, now: DateTime<Utc>) -> Result<&TokenRecord, Refusal> {

@@ -12,6 +12,7 @@
 
 pub mod auth;
 pub mod background;
+pub mod body;
 pub mod config;
 pub mod connections;
 pub mod error;
@@ -23,6 +24,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod readiness;
 pub mod rest;
+pub mod sessions;
 
 use crate::core::code::Code;
 use std::sync::Arc;
@@ -63,6 +65,8 @@ pub struct AppState {
     /// Sessions of the Streamable HTTP transport at `/mcp`: those at 2025-11-25 or later, whose
     /// SSE streams start with a priming event, and the older ones, whose streams do not.
     pub mcp_sessions: [Arc<LocalSessionManager>; 2],
+    /// Who owns each of those sessions, and the caps.
+    pub mcp_owners: Arc<sessions::SessionOwners>,
     /// Recent requests, for the TUI's Server panel.
     pub activity: Arc<Activity>,
     /// Sessions of the 2024-11-05 HTTP+SSE transport.
@@ -136,10 +140,8 @@ impl AppState {
             core,
             watcher,
             mcp_stateless,
-            mcp_sessions: [
-                Arc::new(LocalSessionManager::default()),
-                Arc::new(mcp::without_priming(LocalSessionManager::default())),
-            ],
+            mcp_sessions: mcp::session_stores(&config),
+            mcp_owners: Arc::new(sessions::SessionOwners::new(config.session_limits())),
             activity,
             legacy: Arc::new(legacy::Sessions::default()),
             events: Arc::new(EventHub::new(config.events.buffer)),
@@ -171,9 +173,24 @@ impl AppState {
         self.watcher.poke();
     }
 
-    /// Starts the background tasks: the event poller and the token last-use flusher. Needs a
-    /// tokio runtime.
+    /// Starts the background tasks: the event poller, the check that ends the streams and
+    /// sessions of revoked and expired tokens, the MCP session sweeper and the token last-use
+    /// flusher. Needs a tokio runtime.
     pub fn start_background(&self) {
+        let this = self.clone();
+        tokio::spawn(async move {
+            let mut timer = tokio::time::interval(CREDENTIAL_CHECK);
+            timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tokio::select! {
+                    () = this.shutdown.cancelled() => break,
+                    _ = timer.tick() => {
+                        this.auth.end_lost_credentials(chrono::Utc::now());
+                        mcp::close_sessions(&this.mcp_sessions, this.mcp_owners.expired()).await;
+                    }
+                }
+            }
+        });
         events::spawn_feed(
             self.events.clone(),
             self.metrics.clone(),
@@ -214,6 +231,10 @@ impl AppState {
         }
     }
 }
+
+/// How often credentials are re-checked and idle MCP sessions looked for: a revoked token's
+/// streams end within this (plus the time to notice the token file changed, which is a stat).
+const CREDENTIAL_CHECK: Duration = Duration::from_millis(250);
 
 /// MCP protocol revisions the server speaks.
 pub const PROTOCOL_VERSIONS: [&str; 5] = [
@@ -436,7 +457,9 @@ pub async fn metrics_text(
             header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        state.metrics.render(metrics::rss_bytes()),
+        state
+            .metrics
+            .render(metrics::rss_bytes(), state.mcp_owners.len()),
     )
         .into_response()
 }

@@ -778,15 +778,21 @@ fn body_limit_rate_limit_and_auth_backoff() {
     assert_eq!(s.get("/v1/clients", &other).status, 200);
     std::thread::sleep(Duration::from_millis(1100));
     assert_eq!(s.get("/v1/clients", &t).status, 200);
-    // Failed authentications back off per peer: 4 per minute, then 429 even for a good token.
+    // Failed authentications back off per peer and credential: 4 per minute, then 429 for
+    // that credential from that peer, while the other clients at the same address (every
+    // local client is 127.0.0.1) carry on: a good token, and another bad one that gets its own
+    // honest 401s.
     let mut codes = Vec::new();
     for _ in 0..5 {
         codes.push(s.get("/v1/clients", "mcpo_pat_nope").status);
     }
     assert_eq!(codes, [401, 401, 401, 401, 429]);
-    let r = s.get("/v1/status", &other);
-    assert_eq!(r.status, 429);
+    let r = s.get("/v1/clients", "mcpo_pat_nope");
+    assert_eq!((r.status, r.code()), (429, "RATE_LIMITED".into()));
     assert!(r.header("retry-after").is_some());
+    assert_eq!(s.get("/v1/status", &other).status, 200);
+    let r = s.get("/v1/status", "mcpo_pat_other");
+    assert_eq!((r.status, r.code()), (401, "UNAUTHORIZED".into()));
 }
 
 #[test]

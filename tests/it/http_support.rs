@@ -88,6 +88,22 @@ impl Server {
         None
     }
 
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Resident memory in KiB (`VmRSS`).
+    pub fn rss_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|v| v.parse().ok())
+            .unwrap()
+    }
+
     /// The stderr text so far.
     pub fn log(&self) -> String {
         self.stderr.lock().unwrap().join("\n")
@@ -236,6 +252,7 @@ impl Req {
             text: String::new(),
             status: 0,
             head_done: false,
+            done: false,
         };
         let deadline = Instant::now() + Duration::from_secs(10);
         while !es.head_done && Instant::now() < deadline {
@@ -365,6 +382,8 @@ pub struct EventStream {
     /// Response status.
     pub status: u16,
     head_done: bool,
+    /// The body's last chunk arrived.
+    done: bool,
 }
 
 impl EventStream {
@@ -408,6 +427,7 @@ impl EventStream {
             if self.raw.len() < eol + 2 + size + 2 {
                 return;
             }
+            self.done |= size == 0;
             let chunk = self.raw[eol + 2..eol + 2 + size].to_vec();
             self.text.push_str(&String::from_utf8_lossy(&chunk));
             self.raw.drain(..eol + 2 + size + 2);
@@ -449,6 +469,17 @@ impl EventStream {
                 return None;
             }
         }
+    }
+
+    /// Whether the stream ends (its last chunk, or the connection closed) within `within`.
+    pub fn ends_within(&mut self, within: Duration) -> bool {
+        let deadline = Instant::now() + within;
+        while Instant::now() < deadline {
+            if self.done || !self.fill() {
+                return true;
+            }
+        }
+        self.done
     }
 
     /// Events until `pred` matches one (returned last), or `None` after `within`.

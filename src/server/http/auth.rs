@@ -8,23 +8,25 @@ use crate::core::code::Code;
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{HeaderMap, header};
+use axum::http::{HeaderMap, HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
+use tokio_util::sync::CancellationToken;
 
 use super::AppState;
+use super::body::Guarded;
 use super::error::{ApiError, forbidden_scope, unauthorized};
 use crate::core::tokens::{Refusal, Scope, TokenStore, Verifier};
 
 /// Who made a request.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Principal {
     /// `token`, `api-key` or `anonymous`.
     pub kind: &'static str,
@@ -32,9 +34,18 @@ pub struct Principal {
     pub id: String,
     /// What it may do.
     pub scope: Scope,
+    /// Cancelled when the credential stops being valid (a token revoked, expired or deleted
+    /// while the server runs): its streams end and its MCP sessions close.
+    pub ended: CancellationToken,
 }
 
 impl Principal {
+    /// The credential as an owner of sessions and streams (`token:ID`, `api-key:api-key`,
+    /// `anonymous:PEER`).
+    pub fn owner(&self) -> String {
+        format!("{}:{}", self.kind, self.id)
+    }
+
     /// The actor recorded in the audit log.
     pub fn actor(&self) -> String {
         match self.kind {
@@ -94,6 +105,11 @@ pub struct Auth {
     api_key_scope: Scope,
     required: bool,
     uses: Mutex<HashMap<String, DateTime<Utc>>>,
+    /// The tokens that authenticated a request since the server started, each with what ends
+    /// its streams.
+    live: Mutex<HashMap<String, CancellationToken>>,
+    /// Never cancelled: the API key and anonymous callers cannot be revoked while running.
+    lasting: CancellationToken,
 }
 
 impl Auth {
@@ -117,6 +133,8 @@ impl Auth {
             api_key_scope,
             required,
             uses: Mutex::new(HashMap::new()),
+            live: Mutex::new(HashMap::new()),
+            lasting: CancellationToken::new(),
         };
         auth.reload_if_changed();
         auth
@@ -198,15 +216,22 @@ impl Auth {
             }
             let verifier = self.verifier();
             let record = verifier.verify(token.trim(), now)?;
-            let principal = Principal {
-                kind: "token",
-                id: record.id.clone(),
-                scope: record.scope,
-            };
+            let ended = self
+                .live
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .entry(record.id.clone())
+                .or_default()
+                .clone();
             if let Ok(mut uses) = self.uses.lock() {
                 uses.insert(record.id.clone(), now);
             }
-            return Ok(principal);
+            return Ok(Principal {
+                kind: "token",
+                id: record.id.clone(),
+                scope: record.scope,
+                ended,
+            });
         }
         if let Some(value) = headers.get("x-api-key") {
             let Some(expected) = &self.api_key else {
@@ -218,6 +243,7 @@ impl Auth {
                     kind: "api-key",
                     id: "api-key".into(),
                     scope: self.api_key_scope,
+                    ended: self.lasting.clone(),
                 })
             } else {
                 Err(Refusal::Unknown)
@@ -230,7 +256,25 @@ impl Auth {
             kind: "anonymous",
             id: peer.map_or_else(|| "unknown".into(), |p| p.to_string()),
             scope: Scope::Admin,
+            ended: self.lasting.clone(),
         })
+    }
+
+    /// Ends the streams and sessions of every token that is no longer valid (revoked, expired
+    /// or deleted since it last authenticated). Runs a few times a second.
+    pub fn end_lost_credentials(&self, now: DateTime<Utc>) {
+        let verifier = self.verifier();
+        self.live
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .retain(|id, ended| {
+                let valid = verifier.is_active(id, now);
+                if !valid {
+                    tracing::info!(token = %id, "credential no longer valid: its streams end");
+                    ended.cancel();
+                }
+                valid
+            });
     }
 
     /// Writes the recorded last-use times to the token file.
@@ -313,12 +357,26 @@ fn peer_ip(req: &Request) -> Option<IpAddr> {
         .map(|c| c.0.ip())
 }
 
+/// The failed-authentication backoff's key: the peer address and a digest of the credential
+/// it presented, so one client retrying a bad token is slowed down without locking out the
+/// other clients at the same address (every local client is 127.0.0.1).
+fn failure_key(peer: &str, headers: &HeaderMap) -> String {
+    let presented = headers
+        .get(header::AUTHORIZATION)
+        .or_else(|| headers.get("x-api-key"))
+        .map_or(&[][..], HeaderValue::as_bytes);
+    let digest = Sha256::digest(presented);
+    format!("{peer}/{}", hex::encode(&digest[..8]))
+}
+
 /// Middleware on authenticated routes: checks credentials (401), the failed-auth backoff and
-/// the per-credential rate limit (429), and puts the [`Principal`] into the request.
+/// the per-credential rate limit (429), and puts the [`Principal`] into the request. A stream
+/// in the response ends when the credential stops being valid.
 pub async fn require_auth(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let peer = peer_ip(&req);
     let peer_key = peer.map_or_else(|| "unknown".into(), |p| p.to_string());
-    if let Some(wait) = state.auth_failures.blocked(&peer_key) {
+    let failures = failure_key(&peer_key, req.headers());
+    if let Some(wait) = state.auth_failures.blocked(&failures) {
         state.metrics.rate_limited();
         return too_many(wait);
     }
@@ -327,24 +385,36 @@ pub async fn require_auth(State(state): State<AppState>, mut req: Request, next:
         Err(refusal) => {
             state.metrics.auth_failure(refusal.as_str());
             tracing::debug!(reason = refusal.as_str(), peer = %peer_key, "authentication refused");
-            if let Err(wait) = state.auth_failures.check(&peer_key) {
+            if let Err(wait) = state.auth_failures.check(&failures) {
                 state.metrics.rate_limited();
                 return too_many(wait);
             }
             return unauthorized();
         }
     };
-    if let Some(limiter) = &state.limiter {
-        let key = format!("{}:{}", principal.kind, principal.id);
-        if let Err(wait) = limiter.check(&key) {
-            state.metrics.rate_limited();
-            return too_many(wait);
-        }
+    if let Some(Err(wait)) = state.limiter.as_ref().map(|l| l.check(&principal.owner())) {
+        state.metrics.rate_limited();
+        return too_many(wait);
     }
+    let ended = principal.ended.clone();
     // The scope alone, for the MCP handler (which knows nothing of principals).
     req.extensions_mut().insert(principal.scope);
     req.extensions_mut().insert(principal);
-    next.run(req).await
+    let response = next.run(req).await;
+    if is_stream(&response) {
+        response.map(|body| Guarded::until(body, ended))
+    } else {
+        response
+    }
+}
+
+/// Whether a response is an event stream.
+pub fn is_stream(response: &Response) -> bool {
+    response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/event-stream"))
 }
 
 /// The host part of a Host header or an authority: lowercased, without port or brackets.

@@ -139,6 +139,13 @@ pub struct LimitsConfig {
     pub max_connections_per_peer: usize,
     /// Open event streams (SSE) at most; more get 503.
     pub max_streams: usize,
+    /// Open MCP sessions at most; more get 503.
+    pub max_sessions: usize,
+    /// Open MCP sessions of one credential at most; its least recently used one closes for a
+    /// new one.
+    pub max_sessions_per_credential: usize,
+    /// Seconds an MCP session with no request and no open stream stays open.
+    pub session_idle_secs: u64,
     /// Seconds a drained shutdown waits for requests in flight.
     pub shutdown_grace_secs: u64,
 }
@@ -154,6 +161,9 @@ impl Default for LimitsConfig {
             max_connections: 512,
             max_connections_per_peer: 256,
             max_streams: 256,
+            max_sessions: 512,
+            max_sessions_per_credential: 64,
+            session_idle_secs: 600,
             shutdown_grace_secs: 10,
         }
     }
@@ -240,6 +250,15 @@ impl ServerConfig {
             per_peer: self.limits.max_connections_per_peer.max(1),
             first_request: self.header_read_timeout(),
             idle: Duration::from_secs(self.limits.idle_timeout_secs.max(1)),
+        }
+    }
+
+    /// The MCP session caps.
+    pub fn session_limits(&self) -> super::sessions::SessionLimits {
+        super::sessions::SessionLimits {
+            max: self.limits.max_sessions.max(1),
+            per_credential: self.limits.max_sessions_per_credential.max(1),
+            idle: Duration::from_secs(self.limits.session_idle_secs.max(1)),
         }
     }
 

@@ -77,10 +77,6 @@ impl Drop for Closer {
     }
 }
 
-fn owner(p: &Principal) -> String {
-    format!("{}:{}", p.kind, p.id)
-}
-
 /// `GET /mcp/sse`.
 pub async fn open(State(state): State<AppState>, Extension(p): Extension<Principal>) -> Response {
     if let Err(e) = p.require(Scope::Read) {
@@ -103,7 +99,7 @@ pub async fn open(State(state): State<AppState>, Extension(p): Extension<Princip
         m.insert(
             id.clone(),
             Session {
-                owner: owner(&p),
+                owner: p.owner(),
                 tx: to_server,
             },
         );
@@ -193,7 +189,7 @@ pub async fn message(
     };
     let tx = state.legacy.map.lock().ok().and_then(|m| {
         m.get(&id)
-            .filter(|s| s.owner == owner(&p))
+            .filter(|s| s.owner == p.owner())
             .map(|s| s.tx.clone())
     });
     let Some(tx) = tx else {

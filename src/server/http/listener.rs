@@ -24,8 +24,9 @@ use tokio_util::sync::CancellationToken;
 use tower::ServiceExt as _;
 use tower_http::timeout::TimeoutBody;
 
+use super::body::Guarded;
 use super::config::ServerConfig;
-use super::connections::{Admission, BusyBody, Connections, Slot};
+use super::connections::{Admission, Connections, Slot};
 use super::{AppState, router};
 use axum::body::Body;
 use std::convert::Infallible;
@@ -182,7 +183,7 @@ fn tracked(
         let app = app.clone();
         async move {
             let Ok(response) = app.oneshot(req).await;
-            Ok(response.map(|body| Body::new(BusyBody::new(body, busy))))
+            Ok(response.map(|body| Guarded::holding(body, busy)))
         }
     })
 }

@@ -17,6 +17,8 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use http_body_util::BodyExt;
+use rmcp::transport::common::server_side_http::SessionId;
+use rmcp::transport::streamable_http_server::session::SessionManager as _;
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 use serde_json::{Value, json};
@@ -24,8 +26,10 @@ use tower::ServiceExt as _;
 
 use super::AppState;
 use super::auth::{OriginPolicy, Principal};
+use super::body::Guarded;
 use super::config::ServerConfig;
 use super::error::ApiError;
+use super::sessions::{SessionOwners, ToClose};
 use crate::core::tokens::Scope;
 use crate::server::activity::Activity;
 use crate::server::mcp::answers::CatalogAnswers;
@@ -93,16 +97,38 @@ pub fn streamable_service(state: &AppState) -> StreamableMcp {
     StreamableMcp {
         priming: service(config.clone(), primed),
         plain: service(config.with_sse_retry(None), plain),
-        primed_sessions: primed.clone(),
+        stores: state.mcp_sessions.clone(),
+        owners: state.mcp_owners.clone(),
         body_limit: state.config.limits.body_bytes,
     }
 }
 
-/// A session store whose request streams start without a priming event (rmcp adds one per
-/// stream at the session layer, whatever the service's own setting).
-pub fn without_priming(mut sessions: LocalSessionManager) -> LocalSessionManager {
-    sessions.session_config.sse_retry = None;
-    sessions
+/// The two session stores of `/mcp`: the priming one, and one whose request streams start
+/// without a priming event (rmcp adds one per stream at the session layer, whatever the
+/// service's own setting). rmcp's own idle timer is a backstop a minute after ours
+/// ([`super::sessions`]), which also removes the session from the store (rmcp's timer stops
+/// the session but leaves it there).
+pub fn session_stores(config: &ServerConfig) -> [Arc<LocalSessionManager>; 2] {
+    let store = |priming: bool| {
+        let mut sessions = LocalSessionManager::default();
+        sessions.session_config.keep_alive =
+            Some(config.session_limits().idle + std::time::Duration::from_secs(60));
+        if !priming {
+            sessions.session_config.sse_retry = None;
+        }
+        Arc::new(sessions)
+    };
+    [store(true), store(false)]
+}
+
+/// Closes sessions (in the priming store when the flag is set).
+pub async fn close_sessions(stores: &[Arc<LocalSessionManager>; 2], sessions: Vec<ToClose>) {
+    for (id, primed) in sessions {
+        let store = &stores[usize::from(!primed)];
+        if let Err(e) = store.close_session(&SessionId::from(id)).await {
+            tracing::debug!("closing an MCP session failed: {e}");
+        }
+    }
 }
 
 /// The first protocol revision whose clients expect SSE priming events (an event with an id
@@ -119,7 +145,8 @@ const PRIMING_SINCE: &str = "2025-11-25";
 pub struct StreamableMcp {
     priming: McpService,
     plain: McpService,
-    primed_sessions: Arc<LocalSessionManager>,
+    stores: [Arc<LocalSessionManager>; 2],
+    owners: Arc<SessionOwners>,
     body_limit: usize,
 }
 
@@ -143,45 +170,99 @@ impl tower::Service<Request> for StreamableMcp {
 }
 
 impl StreamableMcp {
+    fn service(&self, primed: bool) -> McpService {
+        if primed {
+            self.priming.clone()
+        } else {
+            self.plain.clone()
+        }
+    }
+
     async fn route(self, req: Request) -> Response {
-        let header = req
-            .headers()
-            .get("mcp-protocol-version")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
+        let Some(principal) = req.extensions().get::<Principal>().cloned() else {
+            return super::error::unauthorized();
+        };
+        let owner = principal.owner();
         let session = req
             .headers()
             .get("mcp-session-id")
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
-        let (req, primed) = match (session, header) {
-            // A session stays in the store it began in, whatever a later header says.
-            (Some(session), _) => {
-                let known = self
-                    .primed_sessions
-                    .sessions
-                    .read()
-                    .await
-                    .contains_key(session.as_str());
-                (req, known)
-            }
-            (None, Some(version)) => (req, version.as_str() >= PRIMING_SINCE),
-            (None, None) if req.method() == Method::POST => {
-                let (parts, body) = req.into_parts();
-                let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {
-                    return super::too_large(self.body_limit);
-                };
-                let primed =
-                    initialize_version(&bytes).is_some_and(|v| v.as_str() >= PRIMING_SINCE);
-                (Request::from_parts(parts, Body::from(bytes)), primed)
-            }
-            (None, None) => (req, false),
-        };
-        let service = if primed { self.priming } else { self.plain };
-        match service.oneshot(req).await {
-            Ok(res) => res.map(Body::new),
-            Err(never) => match never {},
+        if let Some(id) = session {
+            return self.in_session(req, &id, &owner).await;
         }
+        let header = req
+            .headers()
+            .get("mcp-protocol-version")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let (req, initialize) = if req.method() == Method::POST {
+            let (parts, body) = req.into_parts();
+            let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {
+                return super::too_large(self.body_limit);
+            };
+            let initialize = initialize_version(&bytes);
+            (Request::from_parts(parts, Body::from(bytes)), initialize)
+        } else {
+            (req, None)
+        };
+        let primed = header
+            .or_else(|| initialize.clone())
+            .is_some_and(|v| v.as_str() >= PRIMING_SINCE);
+        if initialize.is_some() {
+            let Ok(close) = self.owners.make_room(&owner) else {
+                let mut res = ApiError::http(
+                    Code::TooManySessions,
+                    "the server holds as many MCP sessions as it allows",
+                    "close unused sessions (DELETE /mcp), wait for idle ones to close, or raise limits.max_sessions",
+                )
+                .into_response();
+                res.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+                return res;
+            };
+            close_sessions(&self.stores, close).await;
+        }
+        let res = forward(self.service(primed), req).await;
+        if let Some(id) = res
+            .headers()
+            .get("mcp-session-id")
+            .and_then(|v| v.to_str().ok())
+        {
+            self.owners
+                .insert(id.to_owned(), owner, principal.ended, primed);
+        }
+        res
+    }
+
+    /// A request in a session: only the credential that opened it may use it; a session keeps
+    /// the store (revision) it began in, whatever a later header says.
+    async fn in_session(self, req: Request, id: &str, owner: &str) -> Response {
+        let Some(found) = self.owners.find(id, owner) else {
+            return ApiError::http(
+                Code::UnknownSession,
+                "no open session has that id",
+                "start a new session with an initialize request (without Mcp-Session-Id)",
+            )
+            .into_response();
+        };
+        let delete = req.method() == Method::DELETE;
+        let res = forward(self.service(found.primed), req).await;
+        if delete && res.status().is_success() {
+            self.owners.remove(id);
+        }
+        if super::auth::is_stream(&res) {
+            res.map(|body| Guarded::holding(body, found.stream()))
+        } else {
+            res
+        }
+    }
+}
+
+async fn forward(service: McpService, req: Request) -> Response {
+    match service.oneshot(req).await {
+        Ok(res) => res.map(Body::new),
+        Err(never) => match never {},
     }
 }
 

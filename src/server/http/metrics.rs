@@ -143,8 +143,8 @@ impl Metrics {
         }
     }
 
-    /// The exposition text.
-    pub fn render(&self, rss_bytes: Option<u64>) -> String {
+    /// The exposition text, with the open MCP sessions (Streamable HTTP) counted by the caller.
+    pub fn render(&self, rss_bytes: Option<u64>, mcp_sessions: usize) -> String {
         let mut out = String::with_capacity(4096);
         let _ = writeln!(
             out,
@@ -213,6 +213,13 @@ impl Metrics {
             "Open /v1/events streams.",
             "gauge",
             self.streams_open.load(Ordering::Relaxed).max(0).to_string(),
+        );
+        gauge(
+            &mut out,
+            "mcp_orch_mcp_sessions_open",
+            "Open Streamable HTTP sessions at /mcp.",
+            "gauge",
+            mcp_sessions.to_string(),
         );
         gauge(
             &mut out,
