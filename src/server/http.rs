@@ -381,6 +381,9 @@ fn cors_layer(config: &ServerConfig) -> Option<CorsLayer> {
                 header::HeaderName::from_static("last-event-id"),
                 header::HeaderName::from_static("mcp-session-id"),
                 header::HeaderName::from_static("mcp-protocol-version"),
+                // Sent with every request from 2026-07-28 on.
+                header::HeaderName::from_static("mcp-method"),
+                header::HeaderName::from_static("mcp-name"),
             ])
             .expose_headers([
                 header::HeaderName::from_static("mcp-session-id"),
@@ -392,7 +395,8 @@ fn cors_layer(config: &ServerConfig) -> Option<CorsLayer> {
 }
 
 /// 413 for a declared length over the limit, and a length-limited body for the rest (the JSON
-/// extractors turn an overrun into 413 too).
+/// extractors turn an overrun into 413 too). Every 413 closes the connection: the unread rest
+/// of the body would otherwise be taken for the next request on a keep-alive connection.
 async fn limit_body(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let limit = state.config.limits.body_bytes;
     let declared = req
@@ -400,11 +404,17 @@ async fn limit_body(State(state): State<AppState>, req: Request, next: Next) -> 
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > limit as u64) {
-        return too_large(limit);
+    let mut res = if declared.is_some_and(|n| n > limit as u64) {
+        too_large(limit)
+    } else {
+        let req = req.map(|b| Body::new(Limited::new(b, limit)));
+        next.run(req).await
+    };
+    if res.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        res.headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
     }
-    let req = req.map(|b| Body::new(Limited::new(b, limit)));
-    next.run(req).await
+    res
 }
 
 fn too_large(limit: usize) -> Response {

@@ -39,6 +39,9 @@ fn health_info_openapi_need_no_credentials() {
     let s = Server::start(&sb, &[]);
     let r = s.req().path("/health").send();
     assert_eq!(r.status, 200);
+    // A normal start warns about nothing (rmcp printed 12 lines about allowed origins).
+    let log = s.log();
+    assert!(!log.contains("WARN"), "{log}");
     let body = r.json();
     assert_eq!(body["status"], "ok");
     assert_eq!(body["storage"]["ok"], true);
@@ -621,7 +624,13 @@ fn host_origin_and_cors() {
     let (sb, t) = setup();
     let s = Server::start(&sb, &["--cors-origin", "https://app.example.com"]);
     // Foreign Host: DNS rebinding.
-    for host in ["evil.example", "evil.example:80", "0.0.0.0"] {
+    for host in [
+        "evil.example",
+        "evil.example:80",
+        "0.0.0.0",
+        "[::1]evil.com",
+        "localhost:80evil",
+    ] {
         let r = s
             .req()
             .path("/v1/clients")
@@ -701,18 +710,46 @@ fn host_origin_and_cors() {
         .path("/v1/clients")
         .header("Origin", "https://app.example.com")
         .header("Access-Control-Request-Method", "GET")
-        .header("Access-Control-Request-Headers", "authorization")
+        .header(
+            "Access-Control-Request-Headers",
+            "authorization,mcp-method,mcp-name",
+        )
         .send();
     assert_eq!(pre.status, 200);
     assert_eq!(
         pre.header("access-control-allow-origin"),
         Some("https://app.example.com")
     );
-    assert!(
-        pre.header("access-control-allow-headers")
-            .unwrap()
-            .contains("authorization")
+    // 2026-07-28 clients send `Mcp-Method` and `Mcp-Name` with every request.
+    let allowed = pre.header("access-control-allow-headers").unwrap();
+    for name in ["authorization", "mcp-method", "mcp-name", "mcp-session-id"] {
+        assert!(allowed.contains(name), "{name} not in {allowed}");
+    }
+}
+
+#[test]
+fn a_413_closes_the_connection_so_the_unread_body_is_not_taken_for_a_request() {
+    let (sb, t) = setup();
+    let s = Server::start(&sb, &[]);
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", s.port)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    // A declared 2 MiB body, of which only a piece is sent, that itself looks like a request.
+    let smuggled = "GET /v1/clients HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+    let head = format!(
+        "POST /v1/config/diff HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {t}\r\nContent-Type: application/json\r\nContent-Length: 2097152\r\n\r\n{smuggled}"
     );
+    stream.write_all(head.as_bytes()).unwrap();
+    let mut out = Vec::new();
+    let _ = stream.read_to_end(&mut out);
+    let text = String::from_utf8_lossy(&out);
+    assert!(text.starts_with("HTTP/1.1 413"), "{text}");
+    assert!(
+        text.to_ascii_lowercase().contains("connection: close"),
+        "{text}"
+    );
+    assert_eq!(text.matches("HTTP/1.1").count(), 1, "{text}");
 }
 
 #[test]

@@ -418,15 +418,25 @@ pub fn is_stream(response: &Response) -> bool {
 }
 
 /// The host part of a Host header or an authority: lowercased, without port or brackets.
-fn host_part(authority: &str) -> String {
+/// `None` when it is not a well-formed `host[:port]` (`[::1]evil.com`, a port that is not a
+/// number, an empty host).
+fn host_part(authority: &str) -> Option<String> {
     let a = authority.trim().to_ascii_lowercase();
-    if let Some(rest) = a.strip_prefix('[') {
-        return rest.split(']').next().unwrap_or_default().to_owned();
-    }
-    match a.rsplit_once(':') {
-        Some((h, port)) if port.bytes().all(|b| b.is_ascii_digit()) => h.to_owned(),
-        _ => a,
-    }
+    let is_port = |p: &str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit());
+    let host = if let Some(rest) = a.strip_prefix('[') {
+        let (inside, after) = rest.split_once(']')?;
+        if !(after.is_empty() || after.strip_prefix(':').is_some_and(is_port)) {
+            return None;
+        }
+        inside.to_owned()
+    } else {
+        match a.split_once(':') {
+            Some((h, port)) if is_port(port) => h.to_owned(),
+            Some(_) => return None,
+            None => a,
+        }
+    };
+    (!host.is_empty()).then_some(host)
 }
 
 /// The Host and Origin allow-lists.
@@ -443,7 +453,7 @@ impl OriginPolicy {
     /// non-loopback one, and exact `origins`.
     pub fn new(bind: IpAddr, extra_hosts: &[String], origins: &[String]) -> Self {
         let mut hosts: Vec<String> = LOOPBACK_HOSTS.iter().map(|h| (*h).to_owned()).collect();
-        hosts.extend(extra_hosts.iter().map(|h| host_part(h)));
+        hosts.extend(extra_hosts.iter().filter_map(|h| host_part(h)));
         if !bind.is_loopback() && !bind.is_unspecified() {
             hosts.push(bind.to_string());
         }
@@ -463,8 +473,7 @@ impl OriginPolicy {
 
     /// Whether a Host header value is allowed.
     pub fn host_allowed(&self, host: &str) -> bool {
-        let h = host_part(host);
-        self.hosts.contains(&h)
+        host_part(host).is_some_and(|h| self.hosts.contains(&h))
     }
 
     /// Whether an Origin header value is allowed: a loopback origin, or a listed one.
@@ -479,7 +488,7 @@ impl OriginPolicy {
         (scheme == "http" || scheme == "https")
             && !authority.contains('/')
             && !authority.contains('@')
-            && LOOPBACK_HOSTS.contains(&host_part(authority).as_str())
+            && host_part(authority).is_some_and(|h| LOOPBACK_HOSTS.contains(&h.as_str()))
     }
 }
 
@@ -607,6 +616,18 @@ mod tests {
         assert!(p.host_allowed("ORCH.example.com:443"));
         assert!(!p.host_allowed("evil.example"));
         assert!(!p.host_allowed("0.0.0.0:8000"));
+        for forged in [
+            "[::1]evil.com",
+            "[::1]:80evil",
+            "[::1]:",
+            "localhost:80:80",
+            "localhost:",
+            ":8000",
+            "[]",
+        ] {
+            assert!(!p.host_allowed(forged), "{forged}");
+        }
+        assert!(!p.origin_allowed("http://[::1]evil.com"));
         assert!(p.origin_allowed("http://localhost:3000"));
         assert!(p.origin_allowed("https://app.example.com"));
         assert!(!p.origin_allowed("https://evil.example"));

@@ -39,27 +39,17 @@ use crate::server::watch::{SharedCore, Watcher};
 /// The MCP service type.
 pub type McpService = StreamableHttpService<OrchServer, LocalSessionManager>;
 
+/// rmcp's own configuration. Origins are checked once, by the router's
+/// [`super::auth::check_origin`] before anything else runs (rmcp's duplicate check printed a
+/// warning per portless origin at every start); rmcp keeps its Host check as a second line.
 fn base_config(
     config: &ServerConfig,
     policy: &OriginPolicy,
     shutdown: &tokio_util::sync::CancellationToken,
 ) -> StreamableHttpServerConfig {
-    let mut origins: Vec<String> = ["localhost", "127.0.0.1", "[::1]"]
-        .iter()
-        .flat_map(|h| {
-            [
-                format!("http://{h}:*"),
-                format!("https://{h}:*"),
-                format!("http://{h}"),
-                format!("https://{h}"),
-            ]
-        })
-        .collect();
-    origins.extend(config.cors.origins.iter().cloned());
-    origins.extend(config.security.allowed_origins.iter().cloned());
     StreamableHttpServerConfig::default()
         .with_allowed_hosts(policy.hosts().to_vec())
-        .with_allowed_origins(origins)
+        .disable_allowed_origins()
         .with_max_request_body_bytes(config.limits.body_bytes)
         .with_sse_keep_alive(Some(std::time::Duration::from_secs(
             config.events.heartbeat_secs.max(1),
