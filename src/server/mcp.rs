@@ -70,12 +70,16 @@ fn level_rank(level: LoggingLevel) -> u8 {
     }
 }
 
+/// The first revision whose sessions get no `notifications/message` unless they ask.
+const OPT_IN_LOGGING_SINCE: &str = "2026-07-28";
+
 /// Per-session state.
 struct Session {
     /// URIs subscribed with `resources/subscribe`.
     subscriptions: Mutex<BTreeSet<String>>,
-    /// The minimum level of `notifications/message` (`logging/setLevel`).
-    log_level: Mutex<LoggingLevel>,
+    /// The minimum level of `notifications/message` set by `logging/setLevel`; `None` until
+    /// then.
+    log_level: Mutex<Option<LoggingLevel>>,
     /// Whether the notification forwarder of a legacy session runs.
     forwarding: AtomicBool,
     /// A receiver and baseline taken when a `subscriptions/listen` request was accepted, for
@@ -105,7 +109,7 @@ impl OrchServer {
             watcher,
             session: Arc::new(Session {
                 subscriptions: Mutex::new(BTreeSet::new()),
-                log_level: Mutex::new(LoggingLevel::Info),
+                log_level: Mutex::new(None),
                 forwarding: AtomicBool::new(false),
                 pending_listen: Mutex::new(None),
             }),
@@ -175,21 +179,29 @@ impl OrchServer {
             .unwrap_or_default()
     }
 
-    fn session_level(&self) -> LoggingLevel {
-        self.session
-            .log_level
-            .lock()
-            .map_or(LoggingLevel::Info, |l| *l)
+    /// The least level of `notifications/message` a session wants: what it set with
+    /// `logging/setLevel`, else `info` up to 2025-11-25 (where the server may choose) and
+    /// nothing from 2026-07-28 on, where logging is opt-in per request (`_meta`) and sessions
+    /// have no `setLevel`.
+    fn session_level(&self, peer: &Peer<RoleServer>) -> Option<LoggingLevel> {
+        let set = self.session.log_level.lock().ok().and_then(|l| *l);
+        let opted_out_by_default = peer
+            .peer_info()
+            .is_some_and(|i| i.protocol_version.as_str() >= OPT_IN_LOGGING_SINCE);
+        set.or((!opted_out_by_default).then_some(LoggingLevel::Info))
     }
 
-    /// Sends a log message related to a request, when the client wants that level: legacy
-    /// sessions through `logging/setLevel`, 2026-07-28 requests through their `_meta`.
+    /// Sends a log message related to a request, when the client wants that level: sessions
+    /// through `logging/setLevel` (or the default above), 2026-07-28 requests through their
+    /// `_meta`.
     async fn log_for(&self, ctx: &RequestContext<RoleServer>, level: LoggingLevel, data: Value) {
-        let wanted = if ctx.peer.peer_info().is_some() {
-            Some(self.session_level())
-        } else {
-            ctx.meta.log_level()
-        };
+        let wanted = ctx.meta.log_level().or_else(|| {
+            ctx.peer
+                .peer_info()
+                .is_some()
+                .then(|| self.session_level(&ctx.peer))
+                .flatten()
+        });
         if wanted.is_some_and(|w| level_rank(level) >= level_rank(w)) {
             let _ = ctx
                 .peer
@@ -260,7 +272,10 @@ impl OrchServer {
         if list_changed(update, listed) {
             peer.notify_resource_list_changed().await?;
         }
-        if level_rank(LoggingLevel::Info) >= level_rank(self.session_level()) {
+        if self
+            .session_level(peer)
+            .is_some_and(|w| level_rank(LoggingLevel::Info) >= level_rank(w))
+        {
             for event in &update.events {
                 let data = json!({ "message": "state changed", "event": event });
                 peer.notify_logging_message(
@@ -578,7 +593,7 @@ impl ServerHandler for OrchServer {
         _context: RequestContext<RoleServer>,
     ) -> Result<(), McpError> {
         if let Ok(mut level) = self.session.log_level.lock() {
-            *level = request.level;
+            *level = Some(request.level);
         }
         Ok(())
     }

@@ -671,6 +671,87 @@ fn priming_events_only_for_sessions_at_2025_11_25_or_later() {
     }
 }
 
+/// `notifications/message` is opt-in from 2026-07-28 on: a session at that revision gets none
+/// unless the request asks in its `_meta`; a 2025-11-25 session gets `info` and above on its
+/// GET stream until it calls `logging/setLevel`.
+#[test]
+fn log_messages_are_opt_in_for_sessions_at_2026_07_28() {
+    let f = Fixture::new();
+    let open = |version: &str| {
+        let mut init = initialize();
+        init["params"]["protocolVersion"] = json!(version);
+        let r = f.rpc(&f.read, None, &init);
+        assert_eq!(r.status, 200, "{}", r.text());
+        let session = r.header("mcp-session-id").unwrap().to_owned();
+        // (From 2026-07-28 on every message needs `Mcp-Method`; this revision's requests below
+        // carry it, and the session serves them without `initialized`.)
+        if version < "2026-07-28" {
+            let r = f.rpc_at(
+                version,
+                &f.read,
+                Some(&session),
+                &json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+            );
+            assert_eq!(r.status, 202);
+        }
+        session
+    };
+    let failing = |id: u64| call(id, "get_config", &json!({"client_id": "nope"}));
+
+    let old = open("2025-11-25");
+    let mut stream = f
+        .server
+        .req()
+        .path("/mcp")
+        .bearer(&f.read)
+        .header("Accept", "text/event-stream")
+        .header("Mcp-Session-Id", &old)
+        .header("MCP-Protocol-Version", "2025-11-25")
+        .open_stream();
+    let r = f.rpc_at("2025-11-25", &f.read, Some(&old), &failing(2));
+    assert_eq!(answer(&r, 2)["result"]["isError"], true);
+    assert!(
+        stream
+            .until(Duration::from_secs(5), |e| e
+                .data
+                .contains("notifications/message"))
+            .is_some()
+    );
+
+    let modern = open("2026-07-28");
+    let ask = |id: u64, level: Option<&str>| {
+        let mut body = failing(id);
+        body["params"]["_meta"] = json!({
+            "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+            "io.modelcontextprotocol/clientCapabilities": {},
+            "io.modelcontextprotocol/clientInfo": {"name": "raw", "version": "1"},
+        });
+        if let Some(level) = level {
+            body["params"]["_meta"]["io.modelcontextprotocol/logLevel"] = json!(level);
+        }
+        let r = f
+            .server
+            .req()
+            .method("POST")
+            .path("/mcp")
+            .bearer(&f.read)
+            .header("Accept", "application/json, text/event-stream")
+            .header("Mcp-Session-Id", &modern)
+            .header("MCP-Protocol-Version", "2026-07-28")
+            .header("Mcp-Method", "tools/call")
+            .header("Mcp-Name", "get_config")
+            .json(&body)
+            .send();
+        assert_eq!(answer(&r, id)["result"]["isError"], true, "{}", r.text());
+        r.text().contains("notifications/message")
+    };
+    assert!(
+        !ask(3, None),
+        "a 2026-07-28 session got a log message it did not ask for"
+    );
+    assert!(ask(4, Some("warning")));
+}
+
 /// Over MCP the plan confirmed is the plan applied: `plan_id` from the dry run, a publish in
 /// between, `PLAN_STALE` with the fresh plan; applying that one works, and the audit log names
 /// the token, as the REST API does.
