@@ -414,7 +414,16 @@ impl OrchServer {
         };
         let outcome = if spec.effect == tools::Effect::Execute {
             // Boxed: a probe's future is large, and every session's handler would carry it.
-            Box::pin(tools::call_async(&orch, &name, args)).await
+            // Dropped, with the servers it started, when the request is cancelled: by the
+            // client (`notifications/cancelled`), or by rmcp when the HTTP request behind it
+            // is abandoned (it timed out with 408, or the client went away).
+            tokio::select! {
+                outcome = Box::pin(tools::call_async(&orch, &name, args)) => outcome,
+                () = context.ct.cancelled() => {
+                    tracing::debug!(tool = %name, "request cancelled: tool stopped");
+                    return Err(McpError::internal_error("the request was cancelled", None));
+                }
+            }
         } else {
             match self.ask_confirmation(&context, &name, &args, &run).await {
                 Asked::Skipped => run(args),

@@ -752,6 +752,49 @@ fn log_messages_are_opt_in_for_sessions_at_2026_07_28() {
     assert!(ask(4, Some("warning")));
 }
 
+/// A tool call whose HTTP request times out (408) stops: the probe's server process, which
+/// never answers, is killed within a second instead of running on for nobody.
+#[test]
+fn a_timed_out_tool_call_stops_its_tool() {
+    let sb = Sandbox::new();
+    let token = sb.token("write", "writer");
+    let pid_file = sb.root.join("hangs.pid");
+    sb.write(
+        "state/catalog.toml",
+        &format!(
+            "[[servers]]\nid = \"hangs\"\nname = \"Hangs\"\ndescription = \"never answers\"\ntransport = \"stdio\"\ncommand = \"sh\"\nargs = [\"-c\", \"echo $$ > {}; exec sleep 60\"]\n",
+            pid_file.display()
+        ),
+    );
+    sb.json_ok(&["draft", "add", "hangs", "--client", "cursor"]);
+    sb.write("state/server.toml", "[limits]\nrequest_timeout_secs = 1\n");
+    let server = Server::start(&sb, &[]);
+    let r = server.post(
+        "/mcp/tools/call",
+        &token,
+        &json!({"name": "check_server_health", "arguments": {
+            "client_id": "cursor", "server_name": "hangs", "timeout_secs": 30}}),
+    );
+    assert_eq!(r.status, 408, "{}", r.text());
+    let timed_out = std::time::Instant::now();
+    let pid = std::fs::read_to_string(&pid_file)
+        .unwrap()
+        .trim()
+        .to_owned();
+    loop {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        if stat.is_empty() || stat.contains(") Z ") {
+            break;
+        }
+        assert!(
+            timed_out.elapsed() < Duration::from_secs(1),
+            "the probed server still runs: {stat}"
+        );
+        #[allow(clippy::disallowed_methods)] // polling another process: no event to wait on
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
 /// Over MCP the plan confirmed is the plan applied: `plan_id` from the dry run, a publish in
 /// between, `PLAN_STALE` with the fresh plan; applying that one works, and the audit log names
 /// the token, as the REST API does.

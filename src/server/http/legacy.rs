@@ -174,7 +174,7 @@ pub async fn message(
         }
     };
     let Some(id) = q.session_id else {
-        return super::mcp::call_stateless(&state, &headers, p.scope, bytes).await;
+        return super::mcp::call_stateless(&state, &headers, &p, bytes).await;
     };
     let msg: ClientJsonRpcMessage = match serde_json::from_slice(&bytes) {
         Ok(m) => m,

@@ -292,12 +292,13 @@ pub fn stateless_service(
     )
 }
 
-/// Sends one JSON-RPC message through the stateless service, carrying the caller's scope and
-/// the original Host, and returns its response.
+/// Sends one JSON-RPC message through the stateless service, carrying the caller and the
+/// original Host, and returns its response. Dropping the future (the request timed out, or
+/// the client went away) cancels the call.
 pub async fn call_stateless(
     state: &AppState,
     headers: &HeaderMap,
-    scope: Scope,
+    caller: &Principal,
     body: Bytes,
 ) -> Response {
     let mut req = Request::builder()
@@ -323,7 +324,8 @@ pub async fn call_stateless(
         )
         .into_response();
     };
-    req.extensions_mut().insert(scope);
+    req.extensions_mut().insert(caller.scope);
+    req.extensions_mut().insert(caller.clone());
     match state.mcp_stateless.clone().oneshot(req).await {
         Ok(res) => res.map(Body::new),
         Err(never) => match never {},
@@ -393,7 +395,7 @@ pub async fn tools_list(
 ) -> Result<Json<Value>, ApiError> {
     p.require(Scope::Read)?;
     let msg = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}});
-    let res = call_stateless(&state, &headers, p.scope, Bytes::from(msg.to_string())).await;
+    let res = call_stateless(&state, &headers, &p, Bytes::from(msg.to_string())).await;
     Ok(Json(json_rpc_answer(res).await?))
 }
 
@@ -422,7 +424,7 @@ pub async fn tools_call(
         ));
     }
     let msg = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": params});
-    let res = call_stateless(&state, &headers, p.scope, Bytes::from(msg.to_string())).await;
+    let res = call_stateless(&state, &headers, &p, Bytes::from(msg.to_string())).await;
     Ok(Json(json_rpc_answer(res).await?))
 }
 
