@@ -24,6 +24,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod readiness;
 pub mod rest;
+pub mod resume;
 pub mod sessions;
 
 use crate::core::code::Code;

@@ -795,6 +795,88 @@ fn a_timed_out_tool_call_stops_its_tool() {
     }
 }
 
+/// A session's GET stream resumes exactly after `Last-Event-ID`: the priming event's id is
+/// not a message's, `Last-Event-ID: N` resends nothing up to N, and a new stream without it
+/// does not replay what earlier streams delivered.
+#[test]
+#[allow(clippy::disallowed_methods)] // waits for the server to notice a closed stream
+fn get_stream_resumption_sends_each_event_once() {
+    let f = Fixture::new();
+    let r = f.rpc(&f.read, None, &initialize());
+    let session = r.header("mcp-session-id").unwrap().to_owned();
+    let later = |body: &Value| f.rpc(&f.read, Some(&session), body);
+    assert_eq!(
+        later(&json!({"jsonrpc": "2.0", "method": "notifications/initialized"})).status,
+        202
+    );
+    // Each failing call logs one warning on the GET stream.
+    let mut calls = 10;
+    let mut log_one = || {
+        calls += 1;
+        later(&call(calls, "get_config", &json!({"client_id": "nope"})));
+    };
+    let open = |last: Option<&str>| {
+        let mut req = f
+            .server
+            .req()
+            .path("/mcp")
+            .bearer(&f.read)
+            .header("Accept", "text/event-stream")
+            .header("Mcp-Session-Id", &session)
+            .header("MCP-Protocol-Version", "2025-11-25");
+        if let Some(id) = last {
+            req = req.header("Last-Event-ID", id);
+        }
+        req.open_stream()
+    };
+    let ids = |stream: &mut support::EventStream, n: usize| -> Vec<(String, bool)> {
+        (0..n)
+            .map(|_| {
+                let e = stream.next(SECS).expect("an event");
+                (
+                    e.id.unwrap_or_default(),
+                    e.data.contains("notifications/message"),
+                )
+            })
+            .collect()
+    };
+    let mut first = open(None);
+    log_one();
+    log_one();
+    log_one();
+    assert_eq!(
+        ids(&mut first, 4),
+        [
+            ("0".into(), false),
+            ("1".into(), true),
+            ("2".into(), true),
+            ("3".into(), true)
+        ]
+    );
+    drop(first);
+    // One more while no stream is open; the server notices the closed stream when it writes.
+    log_one();
+    std::thread::sleep(Duration::from_millis(300));
+    // The client saw up to 2: it gets 3 and 4, once each.
+    let mut resumed = open(Some("2"));
+    assert_eq!(
+        ids(&mut resumed, 2),
+        [("3".into(), true), ("4".into(), true)]
+    );
+    assert!(resumed.next(Duration::from_millis(300)).is_none());
+    drop(resumed);
+    log_one();
+    std::thread::sleep(Duration::from_millis(300));
+    // A new stream starts after what was delivered (4): its priming event says so, and only
+    // the event sent while no stream was open follows.
+    let mut fresh = open(None);
+    assert_eq!(
+        ids(&mut fresh, 2),
+        [("4".into(), false), ("5".into(), true)]
+    );
+    assert!(fresh.next(Duration::from_millis(300)).is_none());
+}
+
 /// Over MCP the plan confirmed is the plan applied: `plan_id` from the dry run, a publish in
 /// between, `PLAN_STALE` with the fresh plan; applying that one works, and the audit log names
 /// the token, as the REST API does.

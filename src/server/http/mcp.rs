@@ -237,7 +237,24 @@ impl StreamableMcp {
             .into_response();
         };
         let delete = req.method() == Method::DELETE;
+        // A GET stream is renumbered (see `resume`) unless it resumes a request's stream
+        // (`Last-Event-ID: n/request`), whose ids rmcp gets right.
+        let last_event_id = req
+            .headers()
+            .get("last-event-id")
+            .map(|v| v.to_str().ok().and_then(|v| v.trim().parse::<u64>().ok()));
+        let renumber_after = match (req.method() == Method::GET, last_event_id) {
+            (true, None) => Some(found.delivered.load(std::sync::atomic::Ordering::Acquire)),
+            (true, Some(Some(resume_after))) => Some(resume_after),
+            _ => None,
+        };
         let res = forward(self.service(found.primed), req).await;
+        let res = match renumber_after {
+            Some(after) if super::auth::is_stream(&res) => {
+                res.map(|body| super::resume::renumber(body, after, found.delivered.clone()))
+            }
+            _ => res,
+        };
         if delete && res.status().is_success() {
             self.owners.remove(id);
         }

@@ -10,7 +10,7 @@
 //! is revoked or expires.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -42,6 +42,7 @@ struct Owned {
     primed: bool,
     last_used: Instant,
     streams: Arc<AtomicUsize>,
+    delivered: Arc<AtomicU64>,
 }
 
 /// A session found for its owner.
@@ -49,6 +50,8 @@ pub struct Found {
     /// Whether it lives in the priming store.
     pub primed: bool,
     streams: Arc<AtomicUsize>,
+    /// The last event id delivered on the session's GET streams (see [`super::resume`]).
+    pub delivered: Arc<AtomicU64>,
 }
 
 /// Keeps a session counted as in use while one of its streams is open.
@@ -96,6 +99,7 @@ impl SessionOwners {
         Some(Found {
             primed: s.primed,
             streams: s.streams.clone(),
+            delivered: s.delivered.clone(),
         })
     }
 
@@ -137,6 +141,7 @@ impl SessionOwners {
                 primed,
                 last_used: Instant::now(),
                 streams: Arc::new(AtomicUsize::new(0)),
+                delivered: Arc::new(AtomicU64::new(0)),
             },
         );
     }
