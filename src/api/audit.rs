@@ -57,7 +57,7 @@ pub fn read(orch: &Orchestrator, query: &AuditQuery) -> Result<AuditPage> {
         total,
         records,
         verification: if query.verify {
-            Some(orch.verify_audit()?)
+            Some(orch.verify_audit(None)?)
         } else {
             None
         },
@@ -65,6 +65,9 @@ pub fn read(orch: &Orchestrator, query: &AuditQuery) -> Result<AuditPage> {
 }
 
 /// `audit --verify --json`, `GET /v1/audit/verify`: the check of the hash chain.
-pub fn verify(orch: &Orchestrator) -> Result<VerifyReport> {
-    orch.verify_audit()
+pub fn verify(
+    orch: &Orchestrator,
+    exported: Option<&crate::core::audit::Checkpoint>,
+) -> Result<VerifyReport> {
+    orch.verify_audit(exported)
 }

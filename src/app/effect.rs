@@ -321,7 +321,7 @@ pub fn perform(effect: Effect, svc: &Services) -> Option<Action> {
         Effect::LoadHistory(t) => {
             Action::HistoryLoaded(load_history(orch, &t).map_err(UiError::from))
         }
-        Effect::Verify => Action::Verified(orch.verify_audit().map_err(UiError::from)),
+        Effect::Verify => Action::Verified(orch.verify_audit(None).map_err(UiError::from)),
         Effect::Poll(t) => Action::Polled {
             snapshot: StateSnapshot::take(orch),
             files: fingerprint(orch, t.as_ref()),

@@ -12,9 +12,12 @@ use crate::core;
 /// Arguments of `audit`.
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Examples:\n  mcp-orch audit --client cursor --since 7d\n  mcp-orch audit --verify        # exit 1 when a record was edited, removed or reordered"
+    after_help = "Examples:\n  mcp-orch audit --client cursor --since 7d\n  mcp-orch audit --verify        # exit 1 when a record was edited, removed or reordered\n  mcp-orch audit export-head > head.json   # keep it off this machine\n  mcp-orch audit --verify --head head.json # the log still holds that head"
 )]
 pub struct Args {
+    /// `export-head`.
+    #[command(subcommand)]
+    pub command: Option<AuditCommand>,
     /// Only this client.
     #[arg(long, short = 'c')]
     pub client: Option<String>,
@@ -27,9 +30,30 @@ pub struct Args {
     /// Only this action (publish, deploy, rollback, restore, key.init, ...).
     #[arg(long)]
     pub action: Option<String>,
-    /// Check the hash chain instead of listing.
+    /// Check the hash chain and the signed head instead of listing.
     #[arg(long)]
     pub verify: bool,
+    /// With `--verify`: a head exported earlier (`audit export-head`) the log must still hold.
+    #[arg(long, requires = "verify", value_name = "FILE")]
+    pub head: Option<std::path::PathBuf>,
+}
+
+/// `audit` subcommands.
+#[derive(Debug, clap::Subcommand)]
+pub enum AuditCommand {
+    /// Print the signed head of the audit log (JSON), to keep somewhere an attacker on this
+    /// machine cannot rewrite; `audit --verify --head FILE` later checks the log still holds it.
+    ExportHead,
+}
+
+fn read_exported_head(path: &std::path::Path) -> core::Result<core::audit::Checkpoint> {
+    let bytes = std::fs::read(path)
+        .map_err(|e| core::Error::io(format!("reading {}", path.display()), e))?;
+    serde_json::from_slice(&bytes).map_err(|e| core::Error::Parse {
+        path: path.to_path_buf(),
+        message: format!("not a head exported by `mcp-orch audit export-head`: {e}"),
+        code: Code::DataFileError,
+    })
 }
 
 /// Parses `--since`.
@@ -62,8 +86,13 @@ pub fn parse_since(raw: &str, now: DateTime<Utc>) -> core::Result<DateTime<Utc>>
 /// Runs `audit`.
 pub fn run(args: &Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
     let orch = ctx.open()?;
+    if let Some(AuditCommand::ExportHead) = args.command {
+        ctx.print_json(&orch.export_audit_head()?)?;
+        return Ok(ExitCode::SUCCESS);
+    }
     if args.verify {
-        let report = crate::api::audit::verify(&orch)?;
+        let exported = args.head.as_deref().map(read_exported_head).transpose()?;
+        let report = crate::api::audit::verify(&orch, exported.as_ref())?;
         if ctx.json {
             ctx.print_json(&report)?;
         } else if report.ok {

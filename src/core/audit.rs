@@ -1,7 +1,17 @@
 //! The append-only, tamper-evident audit log: one JSON record per line in
-//! `<home>/audit.jsonl`, each carrying the hash of the one before (a hash chain), plus a head
-//! file with the last sequence number and hash so that removing records from the end is
-//! detected too. `verify` finds any edited, removed, reordered or truncated record.
+//! `<home>/audit.jsonl`, each carrying the hash of the one before (a hash chain), plus a signed
+//! checkpoint of the head in `audit.head`: the last sequence number and hash, signed with the
+//! audit key (`audit.key`, Ed25519, created with the first record). `verify` finds any edited,
+//! removed, reordered or truncated record, a chain rewritten with recomputed hashes (the head
+//! no longer matches it and cannot be re-signed without the key), and a missing, older or
+//! forged head. An exported head (`audit export-head`), kept elsewhere, also catches a rewrite
+//! by someone who holds the key.
+//!
+//! An append writes the checkpoint twice: before the records, naming the head it replaces
+//! (in progress), and after them, closed (`prev_*` equal to the head). So a process killed in
+//! between leaves a log that ends exactly at the previous head under an in-progress
+//! checkpoint, which verifies; any other end is tampering (a log cut back by its last append
+//! under a closed checkpoint included).
 
 use crate::core::code::Code;
 use crate::core::next::{Hint, Op};
@@ -16,6 +26,7 @@ use sha2::{Digest, Sha256};
 
 use crate::core::error::{Error, Result};
 use crate::core::fsutil::{self, LockGuard};
+use crate::core::keys::{self, Signer};
 
 /// The hash that precedes the first record.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -125,8 +136,65 @@ pub struct AuditRecord {
     pub hash: String,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-struct Head {
+/// A signed checkpoint of the log's head (`audit.head`, and what `audit export-head` prints).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct Checkpoint {
+    /// The last record's sequence number.
+    pub seq: u64,
+    /// The last record's hash.
+    pub hash: String,
+    /// While the append is in progress, the head this one replaces (where the log ends if it
+    /// was interrupted); once it is done, `seq` again.
+    pub prev_seq: u64,
+    /// Its hash.
+    pub prev_hash: String,
+    /// When it was written.
+    pub ts: DateTime<Utc>,
+    /// The audit key's id.
+    pub key_id: String,
+    /// The audit key (base64), so an exported head can be checked on its own.
+    pub public_key: String,
+    /// Ed25519 signature (base64) over the RFC 8785 form of the fields above.
+    pub signature: String,
+}
+
+impl Checkpoint {
+    fn signed_bytes(&self) -> Result<Vec<u8>> {
+        let mut value = serde_json::to_value(self).map_err(|e| Error::Internal(e.to_string()))?;
+        if let Some(obj) = value.as_object_mut() {
+            obj.remove("signature");
+        }
+        serde_json_canonicalizer::to_vec(&value).map_err(|e| Error::Internal(e.to_string()))
+    }
+
+    /// Whether the signature is the embedded key's, over these fields.
+    pub fn signature_holds(&self) -> bool {
+        let Some(public) = keys::decode_public(&self.public_key) else {
+            return false;
+        };
+        keys::key_id(&public) == self.key_id
+            && self
+                .signed_bytes()
+                .is_ok_and(|bytes| keys::verify(&public, &bytes, &self.signature))
+    }
+
+    /// Whether the log may end at `(seq, hash)` under this head: exactly at it, or, while an
+    /// append is in progress, at the head it replaces (the append was interrupted).
+    fn admits(&self, seq: u64, hash: &str) -> bool {
+        (self.seq == seq && self.hash == hash) || (self.prev_seq == seq && self.prev_hash == hash)
+    }
+
+    fn sign(&mut self, signer: &Signer) -> Result<()> {
+        signer.key_id().clone_into(&mut self.key_id);
+        self.public_key = keys::encode_public(&signer.verifying_key());
+        self.signature = signer.sign(&self.signed_bytes()?);
+        Ok(())
+    }
+}
+
+/// The head file of a log written before heads were signed.
+#[derive(Deserialize)]
+struct UnsignedHead {
     seq: u64,
     hash: String,
 }
@@ -136,7 +204,8 @@ struct Head {
 pub struct Problem {
     /// 1-based line number.
     pub line: usize,
-    /// `edited`, `removed_or_reordered`, `unparseable`, `truncated_tail`, `head_mismatch`.
+    /// `edited`, `removed_or_reordered`, `unparseable`, `head_missing`, `head_forged`,
+    /// `head_behind`, `head_mismatch`, `truncated`, `export_mismatch`.
     pub kind: &'static str,
     /// Details.
     pub message: String,
@@ -166,12 +235,22 @@ pub struct Filter {
     pub action: Option<String>,
 }
 
-/// `<home>/audit.jsonl` and its head file.
+/// `<home>/audit.jsonl`, its head file and its key.
 #[derive(Debug, Clone)]
 pub struct AuditLog {
     path: PathBuf,
     head: PathBuf,
+    key: PathBuf,
     lock: PathBuf,
+}
+
+/// What the head file holds.
+enum HeadFile {
+    Missing,
+    Signed(Checkpoint),
+    /// Written by a version before signed heads (accepted until the audit key exists).
+    Unsigned(u64, String),
+    Unreadable(String),
 }
 
 fn record_hash(record: &AuditRecord) -> Result<String> {
@@ -188,10 +267,118 @@ fn record_hash(record: &AuditRecord) -> Result<String> {
 }
 
 impl AuditLog {
-    /// The log at `path`, with its head file beside it and its lock at `lock`.
+    /// The log at `path`, with its head file and key beside it and its lock at `lock`.
     pub fn new(path: PathBuf, lock: PathBuf) -> Self {
         let head = path.with_extension("head");
-        Self { path, head, lock }
+        let key = path.with_extension("key");
+        Self {
+            path,
+            head,
+            key,
+            lock,
+        }
+    }
+
+    fn head_file(&self) -> HeadFile {
+        let bytes = match fsutil::read_optional(&self.head) {
+            Ok(Some(bytes)) => bytes,
+            Ok(None) => return HeadFile::Missing,
+            Err(e) => return HeadFile::Unreadable(e.to_string()),
+        };
+        if let Ok(checkpoint) = serde_json::from_slice::<Checkpoint>(&bytes) {
+            return HeadFile::Signed(checkpoint);
+        }
+        match serde_json::from_slice::<UnsignedHead>(&bytes) {
+            Ok(h) => HeadFile::Unsigned(h.seq, h.hash),
+            Err(e) => HeadFile::Unreadable(e.to_string()),
+        }
+    }
+
+    /// What is wrong with the head for a log ending at `(seq, hash)`, if anything: the
+    /// problem's kind and message.
+    fn head_problem(&self, seq: u64, hash: &str) -> Option<(&'static str, String)> {
+        let key = Signer::read(&self.key);
+        match self.head_file() {
+            HeadFile::Missing if seq == 0 => None,
+            HeadFile::Missing => Some((
+                "head_missing",
+                format!("the log has {seq} records but its signed head (audit.head) is gone"),
+            )),
+            HeadFile::Unreadable(e) => Some(("head_forged", format!("the head does not parse: {e}"))),
+            HeadFile::Unsigned(head_seq, head_hash) => match key {
+                Ok(None) if head_seq == seq && head_hash == hash => None,
+                Ok(None) if head_seq > seq => Some((
+                    "truncated",
+                    format!("the log ends at record {seq} but its head says {head_seq} (records were removed from the end)"),
+                )),
+                Ok(None) => Some((
+                    "head_mismatch",
+                    format!("the log ends at record {seq} but its head says {head_seq}"),
+                )),
+                _ => Some((
+                    "head_forged",
+                    "the head is not signed, but the log's heads have been signed since its audit key was made".into(),
+                )),
+            },
+            HeadFile::Signed(head) => {
+                let trusted = match key {
+                    Ok(Some(signer)) => signer.key_id() == head.key_id,
+                    _ => false,
+                };
+                if !trusted || !head.signature_holds() {
+                    Some((
+                        "head_forged",
+                        "the head's signature is not the audit key's (the head was rewritten)".into(),
+                    ))
+                } else if head.admits(seq, hash) {
+                    None
+                } else if seq < head.prev_seq.max(head.seq) {
+                    Some((
+                        "truncated",
+                        format!(
+                            "the log ends at record {seq} but its signed head says {} (records were removed from the end)",
+                            head.seq
+                        ),
+                    ))
+                } else if seq > head.seq {
+                    Some((
+                        "head_behind",
+                        format!(
+                            "the log goes on to record {seq} past its signed head at {} (records were added without the key, or an older head was put back)",
+                            head.seq
+                        ),
+                    ))
+                } else {
+                    Some((
+                        "head_mismatch",
+                        format!(
+                            "record {seq} is not the one the signed head names (the chain was rewritten)"
+                        ),
+                    ))
+                }
+            }
+        }
+    }
+
+    /// The current signed head, for storing elsewhere (`audit export-head`).
+    ///
+    /// # Errors
+    /// `AUDIT_CORRUPT` when the log has no valid signed head (see [`AuditLog::verify`]).
+    pub fn export_head(&self) -> Result<Checkpoint> {
+        let _lock = LockGuard::acquire(&self.lock)?;
+        let (seq, hash) = self.tip(false)?;
+        if let Some((_, problem)) = self.head_problem(seq, &hash) {
+            return Err(self.corrupt(&problem));
+        }
+        match self.head_file() {
+            HeadFile::Signed(head) if head.seq == seq => Ok(head),
+            _ => Err(Error::invalid(
+                Code::AuditCorrupt,
+                "audit",
+                "the audit log has no signed head yet",
+                "run any command that records something (for example `mcp-orch keys init`), then export",
+            )),
+        }
     }
 
     /// The log file.
@@ -268,25 +455,27 @@ impl AuditLog {
     }
 
     /// Checks, before an operation acts, that its record can be appended: the last record
-    /// parses and the head is not ahead of it (records removed from the end). An operation
+    /// parses and the log ends where its signed head says. An operation
     /// that would fail to audit itself is refused up front, never after its effect.
     ///
     /// # Errors
     /// `AUDIT_CORRUPT`, or the I/O error reading the log.
     pub fn check_appendable(&self) -> Result<()> {
-        // The head first: it is written after each append, so a log read after it is never
-        // behind it, whatever other processes append meanwhile.
-        let head: Head = fsutil::read_json(&self.head)
-            .map_err(|_| self.corrupt("its head file does not parse"))?
-            .unwrap_or_default();
-        let (seq, _) = self.tip(false)?;
-        if head.seq > seq {
-            return Err(self.corrupt(&format!(
-                "it ends at record {seq} but its head says {} (records were removed from the end)",
-                head.seq
-            )));
+        // Under the lock: the head and the tail must be read from the same moment.
+        let _lock = LockGuard::acquire(&self.lock)?;
+        let (seq, hash) = self.tip(false)?;
+        match self.head_problem(seq, &hash) {
+            Some((_, problem)) => Err(self.corrupt(&problem)),
+            None => Ok(()),
         }
-        Ok(())
+    }
+
+    /// The audit key, created with the first signed head.
+    fn signer(&self, now: DateTime<Utc>) -> Result<Signer> {
+        match Signer::read(&self.key)? {
+            Some(signer) => Ok(signer),
+            None => Signer::create(&self.key, now),
+        }
     }
 
     /// Appends an event, chained to the last record, and fsyncs it.
@@ -300,6 +489,10 @@ impl AuditLog {
     pub fn append_all(&self, events: Vec<(AuditEvent, DateTime<Utc>)>) -> Result<Vec<AuditRecord>> {
         let _lock = LockGuard::acquire(&self.lock)?;
         let (mut seq, mut prev_hash) = self.tip(true)?;
+        if let Some((_, problem)) = self.head_problem(seq, &prev_hash) {
+            return Err(self.corrupt(&problem));
+        }
+        let (start_seq, start_hash) = (seq, prev_hash.clone());
         let mut records = Vec::with_capacity(events.len());
         let mut lines = Vec::new();
         for (event, now) in events {
@@ -324,6 +517,20 @@ impl AuditLog {
         if let Some(parent) = self.path.parent() {
             fsutil::ensure_private_dir(parent)?;
         }
+        // The signed head first, naming the one it replaces (see the module's doc).
+        let signer = self.signer(last.ts)?;
+        let mut head = Checkpoint {
+            seq: last.seq,
+            hash: last.hash.clone(),
+            prev_seq: start_seq,
+            prev_hash: start_hash,
+            ts: last.ts,
+            key_id: String::new(),
+            public_key: String::new(),
+            signature: String::new(),
+        };
+        head.sign(&signer)?;
+        fsutil::write_json(&self.head, &head)?;
         let mut opts = OpenOptions::new();
         opts.create(true).append(true);
         #[cfg(unix)]
@@ -335,13 +542,10 @@ impl AuditLog {
         let mut file = opts.open(&self.path).map_err(ctx)?;
         file.write_all(&lines).map_err(ctx)?;
         file.sync_all().map_err(ctx)?;
-        fsutil::write_json(
-            &self.head,
-            &Head {
-                seq: last.seq,
-                hash: last.hash.clone(),
-            },
-        )?;
+        head.prev_seq = head.seq;
+        head.prev_hash.clone_from(&head.hash);
+        head.sign(&signer)?;
+        fsutil::write_json(&self.head, &head)?;
         Ok(records)
     }
 
@@ -368,8 +572,40 @@ impl AuditLog {
             .collect())
     }
 
-    /// Checks every record's hash, the chain links, the sequence and the head.
+    /// Checks every record's hash, the chain links, the sequence and the signed head.
     pub fn verify(&self) -> Result<VerifyReport> {
+        self.verify_with(None)
+    }
+
+    /// [`AuditLog::verify`], and that the log still holds `exported` (a head exported earlier
+    /// and kept elsewhere): its record, at its sequence number, with its hash.
+    pub fn verify_with(&self, exported: Option<&Checkpoint>) -> Result<VerifyReport> {
+        let lock = LockGuard::acquire(&self.lock)?;
+        let mut report = self.verify_chain()?;
+        drop(lock);
+        if let Some(head) = exported {
+            let held = self
+                .read(&Filter::default())?
+                .into_iter()
+                .find(|r| r.seq == head.seq)
+                .is_some_and(|r| r.hash == head.hash);
+            if !head.signature_holds() || !held {
+                report.problems.push(Problem {
+                    line: 0,
+                    kind: "export_mismatch",
+                    message: format!(
+                        "the log no longer holds the exported head (record {} with hash {}): it was rewritten or cut",
+                        head.seq,
+                        head.hash.get(..12).unwrap_or(&head.hash)
+                    ),
+                });
+                report.ok = false;
+            }
+        }
+        Ok(report)
+    }
+
+    fn verify_chain(&self) -> Result<VerifyReport> {
         let lines = self.lines()?;
         let mut problems = Vec::new();
         let mut prev_hash = GENESIS.to_owned();
@@ -406,15 +642,11 @@ impl AuditLog {
             prev_hash.clone_from(&record.hash);
             expected_seq = record.seq + 1;
         }
-        // The head is written after each append, so it may lag by one record after a crash; it
-        // must never be ahead of the log (records removed from the end).
-        let head: Head = fsutil::read_json(&self.head)?.unwrap_or_default();
-        let last_seq = expected_seq - 1;
-        if head.seq > last_seq || (head.seq == last_seq && head.seq > 0 && head.hash != prev_hash) {
+        if let Some((kind, message)) = self.head_problem(expected_seq - 1, &prev_hash) {
             problems.push(Problem {
                 line: lines.len(),
-                kind: "head_mismatch",
-                message: format!("the log ends at record {} but the head says {} (records were removed from the end)", expected_seq - 1, head.seq),
+                kind,
+                message,
             });
         }
         Ok(VerifyReport {
@@ -428,6 +660,7 @@ impl AuditLog {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn log() -> (tempfile::TempDir, AuditLog) {
         let dir = tempfile::tempdir().unwrap();
@@ -510,7 +743,134 @@ mod tests {
             "removed_or_reordered"
         );
         std::fs::write(log.path(), format!("{}\n{}\n", lines[0], lines[1])).unwrap();
-        assert_eq!(log.verify().unwrap().problems[0].kind, "head_mismatch");
+        assert_eq!(log.verify().unwrap().problems[0].kind, "truncated");
+    }
+
+    fn kinds(log: &AuditLog) -> Vec<&'static str> {
+        log.verify()
+            .unwrap()
+            .problems
+            .iter()
+            .map(|p| p.kind)
+            .collect()
+    }
+
+    fn three(log: &AuditLog) {
+        for i in 0..3 {
+            log.append(AuditEvent::ok("deploy", "cli").artifact("x", i), Utc::now())
+                .unwrap();
+        }
+    }
+
+    #[test]
+    fn truncation_with_the_head_removed_is_tampering() {
+        let (_dir, log) = log();
+        three(&log);
+        let text = std::fs::read_to_string(log.path()).unwrap();
+        let first = text.lines().next().unwrap();
+        std::fs::write(log.path(), format!("{first}\n")).unwrap();
+        std::fs::remove_file(&log.head).unwrap();
+        assert_eq!(kinds(&log), ["head_missing"]);
+        assert_eq!(
+            log.append(AuditEvent::ok("deploy", "cli"), Utc::now())
+                .unwrap_err()
+                .code(),
+            "AUDIT_CORRUPT"
+        );
+    }
+
+    /// A chain rewritten with recomputed hashes: its end no longer matches the signed head,
+    /// and a head rewritten to match has no valid signature.
+    #[test]
+    fn a_rehashed_forged_chain_is_caught() {
+        let (_dir, log) = log();
+        three(&log);
+        let mut records = log.read(&Filter::default()).unwrap();
+        records[1].event.version = Some(99);
+        let mut prev = GENESIS.to_owned();
+        let mut text = String::new();
+        for r in &mut records {
+            r.prev_hash.clone_from(&prev);
+            r.hash = record_hash(r).unwrap();
+            prev.clone_from(&r.hash);
+            text.push_str(&serde_json::to_string(r).unwrap());
+            text.push('\n');
+        }
+        std::fs::write(log.path(), text).unwrap();
+        assert_eq!(kinds(&log), ["head_mismatch"]);
+        let mut head: Checkpoint = fsutil::read_json(&log.head).unwrap().unwrap();
+        head.hash.clone_from(&prev);
+        fsutil::write_json(&log.head, &head).unwrap();
+        assert_eq!(kinds(&log), ["head_forged"]);
+        fsutil::write_json(&log.head, &json!({"seq": 3, "hash": prev})).unwrap();
+        assert_eq!(kinds(&log), ["head_forged"]);
+    }
+
+    #[test]
+    fn an_older_head_put_back_is_caught_and_an_interrupted_append_is_not() {
+        let (_dir, log) = log();
+        three(&log);
+        let older = std::fs::read(&log.head).unwrap();
+        let third: Checkpoint = fsutil::read_json(&log.head).unwrap().unwrap();
+        let before = std::fs::read(log.path()).unwrap();
+        log.append(AuditEvent::ok("deploy", "cli"), Utc::now())
+            .unwrap();
+        // Cut back by its last append under the closed head: tampering.
+        let closed = std::fs::read(&log.head).unwrap();
+        std::fs::write(log.path(), &before).unwrap();
+        assert_eq!(kinds(&log), ["truncated"]);
+        // Killed between the in-progress head and the records: the log ends at the old head.
+        let mut in_progress: Checkpoint = serde_json::from_slice(&closed).unwrap();
+        in_progress.prev_seq = third.seq;
+        in_progress.prev_hash = third.hash;
+        in_progress
+            .sign(&Signer::read(&log.key).unwrap().unwrap())
+            .unwrap();
+        fsutil::write_json(&log.head, &in_progress).unwrap();
+        assert!(kinds(&log).is_empty());
+        assert_eq!(
+            log.append(AuditEvent::ok("deploy", "cli"), Utc::now())
+                .unwrap()
+                .seq,
+            4
+        );
+        assert!(kinds(&log).is_empty());
+        std::fs::write(&log.head, older).unwrap();
+        assert_eq!(kinds(&log), ["head_behind"]);
+    }
+
+    #[test]
+    fn an_exported_head_catches_a_rewrite_by_whoever_holds_the_key() {
+        let (_dir, log) = log();
+        three(&log);
+        let exported = log.export_head().unwrap();
+        assert_eq!(exported.seq, 3);
+        assert!(log.verify_with(Some(&exported)).unwrap().ok);
+        // With the key, a new chain and a head for it verify on their own.
+        std::fs::remove_file(log.path()).unwrap();
+        std::fs::remove_file(&log.head).unwrap();
+        log.append(AuditEvent::ok("keys.init", "cli"), Utc::now())
+            .unwrap();
+        assert!(kinds(&log).is_empty());
+        let report = log.verify_with(Some(&exported)).unwrap();
+        assert_eq!(
+            report.problems.iter().map(|p| p.kind).collect::<Vec<_>>(),
+            ["export_mismatch"]
+        );
+    }
+
+    #[test]
+    fn a_log_from_before_signed_heads_is_taken_over() {
+        let (_dir, log) = log();
+        three(&log);
+        let records = log.read(&Filter::default()).unwrap();
+        std::fs::remove_file(&log.key).unwrap();
+        fsutil::write_json(&log.head, &json!({"seq": 3, "hash": records[2].hash})).unwrap();
+        assert!(kinds(&log).is_empty());
+        log.append(AuditEvent::ok("deploy", "cli"), Utc::now())
+            .unwrap();
+        assert!(matches!(log.head_file(), HeadFile::Signed(h) if h.seq == 4));
+        assert!(kinds(&log).is_empty());
     }
 
     #[test]

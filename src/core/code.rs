@@ -125,7 +125,7 @@ codes! {
     ConfigShapeError => "CONFIG_SHAPE_ERROR", Conflict, "a TOML key on the way to the servers is not a table";
     NotARegularFile => "NOT_A_REGULAR_FILE", Conflict, "a FIFO, socket, device or directory at the path: refused at once, never opened";
     PlanStale => "PLAN_STALE", Conflict, "the plan confirmed is no longer what applying would do; nothing was written; `details.plan` is the fresh plan";
-    AuditCorrupt => "AUDIT_CORRUPT", Conflict, "the audit log's last record does not parse or its head is ahead: refused before acting";
+    AuditCorrupt => "AUDIT_CORRUPT", Conflict, "the audit log's last record does not parse or it does not match its signed head: refused before acting";
     WrongContainerType => "WRONG_CONTAINER_TYPE", Conflict, "the key that holds the servers (or one on the way) holds something else";
     DuplicateKey => "DUPLICATE_KEY", Conflict, "that key, or a server name in it, is given twice";
     JsonNotStrict => "JSON_NOT_STRICT", Conflict, "a strict-JSON client's file has comments or trailing commas: the client cannot read it";

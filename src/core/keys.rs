@@ -321,6 +321,92 @@ impl fmt::Debug for Signer {
 }
 
 impl Signer {
+    /// Reads a private key file (as `keys init` writes it); `None` when there is none. The
+    /// file must be private (0600) and its id, public and secret key must agree.
+    pub fn read(path: &Path) -> Result<Option<Self>> {
+        let mut file = match std::fs::File::open(path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(Error::io(format!("opening {}", path.display()), e)),
+        };
+        check_private_mode(&file, path)?;
+        let mut bytes = Zeroizing::new(Vec::new());
+        file.read_to_end(&mut bytes)
+            .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
+        let corrupt = |message: String| Error::Parse {
+            path: path.to_path_buf(),
+            message,
+            code: Code::DataFileError,
+        };
+        let parsed: KeyFile =
+            serde_json::from_slice(&bytes).map_err(|e| corrupt(format!("{e}")))?;
+        if parsed.schema != KEY_FILE_SCHEMA || parsed.algorithm != ALGORITHM {
+            return Err(corrupt(format!(
+                "unsupported key format `{}` / `{}`",
+                parsed.schema, parsed.algorithm
+            )));
+        }
+        let secret = Zeroizing::new(
+            B64.decode(parsed.secret_key.as_bytes())
+                .map_err(|e| corrupt(format!("secret_key: {e}")))?,
+        );
+        let seed: &[u8; 32] = secret
+            .as_slice()
+            .try_into()
+            .map_err(|_| corrupt("secret_key is not 32 bytes".into()))?;
+        let key = SigningKey::from_bytes(seed);
+        let public = key.verifying_key();
+        let id = key_id(&public);
+        if parsed.key_id != id || parsed.public_key != encode_public(&public) {
+            return Err(corrupt(format!(
+                "the key in this file does not match its id {}",
+                parsed.key_id
+            )));
+        }
+        Ok(Some(Self {
+            key_id: id,
+            key,
+            created_at: parsed.created_at,
+            path: path.to_path_buf(),
+        }))
+    }
+
+    /// Generates a key into a new private file at `path` (0600 from the start; fails when
+    /// the file exists).
+    pub fn create(path: &Path, now: DateTime<Utc>) -> Result<Self> {
+        Self::write_new(
+            SigningKey::generate(&mut rand_core::OsRng),
+            path.to_path_buf(),
+            now,
+        )
+    }
+
+    fn write_new(key: SigningKey, path: PathBuf, now: DateTime<Utc>) -> Result<Self> {
+        let public = key.verifying_key();
+        let id = key_id(&public);
+        let seed = Zeroizing::new(key.to_bytes());
+        let file = KeyFile {
+            schema: KEY_FILE_SCHEMA.to_owned(),
+            algorithm: ALGORITHM.to_owned(),
+            key_id: id.clone(),
+            public_key: encode_public(&public),
+            secret_key: B64.encode(seed.as_slice()),
+            created_at: now,
+        };
+        let mut bytes = Zeroizing::new(
+            serde_json::to_vec_pretty(&file)
+                .map_err(|e| Error::Internal(format!("serialising a key file: {e}")))?,
+        );
+        bytes.push(b'\n');
+        fsutil::create_private_file(&path, &bytes)?;
+        Ok(Self {
+            key_id: id,
+            key,
+            created_at: now,
+            path,
+        })
+    }
+
     /// A signer from a key held in memory (tests and benchmarks).
     pub fn from_key(key: SigningKey) -> Self {
         Self {
@@ -471,52 +557,15 @@ impl KeyStore {
 
     fn load_key(&self, id: &str) -> Result<Option<Signer>> {
         let path = self.key_path(id);
-        let mut file = match std::fs::File::open(&path) {
-            Ok(f) => f,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(Error::io(format!("opening {}", path.display()), e)),
-        };
-        check_private_mode(&file, &path)?;
-        let mut bytes = Zeroizing::new(Vec::new());
-        file.read_to_end(&mut bytes)
-            .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
-        let corrupt = |message: String| Error::Parse {
-            path: path.clone(),
-            message,
-            code: Code::DataFileError,
-        };
-        let parsed: KeyFile =
-            serde_json::from_slice(&bytes).map_err(|e| corrupt(format!("{e}")))?;
-        if parsed.schema != KEY_FILE_SCHEMA || parsed.algorithm != ALGORITHM {
-            return Err(corrupt(format!(
-                "unsupported key format `{}` / `{}`",
-                parsed.schema, parsed.algorithm
-            )));
+        let signer = Signer::read(&path)?;
+        if signer.as_ref().is_some_and(|s| s.key_id != id) {
+            return Err(Error::Parse {
+                path,
+                message: format!("the key in this file does not match its id {id}"),
+                code: Code::DataFileError,
+            });
         }
-        let secret = Zeroizing::new(
-            B64.decode(parsed.secret_key.as_bytes())
-                .map_err(|e| corrupt(format!("secret_key: {e}")))?,
-        );
-        let seed: &[u8; 32] = secret
-            .as_slice()
-            .try_into()
-            .map_err(|_| corrupt("secret_key is not 32 bytes".into()))?;
-        let key = SigningKey::from_bytes(seed);
-        let public = key.verifying_key();
-        if key_id(&public) != id
-            || parsed.key_id != id
-            || parsed.public_key != encode_public(&public)
-        {
-            return Err(corrupt(format!(
-                "the key in this file does not match its id {id}"
-            )));
-        }
-        Ok(Some(Signer {
-            key_id: id.to_owned(),
-            key,
-            created_at: parsed.created_at,
-            path,
-        }))
+        Ok(signer)
     }
 
     /// Generates a key, writes its private file (0600 from the start, in a 0700 directory)
@@ -525,30 +574,8 @@ impl KeyStore {
         fsutil::ensure_private_dir(&self.dir)?;
         check_private_dir(&self.dir)?;
         let key = SigningKey::generate(&mut rand_core::OsRng);
-        let public = key.verifying_key();
-        let id = key_id(&public);
-        let seed = Zeroizing::new(key.to_bytes());
-        let file = KeyFile {
-            schema: KEY_FILE_SCHEMA.to_owned(),
-            algorithm: ALGORITHM.to_owned(),
-            key_id: id.clone(),
-            public_key: encode_public(&public),
-            secret_key: B64.encode(seed.as_slice()),
-            created_at: now,
-        };
-        let mut bytes = Zeroizing::new(
-            serde_json::to_vec_pretty(&file)
-                .map_err(|e| Error::Internal(format!("serialising a key file: {e}")))?,
-        );
-        bytes.push(b'\n');
-        let path = self.key_path(&id);
-        fsutil::create_private_file(&path, &bytes)?;
-        Ok(Signer {
-            key_id: id,
-            key,
-            created_at: now,
-            path,
-        })
+        let path = self.key_path(&key_id(&key.verifying_key()));
+        Signer::write_new(key, path, now)
     }
 
     fn set_current(&self, id: &str) -> Result<()> {

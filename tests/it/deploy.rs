@@ -9,7 +9,7 @@ use std::process::{Command, Output, Stdio};
 use assert_cmd::cargo::CommandCargoExt;
 use mcp_orch::core::clients::ClientRegistry;
 use mcp_orch::core::document;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 struct Home {
     _dir: tempfile::TempDir,
@@ -336,6 +336,95 @@ fn audit_verify_catches_a_flipped_byte() {
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["ok"], false);
     assert_eq!(report["problems"][0]["kind"], "edited");
+}
+
+/// The records of a home's audit log, and a function that writes them back re-hashed (as a
+/// forger without the audit key would: every hash recomputed, so the chain itself is whole).
+fn rehash(records: &mut [Value]) -> String {
+    use sha2::Digest as _;
+    let mut prev = "0".repeat(64);
+    let mut text = String::new();
+    for r in records.iter_mut() {
+        r["prev_hash"] = json!(prev);
+        let mut unhashed = r.clone();
+        unhashed.as_object_mut().unwrap().remove("hash");
+        let mut hasher = sha2::Sha256::new();
+        hasher.update(prev.as_bytes());
+        hasher.update(serde_json_canonicalizer::to_vec(&unhashed).unwrap());
+        prev = hex::encode(hasher.finalize());
+        r["hash"] = json!(prev);
+        text.push_str(&r.to_string());
+        text.push('\n');
+    }
+    text
+}
+
+fn audit_problems(home: &Home, extra: &[&str]) -> Vec<String> {
+    let mut args = vec!["--json", "audit", "--verify"];
+    args.extend_from_slice(extra);
+    let out = home.cmd(&args);
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(i32::from(report["ok"] != true)));
+    report["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["kind"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn audit_verify_catches_truncation_with_the_head_removed_and_a_rehashed_chain() {
+    let home = Home::new();
+    home.ok(&["keys", "init"]);
+    home.ok(&["draft", "add", "memory", "--client", "cursor"]);
+    home.publish("cursor");
+    home.ok(&["deploy", "--client", "cursor", "--yes"]);
+    let log = home.path("state/audit.jsonl");
+    let head = home.path("state/audit.head");
+    let original = std::fs::read_to_string(&log).unwrap();
+    let original_head = std::fs::read(&head).unwrap();
+    let exported = home.path("exported-head.json");
+    let out = home.cmd(&["audit", "export-head"]);
+    assert_eq!(out.status.code(), Some(0));
+    std::fs::write(&exported, &out.stdout).unwrap();
+    let exported_arg = exported.to_str().unwrap().to_owned();
+    assert!(audit_problems(&home, &["--head", &exported_arg]).is_empty());
+
+    // The last record cut off and the head deleted.
+    let lines: Vec<&str> = original.lines().collect();
+    std::fs::write(&log, format!("{}\n", lines[..lines.len() - 1].join("\n"))).unwrap();
+    std::fs::remove_file(&head).unwrap();
+    assert_eq!(audit_problems(&home, &[]), ["head_missing"]);
+    // Refused before it acts: an operation that could not audit itself.
+    home.ok(&["draft", "add", "time", "--client", "cursor"]);
+    home.fails(&["publish", "--client", "cursor"], "AUDIT_CORRUPT");
+
+    // A record rewritten and the chain re-hashed: whole as a chain, but not the signed head's.
+    std::fs::write(&head, &original_head).unwrap();
+    let mut records: Vec<Value> = original
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    records[0]["actor"] = json!("cli:mallory");
+    std::fs::write(&log, rehash(&mut records)).unwrap();
+    assert_eq!(audit_problems(&home, &[]), ["head_mismatch"]);
+    // ... nor with a head rewritten to match, which cannot be signed without the key.
+    let mut forged: Value = serde_json::from_slice(&original_head).unwrap();
+    forged["hash"] = records.last().unwrap()["hash"].clone();
+    std::fs::write(&head, forged.to_string()).unwrap();
+    assert_eq!(audit_problems(&home, &[]), ["head_forged"]);
+
+    // Someone holding the audit key can write a new log that verifies on its own; the head
+    // exported before, kept elsewhere, still catches it.
+    std::fs::remove_file(&log).unwrap();
+    std::fs::remove_file(&head).unwrap();
+    home.publish("cursor");
+    assert!(audit_problems(&home, &[]).is_empty());
+    assert_eq!(
+        audit_problems(&home, &["--head", &exported_arg]),
+        ["export_mismatch"]
+    );
 }
 
 #[test]

@@ -9,9 +9,18 @@ impl Orchestrator {
         self.audit_log().read(filter)
     }
 
-    /// Checks the audit log's hash chain.
-    pub fn verify_audit(&self) -> Result<crate::core::audit::VerifyReport> {
-        self.audit_log().verify()
+    /// Checks the audit log's hash chain and signed head, and that it still holds `exported`
+    /// (a head exported earlier), when given.
+    pub fn verify_audit(
+        &self,
+        exported: Option<&crate::core::audit::Checkpoint>,
+    ) -> Result<crate::core::audit::VerifyReport> {
+        self.audit_log().verify_with(exported)
+    }
+
+    /// The audit log's current signed head, for keeping elsewhere.
+    pub fn export_audit_head(&self) -> Result<crate::core::audit::Checkpoint> {
+        self.audit_log().export_head()
     }
 
     /// The audit log's file (for tailing it).

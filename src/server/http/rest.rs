@@ -1325,5 +1325,5 @@ pub async fn audit_verify(
     Extension(p): Extension<Principal>,
 ) -> Result<Json<VerifyReport>, ApiError> {
     p.require(Scope::Read)?;
-    Ok(Json(state.blocking(api::audit::verify).await?))
+    Ok(Json(state.blocking(|o| api::audit::verify(o, None)).await?))
 }
