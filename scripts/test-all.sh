@@ -19,3 +19,6 @@ cargo fmt --check
 cargo clippy --all-targets -- -D warnings
 RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --quiet
 cargo nextest run --no-fail-fast
+# Every cargo-fuzz target for a bounded minute from the committed corpus (nightly, cargo-fuzz
+# installed into .tools/ on first use); a crash fails the run.
+bash bench/fuzz.sh --ci

@@ -27,7 +27,7 @@ mod history;
 mod import;
 mod keys;
 mod manifest;
-mod output;
+pub mod output;
 mod probe;
 mod profiles;
 mod publish;

@@ -18,26 +18,33 @@ use futures_util::StreamExt as _;
 /// `Last-Event-ID`, or for a new stream the last one delivered on the session's earlier
 /// streams (`delivered`, which this stream then advances).
 pub fn renumber(body: Body, after: u64, delivered: Arc<AtomicU64>) -> Body {
-    let mut renumber = Renumber {
-        pending: Vec::new(),
-        after,
-        delivered,
-    };
+    let mut renumber = Renumber::new(after, delivered);
     Body::from_stream(
         body.into_data_stream()
             .map(move |chunk| chunk.map(|bytes| renumber.feed(&bytes))),
     )
 }
 
-struct Renumber {
+/// The renumbering of one stream (public for the fuzz target).
+pub struct Renumber {
     pending: Vec<u8>,
     after: u64,
     delivered: Arc<AtomicU64>,
 }
 
 impl Renumber {
-    /// The complete events in `pending` + `bytes`, rewritten; an incomplete tail waits.
-    fn feed(&mut self, bytes: &[u8]) -> Bytes {
+    /// A stream whose client has everything up to `after`.
+    pub fn new(after: u64, delivered: Arc<AtomicU64>) -> Self {
+        Self {
+            pending: Vec::new(),
+            after,
+            delivered,
+        }
+    }
+
+    /// The complete events in what came before plus `bytes`, rewritten; an incomplete tail
+    /// waits for the next piece.
+    pub fn feed(&mut self, bytes: &[u8]) -> Bytes {
         self.pending.extend_from_slice(bytes);
         let mut out = Vec::with_capacity(self.pending.len() + 8);
         let mut start = 0;
@@ -101,11 +108,7 @@ mod tests {
 
     fn run(after: u64, chunks: &[&str]) -> (String, u64) {
         let delivered = Arc::new(AtomicU64::new(0));
-        let mut r = Renumber {
-            pending: Vec::new(),
-            after,
-            delivered: delivered.clone(),
-        };
+        let mut r = Renumber::new(after, delivered.clone());
         let out: Vec<u8> = chunks
             .iter()
             .flat_map(|c| r.feed(c.as_bytes()).to_vec())

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Runs the cargo-fuzz targets (fuzz/fuzz_targets) from the committed corpus (fuzz/corpus),
+# copied to a scratch directory so the repository stays as it is.
+#   bench/fuzz.sh                 # each target for 10 million executions (docs/BENCHMARKS.md)
+#   bench/fuzz.sh --ci            # each target for one minute (scripts/test-all.sh)
+#   RUNS=100000 bench/fuzz.sh edit_toml jsonrpc   # some targets, another count
+# Needs the nightly toolchain and cargo-fuzz (installed into .tools/cargo-fuzz when missing).
+# A crash stops the run with libFuzzer's report and the input in fuzz/artifacts/<target>/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+LIMIT=(-runs="${RUNS:-10000000}")
+if [ "${1:-}" = "--ci" ]; then
+  LIMIT=(-max_total_time="${SECONDS_EACH:-60}")
+  shift
+fi
+rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
+export PATH="$PWD/.tools/cargo-fuzz/bin:$PATH"
+command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked --root .tools/cargo-fuzz
+TARGETS=("$@")
+[ ${#TARGETS[@]} -gt 0 ] || mapfile -t TARGETS < <(cargo +nightly fuzz list)
+cargo +nightly fuzz build -O 2>&1 | grep -E '^(error|warning: unused)' -A5 || true
+[ -x fuzz/target/x86_64-unknown-linux-gnu/release/"${TARGETS[0]}" ]
+SCRATCH=$(mktemp -d)
+trap 'rm -rf "$SCRATCH"' EXIT
+# The audit and artifact targets write files on every execution: keep them in memory.
+[ -d /dev/shm ] && export TMPDIR=/dev/shm
+printf '%-12s %12s %8s %10s\n' target executions seconds exec/s
+for t in "${TARGETS[@]}"; do
+  mkdir -p "$SCRATCH/$t"
+  cp fuzz/corpus/"$t"/* "$SCRATCH/$t/" 2>/dev/null || true
+  start=$(date +%s.%N)
+  log=$(cargo +nightly fuzz run -O "$t" "$SCRATCH/$t" -- "${LIMIT[@]}" -print_final_stats=1 2>&1) || {
+    echo "$log" | tail -40
+    echo "fuzz target $t failed" >&2
+    exit 1
+  }
+  end=$(date +%s.%N)
+  runs=$(echo "$log" | sed -n 's/^stat::number_of_executed_units: *//p' | tail -1)
+  secs=$(echo "$end - $start" | bc)
+  printf '%-12s %12s %8.0f %10.0f\n' "$t" "$runs" "$secs" "$(echo "$runs / $secs" | bc)"
+done
