@@ -34,6 +34,7 @@ pub mod secrets;
 pub mod sse_client;
 pub mod state;
 pub mod tokens;
+pub mod unique_keys;
 pub mod validate;
 pub mod writer;
 

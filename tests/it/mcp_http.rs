@@ -877,6 +877,59 @@ fn get_stream_resumption_sends_each_event_once() {
     assert!(fresh.next(Duration::from_millis(300)).is_none());
 }
 
+/// A message that gives a key twice in one object means what its parser decides: refused on
+/// every JSON-RPC entry point, in a session or not (found by the `jsonrpc` fuzz target).
+#[test]
+fn messages_with_a_key_given_twice_are_refused() {
+    let f = Fixture::new();
+    let r = f.rpc(&f.read, None, &initialize());
+    let session = r.header("mcp-session-id").unwrap().to_owned();
+    let twice = br#"{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"list_clients","name":"get_config","arguments":{}}}"#;
+    for (path, session) in [
+        ("/mcp", None),
+        ("/mcp", Some(session.as_str())),
+        ("/mcp/message", None),
+    ] {
+        let mut req = f
+            .server
+            .req()
+            .method("POST")
+            .path(path)
+            .bearer(&f.read)
+            .header("Content-Type", "application/json")
+            .header("Accept", "application/json, text/event-stream")
+            .body(twice.to_vec());
+        if let Some(s) = session {
+            req = req
+                .header("Mcp-Session-Id", s)
+                .header("MCP-Protocol-Version", "2025-11-25");
+        }
+        let r = req.send();
+        assert_eq!(
+            (r.status, r.code()),
+            (400, "MALFORMED_JSON_RPC".into()),
+            "{path} {session:?}: {}",
+            r.text()
+        );
+        assert!(r.text().contains("`name` twice"), "{}", r.text());
+    }
+    let r = f
+        .server
+        .req()
+        .method("POST")
+        .path("/mcp/tools/call")
+        .bearer(&f.read)
+        .header("Content-Type", "application/json")
+        .body(br#"{"name":"list_clients","arguments":{},"arguments":{"x":1}}"#.to_vec())
+        .send();
+    assert_eq!(
+        (r.status, r.code()),
+        (400, "MALFORMED_JSON".into()),
+        "{}",
+        r.text()
+    );
+}
+
 /// Over MCP the plan confirmed is the plan applied: `plan_id` from the dry run, a publish in
 /// between, `PLAN_STALE` with the fresh plan; applying that one works, and the audit log names
 /// the token, as the REST API does.

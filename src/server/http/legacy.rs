@@ -173,6 +173,9 @@ pub async fn message(
                 .into_response();
         }
     };
+    if let Some(refused) = super::mcp::refuse_duplicate_keys(&bytes) {
+        return refused;
+    }
     let Some(id) = q.session_id else {
         return super::mcp::call_stateless(&state, &headers, &p, bytes).await;
     };

@@ -173,6 +173,22 @@ impl StreamableMcp {
             return super::error::unauthorized();
         };
         let owner = principal.owner();
+        // A POST's message, read once: checked for keys given twice, then handed on.
+        let (req, message) = if req.method() == Method::POST {
+            let (parts, body) = req.into_parts();
+            let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {
+                return super::too_large(self.body_limit);
+            };
+            if let Some(refused) = refuse_duplicate_keys(&bytes) {
+                return refused;
+            }
+            (
+                Request::from_parts(parts, Body::from(bytes.clone())),
+                Some(bytes),
+            )
+        } else {
+            (req, None)
+        };
         let session = req
             .headers()
             .get("mcp-session-id")
@@ -186,16 +202,7 @@ impl StreamableMcp {
             .get("mcp-protocol-version")
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
-        let (req, initialize) = if req.method() == Method::POST {
-            let (parts, body) = req.into_parts();
-            let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {
-                return super::too_large(self.body_limit);
-            };
-            let initialize = initialize_version(&bytes);
-            (Request::from_parts(parts, Body::from(bytes)), initialize)
-        } else {
-            (req, None)
-        };
+        let initialize = message.as_deref().and_then(initialize_version);
         let primed = header
             .or_else(|| initialize.clone())
             .is_some_and(|v| v.as_str() >= PRIMING_SINCE);
@@ -271,6 +278,20 @@ async fn forward(service: McpService, req: Request) -> Response {
         Ok(res) => res.map(Body::new),
         Err(never) => match never {},
     }
+}
+
+/// `400 MALFORMED_JSON_RPC` for a message that gives a key twice in one object (its meaning
+/// would depend on the parser: see `core::unique_keys`).
+pub fn refuse_duplicate_keys(body: &[u8]) -> Option<Response> {
+    let key = crate::core::unique_keys::duplicate_key(body)?;
+    Some(
+        ApiError::http(
+            Code::MalformedJsonRpc,
+            format!("the message gives the key `{key}` twice in one object"),
+            "send each key once per object",
+        )
+        .into_response(),
+    )
 }
 
 /// The `protocolVersion` an `initialize` request asks for.
@@ -426,6 +447,13 @@ pub async fn tools_call(
 ) -> Result<Json<Value>, ApiError> {
     p.require(Scope::Read)?;
     let bytes = body_bytes(body)?;
+    if let Some(key) = crate::core::unique_keys::duplicate_key(&bytes) {
+        return Err(ApiError::http(
+            Code::MalformedJson,
+            format!("the body gives the key `{key}` twice in one object"),
+            "send each key once per object",
+        ));
+    }
     let params: Value = serde_json::from_slice(&bytes).map_err(|e| {
         ApiError::http(
             Code::MalformedJson,
