@@ -312,13 +312,19 @@ fn bad_artifacts_are_refused_each_with_its_own_code() {
     assert_eq!(home.ok(&["audit", "--verify"])["ok"], true);
 }
 
-#[test]
-fn audit_verify_catches_a_flipped_byte() {
+/// A home with keys, a published and deployed release for Cursor, and its audit records.
+fn deployed_home() -> Home {
     let home = Home::new();
     home.ok(&["keys", "init"]);
     home.ok(&["draft", "add", "memory", "--client", "cursor"]);
     home.publish("cursor");
     home.ok(&["deploy", "--client", "cursor", "--yes"]);
+    home
+}
+
+#[test]
+fn audit_verify_catches_a_flipped_byte() {
+    let home = deployed_home();
     let log = home.path("state/audit.jsonl");
     let mut bytes = std::fs::read(&log).unwrap();
     // One byte inside a value of the first record: `"actor":"cli:…"` becomes `"actor":"clj:…"`.
@@ -375,11 +381,7 @@ fn audit_problems(home: &Home, extra: &[&str]) -> Vec<String> {
 
 #[test]
 fn audit_verify_catches_truncation_with_the_head_removed_and_a_rehashed_chain() {
-    let home = Home::new();
-    home.ok(&["keys", "init"]);
-    home.ok(&["draft", "add", "memory", "--client", "cursor"]);
-    home.publish("cursor");
-    home.ok(&["deploy", "--client", "cursor", "--yes"]);
+    let home = deployed_home();
     let log = home.path("state/audit.jsonl");
     let head = home.path("state/audit.head");
     let original = std::fs::read_to_string(&log).unwrap();
