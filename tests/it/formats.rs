@@ -1037,3 +1037,21 @@ golden_tests! {
     kiro => "kiro",
     lm_studio => "lm-studio",
 }
+
+#[test]
+fn yaml_keys_keep_their_spelling_when_the_file_is_reserialised() {
+    // Flow style cannot be edited line by line, so the whole file is written again: keys that
+    // YAML would read as a boolean, a number or null stay the strings the file had.
+    let client = client_def("goose");
+    let before = "TRUE: a\n1: b\n~: c\nextensions: {old: {cmd: x, name: old}}\n";
+    let mut doc = document::open(&client, before, Path::new("/x")).unwrap();
+    doc.set_entry("new", &serde_json::json!({"command": "y"}))
+        .unwrap();
+    let text = doc.text();
+    let read: serde_json::Value = serde_yaml_ng::from_str(&text).unwrap();
+    assert_eq!(read["TRUE"], "a", "{text}");
+    assert_eq!(read["1"], "b", "{text}");
+    assert_eq!(read["~"], "c", "{text}");
+    assert_eq!(read["extensions"]["old"]["cmd"], "x", "{text}");
+    assert_eq!(doc.notes().len(), 1, "{:?}", doc.notes());
+}

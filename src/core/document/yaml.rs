@@ -22,8 +22,10 @@ fn parse_json(text: &str) -> Result<Value, String> {
     if text.trim().is_empty() {
         return Ok(Value::Object(serde_json::Map::new()));
     }
-    let yaml: serde_yaml_ng::Value = serde_yaml_ng::from_str(text).map_err(|e| e.to_string())?;
-    let json = serde_json::to_value(yaml).map_err(|e| e.to_string())?;
+    // Straight into JSON values, not through `serde_yaml_ng::Value`: a key is then the string
+    // the file spells (`TRUE`, `1`, `~`), where the YAML value would resolve it to a boolean,
+    // a number or null and the JSON conversion would rename or refuse it.
+    let json: Value = serde_yaml_ng::from_str(text).map_err(|e| e.to_string())?;
     match json {
         Value::Null => Ok(Value::Object(serde_json::Map::new())),
         Value::Object(_) => Ok(json),
@@ -313,8 +315,7 @@ impl YamlDocument {
 }
 
 fn parse_yaml_value(text: &str) -> Option<Value> {
-    let yaml: serde_yaml_ng::Value = serde_yaml_ng::from_str(text).ok()?;
-    serde_json::to_value(yaml).ok()
+    serde_yaml_ng::from_str(text).ok()
 }
 
 impl ConfigDocument for YamlDocument {
