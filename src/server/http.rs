@@ -56,9 +56,21 @@ use rmcp::transport::streamable_http_server::session::local::LocalSessionManager
 
 pub use listener::launch_with_listener;
 
-/// Everything a handler can reach. Cheap to clone.
+/// Everything a handler can reach: one shared [`Shared`], so that the clone every layer and
+/// handler takes is a reference count (cloning the fields themselves showed in profiles).
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// What [`AppState`] shares.
+pub struct Shared {
     /// The core (reopened when the catalog or client registry changes on disk).
     pub core: Arc<SharedCore>,
     /// Changes in the state directory, by any process.
@@ -137,7 +149,7 @@ impl AppState {
         let mcp_stateless =
             mcp::stateless_service(&core, &watcher, &activity, &config, &policy, &shutdown);
         let readiness = Arc::new(readiness::Readiness::new(core.get().home().to_path_buf()));
-        Self {
+        Self(Arc::new(Shared {
             core,
             watcher,
             mcp_stateless,
@@ -154,7 +166,7 @@ impl AppState {
             metrics: Arc::new(Metrics::default()),
             shutdown,
             readiness,
-        }
+        }))
     }
 
     /// Open MCP sessions: Streamable HTTP and HTTP+SSE.

@@ -22,7 +22,6 @@ use rmcp::transport::streamable_http_server::session::SessionManager as _;
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 use serde_json::{Value, json};
-use tower::ServiceExt as _;
 
 use super::AppState;
 use super::auth::{OriginPolicy, Principal};
@@ -84,13 +83,13 @@ pub fn streamable_service(state: &AppState) -> StreamableMcp {
             config,
         )
     };
-    StreamableMcp {
+    StreamableMcp(Arc::new(Services {
         priming: service(config.clone(), primed),
         plain: service(config.with_sse_retry(None), plain),
         stores: state.mcp_sessions.clone(),
         owners: state.mcp_owners.clone(),
         body_limit: state.config.limits.body_bytes,
-    }
+    }))
 }
 
 /// The two session stores of `/mcp`: the priming one, and one whose request streams start
@@ -132,7 +131,10 @@ const PRIMING_SINCE: &str = "2025-11-25";
 /// the `initialize` request's `protocolVersion`, else the `MCP-Protocol-Version` header
 /// (clients before 2025-06-18 send none and get none).
 #[derive(Clone)]
-pub struct StreamableMcp {
+pub struct StreamableMcp(Arc<Services>);
+
+/// What [`StreamableMcp`] shares between requests (a clone per request is a reference count).
+pub struct Services {
     priming: McpService,
     plain: McpService,
     stores: [Arc<LocalSessionManager>; 2],
@@ -154,21 +156,17 @@ impl tower::Service<Request> for StreamableMcp {
     }
 
     fn call(&mut self, req: Request) -> Self::Future {
-        let this = self.clone();
-        Box::pin(async move { Ok(this.route(req).await) })
+        let services = self.0.clone();
+        Box::pin(async move { Ok(services.route(req).await) })
     }
 }
 
-impl StreamableMcp {
-    fn service(&self, primed: bool) -> McpService {
-        if primed {
-            self.priming.clone()
-        } else {
-            self.plain.clone()
-        }
+impl Services {
+    fn service(&self, primed: bool) -> &McpService {
+        if primed { &self.priming } else { &self.plain }
     }
 
-    async fn route(self, req: Request) -> Response {
+    async fn route(&self, req: Request) -> Response {
         let Some(principal) = req.extensions().get::<Principal>().cloned() else {
             return super::error::unauthorized();
         };
@@ -220,7 +218,7 @@ impl StreamableMcp {
             };
             close_sessions(&self.stores, close).await;
         }
-        let res = forward(self.service(primed), req).await;
+        let res = self.service(primed).handle(req).await.map(Body::new);
         if let Some(id) = res
             .headers()
             .get("mcp-session-id")
@@ -234,7 +232,7 @@ impl StreamableMcp {
 
     /// A request in a session: only the credential that opened it may use it; a session keeps
     /// the store (revision) it began in, whatever a later header says.
-    async fn in_session(self, req: Request, id: &str, owner: &str) -> Response {
+    async fn in_session(&self, req: Request, id: &str, owner: &str) -> Response {
         let Some(found) = self.owners.find(id, owner) else {
             return ApiError::http(
                 Code::UnknownSession,
@@ -255,7 +253,7 @@ impl StreamableMcp {
             (true, Some(Some(resume_after))) => Some(resume_after),
             _ => None,
         };
-        let res = forward(self.service(found.primed), req).await;
+        let res = self.service(found.primed).handle(req).await.map(Body::new);
         let res = match renumber_after {
             Some(after) if super::auth::is_stream(&res) => {
                 res.map(|body| super::resume::renumber(body, after, found.delivered.clone()))
@@ -270,13 +268,6 @@ impl StreamableMcp {
         } else {
             res
         }
-    }
-}
-
-async fn forward(service: McpService, req: Request) -> Response {
-    match service.oneshot(req).await {
-        Ok(res) => res.map(Body::new),
-        Err(never) => match never {},
     }
 }
 
@@ -364,10 +355,7 @@ pub async fn call_stateless(
     };
     req.extensions_mut().insert(caller.scope);
     req.extensions_mut().insert(caller.clone());
-    match state.mcp_stateless.clone().oneshot(req).await {
-        Ok(res) => res.map(Body::new),
-        Err(never) => match never {},
-    }
+    state.mcp_stateless.handle(req).await.map(Body::new)
 }
 
 /// Reads a JSON-RPC answer from a JSON body or from the last `data:` of an SSE body.
