@@ -27,10 +27,10 @@ sleep 1
 curl -sf "$URL/health" >/dev/null
 echo "== idle RSS: $(rss) KiB (after start and one /health)"
 
-echo "== tools/call list_available_servers over /mcp, 100 connections (100 sessions), 10 s"
+echo "== tools/call list_available_servers over /mcp, 100 connections (64 sessions, one token's cap), 10 s (bench/http-throughput.sh for the other cases)"
 INIT='{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"wrk","version":"1"}}}'
 SESSIONS=
-for _ in $(seq 100); do
+for _ in $(seq 64); do
   S=$(curl -sf -D - -o /dev/null -X POST "$URL/mcp" -H "Authorization: Bearer $TOKEN" \
     -H 'Content-Type: application/json' -H 'Accept: application/json, text/event-stream' -d "$INIT" \
     | awk -F': ' 'tolower($1)=="mcp-session-id" {print $2}' | tr -d '\r')
