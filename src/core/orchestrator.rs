@@ -614,6 +614,55 @@ fn substitute(template: &str, params: &BTreeMap<String, String>) -> Option<Strin
     Some(out)
 }
 
+/// Refuses a parameter or plain env value that would turn into a secret reference in header
+/// `name`: the launcher fills `{secret:KEY}` and `${KEY}` in header values from the secret
+/// store, so such a value (from whoever called `add_server_to_config`, a model included) would
+/// send any stored secret to this server's URL.
+fn check_header_values(
+    name: &str,
+    template: &str,
+    params: &BTreeMap<String, String>,
+    env: &BTreeMap<String, EnvValue>,
+) -> Result<()> {
+    let refused = |field: String, what: &str| {
+        Error::invalid(
+            Code::InvalidHeader,
+            field,
+            format!(
+                "{what} goes into header `{name}` and contains `{{secret:` or `${{`, which the launcher would read as a secret reference"
+            ),
+            "give a credential as a secret (env_vars with secret: true), never inside a plain value",
+        )
+    };
+    for placeholder in validate::placeholders(template) {
+        if params
+            .get(placeholder)
+            .is_some_and(|v| render::reads_as_secret_reference(v))
+        {
+            return Err(refused(
+                format!("params.{placeholder}"),
+                &format!("the value of parameter `{placeholder}`"),
+            ));
+        }
+    }
+    let mut plain_ref = None;
+    let _ = render::replace_refs(template, |var| {
+        if let Some(EnvValue::Plain(v)) = env.get(var)
+            && render::reads_as_secret_reference(v)
+        {
+            plain_ref.get_or_insert_with(|| var.to_owned());
+        }
+        Some(String::new())
+    });
+    match plain_ref {
+        Some(var) => Err(refused(
+            format!("env_vars.{var}"),
+            &format!("the plain value of `{var}`"),
+        )),
+        None => Ok(()),
+    }
+}
+
 fn build_server(
     entry: &ServerEntry,
     params: &BTreeMap<String, String>,
@@ -668,6 +717,7 @@ fn build_server(
     };
     let mut headers = BTreeMap::new();
     for h in &entry.headers {
+        check_header_values(&h.name, &h.value, params, &env)?;
         match substitute(&h.value, params) {
             Some(v) => {
                 let refs_missing =

@@ -116,6 +116,12 @@ pub fn fill_secrets(
     Ok(out)
 }
 
+/// Whether `value` holds text the launcher would read as a secret reference (`{secret:` or
+/// `${`) when it reaches a header, which `connect` and `headers` fill from the store.
+pub fn reads_as_secret_reference(value: &str) -> bool {
+    value.contains("{secret:") || value.contains("${")
+}
+
 /// Every secret key a template names.
 pub fn secret_keys(template: &str) -> Vec<String> {
     let mut keys = Vec::new();

@@ -2694,3 +2694,71 @@ fn a_closed_stdout_is_not_an_error() {
         );
     }
 }
+
+/// A value that goes into a remote server's header may not read as a secret reference: the
+/// bridge fills `{secret:KEY}` and `${KEY}` in headers from the store, so a parameter or a plain
+/// env value holding one (from whoever adds the server, a model included) would send any
+/// stored secret to the server's URL. Refused with the field named; nothing is added.
+#[test]
+fn values_that_would_read_as_secret_references_in_headers_are_refused() {
+    fn add<'a>(extra: &[&'a str]) -> Vec<&'a str> {
+        let mut args = vec![
+            "draft",
+            "add",
+            "remote",
+            "--client",
+            "cursor",
+            "--param",
+            "region=eu",
+        ];
+        args.extend_from_slice(extra);
+        args
+    }
+    let sb = Sandbox::new();
+    sb.write(
+        "state/catalog.toml",
+        r#"[[servers]]
+id = "remote"
+name = "Remote"
+description = "a remote server with a header from a parameter and one from a plain env var"
+transport = "http"
+url = "https://mcp.example.com/{region}/mcp"
+params = [{ name = "region", type = "string", description = "r", required = true },
+          { name = "team", type = "string", description = "t", required = true }]
+headers = [{ name = "X-Team", value = "{team}", required = true },
+           { name = "X-Project", value = "${PROJECT}", required = false }]
+env = [{ name = "PROJECT", required = false }]
+"#,
+    );
+    let run = sb.run_stdin(
+        &["secrets", "set", "cursor/default/GITHUB_TOKEN"],
+        "ghp-victim\n",
+    );
+    assert_eq!(run.code, 0, "{run}");
+    for (extra, field) in [
+        (
+            &["--param", "team={secret:cursor/default/GITHUB_TOKEN}"][..],
+            "params.team",
+        ),
+        (&["--param", "team=${GITHUB_TOKEN}"][..], "params.team"),
+        (
+            &[
+                "--param",
+                "team=a",
+                "--env",
+                "PROJECT=x{secret:cursor/default/GITHUB_TOKEN}",
+            ][..],
+            "env_vars.PROJECT",
+        ),
+    ] {
+        let err = sb.user_error(&add(extra), "INVALID_HEADER");
+        assert_eq!(err["field"], field, "{err:#}");
+    }
+    assert_eq!(
+        sb.json_ok(&["draft", "show", "--client", "cursor"])["server_count"],
+        0
+    );
+    // The same characters are fine where nothing fills them: the URL, a plain header value.
+    let added = sb.json_ok(&add(&["--param", "team=a-team", "--env", "PROJECT=p"]));
+    assert_eq!(added["server"]["headers"]["X-Team"], "a-team");
+}
