@@ -42,3 +42,11 @@ if ! .tools/schemathesis/bin/python -c 'import importlib.metadata as m, sys; sys
   .tools/schemathesis/bin/pip install --quiet --disable-pip-version-check schemathesis==4.32.5
 fi
 command -v openssl >/dev/null && command -v curl >/dev/null   # TLS test in tests/http.rs
+
+# A real PostgreSQL 15 for the store suite and team mode (tests/it/pg.rs starts a throwaway
+# cluster per test process from Debian's server programs).
+if [ ! -x /usr/lib/postgresql/15/bin/initdb ]; then
+  if [ "$(id -u)" = 0 ]; then SUDO=(); else SUDO=(sudo); fi
+  "${SUDO[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${SUDO[@]}" apt-get install -y -qq --no-install-recommends postgresql-15 >/dev/null
+fi

@@ -33,6 +33,7 @@ pub mod search;
 pub mod secrets;
 pub mod sse_client;
 pub mod state;
+pub mod store;
 pub mod tokens;
 pub mod unique_keys;
 pub mod validate;

@@ -184,7 +184,7 @@ impl Checkpoint {
         (self.seq == seq && self.hash == hash) || (self.prev_seq == seq && self.prev_hash == hash)
     }
 
-    fn sign(&mut self, signer: &Signer) -> Result<()> {
+    pub(crate) fn sign(&mut self, signer: &Signer) -> Result<()> {
         signer.key_id().clone_into(&mut self.key_id);
         self.public_key = keys::encode_public(&signer.verifying_key());
         self.signature = signer.sign(&self.signed_bytes()?);
@@ -266,6 +266,176 @@ fn record_hash(record: &AuditRecord) -> Result<String> {
     Ok(hex::encode(hasher.finalize()))
 }
 
+/// What is wrong with a signed head `head` for a chain ending at `(seq, hash)`, if anything:
+/// the problem's kind and message. `trusted_key` is the audit key's id (`None`: no key, so no
+/// head can be trusted).
+pub(crate) fn signed_head_problem(
+    head: &Checkpoint,
+    trusted_key: Option<&str>,
+    seq: u64,
+    hash: &str,
+) -> Option<(&'static str, String)> {
+    if trusted_key != Some(head.key_id.as_str()) || !head.signature_holds() {
+        Some((
+            "head_forged",
+            "the head's signature is not the audit key's (the head was rewritten)".into(),
+        ))
+    } else if head.admits(seq, hash) {
+        None
+    } else if seq < head.prev_seq.max(head.seq) {
+        Some((
+            "truncated",
+            format!(
+                "the log ends at record {seq} but its signed head says {} (records were removed from the end)",
+                head.seq
+            ),
+        ))
+    } else if seq > head.seq {
+        Some((
+            "head_behind",
+            format!(
+                "the log goes on to record {seq} past its signed head at {} (records were added without the key, or an older head was put back)",
+                head.seq
+            ),
+        ))
+    } else {
+        Some((
+            "head_mismatch",
+            format!("record {seq} is not the one the signed head names (the chain was rewritten)"),
+        ))
+    }
+}
+
+/// Chains `events` after the record `(seq, prev_hash)`: each gets the next sequence number,
+/// the hash of the one before and its own hash.
+pub(crate) fn chain(
+    events: Vec<(AuditEvent, DateTime<Utc>)>,
+    mut seq: u64,
+    mut prev_hash: String,
+) -> Result<Vec<AuditRecord>> {
+    let mut records = Vec::with_capacity(events.len());
+    for (event, now) in events {
+        seq += 1;
+        let mut record = AuditRecord {
+            seq,
+            ts: now,
+            event,
+            prev_hash: std::mem::take(&mut prev_hash),
+            hash: String::new(),
+        };
+        record.hash = record_hash(&record)?;
+        prev_hash.clone_from(&record.hash);
+        records.push(record);
+    }
+    Ok(records)
+}
+
+/// A walk over a chain's records in order, collecting what does not hold: a record that does
+/// not match its hash, or does not follow the one before. Both stores verify with it.
+#[derive(Debug)]
+pub(crate) struct ChainWalk {
+    /// Everything found so far.
+    pub problems: Vec<Problem>,
+    /// Records read.
+    pub records: usize,
+    /// The last record's hash ([`GENESIS`] before the first).
+    pub tip_hash: String,
+    next_seq: u64,
+}
+
+impl Default for ChainWalk {
+    fn default() -> Self {
+        Self {
+            problems: Vec::new(),
+            records: 0,
+            tip_hash: GENESIS.to_owned(),
+            next_seq: 1,
+        }
+    }
+}
+
+impl ChainWalk {
+    /// Takes the record at position `line` (1-based), or the reason it could not be read.
+    pub fn step(
+        &mut self,
+        line: usize,
+        record: std::result::Result<AuditRecord, String>,
+    ) -> Result<()> {
+        let record = match record {
+            Ok(r) => r,
+            Err(message) => {
+                self.problems.push(Problem {
+                    line,
+                    kind: "unparseable",
+                    message,
+                });
+                return Ok(());
+            }
+        };
+        self.records += 1;
+        if record_hash(&record)? != record.hash {
+            self.problems.push(Problem {
+                line,
+                kind: "edited",
+                message: format!("record {} does not match its hash", record.seq),
+            });
+        }
+        if record.prev_hash != self.tip_hash || record.seq != self.next_seq {
+            self.problems.push(Problem {
+                line,
+                kind: "removed_or_reordered",
+                message: format!(
+                    "record {} does not follow record {} (a record was removed, inserted or moved)",
+                    record.seq,
+                    self.next_seq - 1
+                ),
+            });
+        }
+        self.tip_hash = record.hash;
+        self.next_seq = record.seq + 1;
+        Ok(())
+    }
+
+    /// The last record's sequence number (0 before the first).
+    pub fn tip_seq(&self) -> u64 {
+        self.next_seq - 1
+    }
+
+    /// Adds a problem of the head (at position `line`), if there is one.
+    pub fn head(&mut self, line: usize, problem: Option<(&'static str, String)>) {
+        if let Some((kind, message)) = problem {
+            self.problems.push(Problem {
+                line,
+                kind,
+                message,
+            });
+        }
+    }
+
+    /// The report.
+    pub fn report(self) -> VerifyReport {
+        VerifyReport {
+            ok: self.problems.is_empty(),
+            records: self.records,
+            problems: self.problems,
+        }
+    }
+}
+
+/// The problem a verification finds when `exported` (a head exported earlier) is no longer in
+/// the chain: `held` says whether the chain still has its record with its hash.
+pub(crate) fn export_problem(exported: &Checkpoint, held: bool) -> Option<Problem> {
+    (!exported.signature_holds() || !held).then(|| Problem {
+        line: 0,
+        kind: "export_mismatch",
+        message: format!(
+            "the log no longer holds the exported head (record {} with hash {}): it was rewritten or cut",
+            exported.seq,
+            exported.hash.get(..12).unwrap_or(&exported.hash)
+        ),
+    })
+}
+
 impl AuditLog {
     /// The log at `path`, with its head file and key beside it and its lock at `lock`.
     pub fn new(path: PathBuf, lock: PathBuf) -> Self {
@@ -322,40 +492,10 @@ impl AuditLog {
             },
             HeadFile::Signed(head) => {
                 let trusted = match key {
-                    Ok(Some(signer)) => signer.key_id() == head.key_id,
-                    _ => false,
+                    Ok(Some(signer)) => Some(signer.key_id().to_owned()),
+                    _ => None,
                 };
-                if !trusted || !head.signature_holds() {
-                    Some((
-                        "head_forged",
-                        "the head's signature is not the audit key's (the head was rewritten)".into(),
-                    ))
-                } else if head.admits(seq, hash) {
-                    None
-                } else if seq < head.prev_seq.max(head.seq) {
-                    Some((
-                        "truncated",
-                        format!(
-                            "the log ends at record {seq} but its signed head says {} (records were removed from the end)",
-                            head.seq
-                        ),
-                    ))
-                } else if seq > head.seq {
-                    Some((
-                        "head_behind",
-                        format!(
-                            "the log goes on to record {seq} past its signed head at {} (records were added without the key, or an older head was put back)",
-                            head.seq
-                        ),
-                    ))
-                } else {
-                    Some((
-                        "head_mismatch",
-                        format!(
-                            "record {seq} is not the one the signed head names (the chain was rewritten)"
-                        ),
-                    ))
-                }
+                signed_head_problem(&head, trusted.as_deref(), seq, hash)
             }
         }
     }
@@ -488,28 +628,16 @@ impl AuditLog {
     /// Appends events in order, each chained to the one before, with one write and one fsync.
     pub fn append_all(&self, events: Vec<(AuditEvent, DateTime<Utc>)>) -> Result<Vec<AuditRecord>> {
         let _lock = LockGuard::acquire(&self.lock)?;
-        let (mut seq, mut prev_hash) = self.tip(true)?;
+        let (seq, prev_hash) = self.tip(true)?;
         if let Some((_, problem)) = self.head_problem(seq, &prev_hash) {
             return Err(self.corrupt(&problem));
         }
-        let (start_seq, start_hash) = (seq, prev_hash.clone());
-        let mut records = Vec::with_capacity(events.len());
+        let records = chain(events, seq, prev_hash.clone())?;
         let mut lines = Vec::new();
-        for (event, now) in events {
-            seq += 1;
-            let mut record = AuditRecord {
-                seq,
-                ts: now,
-                event,
-                prev_hash: std::mem::take(&mut prev_hash),
-                hash: String::new(),
-            };
-            record.hash = record_hash(&record)?;
-            serde_json::to_writer(&mut lines, &record)
+        for record in &records {
+            serde_json::to_writer(&mut lines, record)
                 .map_err(|e| Error::Internal(e.to_string()))?;
             lines.push(b'\n');
-            prev_hash.clone_from(&record.hash);
-            records.push(record);
         }
         let Some(last) = records.last() else {
             return Ok(records);
@@ -522,8 +650,8 @@ impl AuditLog {
         let mut head = Checkpoint {
             seq: last.seq,
             hash: last.hash.clone(),
-            prev_seq: start_seq,
-            prev_hash: start_hash,
+            prev_seq: seq,
+            prev_hash,
             ts: last.ts,
             key_id: String::new(),
             public_key: String::new(),
@@ -589,16 +717,8 @@ impl AuditLog {
                 .into_iter()
                 .find(|r| r.seq == head.seq)
                 .is_some_and(|r| r.hash == head.hash);
-            if !head.signature_holds() || !held {
-                report.problems.push(Problem {
-                    line: 0,
-                    kind: "export_mismatch",
-                    message: format!(
-                        "the log no longer holds the exported head (record {} with hash {}): it was rewritten or cut",
-                        head.seq,
-                        head.hash.get(..12).unwrap_or(&head.hash)
-                    ),
-                });
+            if let Some(problem) = export_problem(head, held) {
+                report.problems.push(problem);
                 report.ok = false;
             }
         }
@@ -607,53 +727,13 @@ impl AuditLog {
 
     fn verify_chain(&self) -> Result<VerifyReport> {
         let lines = self.lines()?;
-        let mut problems = Vec::new();
-        let mut prev_hash = GENESIS.to_owned();
-        let mut expected_seq = 1;
-        let mut records = 0;
+        let mut walk = ChainWalk::default();
         for (i, line) in lines.iter().enumerate() {
-            let n = i + 1;
-            let record: AuditRecord = match serde_json::from_str(line) {
-                Ok(r) => r,
-                Err(e) => {
-                    problems.push(Problem {
-                        line: n,
-                        kind: "unparseable",
-                        message: e.to_string(),
-                    });
-                    continue;
-                }
-            };
-            records += 1;
-            if record_hash(&record)? != record.hash {
-                problems.push(Problem {
-                    line: n,
-                    kind: "edited",
-                    message: format!("record {} does not match its hash", record.seq),
-                });
-            }
-            if record.prev_hash != prev_hash || record.seq != expected_seq {
-                problems.push(Problem {
-                    line: n,
-                    kind: "removed_or_reordered",
-                    message: format!("record {} does not follow record {} (a record was removed, inserted or moved)", record.seq, expected_seq - 1),
-                });
-            }
-            prev_hash.clone_from(&record.hash);
-            expected_seq = record.seq + 1;
+            walk.step(i + 1, serde_json::from_str(line).map_err(|e| e.to_string()))?;
         }
-        if let Some((kind, message)) = self.head_problem(expected_seq - 1, &prev_hash) {
-            problems.push(Problem {
-                line: lines.len(),
-                kind,
-                message,
-            });
-        }
-        Ok(VerifyReport {
-            ok: problems.is_empty(),
-            records,
-            problems,
-        })
+        let problem = self.head_problem(walk.tip_seq(), &walk.tip_hash);
+        walk.head(lines.len(), problem);
+        Ok(walk.report())
     }
 }
 

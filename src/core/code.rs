@@ -161,6 +161,7 @@ codes! {
     InvalidId => "INVALID_ID", Invalid, "a client or profile id with characters that are not allowed";
     UnresolvedPlaceholder => "UNRESOLVED_PLACEHOLDER", Invalid, "a `{placeholder}` with no value";
     InvalidTransport => "INVALID_TRANSPORT", Invalid, "a transport that is not stdio, http or sse";
+    InvalidStore => "INVALID_STORE", Invalid, "a store that is neither `files` nor a PostgreSQL URL that parses";
     MissingCommand => "MISSING_COMMAND", Invalid, "a stdio server without a command";
     MissingUrl => "MISSING_URL", Invalid, "a remote server without a URL";
     InvalidHeader => "INVALID_HEADER", Invalid, "a header that is not `Name: value`";
@@ -204,6 +205,7 @@ codes! {
     McpFailed => "MCP_FAILED", Upstream, "HTTP: the MCP handler gave no JSON-RPC answer";
     TooManyStreams => "TOO_MANY_STREAMS", Unavailable, "HTTP: the server holds its maximum of event streams";
     TooManySessions => "TOO_MANY_SESSIONS", Unavailable, "HTTP: the server holds its maximum of MCP sessions";
+    DbUnavailable => "DB_UNAVAILABLE", Unavailable, "the PostgreSQL store cannot be reached, or failed the query (team mode)";
     IoError => "IO_ERROR", Internal, "reading or writing a file failed";
     InternalError => "INTERNAL_ERROR", Internal, "a bug, or mcp-orch's own state is broken";
 }

@@ -32,6 +32,7 @@ use crate::core::render::{self, RenderOptions, SecretDelivery, SecretStyle, Self
 use crate::core::search::SearchIndex;
 use crate::core::secrets::{self, SecretStore};
 use crate::core::state::StateDir;
+use crate::core::store::Ledger;
 use crate::core::validate::{self, Diagnostic};
 use crate::core::writer;
 
@@ -159,6 +160,8 @@ pub struct Orchestrator {
     id: u64,
     /// Concurrent applies of this process to one file become one write.
     applies: writer::FileQueues<deploy::Job, Result<DeployReport>>,
+    /// The audit chain (the state directory's log, or a shared store's).
+    ledger: Arc<dyn Ledger>,
     /// Concurrent audit records of this process become one append.
     audit_appends: Batcher<(AuditEvent, DateTime<Utc>), Result<AuditRecord>>,
 }
@@ -336,6 +339,10 @@ impl Orchestrator {
         let mut catalog = Catalog::load(&state.join("catalog.toml"))?;
         let registry = RegistryLoad::merge(&state, &mut catalog);
         let locks = state.locks();
+        let ledger = Arc::new(AuditLog::new(
+            state.join("audit.jsonl"),
+            locks.join("audit.lock"),
+        ));
         let orch = Self {
             drafts: DraftStore::new(state.join("drafts"), locks.clone()),
             profiles: ProfileStore::new(state.join("profiles.json"), locks.join("profiles.lock")),
@@ -350,6 +357,7 @@ impl Orchestrator {
             registry,
             id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             applies: writer::FileQueues::default(),
+            ledger,
             audit_appends: Batcher::default(),
         };
         // What a killed process left half done is finished before anything else happens; a

@@ -138,7 +138,7 @@ impl AppState {
         });
         let per_minute = config.rate_limit.auth_failures_per_minute.max(1);
         let auth_failures = Arc::new(RateLimiter::new(
-            Duration::from_secs(60) / per_minute,
+            Duration::from_mins(1) / per_minute,
             per_minute,
         ));
         let mut origins = config.cors.origins.clone();
@@ -403,7 +403,7 @@ fn cors_layer(config: &ServerConfig) -> Option<CorsLayer> {
                 header::RETRY_AFTER,
                 header::WWW_AUTHENTICATE,
             ])
-            .max_age(Duration::from_secs(600)),
+            .max_age(Duration::from_mins(10)),
     )
 }
 

@@ -337,7 +337,7 @@ async fn progress(
 }
 
 /// How long the user has to answer a deploy confirmation.
-const CONFIRM_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(300);
+const CONFIRM_TIMEOUT: std::time::Duration = std::time::Duration::from_mins(5);
 
 /// The tools that change client files and so need confirmation.
 const CONFIRMED_TOOLS: &[&str] = &[

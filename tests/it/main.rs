@@ -8,6 +8,7 @@
 mod common;
 mod fake_registry;
 mod http_support;
+mod pg;
 
 mod attack;
 mod cli;
@@ -24,6 +25,7 @@ mod publish;
 mod real_clients;
 mod registry;
 mod schemathesis;
+mod store;
 
 /// TUI tests through the public API: whole-screen snapshots of every screen at 80x24 and
 /// 160x48 (ratatui `TestBackend` + insta), a runtime smoke test, and an end-to-end test that

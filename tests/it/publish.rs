@@ -54,7 +54,7 @@ impl World {
             .env("PATH", "/usr/bin:/bin")
             .env("NO_COLOR", "1")
             .args(args)
-            .timeout(Duration::from_secs(60))
+            .timeout(Duration::from_mins(1))
             .output()
             .unwrap();
         Run {

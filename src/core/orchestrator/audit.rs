@@ -1,7 +1,7 @@
 //! The audit log (façade part): reading and checking it, recording what every operation did,
 //! and the actor names the faces record.
 
-use super::{AuditEvent, AuditLog, AuditRecord, Orchestrator, PathBuf, Result};
+use super::{AuditEvent, AuditRecord, Ledger, Orchestrator, PathBuf, Result};
 
 impl Orchestrator {
     /// The audit records `filter` selects, oldest first.
@@ -23,17 +23,14 @@ impl Orchestrator {
         self.audit_log().export_head()
     }
 
-    /// The audit log's file (for tailing it).
+    /// The audit log's file in the state directory (for tailing it).
     pub fn audit_path(&self) -> PathBuf {
-        self.audit_log().path().clone()
+        self.state.join("audit.jsonl")
     }
 
-    /// The audit log.
-    pub(crate) fn audit_log(&self) -> AuditLog {
-        AuditLog::new(
-            self.state.join("audit.jsonl"),
-            self.state.locks().join("audit.lock"),
-        )
+    /// The audit chain.
+    pub(crate) fn audit_log(&self) -> &dyn Ledger {
+        &*self.ledger
     }
 
     /// Appends an event to the audit log.

@@ -701,7 +701,7 @@ const TOOLS: [&str; 4] = ["node", "npx", "uvx", "docker"];
 const PROBE_PARALLELISM: usize = 4;
 
 /// How long a client's own list command may take (some start every server).
-const CLIENT_LIST_TIMEOUT: Duration = Duration::from_secs(60);
+const CLIENT_LIST_TIMEOUT: Duration = Duration::from_mins(1);
 
 /// A probe that reports an entry mcp-orch could not read, without running anything.
 fn unreadable_entry(name: &str, reason: &str) -> ProbeSpec {

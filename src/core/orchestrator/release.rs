@@ -386,6 +386,6 @@ mod tests {
         assert_eq!(last.event.action, "publish");
         assert_eq!(last.event.error_code.as_deref(), Some("KEY_NOT_FOUND"));
         assert_eq!(last.event.client_id.as_deref(), Some("cursor"));
-        assert!(orch.audit_log().verify().unwrap().ok);
+        assert!(orch.audit_log().verify_with(None).unwrap().ok);
     }
 }

@@ -266,7 +266,7 @@ mod tests {
             max,
             per_peer,
             first_request: Duration::from_millis(0),
-            idle: Duration::from_secs(60),
+            idle: Duration::from_mins(1),
         }
     }
 

@@ -101,7 +101,7 @@ pub fn session_stores(config: &ServerConfig) -> [Arc<LocalSessionManager>; 2] {
     let store = |priming: bool| {
         let mut sessions = LocalSessionManager::default();
         sessions.session_config.keep_alive =
-            Some(config.session_limits().idle + std::time::Duration::from_secs(60));
+            Some(config.session_limits().idle + std::time::Duration::from_mins(1));
         if !priming {
             sessions.session_config.sse_retry = None;
         }

@@ -193,7 +193,7 @@ mod tests {
 
     #[test]
     fn a_session_answers_only_its_owner() {
-        let o = owners(10, 10, Duration::from_secs(60));
+        let o = owners(10, 10, Duration::from_mins(1));
         o.insert(
             "s1".into(),
             "token:a".into(),
@@ -207,7 +207,7 @@ mod tests {
 
     #[test]
     fn a_credential_at_its_share_gives_up_its_least_recently_used_session() {
-        let o = owners(3, 2, Duration::from_secs(60));
+        let o = owners(3, 2, Duration::from_mins(1));
         o.insert(
             "s1".into(),
             "token:a".into(),

@@ -26,7 +26,7 @@ pub const LAUNCHER_PLACEHOLDER: &str = "/usr/local/bin/mcp-orch";
 pub const REDACTED: &str = "********";
 
 /// Every process gets at most this long; a hang fails the test instead of blocking the suite.
-const TIMEOUT: Duration = Duration::from_secs(60);
+const TIMEOUT: Duration = Duration::from_mins(1);
 
 /// Commands the catalog entries use, created as no-op executables so validation finds them
 /// regardless of what the machine running the tests has installed.

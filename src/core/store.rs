@@ -1,0 +1,126 @@
+//! Where shared state lives: the local state directory (the default), or a PostgreSQL
+//! database that any number of `serve --http` replicas share (team mode, docs/TEAM.md). Each
+//! kind of state is a trait here with one implementation per store, and one suite of tests
+//! (`tests/it/store.rs`) holds both to the same behaviour.
+
+pub mod postgres;
+
+use chrono::{DateTime, Utc};
+
+use crate::core::audit::{AuditEvent, AuditLog, AuditRecord, Checkpoint, Filter, VerifyReport};
+use crate::core::code::Code;
+use crate::core::error::{Error, Result};
+
+/// The audit chain: append-only records, each carrying the hash of the one before, under a
+/// head signed with the audit key. Appends from any number of processes (or replicas) make
+/// one chain; `verify_with` finds any edited, removed, reordered or appended record, a
+/// rewritten chain and a missing or older head.
+pub trait Ledger: Send + Sync + std::fmt::Debug {
+    /// Refuses (`AUDIT_CORRUPT`) when a record could not be appended, so an operation that
+    /// would fail to audit itself is refused before it acts.
+    ///
+    /// # Errors
+    /// `AUDIT_CORRUPT`, or the store's own failure.
+    fn check_appendable(&self) -> Result<()>;
+
+    /// Appends events in order, each chained to the one before, in one write.
+    ///
+    /// # Errors
+    /// `AUDIT_CORRUPT`, or the store's own failure; nothing is appended then.
+    fn append_all(&self, events: Vec<(AuditEvent, DateTime<Utc>)>) -> Result<Vec<AuditRecord>>;
+
+    /// Records matching `filter`, oldest first.
+    ///
+    /// # Errors
+    /// The store's own failure.
+    fn read(&self, filter: &Filter) -> Result<Vec<AuditRecord>>;
+
+    /// Checks every record, the links, the signed head and, when given, that the chain still
+    /// holds `exported` (a head exported earlier and kept elsewhere).
+    ///
+    /// # Errors
+    /// The store's own failure (what is wrong with the chain is in the report).
+    fn verify_with(&self, exported: Option<&Checkpoint>) -> Result<VerifyReport>;
+
+    /// The current signed head, for keeping elsewhere.
+    ///
+    /// # Errors
+    /// `AUDIT_CORRUPT` when the chain has no valid signed head.
+    fn export_head(&self) -> Result<Checkpoint>;
+}
+
+impl Ledger for AuditLog {
+    fn check_appendable(&self) -> Result<()> {
+        AuditLog::check_appendable(self)
+    }
+
+    fn append_all(&self, events: Vec<(AuditEvent, DateTime<Utc>)>) -> Result<Vec<AuditRecord>> {
+        AuditLog::append_all(self, events)
+    }
+
+    fn read(&self, filter: &Filter) -> Result<Vec<AuditRecord>> {
+        AuditLog::read(self, filter)
+    }
+
+    fn verify_with(&self, exported: Option<&Checkpoint>) -> Result<VerifyReport> {
+        AuditLog::verify_with(self, exported)
+    }
+
+    fn export_head(&self) -> Result<Checkpoint> {
+        AuditLog::export_head(self)
+    }
+}
+
+/// Which store, as the user names it (`--store`, `store` in the server's config file,
+/// `MCP_ORCH_STORE`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreUrl {
+    /// The local state directory.
+    Files,
+    /// A PostgreSQL database (`postgres://` or `postgresql://` URL).
+    Postgres(String),
+}
+
+impl StoreUrl {
+    /// Reads a store as typed: `files` (or nothing) for the state directory, or a PostgreSQL
+    /// URL.
+    ///
+    /// # Errors
+    /// `INVALID_STORE` naming `store`.
+    pub fn parse(text: &str) -> Result<Self> {
+        let text = text.trim();
+        if text.is_empty() || text == "files" {
+            return Ok(Self::Files);
+        }
+        if text.starts_with("postgres://") || text.starts_with("postgresql://") {
+            return Ok(Self::Postgres(text.to_owned()));
+        }
+        Err(Error::invalid(
+            Code::InvalidStore,
+            "store",
+            format!(
+                "unknown store `{}`",
+                crate::core::error::echo(&postgres::redacted(text))
+            ),
+            "give `files` (the state directory) or a PostgreSQL URL such as postgres://orch@db.internal/orch",
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stores_are_read_as_typed() {
+        assert_eq!(StoreUrl::parse("").unwrap(), StoreUrl::Files);
+        assert_eq!(StoreUrl::parse(" files ").unwrap(), StoreUrl::Files);
+        assert_eq!(
+            StoreUrl::parse("postgresql://u@h/db").unwrap(),
+            StoreUrl::Postgres("postgresql://u@h/db".into())
+        );
+        let e = StoreUrl::parse("mysql://root:hunter2@h/db").unwrap_err();
+        assert_eq!(e.code(), "INVALID_STORE");
+        assert!(!e.to_string().contains("hunter2"), "{e}");
+    }
+}

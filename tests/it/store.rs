@@ -1,0 +1,359 @@
+//! One suite of store behaviour, run against both stores: the state directory's files and a
+//! real PostgreSQL (team mode). Each test opens several handles on one store, as several
+//! processes or replicas would, and tampers with the store the way someone with write access
+//! to it could (editing the files; SQL as the database owner, past the append-only trigger).
+
+use std::fmt::Write as _;
+use std::sync::Arc;
+
+use chrono::{Duration, Utc};
+use ed25519_dalek::SigningKey;
+use mcp_orch::core::audit::{AuditEvent, AuditLog, AuditRecord, Checkpoint, Filter, GENESIS};
+use mcp_orch::core::keys::Signer;
+use mcp_orch::core::store::Ledger;
+use mcp_orch::core::store::postgres::{PgLedger, PgStore};
+use sha2::{Digest, Sha256};
+
+use crate::pg::TestPg;
+
+/// One store, whichever kind.
+trait Harness {
+    /// A new handle on the store (another process, another replica).
+    fn ledger(&self) -> Arc<dyn Ledger>;
+    /// Removes every record after `keep`, and the signed head with them.
+    fn cut_and_drop_head(&self, keep: u64);
+    /// Replaces the records with `records`, leaving the head as it is.
+    fn replace_records(&self, records: &[AuditRecord]);
+    /// Puts `head` back as the signed head.
+    fn put_head(&self, head: &Checkpoint);
+}
+
+struct Files {
+    dir: tempfile::TempDir,
+}
+
+impl Files {
+    fn new() -> Self {
+        Self {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn log(&self) -> AuditLog {
+        AuditLog::new(
+            self.dir.path().join("audit.jsonl"),
+            self.dir.path().join("locks/audit.lock"),
+        )
+    }
+}
+
+impl Harness for Files {
+    fn ledger(&self) -> Arc<dyn Ledger> {
+        Arc::new(self.log())
+    }
+
+    fn cut_and_drop_head(&self, keep: u64) {
+        let path = self.dir.path().join("audit.jsonl");
+        let text = std::fs::read_to_string(&path).unwrap();
+        let mut kept = String::new();
+        for line in text.lines().take(usize::try_from(keep).unwrap()) {
+            kept.push_str(line);
+            kept.push('\n');
+        }
+        std::fs::write(&path, kept).unwrap();
+        std::fs::remove_file(self.dir.path().join("audit.head")).unwrap();
+    }
+
+    fn replace_records(&self, records: &[AuditRecord]) {
+        let mut text = String::new();
+        for record in records {
+            text.push_str(&serde_json::to_string(record).unwrap());
+            text.push('\n');
+        }
+        std::fs::write(self.dir.path().join("audit.jsonl"), text).unwrap();
+    }
+
+    fn put_head(&self, head: &Checkpoint) {
+        std::fs::write(
+            self.dir.path().join("audit.head"),
+            serde_json::to_vec(head).unwrap(),
+        )
+        .unwrap();
+    }
+}
+
+struct Postgres {
+    pg: TestPg,
+    url: String,
+    seed: [u8; 32],
+}
+
+impl Postgres {
+    fn new() -> Self {
+        let pg = TestPg::start();
+        let url = pg.database("orch");
+        Self {
+            pg,
+            url,
+            seed: SigningKey::generate(&mut rand_core::OsRng).to_bytes(),
+        }
+    }
+
+    /// SQL as the owner, with the append-only trigger out of the way.
+    fn owner_sql(&self, sql: &str) {
+        self.pg.sql(
+            "orch",
+            &format!("BEGIN; ALTER TABLE audit DISABLE TRIGGER USER; {sql}; ALTER TABLE audit ENABLE TRIGGER USER; COMMIT"),
+        );
+    }
+}
+
+fn quote(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}
+
+impl Harness for Postgres {
+    fn ledger(&self) -> Arc<dyn Ledger> {
+        let store = PgStore::connect(&self.url).unwrap();
+        Arc::new(PgLedger::new(
+            store,
+            Signer::from_key(SigningKey::from_bytes(&self.seed)),
+        ))
+    }
+
+    fn cut_and_drop_head(&self, keep: u64) {
+        self.owner_sql(&format!(
+            "DELETE FROM events WHERE id > {keep}; DELETE FROM audit WHERE seq > {keep}; UPDATE chain_head SET checkpoint = NULL"
+        ));
+    }
+
+    fn replace_records(&self, records: &[AuditRecord]) {
+        let mut sql = String::from("DELETE FROM events; DELETE FROM audit");
+        for r in records {
+            write!(
+                sql,
+                "; INSERT INTO audit (seq, prev_hash, hash, at, action, actor, record) VALUES ({}, {}, {}, now(), {}, {}, {})",
+                r.seq,
+                quote(&r.prev_hash),
+                quote(&r.hash),
+                quote(&r.event.action),
+                quote(&r.event.actor),
+                quote(&serde_json::to_string(r).unwrap()),
+            )
+            .unwrap();
+        }
+        self.owner_sql(&sql);
+    }
+
+    fn put_head(&self, head: &Checkpoint) {
+        self.owner_sql(&format!(
+            "UPDATE chain_head SET checkpoint = {}::jsonb",
+            quote(&serde_json::to_string(head).unwrap())
+        ));
+    }
+}
+
+fn event(action: &str, client: &str) -> AuditEvent {
+    AuditEvent::ok(action, "cli:test").target(client, "default")
+}
+
+fn append(ledger: &dyn Ledger, events: &[(&str, &str)]) -> Vec<AuditRecord> {
+    ledger
+        .append_all(
+            events
+                .iter()
+                .map(|(action, client)| (event(action, client), Utc::now()))
+                .collect(),
+        )
+        .unwrap()
+}
+
+/// The hash a forger would compute: what the store computes, without the audit key.
+fn rehash(records: &mut [AuditRecord]) {
+    let mut prev = GENESIS.to_owned();
+    for r in records {
+        r.prev_hash.clone_from(&prev);
+        let mut value = serde_json::to_value(&*r).unwrap();
+        value.as_object_mut().unwrap().remove("hash");
+        let mut hasher = Sha256::new();
+        hasher.update(r.prev_hash.as_bytes());
+        hasher.update(serde_json_canonicalizer::to_vec(&value).unwrap());
+        r.hash = hex::encode(hasher.finalize());
+        prev.clone_from(&r.hash);
+    }
+}
+
+fn problem_kinds(ledger: &dyn Ledger, exported: Option<&Checkpoint>) -> Vec<&'static str> {
+    let report = ledger.verify_with(exported).unwrap();
+    assert_eq!(report.ok, report.problems.is_empty());
+    report.problems.iter().map(|p| p.kind).collect()
+}
+
+fn appends_chain_and_filters(store: &impl Harness) {
+    let ledger = store.ledger();
+    let first = append(&*ledger, &[("publish", "cursor")]);
+    let more = append(&*ledger, &[("deploy", "cursor"), ("deploy", "vscode")]);
+    assert_eq!(first[0].seq, 1);
+    assert_eq!(first[0].prev_hash, GENESIS);
+    assert_eq!(more.iter().map(|r| r.seq).collect::<Vec<_>>(), [2, 3]);
+    assert_eq!(more[0].prev_hash, first[0].hash);
+    assert_eq!(more[1].prev_hash, more[0].hash);
+
+    // Another handle reads what this one wrote, exactly.
+    let other = store.ledger();
+    let all = other.read(&Filter::default()).unwrap();
+    assert_eq!(all, [first, more.clone()].concat());
+    let cursor_deploys = other
+        .read(&Filter {
+            client: Some("cursor".into()),
+            action: Some("deploy".into()),
+            ..Filter::default()
+        })
+        .unwrap();
+    assert_eq!(cursor_deploys, [more[0].clone()]);
+    let later = other
+        .read(&Filter {
+            since: Some(Utc::now() + Duration::hours(1)),
+            ..Filter::default()
+        })
+        .unwrap();
+    assert!(later.is_empty());
+
+    let report = other.verify_with(None).unwrap();
+    assert!(report.ok, "{:?}", report.problems);
+    assert_eq!(report.records, 3);
+    let head = other.export_head().unwrap();
+    assert_eq!((head.seq, head.hash.as_str()), (3, more[1].hash.as_str()));
+    assert!(other.append_all(Vec::new()).unwrap().is_empty());
+}
+
+fn a_cut_tail_without_its_head_is_caught(store: &impl Harness) {
+    let ledger = store.ledger();
+    append(&*ledger, &[("publish", "cursor"); 5]);
+    store.cut_and_drop_head(3);
+    assert_eq!(problem_kinds(&*ledger, None), ["head_missing"]);
+    assert_eq!(
+        ledger.check_appendable().unwrap_err().code(),
+        "AUDIT_CORRUPT"
+    );
+    let refused = ledger
+        .append_all(vec![(event("deploy", "cursor"), Utc::now())])
+        .unwrap_err();
+    assert_eq!(refused.code(), "AUDIT_CORRUPT");
+    assert_eq!(ledger.read(&Filter::default()).unwrap().len(), 3);
+}
+
+fn a_rewritten_chain_with_recomputed_hashes_is_caught(store: &impl Harness) {
+    let ledger = store.ledger();
+    append(&*ledger, &[("publish", "cursor"), ("deploy", "cursor")]);
+    let exported = ledger.export_head().unwrap();
+    append(&*ledger, &[("deploy", "vscode"), ("rollback", "vscode")]);
+    let mut records = ledger.read(&Filter::default()).unwrap();
+    records[1].event.actor = "cli:mallory".into();
+    rehash(&mut records);
+    store.replace_records(&records);
+    // The chain holds together, but the signed head names the record that was there.
+    assert_eq!(problem_kinds(&*ledger, None), ["head_mismatch"]);
+    assert_eq!(
+        problem_kinds(&*ledger, Some(&exported)),
+        ["head_mismatch", "export_mismatch"]
+    );
+    assert_eq!(
+        ledger.check_appendable().unwrap_err().code(),
+        "AUDIT_CORRUPT"
+    );
+}
+
+fn an_older_head_put_back_is_caught(store: &impl Harness) {
+    let ledger = store.ledger();
+    append(&*ledger, &[("publish", "cursor"), ("deploy", "cursor")]);
+    let old = ledger.export_head().unwrap();
+    append(&*ledger, &[("deploy", "vscode")]);
+    store.put_head(&old);
+    assert_eq!(problem_kinds(&*ledger, None), ["head_behind"]);
+    let mut forged = old;
+    forged.seq = 3;
+    store.put_head(&forged);
+    assert_eq!(problem_kinds(&*ledger, None), ["head_forged"]);
+}
+
+/// Ten threads on two handles (two processes, two replicas) append 50 records at once.
+fn concurrent_appends_make_one_chain(store: &impl Harness) {
+    let handles = [store.ledger(), store.ledger()];
+    std::thread::scope(|scope| {
+        for t in 0..10 {
+            let ledger = Arc::clone(&handles[t % 2]);
+            scope.spawn(move || {
+                for _ in 0..5 {
+                    append(&*ledger, &[("publish", &format!("client{t}"))]);
+                }
+            });
+        }
+    });
+    let records = handles[0].read(&Filter::default()).unwrap();
+    assert_eq!(
+        records.iter().map(|r| r.seq).collect::<Vec<_>>(),
+        (1..=50).collect::<Vec<_>>()
+    );
+    for t in 0..10 {
+        let theirs = records
+            .iter()
+            .filter(|r| r.event.client_id.as_deref() == Some(&format!("client{t}")))
+            .count();
+        assert_eq!(theirs, 5, "client{t}");
+    }
+    let report = handles[1].verify_with(None).unwrap();
+    assert!(report.ok, "{:?}", report.problems);
+    assert_eq!(report.records, 50);
+}
+
+macro_rules! both_stores {
+    ($($name:ident),* $(,)?) => {
+        mod files {
+            $(#[test] fn $name() { super::$name(&super::Files::new()); })*
+        }
+        mod postgres {
+            $(#[test] fn $name() { super::$name(&super::Postgres::new()); })*
+        }
+    };
+}
+
+both_stores!(
+    appends_chain_and_filters,
+    a_cut_tail_without_its_head_is_caught,
+    a_rewritten_chain_with_recomputed_hashes_is_caught,
+    an_older_head_put_back_is_caught,
+    concurrent_appends_make_one_chain,
+);
+
+/// PostgreSQL only: the application cannot edit the log, and every record has its event row
+/// under the same number, gap-free.
+#[test]
+fn postgres_log_is_append_only_and_events_follow_it() {
+    let store = Postgres::new();
+    let ledger = store.ledger();
+    append(&*ledger, &[("publish", "cursor"), ("deploy", "cursor")]);
+    append(&*ledger, &[("deploy", "vscode")]);
+    for sql in [
+        "UPDATE audit SET actor = 'x'",
+        "DELETE FROM audit",
+        "TRUNCATE audit CASCADE",
+    ] {
+        let e = store.pg.try_sql("orch", sql).unwrap_err();
+        assert!(e.contains("table audit is append-only"), "{sql}: {e}");
+    }
+    assert_eq!(
+        store.pg.sql(
+            "orch",
+            "SELECT string_agg(id::text || ':' || kind, ',' ORDER BY id) FROM events"
+        ),
+        "1:publish,2:deploy,3:deploy"
+    );
+    assert_eq!(
+        store.pg.sql(
+            "orch",
+            "SELECT count(*) FROM events e JOIN audit a ON a.seq = e.id WHERE e.data->>'hash' = a.hash"
+        ),
+        "3"
+    );
+}
