@@ -2,6 +2,7 @@
 //! format-preserving editing and diffs. No UI, HTTP or CLI code lives here; every front-end
 //! calls the [`Orchestrator`] façade.
 
+pub mod approvals;
 pub mod artifact;
 pub mod audit;
 pub mod backup;

@@ -1,10 +1,13 @@
-//! `mcp-orch registry sync|status`: the official MCP Registry as a catalog source.
+//! `mcp-orch registry sync|status`: the official MCP Registry (or a team's) as a catalog
+//! source; `registry approve|deprecate|remove|approved`: the approved catalog this machine's
+//! `serve --http` serves as the team's registry (`/v0.1/servers`).
 
 use std::fmt::Write as _;
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use super::Ctx;
+use crate::core::approvals::Status;
 use crate::core::probe::parse_duration;
 use crate::core::registry::{Skipped, SyncOptions, SyncProgress};
 
@@ -16,6 +19,42 @@ pub enum Command {
     Sync(SyncArgs),
     /// Show the last sync, the cached count, the URL and what was skipped (no network).
     Status(StatusArgs),
+    /// Approve a catalog server for the team registry this machine serves (`serve --http`,
+    /// `/v0.1/servers`); approving it again after it changed makes a new version.
+    Approve(ApproveArgs),
+    /// Mark every version of an approved name deprecated, with what to use instead.
+    Deprecate(StatusChangeArgs),
+    /// Remove an approved name from the team registry (mirrors see it as deleted).
+    Remove(StatusChangeArgs),
+    /// List what the team registry serves.
+    Approved,
+}
+
+/// Arguments of `registry approve`.
+#[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Examples:\n  mcp-orch registry approve github\n  mcp-orch registry approve filesystem --name com.example/filesystem"
+)]
+pub struct ApproveArgs {
+    /// Catalog id of the server.
+    pub server_id: String,
+    /// Registry name to serve it under (namespace/name; default: its registry name, or
+    /// local/<id>).
+    #[arg(long)]
+    pub name: Option<String>,
+}
+
+/// Arguments of `registry deprecate` and `registry remove`.
+#[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Example:\n  mcp-orch registry deprecate local/github --message 'use com.example/github'"
+)]
+pub struct StatusChangeArgs {
+    /// The approved registry name.
+    pub name: String,
+    /// Why, and what to use instead.
+    #[arg(long)]
+    pub message: Option<String>,
 }
 
 /// Arguments of `registry sync`.
@@ -162,6 +201,81 @@ pub fn run(cmd: Command, ctx: &Ctx) -> anyhow::Result<ExitCode> {
                 ctx.print(&out)?;
             }
         }
+        Command::Approve(args) => {
+            let approval = orch.approve_server(
+                &args.server_id,
+                args.name.as_deref(),
+                &orch.local_actor("cli"),
+            )?;
+            if ctx.json {
+                ctx.print_json(&approval)?;
+            } else {
+                ctx.print(&format!(
+                    "approved {} as {} {} (served at /v0.1/servers by `mcp-orch serve --http`)\n",
+                    approval.catalog_id, approval.name, approval.version
+                ))?;
+            }
+        }
+        Command::Deprecate(args) => change_status(ctx, &orch, &args, Status::Deprecated)?,
+        Command::Remove(args) => change_status(ctx, &orch, &args, Status::Deleted)?,
+        Command::Approved => {
+            let approvals = orch.approvals()?;
+            if ctx.json {
+                ctx.print_json(&approvals)?;
+            } else if approvals.is_empty() {
+                ctx.print("nothing approved yet (`mcp-orch registry approve ID`)\n")?;
+            } else {
+                let mut out = String::new();
+                for a in &approvals {
+                    let _ = writeln!(
+                        out,
+                        "{} {}  {}  from {}{}",
+                        a.name,
+                        a.version,
+                        status_word(a.status),
+                        a.catalog_id,
+                        a.status_message
+                            .as_deref()
+                            .map(|m| format!(" ({m})"))
+                            .unwrap_or_default()
+                    );
+                }
+                ctx.print(&out)?;
+            }
+        }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn change_status(
+    ctx: &Ctx,
+    orch: &crate::core::Orchestrator,
+    args: &StatusChangeArgs,
+    status: Status,
+) -> anyhow::Result<()> {
+    let changed = orch.set_approval_status(
+        &args.name,
+        status,
+        args.message.as_deref(),
+        &orch.local_actor("cli"),
+    )?;
+    if ctx.json {
+        ctx.print_json(&changed)?;
+    } else {
+        ctx.print(&format!(
+            "{} {} ({} version(s))\n",
+            args.name,
+            status_word(status),
+            changed.len()
+        ))?;
+    }
+    Ok(())
+}
+
+fn status_word(status: Status) -> &'static str {
+    match status {
+        Status::Active => "active",
+        Status::Deprecated => "deprecated",
+        Status::Deleted => "removed",
+    }
 }

@@ -106,6 +106,7 @@ codes! {
     ArtifactNotFound => "ARTIFACT_NOT_FOUND", NotFound, "no artifact (or no release of it) with that id or prefix, or nothing published yet";
     BackupNotFound => "BACKUP_NOT_FOUND", NotFound, "no backup with that id";
     UnknownKey => "UNKNOWN_KEY", NotFound, "`keys untrust` of a key that is not trusted";
+    NotApproved => "NOT_APPROVED", NotFound, "nothing is approved for the team registry under that name";
     TokenNotFound => "TOKEN_NOT_FOUND", NotFound, "no API token with that id";
     ProfileExists => "PROFILE_EXISTS", Conflict, "a profile of that name exists";
     ProfileProtected => "PROFILE_PROTECTED", Conflict, "the default profile cannot be deleted";
@@ -161,6 +162,8 @@ codes! {
     InvalidId => "INVALID_ID", Invalid, "a client or profile id with characters that are not allowed";
     UnresolvedPlaceholder => "UNRESOLVED_PLACEHOLDER", Invalid, "a `{placeholder}` with no value";
     InvalidTransport => "INVALID_TRANSPORT", Invalid, "a transport that is not stdio, http or sse";
+    InvalidRegistryName => "INVALID_REGISTRY_NAME", Invalid, "a registry name that is not `namespace/name`";
+    NotRegistrable => "NOT_REGISTRABLE", Invalid, "a catalog entry the registry format cannot express (not run from npm, `PyPI` or OCI, nor remote)";
     InvalidStore => "INVALID_STORE", Invalid, "a store that is neither `files` nor a PostgreSQL URL that parses";
     MissingCommand => "MISSING_COMMAND", Invalid, "a stdio server without a command";
     MissingUrl => "MISSING_URL", Invalid, "a remote server without a URL";

@@ -36,6 +36,7 @@ use crate::core::store::Ledger;
 use crate::core::validate::{self, Diagnostic};
 use crate::core::writer;
 
+mod approvals;
 mod audit;
 mod deploy;
 mod drafts;

@@ -19,6 +19,7 @@
 //! Nothing here touches the network unless [`RegistryStore::sync`] is called.
 
 pub mod convert;
+pub mod export;
 pub mod fetch;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};

@@ -23,6 +23,7 @@ pub mod mcp;
 pub mod metrics;
 pub mod openapi;
 pub mod readiness;
+pub mod registry;
 pub mod rest;
 pub mod resume;
 pub mod sessions;
@@ -360,15 +361,19 @@ pub fn router(state: AppState) -> Router {
     if let Some(cors) = cors_layer(&state.config) {
         app = app.layer(cors);
     }
-    app.layer(middleware::from_fn_with_state(
+    let app = app.layer(middleware::from_fn_with_state(
         state.clone(),
         auth::check_origin,
-    ))
-    .layer(middleware::from_fn_with_state(
-        state.clone(),
-        metrics::track,
-    ))
-    .with_state(state)
+    ));
+    // The registry routes have their own CORS and checks: outside the layers above.
+    Router::new()
+        .merge(registry::routes(&state))
+        .merge(app)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
+        ))
+        .with_state(state)
 }
 
 /// The CORS layer for the configured origins; `None` when none are configured (no CORS).

@@ -495,28 +495,13 @@ impl OriginPolicy {
 /// Middleware on every route: a foreign Host (DNS rebinding) or a foreign Origin (a web page)
 /// gets 403 before the body is read.
 pub async fn check_origin(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let host = req
-        .headers()
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .map(str::to_owned)
-        .or_else(|| req.uri().authority().map(|a| a.as_str().to_owned()));
-    let policy = &state.origins;
-    let host_ok = host.as_deref().is_some_and(|h| policy.host_allowed(h));
-    if !host_ok {
-        state.metrics.forbidden("host");
-        return ApiError::http(
-            Code::ForbiddenHost,
-            format!(
-                "Host `{}` is not allowed",
-                host.as_deref().unwrap_or("(none)")
-            ),
-            "call the server by a loopback name, or add the name to security.allowed_hosts",
-        )
-        .into_response();
+    if let Some(refused) = host_refusal(&state, &req) {
+        return refused;
     }
     if let Some(origin) = req.headers().get(header::ORIGIN) {
-        let ok = origin.to_str().is_ok_and(|o| policy.origin_allowed(o));
+        let ok = origin
+            .to_str()
+            .is_ok_and(|o| state.origins.origin_allowed(o));
         if !ok {
             state.metrics.forbidden("origin");
             return ApiError::http(
@@ -531,6 +516,42 @@ pub async fn check_origin(State(state): State<AppState>, req: Request, next: Nex
         }
     }
     next.run(req).await
+}
+
+/// The Host check alone: for the routes any origin may read (the team registry).
+pub async fn check_host(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    match host_refusal(&state, &req) {
+        Some(refused) => refused,
+        None => next.run(req).await,
+    }
+}
+
+/// 403 `FORBIDDEN_HOST` for a Host that is not allowed (DNS rebinding).
+fn host_refusal(state: &AppState, req: &Request) -> Option<Response> {
+    let host = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .map(str::to_owned)
+        .or_else(|| req.uri().authority().map(|a| a.as_str().to_owned()));
+    if host
+        .as_deref()
+        .is_some_and(|h| state.origins.host_allowed(h))
+    {
+        return None;
+    }
+    state.metrics.forbidden("host");
+    Some(
+        ApiError::http(
+            Code::ForbiddenHost,
+            format!(
+                "Host `{}` is not allowed",
+                host.as_deref().unwrap_or("(none)")
+            ),
+            "call the server by a loopback name, or add the name to security.allowed_hosts",
+        )
+        .into_response(),
+    )
 }
 
 /// The least entropy a static API key may have.

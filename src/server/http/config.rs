@@ -34,6 +34,8 @@ pub struct ServerConfig {
     pub tls: TlsConfig,
     /// The live event feed.
     pub events: EventsConfig,
+    /// The team registry (`/v0.1`).
+    pub registry: RegistryConfig,
 }
 
 impl Default for ServerConfig {
@@ -48,6 +50,7 @@ impl Default for ServerConfig {
             limits: LimitsConfig::default(),
             tls: TlsConfig::default(),
             events: EventsConfig::default(),
+            registry: RegistryConfig::default(),
         }
     }
 }
@@ -199,6 +202,14 @@ impl Default for EventsConfig {
             poll_ms: 250,
         }
     }
+}
+
+/// `[registry]`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RegistryConfig {
+    /// Serve the approved catalog (`/v0.1`) without credentials, as GitHub Copilot reads it.
+    pub public: bool,
 }
 
 impl ServerConfig {
