@@ -76,6 +76,7 @@ fn setup() -> Bench {
         env: Environment::synthetic(&home, Os::Linux, &[]),
         launcher: PathBuf::from("/usr/local/bin/mcp-orch"),
         clock: Arc::new(SystemClock),
+        store: None,
     };
     let orch = Orchestrator::open(options.clone()).expect("open");
     let server = Arc::new(Background::new(options, ServerConfig::default(), None));

@@ -12,7 +12,7 @@ use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser, Subcommand};
 
-use crate::core::{self, ErrorKind, Options, Orchestrator};
+use crate::core;
 
 mod audit;
 mod clients;
@@ -66,6 +66,10 @@ pub struct Cli {
     /// Print machine-readable JSON (stable shapes, see docs/CLI.md).
     #[arg(long, global = true)]
     pub json: bool,
+    /// Where shared state lives: `files` (the state directory) or a PostgreSQL URL (team
+    /// mode; default: `$MCP_ORCH_STORE`, else `files`). So far the audit log lives there.
+    #[arg(long, global = true, value_name = "URL")]
+    pub store: Option<String>,
     /// The command.
     #[command(subcommand)]
     pub command: Command,
@@ -179,7 +183,7 @@ pub fn main() -> ExitCode {
 
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    let ctx = Ctx::new(cli.json, cli.home);
+    let ctx = Ctx::new(cli.json, cli.home, cli.store);
     match cli.command {
         Command::Clients(a) => clients::run(&a, &ctx),
         Command::Profiles(c) => profiles::run(c, &ctx),
@@ -230,8 +234,10 @@ fn report(err: &anyhow::Error, json: bool) -> ExitCode {
     {
         return ExitCode::SUCCESS;
     }
-    let (body, kind) = match err.downcast_ref::<core::Error>() {
-        Some(e) => (output::error_body(e), e.kind()),
+    // The exit code is the code's category's (docs/CLI.md's table): 1 for the user's input,
+    // 2 for failures of ours or of what we depend on.
+    let (body, exit) = match err.downcast_ref::<core::Error>() {
+        Some(e) => (output::error_body(e), e.error_code().category().exit_code()),
         None => (
             core::ErrorBody {
                 code: Code::InternalError.as_str(),
@@ -241,7 +247,7 @@ fn report(err: &anyhow::Error, json: bool) -> ExitCode {
                 next: Vec::new(),
                 details: serde_json::json!({}),
             },
-            ErrorKind::Internal,
+            2,
         ),
     };
     if json {
@@ -261,10 +267,5 @@ fn report(err: &anyhow::Error, json: bool) -> ExitCode {
         }
         let _ = writeln!(stderr, "  hint: {}", body.hint);
     }
-    ExitCode::from(if kind == ErrorKind::User { 1 } else { 2 })
-}
-
-/// Opens the orchestrator for a command.
-pub(crate) fn open(home: Option<PathBuf>) -> core::Result<Orchestrator> {
-    Orchestrator::open(Options::from_process(home))
+    ExitCode::from(exit)
 }

@@ -13,12 +13,22 @@ pub struct Ctx {
     /// Print JSON instead of text.
     pub json: bool,
     home: Option<PathBuf>,
+    store: Option<String>,
 }
 
 impl Ctx {
     /// A context for one invocation.
-    pub fn new(json: bool, home: Option<PathBuf>) -> Self {
-        Self { json, home }
+    pub fn new(json: bool, home: Option<PathBuf>, store: Option<String>) -> Self {
+        Self { json, home, store }
+    }
+
+    /// The orchestrator's options for this invocation: the process's, with `--store`.
+    pub fn options(&self) -> crate::core::Options {
+        let mut options = crate::core::Options::from_process(self.home.clone());
+        if let Some(store) = &self.store {
+            options.store = Some(store.clone());
+        }
+        options
     }
 
     /// The state directory given with `--home`, if any.
@@ -33,7 +43,7 @@ impl Ctx {
 
     /// Opens the orchestrator.
     pub fn open(&self) -> core::Result<Orchestrator> {
-        super::open(self.home.clone())
+        Orchestrator::open(self.options())
     }
 
     /// Prints a value as pretty JSON on stdout.

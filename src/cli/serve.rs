@@ -11,7 +11,6 @@ use std::time::Duration;
 use anyhow::Context as _;
 
 use super::Ctx;
-use crate::core::Options;
 use crate::server::http::config::ServerConfig;
 use crate::server::http::{self, AppState};
 use crate::server::{stdio, watch::SharedCore};
@@ -190,7 +189,7 @@ pub fn run(args: &Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
     if args.http {
         return run_http(args, ctx);
     }
-    let core = Arc::new(SharedCore::open(Options::from_process(ctx.home()))?);
+    let core = Arc::new(SharedCore::open(ctx.options())?);
     // One stdio session whose requests take well under a millisecond: a single-threaded runtime
     // starts faster and answers with less jitter than a pool (docs/BENCHMARKS.md).
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -204,10 +203,13 @@ pub fn run(args: &Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
 }
 
 fn run_http(args: &Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
-    let options = Options::from_process(ctx.home());
+    let mut options = ctx.options();
+    let config = resolve_config(&args.options, &options.home)?;
+    if options.store.is_none() {
+        options.store.clone_from(&config.store);
+    }
     // The state directory exists before the token file and the server's probes need it.
     drop(crate::core::Orchestrator::open(options.clone())?);
-    let config = resolve_config(&args.options, &options.home)?;
     let api_key = api_key(&config)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -14,8 +14,8 @@ use crate::app::effect::{ServerControl, Services};
 use crate::app::keymap::Keymap;
 use crate::app::runtime;
 use crate::app::state::{State, Target, ToastLevel};
+use crate::core::Orchestrator;
 use crate::core::profiles::DEFAULT_PROFILE;
-use crate::core::{Options, Orchestrator};
 use crate::server::http::background::Background;
 use crate::ui::{Theme, ViewState};
 
@@ -81,7 +81,7 @@ impl Drop for TerminalGuard {
 /// loaded (a 10,000-entry catalog takes longer to parse than a first frame may take).
 pub fn run(args: &Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
     let launched = std::time::Instant::now();
-    let options = Options::from_process(ctx.home());
+    let options = ctx.options();
     let log_dir = options.home.join("logs");
     let _guard = init_logging(&log_dir);
     tracing::info!(home = %options.home.display(), "starting the TUI");

@@ -306,6 +306,17 @@ pub(crate) fn signed_head_problem(
     }
 }
 
+/// The audit key at `path` (a private file), created when there is none.
+///
+/// # Errors
+/// The file cannot be read or created, or does not hold a key.
+pub fn key_at(path: &std::path::Path, now: DateTime<Utc>) -> Result<Signer> {
+    match Signer::read(path)? {
+        Some(signer) => Ok(signer),
+        None => Signer::create(path, now),
+    }
+}
+
 /// Chains `events` after the record `(seq, prev_hash)`: each gets the next sequence number,
 /// the hash of the one before and its own hash.
 pub(crate) fn chain(
@@ -612,10 +623,7 @@ impl AuditLog {
 
     /// The audit key, created with the first signed head.
     fn signer(&self, now: DateTime<Utc>) -> Result<Signer> {
-        match Signer::read(&self.key)? {
-            Some(signer) => Ok(signer),
-            None => Signer::create(&self.key, now),
-        }
+        key_at(&self.key, now)
     }
 
     /// Appends an event, chained to the last record, and fsyncs it.

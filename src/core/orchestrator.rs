@@ -32,7 +32,8 @@ use crate::core::render::{self, RenderOptions, SecretDelivery, SecretStyle, Self
 use crate::core::search::SearchIndex;
 use crate::core::secrets::{self, SecretStore};
 use crate::core::state::StateDir;
-use crate::core::store::Ledger;
+use crate::core::store::postgres::{PgLedger, PgStore};
+use crate::core::store::{Ledger, StoreUrl};
 use crate::core::validate::{self, Diagnostic};
 use crate::core::writer;
 
@@ -87,6 +88,9 @@ pub struct Options {
     pub launcher: PathBuf,
     /// The clock.
     pub clock: Arc<dyn Clock>,
+    /// Where shared state lives, as typed (`--store`, `MCP_ORCH_STORE`, the server config's
+    /// `store`): `None` or `files` for the state directory, or a PostgreSQL URL.
+    pub store: Option<String>,
 }
 
 impl Options {
@@ -98,14 +102,19 @@ impl Options {
             .or_else(|| env.var("MCP_ORCH_HOME").map(PathBuf::from))
             .unwrap_or_else(default_home);
         let launcher = launcher_path(&env);
+        let store = env.var(STORE_ENV).map(str::to_owned);
         Self {
             home,
             env,
             launcher,
             clock: Arc::new(SystemClock),
+            store,
         }
     }
 }
+
+/// The environment variable that names the store.
+pub const STORE_ENV: &str = "MCP_ORCH_STORE";
 
 /// The absolute path client files use to start this binary. An `mcp-orch` found on `PATH`
 /// that is this very binary is preferred, unresolved: it is where installers put the binary
@@ -329,6 +338,7 @@ impl Orchestrator {
             env,
             launcher,
             clock,
+            store,
         } = options;
         fsutil::ensure_private_dir(&home)?;
         let launcher = SelfCommand {
@@ -340,10 +350,16 @@ impl Orchestrator {
         let mut catalog = Catalog::load(&state.join("catalog.toml"))?;
         let registry = RegistryLoad::merge(&state, &mut catalog);
         let locks = state.locks();
-        let ledger = Arc::new(AuditLog::new(
-            state.join("audit.jsonl"),
-            locks.join("audit.lock"),
-        ));
+        let ledger: Arc<dyn Ledger> = match StoreUrl::parse(store.as_deref().unwrap_or_default())? {
+            StoreUrl::Files => Arc::new(AuditLog::new(
+                state.join("audit.jsonl"),
+                locks.join("audit.lock"),
+            )),
+            StoreUrl::Postgres(url) => Arc::new(PgLedger::new(
+                PgStore::shared(&url)?,
+                crate::core::audit::key_at(&state.join("audit.key"), clock.now())?,
+            )),
+        };
         let orch = Self {
             drafts: DraftStore::new(state.join("drafts"), locks.clone()),
             profiles: ProfileStore::new(state.join("profiles.json"), locks.join("profiles.lock")),

@@ -47,6 +47,31 @@ pub trait Ledger: Send + Sync + std::fmt::Debug {
     /// # Errors
     /// `AUDIT_CORRUPT` when the chain has no valid signed head.
     fn export_head(&self) -> Result<Checkpoint>;
+
+    /// For a store that several processes share: up to `limit` records after sequence number
+    /// `after`, oldest first (`None` from a store whose events are not numbered by the chain,
+    /// the state directory's).
+    ///
+    /// # Errors
+    /// The store's own failure.
+    fn records_after(&self, _after: u64, _limit: usize) -> Result<Option<Vec<AuditRecord>>> {
+        Ok(None)
+    }
+
+    /// For a store that several processes share: calls `deliver` with every record appended
+    /// from now on, by any process, in chain order, until `stop`; returns the sequence number
+    /// it starts after. `None` from the state directory's store (its appends are watched as
+    /// files).
+    ///
+    /// # Errors
+    /// The store's own failure.
+    fn follow(
+        &self,
+        _deliver: Box<dyn Fn(AuditRecord) + Send + Sync>,
+        _stop: tokio_util::sync::CancellationToken,
+    ) -> Result<Option<u64>> {
+        Ok(None)
+    }
 }
 
 impl Ledger for AuditLog {

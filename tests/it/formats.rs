@@ -363,6 +363,7 @@ fn open_orchestrator(state: &Path, home: &Path, client: &ClientDef, file: &Path)
         env: Environment::synthetic(home, Os::Linux, &[(var.as_str(), file.as_str())]),
         launcher: PathBuf::from(LAUNCHER_PLACEHOLDER),
         clock: crate::common::FixedClock::at("2026-11-22T12:00:00Z"),
+        store: None,
     })
     .unwrap()
 }

@@ -26,6 +26,7 @@ mod real_clients;
 mod registry;
 mod schemathesis;
 mod store;
+mod team;
 mod team_registry;
 
 /// TUI tests through the public API: whole-screen snapshots of every screen at 80x24 and

@@ -66,6 +66,7 @@ fn open(state: &Path) -> Orchestrator {
         env: Environment::synthetic(state, Os::Linux, &[]),
         launcher: PathBuf::from("/usr/bin/mcp-orch"),
         clock: Arc::new(SystemClock),
+        store: None,
     })
     .unwrap()
 }

@@ -23,6 +23,33 @@ impl Orchestrator {
         self.audit_log().export_head()
     }
 
+    /// Up to `limit` records after sequence number `after`, from a store several processes
+    /// share (`None` from the state directory, whose appends are watched as a file).
+    ///
+    /// # Errors
+    /// The store's own failure.
+    pub fn audit_records_after(
+        &self,
+        after: u64,
+        limit: usize,
+    ) -> Result<Option<Vec<AuditRecord>>> {
+        self.audit_log().records_after(after, limit)
+    }
+
+    /// Calls `deliver` with every record any process appends from now on, until `stop`, when
+    /// the store is shared; returns the sequence number it starts after (`None` from the
+    /// state directory).
+    ///
+    /// # Errors
+    /// The store's own failure.
+    pub fn follow_audit(
+        &self,
+        deliver: Box<dyn Fn(AuditRecord) + Send + Sync>,
+        stop: tokio_util::sync::CancellationToken,
+    ) -> Result<Option<u64>> {
+        self.audit_log().follow(deliver, stop)
+    }
+
     /// The audit log's file in the state directory (for tailing it).
     pub fn audit_path(&self) -> PathBuf {
         self.state.join("audit.jsonl")

@@ -742,6 +742,7 @@ mod tests {
             env: Environment::synthetic(dir.path(), Os::Linux, &[]),
             launcher: PathBuf::from("/usr/bin/mcp-orch"),
             clock: Arc::new(SystemClock),
+            store: None,
         })
         .unwrap();
         let draft = Draft::empty("cursor", "default");

@@ -282,6 +282,7 @@ mod tests {
             env: Environment::synthetic(dir.path().join("home"), Os::Linux, &[]),
             launcher: "/usr/local/bin/mcp-orch".into(),
             clock: Arc::new(Fixed),
+            store: None,
         })
         .unwrap();
         for profile in ["default", "work"] {

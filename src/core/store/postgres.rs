@@ -120,6 +120,24 @@ impl PgStore {
         Ok(store)
     }
 
+    /// The store for `url` this process already has, or a new one: the HTTP server reopens
+    /// its core when the catalog changes, and the pool (with its runtime) outlives that.
+    ///
+    /// # Errors
+    /// As [`PgStore::connect`].
+    pub fn shared(url: &str) -> Result<Self> {
+        static OPEN: std::sync::Mutex<Vec<(String, PgStore)>> = std::sync::Mutex::new(Vec::new());
+        let mut open = OPEN
+            .lock()
+            .map_err(|_| Error::Internal("the store registry is poisoned".into()))?;
+        if let Some((_, store)) = open.iter().find(|(u, _)| u == url) {
+            return Ok(store.clone());
+        }
+        let store = Self::connect(url)?;
+        open.push((url.to_owned(), store.clone()));
+        Ok(store)
+    }
+
     /// The URL, without its password.
     pub fn shown(&self) -> &str {
         &self.shown
@@ -263,7 +281,102 @@ fn seq_column(seq: u64) -> i64 {
     i64::try_from(seq).unwrap_or(i64::MAX)
 }
 
+/// How often a follower looks for new records without a notification (a lost one, or a
+/// listener reconnecting).
+const FOLLOW_TICK: Duration = Duration::from_secs(5);
+/// Records a follower reads per query.
+const FOLLOW_BATCH: i64 = 500;
+
+async fn records_after(pool: &PgPool, after: u64, limit: i64) -> sqlx::Result<Vec<AuditRecord>> {
+    let rows: Vec<(String,)> =
+        sqlx::query_as("SELECT record FROM audit WHERE seq > $1 ORDER BY seq LIMIT $2")
+            .bind(seq_column(after))
+            .bind(limit)
+            .fetch_all(pool)
+            .await?;
+    Ok(rows
+        .iter()
+        .filter_map(|(text,)| serde_json::from_str(text).ok())
+        .collect())
+}
+
 impl Ledger for PgLedger {
+    fn records_after(&self, after: u64, limit: usize) -> Result<Option<Vec<AuditRecord>>> {
+        let store = self.store.clone();
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.store
+            .run(async move {
+                records_after(&store.pool, after, limit)
+                    .await
+                    .map_err(|e| store.failed(&e))
+            })
+            .map(Some)
+    }
+
+    fn follow(
+        &self,
+        deliver: Box<dyn Fn(AuditRecord) + Send + Sync>,
+        stop: tokio_util::sync::CancellationToken,
+    ) -> Result<Option<u64>> {
+        let store = self.store.clone();
+        let start = self.store.run(async move {
+            let (max,): (Option<i64>,) = sqlx::query_as("SELECT max(seq) FROM audit")
+                .fetch_one(&store.pool)
+                .await
+                .map_err(|e| store.failed(&e))?;
+            Ok(max.map_or(0, |m| u64::try_from(m).unwrap_or(0)))
+        })?;
+        let Some(rt) = &self.store.runtime.0 else {
+            return Err(Error::Internal("the database runtime is gone".into()));
+        };
+        let pool = self.store.pool.clone();
+        rt.spawn(async move {
+            let mut last = start;
+            let mut listener: Option<sqlx::postgres::PgListener> = None;
+            loop {
+                if listener.is_none() {
+                    // Listening before catching up: nothing committed in between is missed.
+                    if let Ok(mut l) = sqlx::postgres::PgListener::connect_with(&pool).await
+                        && l.listen(EVENTS_CHANNEL).await.is_ok()
+                    {
+                        listener = Some(l);
+                    }
+                }
+                let batch = records_after(&pool, last, FOLLOW_BATCH)
+                    .await
+                    .unwrap_or_default();
+                let full = batch.len() == usize::try_from(FOLLOW_BATCH).unwrap_or(usize::MAX);
+                for record in batch {
+                    last = record.seq;
+                    deliver(record);
+                }
+                if full {
+                    continue;
+                }
+                let woken = async {
+                    // `Ok(None)`: the connection was lost (what was sent meanwhile is caught
+                    // up above, after reconnecting).
+                    if let Some(l) = listener.as_mut() {
+                        matches!(l.try_recv().await, Ok(Some(_)))
+                    } else {
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                        false
+                    }
+                };
+                tokio::select! {
+                    () = stop.cancelled() => break,
+                    () = tokio::time::sleep(FOLLOW_TICK) => {}
+                    notified = woken => {
+                        if !notified {
+                            listener = None;
+                        }
+                    }
+                }
+            }
+        });
+        Ok(Some(start))
+    }
+
     fn check_appendable(&self) -> Result<()> {
         let (store, pool) = (self.store.clone(), self.store.pool.clone());
         let head = self.store.run(async move {

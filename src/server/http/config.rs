@@ -36,6 +36,10 @@ pub struct ServerConfig {
     pub events: EventsConfig,
     /// The team registry (`/v0.1`).
     pub registry: RegistryConfig,
+    /// Where shared state lives (`files` or a PostgreSQL URL); `--store` and `MCP_ORCH_STORE`
+    /// win over it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub store: Option<String>,
 }
 
 impl Default for ServerConfig {
@@ -51,6 +55,7 @@ impl Default for ServerConfig {
             tls: TlsConfig::default(),
             events: EventsConfig::default(),
             registry: RegistryConfig::default(),
+            store: None,
         }
     }
 }

@@ -50,6 +50,17 @@ pub struct Event {
     pub frame: Bytes,
 }
 
+impl Event {
+    fn new(id: u64, kind: &str, data: &Value) -> Self {
+        Self {
+            id,
+            kind: kind.to_owned(),
+            frame: Bytes::from(format!("id: {id}\nevent: {kind}\ndata: {data}\n\n")),
+            data: data.to_string(),
+        }
+    }
+}
+
 struct Ring {
     next_id: u64,
     events: VecDeque<Arc<Event>>,
@@ -99,18 +110,49 @@ impl EventHub {
             obj.insert("type".into(), json!(kind));
             obj.insert("id".into(), json!(id));
         }
-        let event = Arc::new(Event {
-            id,
-            kind: kind.to_owned(),
-            frame: Bytes::from(format!("id: {id}\nevent: {kind}\ndata: {data}\n\n")),
-            data: data.to_string(),
-        });
+        let event = Arc::new(Event::new(id, kind, &data));
         if ring.events.len() == ring.capacity {
             ring.events.pop_front();
         }
         ring.events.push_back(event.clone());
         let _ = self.tx.send(event);
         id
+    }
+
+    /// Publishes an event under an id given by a shared store (the audit chain's sequence
+    /// number, the same on every replica); ids it already has are ignored.
+    pub fn publish_at(&self, id: u64, kind: &str, data: Value) {
+        let Ok(mut ring) = self.ring.lock() else {
+            return;
+        };
+        if id < ring.next_id {
+            return;
+        }
+        ring.next_id = id + 1;
+        let event = Self::event(id, kind, data);
+        if ring.events.len() == ring.capacity {
+            ring.events.pop_front();
+        }
+        ring.events.push_back(event.clone());
+        let _ = self.tx.send(event);
+    }
+
+    /// The event `id` of type `kind` (its data gets the `type` and the `id`).
+    pub fn event(id: u64, kind: &str, mut data: Value) -> Arc<Event> {
+        if let Some(obj) = data.as_object_mut() {
+            obj.insert("type".into(), json!(kind));
+            obj.insert("id".into(), json!(id));
+        }
+        Arc::new(Event::new(id, kind, &data))
+    }
+
+    /// Starts numbering over after `last` (a shared store's ids), forgetting what the ring
+    /// held.
+    pub fn restart_after(&self, last: u64) {
+        if let Ok(mut ring) = self.ring.lock() {
+            ring.events.clear();
+            ring.next_id = last + 1;
+        }
     }
 
     /// Subscribes, replaying what came after `last_id`.
@@ -274,7 +316,7 @@ pub async fn events(
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())
         .map(|v| v.trim().parse::<u64>().map_err(|_| ()));
-    let sub = match last_id {
+    let mut sub = match last_id {
         None => state.events.subscribe(None),
         Some(Ok(id)) => state.events.subscribe(Some(id)),
         Some(Err(())) => {
@@ -283,6 +325,23 @@ pub async fn events(
             s
         }
     };
+    // Older than this replica's ring: a shared store replays from its table (the id is the
+    // chain's sequence number on every replica).
+    if sub.gap
+        && let Some(Ok(after)) = last_id
+        && let Ok(Some(records)) = state
+            .blocking(move |orch| orch.audit_records_after(after, REPLAY_LIMIT))
+            .await
+    {
+        let complete = records.len() < REPLAY_LIMIT;
+        let mut backlog: Vec<Arc<Event>> = records
+            .iter()
+            .filter_map(|r| audit_event(r).map(|(kind, data)| EventHub::event(r.seq, kind, data)))
+            .collect();
+        backlog.append(&mut sub.backlog);
+        sub.backlog = backlog;
+        sub.gap = !complete;
+    }
     let last = sub.backlog.first().map_or(0, |e| e.id.saturating_sub(1));
     let every = Duration::from_secs(state.config.events.heartbeat_secs.max(1));
     let mut heartbeat = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
@@ -469,7 +528,12 @@ fn feed_events(
     out
 }
 
-/// Feeds the hub from the state watcher until `shutdown`.
+/// The most events a stream replays from a shared store's table; further back, `resync`.
+const REPLAY_LIMIT: usize = 1000;
+
+/// Feeds the hub until `shutdown`: from a shared store's audit chain when the state lives in
+/// one (every replica publishes every audited change under its sequence number), else from
+/// the state watcher.
 pub fn spawn_feed(
     hub: Arc<EventHub>,
     metrics: Arc<super::metrics::Metrics>,
@@ -477,36 +541,67 @@ pub fn spawn_feed(
     watcher: &Watcher,
     shutdown: CancellationToken,
 ) {
-    let (mut rx, _baseline) = watcher.subscribe();
-    let mut tail = Some(AuditTail::new(core.get().audit_path()));
+    let (rx, _baseline) = watcher.subscribe();
+    let tail = AuditTail::new(core.get().audit_path());
     tokio::spawn(async move {
-        loop {
-            let events: Vec<DomainEvent> = tokio::select! {
-                () = shutdown.cancelled() => break,
-                update = rx.recv() => match update {
-                    Ok(update) => update.events.clone(),
-                    // Missed updates: at least catch up on the audit log.
-                    Err(broadcast::error::RecvError::Lagged(_)) => vec![DomainEvent::AuditAppended],
-                    Err(broadcast::error::RecvError::Closed) => break,
-                },
-            };
-            let core = core.clone();
-            let Some(mut t) = tail.take() else { break };
-            let Ok((t, out)) = tokio::task::spawn_blocking(move || {
-                let out = feed_events(&core, &mut t, &events);
-                (t, out)
-            })
-            .await
-            else {
-                break;
-            };
-            tail = Some(t);
-            for (kind, data) in out {
-                hub.publish(kind, data);
-                metrics.event();
+        let (shared_hub, shared_metrics, orch, stop) =
+            (hub.clone(), metrics.clone(), core.get(), shutdown.clone());
+        let deliver = Box::new(move |record: AuditRecord| {
+            if let Some((kind, data)) = audit_event(&record) {
+                shared_hub.publish_at(record.seq, kind, data);
+                shared_metrics.event();
             }
+        });
+        let followed = tokio::task::spawn_blocking(move || orch.follow_audit(deliver, stop)).await;
+        match followed {
+            Ok(Ok(Some(start))) => hub.restart_after(start),
+            Ok(Ok(None)) => watch_feed(hub, metrics, core, rx, tail, shutdown).await,
+            Ok(Err(e)) => tracing::error!(
+                code = e.code(),
+                "following the shared audit chain failed: {e}"
+            ),
+            Err(e) => tracing::error!("following the shared audit chain failed: {e}"),
         }
     });
+}
+
+/// Feeds the hub from the state watcher (the state directory's changes, and its audit log's
+/// new lines).
+async fn watch_feed(
+    hub: Arc<EventHub>,
+    metrics: Arc<super::metrics::Metrics>,
+    core: Arc<SharedCore>,
+    mut rx: broadcast::Receiver<Arc<crate::server::watch::Update>>,
+    tail: AuditTail,
+    shutdown: CancellationToken,
+) {
+    let mut tail = Some(tail);
+    loop {
+        let events: Vec<DomainEvent> = tokio::select! {
+            () = shutdown.cancelled() => break,
+            update = rx.recv() => match update {
+                Ok(update) => update.events.clone(),
+                // Missed updates: at least catch up on the audit log.
+                Err(broadcast::error::RecvError::Lagged(_)) => vec![DomainEvent::AuditAppended],
+                Err(broadcast::error::RecvError::Closed) => break,
+            },
+        };
+        let core = core.clone();
+        let Some(mut t) = tail.take() else { break };
+        let Ok((t, out)) = tokio::task::spawn_blocking(move || {
+            let out = feed_events(&core, &mut t, &events);
+            (t, out)
+        })
+        .await
+        else {
+            break;
+        };
+        tail = Some(t);
+        for (kind, data) in out {
+            hub.publish(kind, data);
+            metrics.event();
+        }
+    }
 }
 
 #[cfg(test)]

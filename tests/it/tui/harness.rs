@@ -69,6 +69,7 @@ impl Harness {
             env,
             launcher: PathBuf::from("/usr/local/bin/mcp-orch"),
             clock: crate::common::FixedClock::at("2026-01-02T03:04:05Z"),
+            store: None,
         };
         let orch = Orchestrator::open(options.clone()).unwrap();
         // The real background server, never started here (tests/it/tui/e2e.rs starts it).

@@ -1,0 +1,148 @@
+//! Team mode on a real PostgreSQL: several `serve --http --store postgres://…` replicas (each
+//! its own state directory, sharing the audit key) append to one audit chain, and every
+//! replica's `/v1/events` carries every replica's audited changes under the chain's sequence
+//! numbers, so a subscriber resumes on any replica with `Last-Event-ID`.
+
+use std::time::Duration;
+
+use serde_json::json;
+
+use crate::common::Sandbox;
+use crate::http_support::{EventStream, Server};
+use crate::pg::TestPg;
+
+const WITHIN: Duration = Duration::from_secs(5);
+
+/// A replica's home on the shared store; the first one's audit key is copied to the others.
+fn replica(url: &str, key_from: Option<&Sandbox>) -> Sandbox {
+    let mut sb = Sandbox::new();
+    sb.set_env("MCP_ORCH_STORE", url);
+    if let Some(first) = key_from {
+        std::fs::create_dir_all(&sb.state).unwrap();
+        std::fs::copy(first.state.join("audit.key"), sb.state.join("audit.key")).unwrap();
+    }
+    sb
+}
+
+fn token(sb: &Sandbox, scope: &str) -> String {
+    sb.json_ok(&["token", "create", "--scope", scope, "--name", scope])["token"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+fn stream(server: &Server, token: &str, last_id: Option<u64>) -> EventStream {
+    let mut req = server.req().path("/v1/events").bearer(token);
+    if let Some(id) = last_id {
+        req = req.header("Last-Event-ID", &id.to_string());
+    }
+    let s = req.open_stream();
+    assert_eq!(s.status, 200);
+    s
+}
+
+/// The next event that is not a comment, as `(id, type, action)`.
+fn next(s: &mut EventStream) -> (u64, String, String) {
+    let e = s.next(WITHIN).expect("an event within 5 s");
+    let data = e.json();
+    (
+        e.id.unwrap().parse().unwrap(),
+        e.event,
+        data["action"].as_str().unwrap_or_default().to_owned(),
+    )
+}
+
+#[test]
+fn replicas_share_one_chain_and_every_subscriber_sees_every_change() {
+    let pg = TestPg::start();
+    let url = pg.database("team");
+    let a = replica(&url, None);
+    let read_a = token(&a, "read"); // seq 1: audited into the shared chain
+    let b = replica(&url, Some(&a));
+    let c = replica(&url, Some(&a));
+    let read_b = token(&b, "read"); // seq 2
+    let read_c = token(&c, "read"); // seq 3
+    let admin_a = token(&a, "admin"); // seq 4
+    let (server_a, server_b, server_c) = (
+        Server::start(&a, &[]),
+        Server::start(&b, &[]),
+        Server::start(&c, &[]),
+    );
+    let mut on_b = stream(&server_b, &read_b, None);
+    let mut on_c = stream(&server_c, &read_c, None);
+
+    // A change made through replica A reaches the subscribers of B and C, numbered by the chain.
+    let init = server_a.post_empty("/v1/keys/initialize", &admin_a);
+    assert_eq!(init.status, 201, "{}", init.text());
+    for s in [&mut on_b, &mut on_c] {
+        assert_eq!(next(s), (5, "keys_changed".into(), "key.init".into()));
+    }
+    // One made on the command line of another machine's home, too.
+    c.json_ok(&["token", "create", "--scope", "read", "--name", "ci"]);
+    assert_eq!(
+        next(&mut on_b),
+        (6, "tokens_changed".into(), "token.create".into())
+    );
+    drop(on_b);
+    c.json_ok(&["token", "revoke", "ci"]);
+    a.json_ok(&["keys", "rotate"]);
+
+    // B's subscriber comes back on replica A after missing two changes: nothing is lost.
+    let mut resumed = stream(&server_a, &read_a, Some(6));
+    assert_eq!(
+        next(&mut resumed),
+        (7, "tokens_changed".into(), "token.revoke".into())
+    );
+    assert_eq!(
+        next(&mut resumed),
+        (8, "keys_changed".into(), "key.rotate".into())
+    );
+    assert_eq!(next(&mut on_c).0, 6);
+
+    // A replica started after those changes replays them from the store's table.
+    let d = replica(&url, Some(&a));
+    let read_d = token(&d, "read"); // seq 9
+    let server_d = Server::start(&d, &[]);
+    let mut late = stream(&server_d, &read_d, Some(4));
+    let ids: Vec<u64> = (0..5).map(|_| next(&mut late).0).collect();
+    assert_eq!(ids, [5, 6, 7, 8, 9]);
+
+    // One chain, verified from any replica's home.
+    let report = b.json_ok(&["audit", "--verify"]);
+    assert_eq!(report["ok"], json!(true), "{report}");
+    assert_eq!(report["records"], json!(9));
+    assert_eq!(
+        pg.sql(
+            "team",
+            "SELECT string_agg(action, ',' ORDER BY seq) FROM audit"
+        ),
+        "token.create,token.create,token.create,token.create,key.init,token.create,token.revoke,key.rotate,token.create"
+    );
+    // The state directories hold no audit log of their own.
+    for home in [&a, &b, &c, &d] {
+        assert!(!home.state.join("audit.jsonl").exists());
+    }
+}
+
+#[test]
+fn a_store_that_cannot_be_reached_or_read_is_a_clear_error() {
+    let sb = Sandbox::new();
+    let refused = sb.json_err(
+        &[
+            "--store",
+            "postgres://orch:hunter2@127.0.0.1:1/orch",
+            "audit",
+        ],
+        2,
+    );
+    assert_eq!(refused["code"], json!("DB_UNAVAILABLE"));
+    let message = refused["message"].as_str().unwrap();
+    assert!(
+        message.contains("postgres://orch:***@127.0.0.1:1/orch"),
+        "{message}"
+    );
+    assert!(!message.contains("hunter2"), "{message}");
+    let invalid = sb.json_err(&["--store", "mysql://h/db", "audit"], 1);
+    assert_eq!(invalid["code"], json!("INVALID_STORE"));
+    assert_eq!(invalid["field"], json!("store"));
+}
