@@ -277,7 +277,8 @@ fn an_older_head_put_back_is_caught(store: &impl Harness) {
     assert_eq!(problem_kinds(&*ledger, None), ["head_forged"]);
 }
 
-/// Ten threads on two handles (two processes, two replicas) append 50 records at once.
+/// Ten threads on two handles (two processes, two replicas) append 50 records at once, each
+/// checking the chain before and exporting its head after, as operations do.
 fn concurrent_appends_make_one_chain(store: &impl Harness) {
     let handles = [store.ledger(), store.ledger()];
     std::thread::scope(|scope| {
@@ -285,7 +286,10 @@ fn concurrent_appends_make_one_chain(store: &impl Harness) {
             let ledger = Arc::clone(&handles[t % 2]);
             scope.spawn(move || {
                 for _ in 0..5 {
+                    // As every audited operation does, while the others append.
+                    ledger.check_appendable().unwrap();
                     append(&*ledger, &[("publish", &format!("client{t}"))]);
+                    ledger.export_head().unwrap();
                 }
             });
         }

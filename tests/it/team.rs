@@ -146,3 +146,88 @@ fn a_store_that_cannot_be_reached_or_read_is_a_clear_error() {
     assert_eq!(invalid["code"], json!("INVALID_STORE"));
     assert_eq!(invalid["field"], json!("store"));
 }
+
+/// Three replicas publish as fast as they can; one is killed with SIGKILL in the middle (maybe
+/// inside its append, holding the chain's lock). The others' requests keep succeeding, and
+/// the chain holds every publish any replica answered, intact.
+#[test]
+fn a_replica_killed_under_load_leaves_the_others_serving_and_the_chain_intact() {
+    let pg = TestPg::start();
+    let url = pg.database("team");
+    let first = replica(&url, None);
+    first.json_ok(&["audit"]);
+    let (second, third) = (replica(&url, Some(&first)), replica(&url, Some(&first)));
+    let homes = [first, second, third];
+    let mut servers = Vec::new();
+    let mut tokens = Vec::new();
+    for home in &homes {
+        home.json_ok(&["keys", "init"]);
+        home.json_ok(&["draft", "add", "memory", "--client", "cursor"]);
+        tokens.push(token(home, "write"));
+        servers.push(Server::start(home, &["--rate-limit", "0"]));
+    }
+    let answered = std::sync::Mutex::new(vec![Vec::new(); 3]);
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        for (i, (server, token)) in servers.iter().zip(&tokens).enumerate() {
+            let (answered, stop) = (&answered, &stop);
+            scope.spawn(move || {
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let sent = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        server
+                            .req()
+                            .method("POST")
+                            .path("/v1/config/cursor/default/publish")
+                            .bearer(token)
+                            .send()
+                            .status
+                    }));
+                    match sent {
+                        // The killed replica: its request in flight, or refused.
+                        Ok(0) | Err(_) if i == 1 => break,
+                        Ok(status) => answered.lock().unwrap()[i].push(status),
+                        Err(panic) => std::panic::resume_unwind(panic),
+                    }
+                }
+            });
+        }
+        std::thread::sleep(Duration::from_millis(1500));
+        nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(i32::try_from(servers[1].pid()).unwrap()),
+            nix::sys::signal::Signal::SIGKILL,
+        )
+        .unwrap();
+        std::thread::sleep(Duration::from_millis(1500));
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    });
+    let answered = answered.into_inner().unwrap();
+    for i in [0, 2] {
+        assert!(answered[i].len() >= 10, "replica {i}: {:?}", answered[i]);
+        assert!(
+            answered[i].iter().all(|s| *s == 201),
+            "replica {i}: {:?}",
+            answered[i]
+        );
+    }
+    // Every publish a replica answered is in the one chain (the killed one's last may be too).
+    let report = homes[0].json_ok(&["audit", "--verify"]);
+    assert_eq!(report["ok"], json!(true), "{report}");
+    let recorded: usize = pg
+        .sql(
+            "team",
+            "SELECT count(*) FROM audit WHERE action = 'publish'",
+        )
+        .parse()
+        .unwrap();
+    let ok: usize = answered.iter().flatten().filter(|s| **s == 201).count();
+    assert!(
+        recorded >= ok,
+        "{recorded} records for {ok} answered publishes"
+    );
+    assert!(
+        recorded <= ok + 1,
+        "{recorded} records for {ok} answered publishes"
+    );
+    // No lock is left: another append goes through at once.
+    homes[2].json_ok(&["token", "create", "--scope", "read", "--name", "after"]);
+}

@@ -252,6 +252,16 @@ impl PgLedger {
     }
 }
 
+/// A read-only transaction that sees one snapshot: the head and the records as of the same
+/// moment, whatever other replicas commit meanwhile.
+async fn snapshot(pool: &PgPool) -> sqlx::Result<Transaction<'static, Postgres>> {
+    let mut tx = pool.begin().await?;
+    sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        .execute(&mut *tx)
+        .await?;
+    Ok(tx)
+}
+
 async fn read_head(tx: &mut Transaction<'_, Postgres>, lock: bool) -> sqlx::Result<Head> {
     let query = if lock {
         "SELECT checkpoint FROM chain_head WHERE id = 1 FOR UPDATE"
@@ -380,7 +390,7 @@ impl Ledger for PgLedger {
     fn check_appendable(&self) -> Result<()> {
         let (store, pool) = (self.store.clone(), self.store.pool.clone());
         let head = self.store.run(async move {
-            let mut tx = pool.begin().await.map_err(|e| store.failed(&e))?;
+            let mut tx = snapshot(&pool).await.map_err(|e| store.failed(&e))?;
             read_head(&mut tx, false)
                 .await
                 .map_err(|e| store.failed(&e))
@@ -496,11 +506,7 @@ impl Ledger for PgLedger {
         self.store.run(async move {
             let store = &this.store;
             // One snapshot: the records and the head as of the same moment.
-            let mut tx = store.pool.begin().await.map_err(|e| store.failed(&e))?;
-            sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-                .execute(&mut *tx)
-                .await
-                .map_err(|e| store.failed(&e))?;
+            let mut tx = snapshot(&store.pool).await.map_err(|e| store.failed(&e))?;
             let mut walk = ChainWalk::default();
             let mut holds_export = false;
             let mut n = 0;
@@ -539,7 +545,7 @@ impl Ledger for PgLedger {
     fn export_head(&self) -> Result<Checkpoint> {
         let (store, pool) = (self.store.clone(), self.store.pool.clone());
         let head = self.store.run(async move {
-            let mut tx = pool.begin().await.map_err(|e| store.failed(&e))?;
+            let mut tx = snapshot(&pool).await.map_err(|e| store.failed(&e))?;
             read_head(&mut tx, false)
                 .await
                 .map_err(|e| store.failed(&e))
