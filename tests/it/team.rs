@@ -166,11 +166,14 @@ fn a_replica_killed_under_load_leaves_the_others_serving_and_the_chain_intact() 
         tokens.push(token(home, "write"));
         servers.push(Server::start(home, &["--rate-limit", "0"]));
     }
-    let answered = std::sync::Mutex::new(vec![Vec::new(); 3]);
+    // Each thread reports every answer; the test kills B after its 20th and stops once A and
+    // C have each answered 20 more.
+    let (tx, rx) = std::sync::mpsc::channel::<(usize, u16)>();
     let stop = std::sync::atomic::AtomicBool::new(false);
+    let mut answered = vec![Vec::new(); 3];
     std::thread::scope(|scope| {
         for (i, (server, token)) in servers.iter().zip(&tokens).enumerate() {
-            let (answered, stop) = (&answered, &stop);
+            let (tx, stop) = (tx.clone(), &stop);
             scope.spawn(move || {
                 while !stop.load(std::sync::atomic::Ordering::Relaxed) {
                     let sent = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -185,24 +188,41 @@ fn a_replica_killed_under_load_leaves_the_others_serving_and_the_chain_intact() 
                     match sent {
                         // The killed replica: its request in flight, or refused.
                         Ok(0) | Err(_) if i == 1 => break,
-                        Ok(status) => answered.lock().unwrap()[i].push(status),
+                        Ok(status) => {
+                            let _ = tx.send((i, status));
+                        }
                         Err(panic) => std::panic::resume_unwind(panic),
                     }
                 }
             });
         }
-        std::thread::sleep(Duration::from_millis(1500));
-        nix::sys::signal::kill(
-            nix::unistd::Pid::from_raw(i32::try_from(servers[1].pid()).unwrap()),
-            nix::sys::signal::Signal::SIGKILL,
-        )
-        .unwrap();
-        std::thread::sleep(Duration::from_millis(1500));
+        let mut killed_at: Option<[usize; 3]> = None;
+        while let Ok((i, status)) = rx.recv_timeout(Duration::from_secs(30)) {
+            answered[i].push(status);
+            match killed_at {
+                None if answered[1].len() >= 20 => {
+                    nix::sys::signal::kill(
+                        nix::unistd::Pid::from_raw(i32::try_from(servers[1].pid()).unwrap()),
+                        nix::sys::signal::Signal::SIGKILL,
+                    )
+                    .unwrap();
+                    killed_at = Some([answered[0].len(), 0, answered[2].len()]);
+                }
+                Some(at) if answered[0].len() >= at[0] + 20 && answered[2].len() >= at[2] + 20 => {
+                    break;
+                }
+                _ => {}
+            }
+        }
         stop.store(true, std::sync::atomic::Ordering::Relaxed);
     });
-    let answered = answered.into_inner().unwrap();
+    // The answers that came while the threads were stopping.
+    drop(tx);
+    for (i, status) in rx.try_iter() {
+        answered[i].push(status);
+    }
     for i in [0, 2] {
-        assert!(answered[i].len() >= 10, "replica {i}: {:?}", answered[i]);
+        assert!(answered[i].len() >= 20, "replica {i}: {:?}", answered[i]);
         assert!(
             answered[i].iter().all(|s| *s == 201),
             "replica {i}: {:?}",
