@@ -233,6 +233,17 @@ impl PgLedger {
         )
     }
 
+    /// The head and the last record, as of one moment.
+    fn current_head(&self) -> Result<Head> {
+        let store = self.store.clone();
+        self.store.run(async move {
+            let mut tx = snapshot(&store.pool).await.map_err(|e| store.failed(&e))?;
+            read_head(&mut tx, false)
+                .await
+                .map_err(|e| store.failed(&e))
+        })
+    }
+
     fn head_problem(&self, head: &Head) -> Option<(&'static str, String)> {
         let (seq, hash) = (head.last.0, head.last.1.as_str());
         match &head.row {
@@ -388,13 +399,7 @@ impl Ledger for PgLedger {
     }
 
     fn check_appendable(&self) -> Result<()> {
-        let (store, pool) = (self.store.clone(), self.store.pool.clone());
-        let head = self.store.run(async move {
-            let mut tx = snapshot(&pool).await.map_err(|e| store.failed(&e))?;
-            read_head(&mut tx, false)
-                .await
-                .map_err(|e| store.failed(&e))
-        })?;
+        let head = self.current_head()?;
         match self.head_problem(&head) {
             Some((_, problem)) => Err(self.corrupt(&problem)),
             None => Ok(()),
@@ -543,13 +548,7 @@ impl Ledger for PgLedger {
     }
 
     fn export_head(&self) -> Result<Checkpoint> {
-        let (store, pool) = (self.store.clone(), self.store.pool.clone());
-        let head = self.store.run(async move {
-            let mut tx = snapshot(&pool).await.map_err(|e| store.failed(&e))?;
-            read_head(&mut tx, false)
-                .await
-                .map_err(|e| store.failed(&e))
-        })?;
+        let head = self.current_head()?;
         if let Some((_, problem)) = self.head_problem(&head) {
             return Err(self.corrupt(&problem));
         }
