@@ -32,7 +32,7 @@ use crate::core::render::{self, RenderOptions, SecretDelivery, SecretStyle, Self
 use crate::core::search::SearchIndex;
 use crate::core::secrets::{self, SecretStore};
 use crate::core::state::StateDir;
-use crate::core::store::postgres::{PgLedger, PgStore};
+use crate::core::store::postgres::{PgLedger, PgStore, PgTokens};
 use crate::core::store::{Ledger, StoreUrl};
 use crate::core::validate::{self, Diagnostic};
 use crate::core::writer;
@@ -172,6 +172,8 @@ pub struct Orchestrator {
     applies: writer::FileQueues<deploy::Job, Result<DeployReport>>,
     /// The audit chain (the state directory's log, or a shared store's).
     ledger: Arc<dyn Ledger>,
+    /// The shared store, in team mode.
+    shared: Option<PgStore>,
     /// Concurrent audit records of this process become one append.
     audit_appends: Batcher<(AuditEvent, DateTime<Utc>), Result<AuditRecord>>,
 }
@@ -350,13 +352,17 @@ impl Orchestrator {
         let mut catalog = Catalog::load(&state.join("catalog.toml"))?;
         let registry = RegistryLoad::merge(&state, &mut catalog);
         let locks = state.locks();
-        let ledger: Arc<dyn Ledger> = match StoreUrl::parse(store.as_deref().unwrap_or_default())? {
-            StoreUrl::Files => Arc::new(AuditLog::new(
+        let shared = match StoreUrl::parse(store.as_deref().unwrap_or_default())? {
+            StoreUrl::Files => None,
+            StoreUrl::Postgres(url) => Some(PgStore::shared(&url)?),
+        };
+        let ledger: Arc<dyn Ledger> = match &shared {
+            None => Arc::new(AuditLog::new(
                 state.join("audit.jsonl"),
                 locks.join("audit.lock"),
             )),
-            StoreUrl::Postgres(url) => Arc::new(PgLedger::new(
-                PgStore::shared(&url)?,
+            Some(store) => Arc::new(PgLedger::new(
+                store.clone(),
                 crate::core::audit::key_at(&state.join("audit.key"), clock.now())?,
             )),
         };
@@ -375,6 +381,7 @@ impl Orchestrator {
             id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             applies: writer::FileQueues::default(),
             ledger,
+            shared,
             audit_appends: Batcher::default(),
         };
         // What a killed process left half done is finished before anything else happens; a

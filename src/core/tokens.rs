@@ -11,7 +11,7 @@
 use crate::core::code::Code;
 use crate::core::next::{Hint, Op};
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use chrono::{DateTime, Duration, Utc};
 use rand_core::{OsRng, RngCore};
@@ -156,11 +156,73 @@ pub struct NewToken {
     pub record: TokenRecord,
 }
 
+/// Where the token file is kept: the state directory's `tokens.json`, or a shared store.
+pub trait TokenBackend: Send + Sync + std::fmt::Debug {
+    /// The tokens (none when nothing was stored yet).
+    ///
+    /// # Errors
+    /// The store's own failure.
+    fn load(&self) -> Result<TokenFile>;
+
+    /// Changes the tokens with `change`, with no other change in between; nothing is stored
+    /// when `change` fails.
+    ///
+    /// # Errors
+    /// What `change` returns, or the store's own failure.
+    fn update(&self, change: &mut dyn FnMut(&mut TokenFile) -> Result<()>) -> Result<()>;
+
+    /// A value that changes whenever the tokens do (`None` when it cannot be read).
+    fn stamp(&self) -> Option<String>;
+
+    /// How long a stamp is trusted before it is read again: zero for a file (a `statx` per
+    /// request), longer for a store a query away.
+    fn stamp_ttl(&self) -> std::time::Duration {
+        std::time::Duration::ZERO
+    }
+}
+
 /// `<home>/tokens.json` with its lock.
 #[derive(Debug, Clone)]
-pub struct TokenStore {
+struct TokenFileStore {
     path: PathBuf,
     lock: PathBuf,
+}
+
+impl TokenBackend for TokenFileStore {
+    fn load(&self) -> Result<TokenFile> {
+        Ok(fsutil::read_json(&self.path)?.unwrap_or_default())
+    }
+
+    fn update(&self, change: &mut dyn FnMut(&mut TokenFile) -> Result<()>) -> Result<()> {
+        let _lock = LockGuard::acquire(&self.lock)?;
+        let mut file = self.load()?;
+        change(&mut file)?;
+        fsutil::atomic_write(
+            &self.path,
+            &serde_json::to_vec_pretty(&file).map_err(|e| Error::Internal(e.to_string()))?,
+            0o600,
+        )
+    }
+
+    fn stamp(&self) -> Option<String> {
+        let meta = std::fs::metadata(&self.path).ok()?;
+        let modified = meta
+            .modified()
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_nanos());
+        #[cfg(unix)]
+        let inode = std::os::unix::fs::MetadataExt::ino(&meta);
+        #[cfg(not(unix))]
+        let inode = 0;
+        Some(format!("{}:{modified}:{inode}", meta.len()))
+    }
+}
+
+/// The API tokens: created, revoked and their last use recorded, wherever they are kept.
+#[derive(Debug, Clone)]
+pub struct TokenStore {
+    backend: std::sync::Arc<dyn TokenBackend>,
 }
 
 fn random_base62(n: usize) -> String {
@@ -249,31 +311,45 @@ pub fn parse_duration(text: &str) -> Result<Option<Duration>> {
 }
 
 impl TokenStore {
-    /// The store at `path`, locked through `lock`.
+    /// The state directory's `tokens.json` at `path`, locked through `lock`.
     pub fn new(path: PathBuf, lock: PathBuf) -> Self {
-        Self { path, lock }
+        Self::with_backend(std::sync::Arc::new(TokenFileStore { path, lock }))
     }
 
-    /// The file.
-    pub fn path(&self) -> &Path {
-        &self.path
+    /// The tokens kept by `backend`.
+    pub fn with_backend(backend: std::sync::Arc<dyn TokenBackend>) -> Self {
+        Self { backend }
     }
 
-    /// Reads the file (empty when missing).
+    /// Reads the tokens.
+    ///
+    /// # Errors
+    /// The store's own failure.
     pub fn load(&self) -> Result<TokenFile> {
-        Ok(fsutil::read_json(&self.path)?.unwrap_or_default())
+        self.backend.load()
+    }
+
+    /// A value that changes whenever the tokens do.
+    pub fn stamp(&self) -> Option<String> {
+        self.backend.stamp()
+    }
+
+    /// How long a stamp is trusted.
+    pub fn stamp_ttl(&self) -> std::time::Duration {
+        self.backend.stamp_ttl()
     }
 
     fn update<T>(&self, change: impl FnOnce(&mut TokenFile) -> Result<T>) -> Result<T> {
-        let _lock = LockGuard::acquire(&self.lock)?;
-        let mut file = self.load()?;
-        let out = change(&mut file)?;
-        fsutil::atomic_write(
-            &self.path,
-            &serde_json::to_vec_pretty(&file).map_err(|e| Error::Internal(e.to_string()))?,
-            0o600,
-        )?;
-        Ok(out)
+        let mut change = Some(change);
+        let mut out = None;
+        self.backend.update(&mut |file| {
+            let change = change
+                .take()
+                .ok_or_else(|| Error::Internal("a token update ran twice".into()))?;
+            out = Some(change(file)?);
+            Ok(())
+        })?;
+        out.ok_or_else(|| Error::Internal("a token update did not run".into()))
     }
 
     /// Creates a token.
@@ -504,15 +580,13 @@ mod tests {
                 .code(),
             "TOKEN_NAME_EXISTS"
         );
-        let text = std::fs::read_to_string(store.path()).unwrap();
+        let path = dir.path().join("tokens.json");
+        let text = std::fs::read_to_string(&path).unwrap();
         assert!(!text.contains(&a.token) && text.contains(&a.record.hash));
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(store.path())
-                .unwrap()
-                .permissions()
-                .mode();
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
             assert_eq!(mode & 0o777, 0o600);
         }
         let v = Verifier::new(&store.load().unwrap());

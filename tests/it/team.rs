@@ -1,7 +1,8 @@
 //! Team mode on a real PostgreSQL: several `serve --http --store postgres://…` replicas (each
-//! its own state directory, sharing the audit key) append to one audit chain, and every
-//! replica's `/v1/events` carries every replica's audited changes under the chain's sequence
-//! numbers, so a subscriber resumes on any replica with `Last-Event-ID`.
+//! its own state directory, sharing the audit key) append to one audit chain and accept the
+//! same API tokens, and every replica's `/v1/events` carries every replica's audited changes
+//! under the chain's sequence numbers, so a subscriber resumes on any replica with
+//! `Last-Event-ID`.
 
 use std::time::Duration;
 
@@ -24,8 +25,8 @@ fn replica(url: &str, key_from: Option<&Sandbox>) -> Sandbox {
     sb
 }
 
-fn token(sb: &Sandbox, scope: &str) -> String {
-    sb.json_ok(&["token", "create", "--scope", scope, "--name", scope])["token"]
+fn token(sb: &Sandbox, scope: &str, name: &str) -> String {
+    sb.json_ok(&["token", "create", "--scope", scope, "--name", name])["token"]
         .as_str()
         .unwrap()
         .to_owned()
@@ -57,12 +58,12 @@ fn replicas_share_one_chain_and_every_subscriber_sees_every_change() {
     let pg = TestPg::start();
     let url = pg.database("team");
     let a = replica(&url, None);
-    let read_a = token(&a, "read"); // seq 1: audited into the shared chain
+    let read_a = token(&a, "read", "a"); // seq 1: audited into the shared chain
     let b = replica(&url, Some(&a));
     let c = replica(&url, Some(&a));
-    let read_b = token(&b, "read"); // seq 2
-    let read_c = token(&c, "read"); // seq 3
-    let admin_a = token(&a, "admin"); // seq 4
+    let read_b = token(&b, "read", "b"); // seq 2
+    let read_c = token(&c, "read", "c"); // seq 3
+    let admin_a = token(&a, "admin", "admin"); // seq 4
     let (server_a, server_b, server_c) = (
         Server::start(&a, &[]),
         Server::start(&b, &[]),
@@ -101,7 +102,7 @@ fn replicas_share_one_chain_and_every_subscriber_sees_every_change() {
 
     // A replica started after those changes replays them from the store's table.
     let d = replica(&url, Some(&a));
-    let read_d = token(&d, "read"); // seq 9
+    let read_d = token(&d, "read", "d"); // seq 9
     let server_d = Server::start(&d, &[]);
     let mut late = stream(&server_d, &read_d, Some(4));
     let ids: Vec<u64> = (0..5).map(|_| next(&mut late).0).collect();
@@ -122,6 +123,35 @@ fn replicas_share_one_chain_and_every_subscriber_sees_every_change() {
     for home in [&a, &b, &c, &d] {
         assert!(!home.state.join("audit.jsonl").exists());
     }
+}
+
+/// A token made on one machine works on every replica; revoked through one, it is refused by
+/// the others within a second, and the streams it opened end.
+#[test]
+fn tokens_are_shared_and_a_revocation_holds_on_every_replica_within_a_second() {
+    let pg = TestPg::start();
+    let url = pg.database("team");
+    let a = replica(&url, None);
+    let admin = token(&a, "admin", "ops");
+    let b = replica(&url, Some(&a));
+    let (server_a, server_b) = (Server::start(&a, &[]), Server::start(&b, &[]));
+    let dev = token(&b, "read", "dev");
+    assert_eq!(server_a.get("/v1/clients", &dev).status, 200);
+    let mut stream_on_a = stream(&server_a, &dev, None);
+    let listed = server_b.get("/v1/audit?action=token.create", &admin);
+    assert_eq!(listed.status, 200);
+    assert_eq!(listed.json()["count"], json!(2));
+    assert_eq!(b.json_ok(&["token", "list"])["count"], json!(2));
+    let revoked = std::time::Instant::now();
+    b.json_ok(&["token", "revoke", "dev"]);
+    // Replica A ends the token's stream, then refuses it.
+    assert!(stream_on_a.ends_within(Duration::from_secs(2)));
+    let ended = revoked.elapsed();
+    assert!(ended < Duration::from_secs(1), "{ended:?}");
+    assert_eq!(server_a.get("/v1/clients", &dev).status, 401);
+    assert_eq!(server_b.get("/v1/clients", &dev).status, 401);
+    assert_eq!(server_a.get("/v1/clients", &admin).status, 200);
+    assert!(!a.state.join("tokens.json").exists() && !b.state.join("tokens.json").exists());
 }
 
 #[test]
@@ -163,7 +193,7 @@ fn a_replica_killed_under_load_leaves_the_others_serving_and_the_chain_intact() 
     for home in &homes {
         home.json_ok(&["keys", "init"]);
         home.json_ok(&["draft", "add", "memory", "--client", "cursor"]);
-        tokens.push(token(home, "write"));
+        tokens.push(token(home, "write", &format!("w{}", tokens.len())));
         servers.push(Server::start(home, &["--rate-limit", "0"]));
     }
     // Each thread reports every answer; the test kills B after its 20th and stops once A and

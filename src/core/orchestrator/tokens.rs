@@ -13,12 +13,18 @@ impl Orchestrator {
         Ok(self.token_store().load()?.tokens)
     }
 
-    /// The token store of this state directory, for the HTTP server's verifier.
+    /// The token store (the state directory's, or the shared store's), for the HTTP server's
+    /// verifier too.
     pub fn token_store(&self) -> TokenStore {
-        TokenStore::new(
-            self.state().join("tokens.json"),
-            self.state().locks().join("tokens.lock"),
-        )
+        match &self.shared {
+            Some(store) => {
+                TokenStore::with_backend(std::sync::Arc::new(super::PgTokens::new(store.clone())))
+            }
+            None => TokenStore::new(
+                self.state().join("tokens.json"),
+                self.state().locks().join("tokens.lock"),
+            ),
+        }
     }
 
     /// Creates a token (audited as `token.create`; the token is never logged).

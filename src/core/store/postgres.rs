@@ -25,6 +25,7 @@ use crate::core::code::Code;
 use crate::core::error::{Error, Result};
 use crate::core::keys::Signer;
 use crate::core::next::{Hint, Op};
+use crate::core::tokens::{TokenBackend, TokenFile};
 
 /// Connections per process: a 2-core database peaks near `2 × cores + 1` active connections,
 /// and appends take turns on one row anyway (docs/TEAM.md §2.5).
@@ -561,6 +562,88 @@ impl Ledger for PgLedger {
                 "run any command that records something, then export",
             )),
         }
+    }
+}
+
+/// How long a replica trusts the tokens' revision before reading it again: a token revoked
+/// through one replica is refused by the others within this.
+const TOKEN_CHECK: Duration = Duration::from_millis(250);
+
+/// The API tokens in PostgreSQL: the token file as one row (`token_file`), changed under its
+/// row lock, with a revision that rises with every change.
+#[derive(Debug, Clone)]
+pub struct PgTokens {
+    store: PgStore,
+}
+
+impl PgTokens {
+    /// The tokens of `store`.
+    pub fn new(store: PgStore) -> Self {
+        Self { store }
+    }
+}
+
+impl TokenBackend for PgTokens {
+    fn load(&self) -> Result<TokenFile> {
+        let store = self.store.clone();
+        self.store.run(async move {
+            let (Json(file),): (Json<TokenFile>,) =
+                sqlx::query_as("SELECT body FROM token_file WHERE id = 1")
+                    .fetch_one(&store.pool)
+                    .await
+                    .map_err(|e| store.failed(&e))?;
+            Ok(file)
+        })
+    }
+
+    fn update(&self, change: &mut dyn FnMut(&mut TokenFile) -> Result<()>) -> Result<()> {
+        // The change runs on this thread, between two steps on the store's runtime: the row
+        // stays locked by the open transaction in between.
+        let store = self.store.clone();
+        let (tx, mut file) = self.store.run(async move {
+            let mut tx = store.pool.begin().await.map_err(|e| store.failed(&e))?;
+            let (Json(file),): (Json<TokenFile>,) =
+                sqlx::query_as("SELECT body FROM token_file WHERE id = 1 FOR UPDATE")
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(|e| store.failed(&e))?;
+            Ok((tx, file))
+        })?;
+        let changed = change(&mut file);
+        let store = self.store.clone();
+        // Back on the runtime whatever happened: the transaction (and its connection) must be
+        // rolled back or committed where its socket lives.
+        self.store.run(async move {
+            let mut tx = tx;
+            if let Err(e) = changed {
+                tx.rollback().await.map_err(|e| store.failed(&e))?;
+                return Err(e);
+            }
+            sqlx::query("UPDATE token_file SET body = $1, revision = revision + 1 WHERE id = 1")
+                .bind(Json(&file))
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| store.failed(&e))?;
+            tx.commit().await.map_err(|e| store.failed(&e))
+        })
+    }
+
+    fn stamp(&self) -> Option<String> {
+        let store = self.store.clone();
+        self.store
+            .run(async move {
+                let (revision,): (i64,) =
+                    sqlx::query_as("SELECT revision FROM token_file WHERE id = 1")
+                        .fetch_one(&store.pool)
+                        .await
+                        .map_err(|e| store.failed(&e))?;
+                Ok(revision.to_string())
+            })
+            .ok()
+    }
+
+    fn stamp_ttl(&self) -> Duration {
+        TOKEN_CHECK
     }
 }
 

@@ -7,7 +7,6 @@
 use crate::core::code::Code;
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
-use std::path::Path;
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
@@ -65,35 +64,11 @@ impl Principal {
     }
 }
 
-/// The identity of one version of a file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct FileStamp {
-    len: u64,
-    modified_ns: u128,
-    inode: u64,
-}
-
-fn stamp(path: &Path) -> Option<FileStamp> {
-    let meta = std::fs::metadata(path).ok()?;
-    let modified_ns = meta
-        .modified()
-        .ok()
-        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-        .map_or(0, |d| d.as_nanos());
-    #[cfg(unix)]
-    let inode = std::os::unix::fs::MetadataExt::ino(&meta);
-    #[cfg(not(unix))]
-    let inode = 0;
-    Some(FileStamp {
-        len: meta.len(),
-        modified_ns,
-        inode,
-    })
-}
-
 struct Cached {
     loaded: bool,
-    stamp: Option<FileStamp>,
+    stamp: Option<String>,
+    /// When the stamp was last read.
+    checked: std::time::Instant,
     verifier: Arc<Verifier>,
 }
 
@@ -125,6 +100,7 @@ impl Auth {
             cache: RwLock::new(Cached {
                 loaded: false,
                 stamp: None,
+                checked: std::time::Instant::now(),
                 verifier: Arc::new(Verifier::default()),
             }),
             api_key: api_key
@@ -136,7 +112,7 @@ impl Auth {
             live: Mutex::new(HashMap::new()),
             lasting: CancellationToken::new(),
         };
-        auth.reload_if_changed();
+        auth.reload_if_changed(true);
         auth
     }
 
@@ -163,39 +139,49 @@ impl Auth {
     }
 
     fn verifier(&self) -> Arc<Verifier> {
-        self.reload_if_changed();
-        match self.cache.read() {
-            Ok(c) => c.verifier.clone(),
-            Err(p) => p.into_inner().verifier.clone(),
-        }
+        self.reload_if_changed(false);
+        self.cache
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .verifier
+            .clone()
     }
 
-    fn reload_if_changed(&self) {
-        let now = stamp(self.store.path());
-        let fresh = match self.cache.read() {
-            Ok(c) => c.loaded && c.stamp == now,
-            Err(p) => {
-                let c = p.into_inner();
-                c.loaded && c.stamp == now
-            }
+    /// Reloads the tokens when their stamp changed; the stamp itself is read again only once
+    /// it is older than the store's interval, unless `now` (a token the cache does not know:
+    /// made a moment ago, maybe through another replica).
+    fn reload_if_changed(&self, now: bool) {
+        let ttl = if now {
+            std::time::Duration::ZERO
+        } else {
+            self.store.stamp_ttl()
         };
-        if fresh {
+        let (loaded, seen, recent) = {
+            let c = self.cache.read().unwrap_or_else(PoisonError::into_inner);
+            (c.loaded, c.stamp.clone(), c.checked.elapsed() < ttl)
+        };
+        if loaded && recent {
+            return;
+        }
+        let now = self.store.stamp();
+        if loaded && seen == now {
+            self.cache
+                .write()
+                .unwrap_or_else(PoisonError::into_inner)
+                .checked = std::time::Instant::now();
             return;
         }
         let verifier = match self.store.load() {
             Ok(file) => Verifier::new(&file),
             Err(e) => {
-                tracing::warn!(code = e.code(), "reading the token file failed: {e}");
+                tracing::warn!(code = e.code(), "reading the tokens failed: {e}");
                 Verifier::default()
             }
         };
-        let mut guard = match self.cache.write() {
-            Ok(g) => g,
-            Err(p) => p.into_inner(),
-        };
-        *guard = Cached {
+        *self.cache.write().unwrap_or_else(PoisonError::into_inner) = Cached {
             loaded: true,
             stamp: now,
+            checked: std::time::Instant::now(),
             verifier: Arc::new(verifier),
         };
     }
@@ -214,7 +200,11 @@ impl Auth {
             if !scheme.eq_ignore_ascii_case("bearer") {
                 return Err(Refusal::Malformed);
             }
-            let verifier = self.verifier();
+            let mut verifier = self.verifier();
+            if matches!(verifier.verify(token.trim(), now), Err(Refusal::Unknown)) {
+                self.reload_if_changed(true);
+                verifier = self.verifier();
+            }
             let record = verifier.verify(token.trim(), now)?;
             let ended = self
                 .live
