@@ -156,6 +156,10 @@ pub struct NewToken {
     pub record: TokenRecord,
 }
 
+/// What changes whenever the tokens do: a file's modification time (ns), length and inode; a
+/// store's revision. Read on every request, so it allocates nothing.
+pub type Stamp = (u128, u64, u64);
+
 /// Where the token file is kept: the state directory's `tokens.json`, or a shared store.
 pub trait TokenBackend: Send + Sync + std::fmt::Debug {
     /// The tokens (none when nothing was stored yet).
@@ -172,7 +176,7 @@ pub trait TokenBackend: Send + Sync + std::fmt::Debug {
     fn update(&self, change: &mut dyn FnMut(&mut TokenFile) -> Result<()>) -> Result<()>;
 
     /// A value that changes whenever the tokens do (`None` when it cannot be read).
-    fn stamp(&self) -> Option<String>;
+    fn stamp(&self) -> Option<Stamp>;
 
     /// How long a stamp is trusted before it is read again: zero for a file (a `statx` per
     /// request), longer for a store a query away.
@@ -204,7 +208,7 @@ impl TokenBackend for TokenFileStore {
         )
     }
 
-    fn stamp(&self) -> Option<String> {
+    fn stamp(&self) -> Option<Stamp> {
         let meta = std::fs::metadata(&self.path).ok()?;
         let modified = meta
             .modified()
@@ -215,7 +219,7 @@ impl TokenBackend for TokenFileStore {
         let inode = std::os::unix::fs::MetadataExt::ino(&meta);
         #[cfg(not(unix))]
         let inode = 0;
-        Some(format!("{}:{modified}:{inode}", meta.len()))
+        Some((modified, meta.len(), inode))
     }
 }
 
@@ -330,7 +334,7 @@ impl TokenStore {
     }
 
     /// A value that changes whenever the tokens do.
-    pub fn stamp(&self) -> Option<String> {
+    pub fn stamp(&self) -> Option<Stamp> {
         self.backend.stamp()
     }
 

@@ -25,7 +25,7 @@ use crate::core::code::Code;
 use crate::core::error::{Error, Result};
 use crate::core::keys::Signer;
 use crate::core::next::{Hint, Op};
-use crate::core::tokens::{TokenBackend, TokenFile};
+use crate::core::tokens::{Stamp, TokenBackend, TokenFile};
 
 /// Connections per process: a 2-core database peaks near `2 × cores + 1` active connections,
 /// and appends take turns on one row anyway (docs/TEAM.md §2.5).
@@ -628,7 +628,7 @@ impl TokenBackend for PgTokens {
         })
     }
 
-    fn stamp(&self) -> Option<String> {
+    fn stamp(&self) -> Option<Stamp> {
         let store = self.store.clone();
         self.store
             .run(async move {
@@ -637,7 +637,7 @@ impl TokenBackend for PgTokens {
                         .fetch_one(&store.pool)
                         .await
                         .map_err(|e| store.failed(&e))?;
-                Ok(revision.to_string())
+                Ok((u128::try_from(revision).unwrap_or(0), 0, 0))
             })
             .ok()
     }

@@ -66,7 +66,7 @@ impl Principal {
 
 struct Cached {
     loaded: bool,
-    stamp: Option<String>,
+    stamp: Option<crate::core::tokens::Stamp>,
     /// When the stamp was last read.
     checked: std::time::Instant,
     verifier: Arc<Verifier>,
@@ -158,17 +158,20 @@ impl Auth {
         };
         let (loaded, seen, recent) = {
             let c = self.cache.read().unwrap_or_else(PoisonError::into_inner);
-            (c.loaded, c.stamp.clone(), c.checked.elapsed() < ttl)
+            let recent = !ttl.is_zero() && c.checked.elapsed() < ttl;
+            (c.loaded, c.stamp, recent)
         };
         if loaded && recent {
             return;
         }
         let now = self.store.stamp();
         if loaded && seen == now {
-            self.cache
-                .write()
-                .unwrap_or_else(PoisonError::into_inner)
-                .checked = std::time::Instant::now();
+            if !ttl.is_zero() {
+                self.cache
+                    .write()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .checked = std::time::Instant::now();
+            }
             return;
         }
         let verifier = match self.store.load() {
