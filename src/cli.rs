@@ -67,7 +67,8 @@ pub struct Cli {
     #[arg(long, global = true)]
     pub json: bool,
     /// Where shared state lives: `files` (the state directory) or a PostgreSQL URL (team
-    /// mode; default: `$MCP_ORCH_STORE`, else `files`). So far the audit log lives there.
+    /// mode, docs/TEAM.md; default: `$MCP_ORCH_STORE`, else `files`). The audit log and the API
+    /// tokens live there so far.
     #[arg(long, global = true, value_name = "URL")]
     pub store: Option<String>,
     /// The command.
