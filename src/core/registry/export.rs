@@ -1,4 +1,4 @@
-//! A catalog entry as a registry `server.json`: the inverse of [`super::convert`], so the
+//! A catalog entry as a registry `server.json`: the inverse of [`super::convert()`], so the
 //! private registry a team server serves (`/v0.1/servers`) reads back, on a developer's
 //! machine, as the entry that was approved: the same command and arguments, parameters,
 //! environment variables (secret ones marked, never with values) and headers.
