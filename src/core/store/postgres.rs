@@ -316,10 +316,15 @@ async fn records_after(pool: &PgPool, after: u64, limit: i64) -> sqlx::Result<Ve
             .bind(limit)
             .fetch_all(pool)
             .await?;
-    Ok(rows
-        .iter()
+    Ok(parsed(&rows))
+}
+
+/// The records of `record` rows; as the file store does, one that does not parse is left to
+/// `verify`.
+fn parsed(rows: &[(String,)]) -> Vec<AuditRecord> {
+    rows.iter()
         .filter_map(|(text,)| serde_json::from_str(text).ok())
-        .collect())
+        .collect()
 }
 
 impl Ledger for PgLedger {
@@ -498,11 +503,7 @@ impl Ledger for PgLedger {
             .fetch_all(&store.pool)
             .await
             .map_err(|e| store.failed(&e))?;
-            // As the file store does, a record that does not parse is left to `verify`.
-            Ok(rows
-                .iter()
-                .filter_map(|(text,)| serde_json::from_str(text).ok())
-                .collect())
+            Ok(parsed(&rows))
         })
     }
 

@@ -50,17 +50,6 @@ pub struct Event {
     pub frame: Bytes,
 }
 
-impl Event {
-    fn new(id: u64, kind: &str, data: &Value) -> Self {
-        Self {
-            id,
-            kind: kind.to_owned(),
-            frame: Bytes::from(format!("id: {id}\nevent: {kind}\ndata: {data}\n\n")),
-            data: data.to_string(),
-        }
-    }
-}
-
 struct Ring {
     next_id: u64,
     events: VecDeque<Arc<Event>>,
@@ -100,23 +89,23 @@ impl EventHub {
     }
 
     /// Publishes an event; returns its id.
-    pub fn publish(&self, kind: &str, mut data: Value) -> u64 {
+    pub fn publish(&self, kind: &str, data: Value) -> u64 {
         let Ok(mut ring) = self.ring.lock() else {
             return 0;
         };
         let id = ring.next_id;
-        ring.next_id += 1;
-        if let Some(obj) = data.as_object_mut() {
-            obj.insert("type".into(), json!(kind));
-            obj.insert("id".into(), json!(id));
-        }
-        let event = Arc::new(Event::new(id, kind, &data));
+        self.push(&mut ring, Self::event(id, kind, data));
+        id
+    }
+
+    /// Keeps `event` in the ring (dropping the oldest when full) and sends it to subscribers.
+    fn push(&self, ring: &mut Ring, event: Arc<Event>) {
+        ring.next_id = event.id + 1;
         if ring.events.len() == ring.capacity {
             ring.events.pop_front();
         }
         ring.events.push_back(event.clone());
         let _ = self.tx.send(event);
-        id
     }
 
     /// Publishes an event under an id given by a shared store (the audit chain's sequence
@@ -125,16 +114,9 @@ impl EventHub {
         let Ok(mut ring) = self.ring.lock() else {
             return;
         };
-        if id < ring.next_id {
-            return;
+        if id >= ring.next_id {
+            self.push(&mut ring, Self::event(id, kind, data));
         }
-        ring.next_id = id + 1;
-        let event = Self::event(id, kind, data);
-        if ring.events.len() == ring.capacity {
-            ring.events.pop_front();
-        }
-        ring.events.push_back(event.clone());
-        let _ = self.tx.send(event);
     }
 
     /// The event `id` of type `kind` (its data gets the `type` and the `id`).
@@ -143,7 +125,12 @@ impl EventHub {
             obj.insert("type".into(), json!(kind));
             obj.insert("id".into(), json!(id));
         }
-        Arc::new(Event::new(id, kind, &data))
+        Arc::new(Event {
+            id,
+            kind: kind.to_owned(),
+            frame: Bytes::from(format!("id: {id}\nevent: {kind}\ndata: {data}\n\n")),
+            data: data.to_string(),
+        })
     }
 
     /// Starts numbering over after `last` (a shared store's ids), forgetting what the ring
