@@ -258,12 +258,32 @@ impl Release {
             message: e.to_string(),
             code: Code::DataFileError,
         })?;
-        let envelope = parse_envelope(&stored.envelope, &path.display().to_string())?;
+        Self::from_parts(
+            stored.envelope,
+            stored.signature,
+            stored.key_id,
+            &path.display().to_string(),
+        )
+    }
+
+    /// A release from its stored parts (as a store keeps them): the signed text is parsed,
+    /// not yet verified.
+    ///
+    /// # Errors
+    /// `SIGNATURE_INVALID` for a text that does not parse as an envelope,
+    /// `UNSUPPORTED_SCHEMA` for another envelope schema.
+    pub fn from_parts(
+        signed: String,
+        signature: String,
+        key_id: String,
+        what: &str,
+    ) -> Result<Self> {
+        let envelope = parse_envelope(&signed, what)?;
         Ok(Self {
             envelope,
-            signed: stored.envelope,
-            signature: stored.signature,
-            key_id: stored.key_id,
+            signed,
+            signature,
+            key_id,
         })
     }
 }
@@ -388,40 +408,8 @@ impl ArtifactStore {
     pub fn payload_bytes(&self, artifact_id: &str) -> Result<Vec<u8>> {
         let path = self.payload_path(artifact_id)?;
         let bytes = fsutil::read_optional(&path)?.ok_or_else(|| not_found(artifact_id))?;
-        let actual = sha256_hex(&bytes);
-        if actual != artifact_id {
-            return Err(Error::invalid(
-                Code::ArtifactTampered,
-                "artifact_id",
-                format!(
-                    "the payload of artifact {artifact_id} was altered: its bytes hash to {actual}"
-                ),
-                "do not deploy it; publish again from the draft",
-            ));
-        }
+        check_payload_hash(artifact_id, &bytes)?;
         Ok(bytes)
-    }
-
-    /// The payload of an artifact, after checking its hash.
-    pub fn load_payload(&self, artifact_id: &str) -> Result<Payload> {
-        let bytes = self.payload_bytes(artifact_id)?;
-        let payload: Payload = serde_json::from_slice(&bytes).map_err(|e| Error::Parse {
-            path: self.payloads().join(format!("{artifact_id}.json")),
-            message: e.to_string(),
-            code: Code::DataFileError,
-        })?;
-        if payload.schema != PAYLOAD_SCHEMA {
-            return Err(Error::invalid(
-                Code::UnsupportedSchema,
-                "schema",
-                format!(
-                    "artifact {artifact_id} has payload schema `{}`, this mcp-orch reads `{PAYLOAD_SCHEMA}`",
-                    payload.schema
-                ),
-                "upgrade mcp-orch",
-            ));
-        }
-        Ok(payload)
     }
 
     /// Stores the payload and a new signed release of it with the next version of its
@@ -447,12 +435,6 @@ impl ArtifactStore {
         intend: impl FnOnce(&Release, &Path, &Path) -> Result<T>,
         finish: impl FnOnce(T) -> Result<()>,
     ) -> Result<Release> {
-        if payload.client_id != req.client_id {
-            return Err(Error::Internal(format!(
-                "a payload for {} cannot be published for {}",
-                payload.client_id, req.client_id
-            )));
-        }
         let dir = self.channel_dir(req.client_id, req.profile_id)?;
         let artifact_id = self.store_payload(payload)?;
         let lock = self
@@ -468,28 +450,7 @@ impl ArtifactStore {
         let version = highest
             .checked_add(1)
             .ok_or_else(|| Error::Internal("release version overflow".into()))?;
-        let envelope = Envelope {
-            schema: ENVELOPE_SCHEMA.to_owned(),
-            artifact_id: artifact_id.clone(),
-            client_id: req.client_id.to_owned(),
-            profile_id: req.profile_id.to_owned(),
-            version,
-            created_at: req.created_at,
-            key_id: signer.key_id().to_owned(),
-            changelog: req.changelog.map(str::to_owned),
-            metadata: Metadata {
-                server_count: payload.servers.len(),
-                servers: payload.servers.keys().cloned().collect(),
-                generator: format!("mcp-orch {}", env!("CARGO_PKG_VERSION")),
-            },
-        };
-        let text = envelope.canonical_text()?;
-        let release = Release {
-            signature: signer.sign(text.as_bytes()),
-            key_id: signer.key_id().to_owned(),
-            envelope,
-            signed: text,
-        };
+        let release = sign_release(payload, &artifact_id, version, req, signer)?;
         let stored = StoredRelease {
             envelope: release.signed.clone(),
             signature: release.signature.clone(),
@@ -614,59 +575,148 @@ impl ArtifactStore {
             _ => Err(ambiguous(id_or_prefix, &matches)),
         }
     }
+}
 
-    /// Verifies a release: the signature over the exact stored text with the trusted key it
-    /// names (before that text is trusted), that the text is the envelope shown, then that the
-    /// payload hashes to the artifact id and belongs to the envelope's client.
-    pub fn verify(
-        &self,
-        release: &Release,
-        key_for: impl Fn(&str) -> Result<VerifyingKey>,
-    ) -> Result<Verified> {
-        let what = format!(
-            "release {} of {}/{}",
-            release.envelope.version, release.envelope.client_id, release.envelope.profile_id
-        );
-        if !keys::is_key_id(&release.key_id) {
-            return Err(signature_invalid(&what, "the key id is malformed"));
-        }
-        let public = key_for(&release.key_id)?;
-        if !keys::verify(&public, release.signed.as_bytes(), &release.signature) {
-            return Err(signature_invalid(
-                &what,
-                &format!("it was not signed by key {}", release.key_id),
-            ));
-        }
-        let envelope = parse_envelope(&release.signed, &what)?;
-        if envelope != release.envelope {
-            return Err(signature_invalid(
-                &what,
-                "the envelope shown differs from the signed text",
-            ));
-        }
-        if envelope.key_id != release.key_id {
-            return Err(signature_invalid(
-                &what,
-                "the signed key id differs from the one stored beside it",
-            ));
-        }
-        let payload = self.load_payload(&envelope.artifact_id)?;
-        if payload.client_id != envelope.client_id {
-            return Err(Error::invalid(
-                Code::ArtifactClientMismatch,
-                "client_id",
-                format!(
-                    "artifact {} holds entries for {}, but its release is for {}",
-                    envelope.artifact_id, payload.client_id, envelope.client_id
-                ),
-                "publish again from the draft of the right client",
-            ));
-        }
-        Ok(Verified {
-            release: release.clone(),
-            payload,
-        })
+/// `ARTIFACT_TAMPERED` unless `bytes` hash to `artifact_id`.
+///
+/// # Errors
+/// `ARTIFACT_TAMPERED`.
+pub fn check_payload_hash(artifact_id: &str, bytes: &[u8]) -> Result<()> {
+    let actual = sha256_hex(bytes);
+    if actual == artifact_id {
+        return Ok(());
     }
+    Err(Error::invalid(
+        Code::ArtifactTampered,
+        "artifact_id",
+        format!("the payload of artifact {artifact_id} was altered: its bytes hash to {actual}"),
+        "do not deploy it; publish again from the draft",
+    ))
+}
+
+/// The payload in `bytes` (stored under `artifact_id`, at `path`), after checking its hash.
+///
+/// # Errors
+/// `ARTIFACT_TAMPERED`, `DATA_FILE_ERROR`, `UNSUPPORTED_SCHEMA`.
+pub fn parse_payload(artifact_id: &str, bytes: &[u8], path: &Path) -> Result<Payload> {
+    check_payload_hash(artifact_id, bytes)?;
+    let payload: Payload = serde_json::from_slice(bytes).map_err(|e| Error::Parse {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+        code: Code::DataFileError,
+    })?;
+    if payload.schema != PAYLOAD_SCHEMA {
+        return Err(Error::invalid(
+            Code::UnsupportedSchema,
+            "schema",
+            format!(
+                "artifact {artifact_id} has payload schema `{}`, this mcp-orch reads `{PAYLOAD_SCHEMA}`",
+                payload.schema
+            ),
+            "upgrade mcp-orch",
+        ));
+    }
+    Ok(payload)
+}
+
+/// The signed release of `payload` (stored under `artifact_id`) as version `version` of its
+/// channel.
+///
+/// # Errors
+/// An internal error when the payload is for another client than the request.
+pub fn sign_release(
+    payload: &Payload,
+    artifact_id: &str,
+    version: u64,
+    req: &NewRelease<'_>,
+    signer: &Signer,
+) -> Result<Release> {
+    if payload.client_id != req.client_id {
+        return Err(Error::Internal(format!(
+            "a payload for {} cannot be published for {}",
+            payload.client_id, req.client_id
+        )));
+    }
+    let envelope = Envelope {
+        schema: ENVELOPE_SCHEMA.to_owned(),
+        artifact_id: artifact_id.to_owned(),
+        client_id: req.client_id.to_owned(),
+        profile_id: req.profile_id.to_owned(),
+        version,
+        created_at: req.created_at,
+        key_id: signer.key_id().to_owned(),
+        changelog: req.changelog.map(str::to_owned),
+        metadata: Metadata {
+            server_count: payload.servers.len(),
+            servers: payload.servers.keys().cloned().collect(),
+            generator: format!("mcp-orch {}", env!("CARGO_PKG_VERSION")),
+        },
+    };
+    let text = envelope.canonical_text()?;
+    Ok(Release {
+        signature: signer.sign(text.as_bytes()),
+        key_id: signer.key_id().to_owned(),
+        envelope,
+        signed: text,
+    })
+}
+
+/// Verifies a release: the signature over the exact stored text with the trusted key it
+/// names (before that text is trusted), that the text is the envelope shown, then (with the
+/// payload `load` reads, which checks its hash) that the payload belongs to the envelope's
+/// client.
+///
+/// # Errors
+/// `SIGNATURE_INVALID`, `UNTRUSTED_KEY` (from `key_for`), `ARTIFACT_TAMPERED`,
+/// `ARTIFACT_NOT_FOUND`, `ARTIFACT_CLIENT_MISMATCH`.
+pub fn verify(
+    release: &Release,
+    key_for: &dyn Fn(&str) -> Result<VerifyingKey>,
+    load: &dyn Fn(&str) -> Result<Payload>,
+) -> Result<Verified> {
+    let what = format!(
+        "release {} of {}/{}",
+        release.envelope.version, release.envelope.client_id, release.envelope.profile_id
+    );
+    if !keys::is_key_id(&release.key_id) {
+        return Err(signature_invalid(&what, "the key id is malformed"));
+    }
+    let public = key_for(&release.key_id)?;
+    if !keys::verify(&public, release.signed.as_bytes(), &release.signature) {
+        return Err(signature_invalid(
+            &what,
+            &format!("it was not signed by key {}", release.key_id),
+        ));
+    }
+    let envelope = parse_envelope(&release.signed, &what)?;
+    if envelope != release.envelope {
+        return Err(signature_invalid(
+            &what,
+            "the envelope shown differs from the signed text",
+        ));
+    }
+    if envelope.key_id != release.key_id {
+        return Err(signature_invalid(
+            &what,
+            "the signed key id differs from the one stored beside it",
+        ));
+    }
+    let payload = load(&envelope.artifact_id)?;
+    if payload.client_id != envelope.client_id {
+        return Err(Error::invalid(
+            Code::ArtifactClientMismatch,
+            "client_id",
+            format!(
+                "artifact {} holds entries for {}, but its release is for {}",
+                envelope.artifact_id, payload.client_id, envelope.client_id
+            ),
+            "publish again from the draft of the right client",
+        ));
+    }
+    Ok(Verified {
+        release: release.clone(),
+        payload,
+    })
 }
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
@@ -771,6 +821,7 @@ mod tests {
 
     use crate::core::catalog::Transport;
     use crate::core::draft::{EnvValue, Origin};
+    use crate::core::store::Releases as _;
     use ed25519_dalek::SigningKey;
     use serde_json::json;
 
@@ -892,12 +943,12 @@ mod tests {
         assert!(r1.signed.starts_with(r#"{"artifact_id":""#));
         assert!(f.release_path("cursor", "default", 2).is_file());
 
-        let verified = f.store.verify(&r2, f.keys()).unwrap();
+        let verified = f.store.verify(&r2, &f.keys()).unwrap();
         assert_eq!(verified.payload, payload("cursor"));
         let history = f.store.history("cursor", "default").unwrap();
         assert_eq!(history, vec![r2.clone(), r1.clone()]);
         for r in &history {
-            f.store.verify(r, f.keys()).unwrap();
+            f.store.verify(r, &f.keys()).unwrap();
         }
         assert_eq!(
             f.store
@@ -968,7 +1019,7 @@ mod tests {
             assert!(text.contains(from), "{from} in {text}");
             std::fs::write(&path, text.replace(from, to)).unwrap();
             let loaded = f.store.history("cursor", "default").unwrap();
-            let err = f.store.verify(&loaded[0], f.keys()).unwrap_err();
+            let err = f.store.verify(&loaded[0], &f.keys()).unwrap_err();
             assert_eq!(err.code(), "SIGNATURE_INVALID", "after {from} -> {to}");
         }
         // A truncated envelope cannot even be parsed: still a signature failure.
@@ -981,14 +1032,14 @@ mod tests {
         let mut forged = r.clone();
         forged.envelope.version = 5;
         assert_eq!(
-            f.store.verify(&forged, f.keys()).unwrap_err().code(),
+            f.store.verify(&forged, &f.keys()).unwrap_err().code(),
             "SIGNATURE_INVALID"
         );
         // A flipped signature.
         let mut flipped = r.clone();
         flipped.signature = keys_flip(&r.signature);
         assert_eq!(
-            f.store.verify(&flipped, f.keys()).unwrap_err().code(),
+            f.store.verify(&flipped, &f.keys()).unwrap_err().code(),
             "SIGNATURE_INVALID"
         );
     }
@@ -1008,7 +1059,7 @@ mod tests {
         let path = f.store.payload_path(r.artifact_id()).unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
         std::fs::write(&path, text.replace("@acme/server", "@evil/server")).unwrap();
-        let err = f.store.verify(&r, f.keys()).unwrap_err();
+        let err = f.store.verify(&r, &f.keys()).unwrap_err();
         assert_eq!(err.code(), "ARTIFACT_TAMPERED");
         assert_eq!(
             f.store.load_payload(r.artifact_id()).unwrap_err().code(),
@@ -1016,7 +1067,7 @@ mod tests {
         );
         std::fs::remove_file(&path).unwrap();
         assert_eq!(
-            f.store.verify(&r, f.keys()).unwrap_err().code(),
+            f.store.verify(&r, &f.keys()).unwrap_err().code(),
             "ARTIFACT_NOT_FOUND"
         );
     }
@@ -1029,7 +1080,7 @@ mod tests {
             Err(Error::invalid(Code::UntrustedKey, "key_id", id, ""))
         };
         assert_eq!(
-            f.store.verify(&r, nobody).unwrap_err().code(),
+            f.store.verify(&r, &nobody).unwrap_err().code(),
             "UNTRUSTED_KEY"
         );
         // Swapping in another key's id (unsigned field) does not help.
@@ -1044,7 +1095,7 @@ mod tests {
             }
         };
         assert_eq!(
-            f.store.verify(&swapped, both).unwrap_err().code(),
+            f.store.verify(&swapped, &both).unwrap_err().code(),
             "SIGNATURE_INVALID"
         );
     }

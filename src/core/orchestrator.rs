@@ -15,6 +15,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::core::artifact::ArtifactStore;
 use crate::core::audit::{AuditEvent, AuditLog, AuditRecord};
 use crate::core::batch::Batcher;
 use crate::core::catalog::{Catalog, ParamSpec, ParamType, ServerEntry, Transport};
@@ -32,8 +33,8 @@ use crate::core::render::{self, RenderOptions, SecretDelivery, SecretStyle, Self
 use crate::core::search::SearchIndex;
 use crate::core::secrets::{self, SecretStore};
 use crate::core::state::StateDir;
-use crate::core::store::postgres::{PgLedger, PgStore, PgTokens};
-use crate::core::store::{Ledger, StoreUrl};
+use crate::core::store::postgres::{PgLedger, PgReleases, PgStore, PgTokens};
+use crate::core::store::{Ledger, Releases, StoreUrl};
 use crate::core::validate::{self, Diagnostic};
 use crate::core::writer;
 
@@ -172,8 +173,11 @@ pub struct Orchestrator {
     applies: writer::FileQueues<deploy::Job, Result<DeployReport>>,
     /// The audit chain (the state directory's log, or a shared store's).
     ledger: Arc<dyn Ledger>,
-    /// The shared store, in team mode.
-    shared: Option<PgStore>,
+    /// Published releases and payloads (the state directory's, or a shared store's).
+    releases: Arc<dyn Releases>,
+    /// The shared store's chain, in team mode (a publish appends to it in its own
+    /// transaction).
+    shared: Option<PgLedger>,
     /// Concurrent audit records of this process become one append.
     audit_appends: Batcher<(AuditEvent, DateTime<Utc>), Result<AuditRecord>>,
 }
@@ -356,15 +360,26 @@ impl Orchestrator {
             StoreUrl::Files => None,
             StoreUrl::Postgres(url) => Some(PgStore::shared(&url)?),
         };
-        let ledger: Arc<dyn Ledger> = match &shared {
-            None => Arc::new(AuditLog::new(
-                state.join("audit.jsonl"),
-                locks.join("audit.lock"),
-            )),
-            Some(store) => Arc::new(PgLedger::new(
-                store.clone(),
-                crate::core::audit::key_at(&state.join("audit.key"), clock.now())?,
-            )),
+        let (ledger, releases, shared): (Arc<dyn Ledger>, Arc<dyn Releases>, _) = match shared {
+            None => (
+                Arc::new(AuditLog::new(
+                    state.join("audit.jsonl"),
+                    locks.join("audit.lock"),
+                )),
+                Arc::new(ArtifactStore::for_state(&state)),
+                None,
+            ),
+            Some(store) => {
+                let ledger = PgLedger::new(
+                    store.clone(),
+                    crate::core::audit::key_at(&state.join("audit.key"), clock.now())?,
+                );
+                (
+                    Arc::new(ledger.clone()),
+                    Arc::new(PgReleases::new(store)),
+                    Some(ledger),
+                )
+            }
         };
         let orch = Self {
             drafts: DraftStore::new(state.join("drafts"), locks.clone()),
@@ -381,6 +396,7 @@ impl Orchestrator {
             id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             applies: writer::FileQueues::default(),
             ledger,
+            releases,
             shared,
             audit_appends: Batcher::default(),
         };

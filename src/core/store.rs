@@ -7,6 +7,9 @@ pub mod postgres;
 
 use chrono::{DateTime, Utc};
 
+use ed25519_dalek::VerifyingKey;
+
+use crate::core::artifact::{self, ArtifactStore, Payload, Release, Verified};
 use crate::core::audit::{AuditEvent, AuditLog, AuditRecord, Checkpoint, Filter, VerifyReport};
 use crate::core::code::Code;
 use crate::core::error::{Error, Result};
@@ -93,6 +96,79 @@ impl Ledger for AuditLog {
 
     fn export_head(&self) -> Result<Checkpoint> {
         AuditLog::export_head(self)
+    }
+}
+
+/// Published releases and their payloads: content-addressed payloads stored once, and per
+/// (client, profile) channel a history of signed releases whose versions rise by one with
+/// every publish, never reused and never rewritten, however many processes (or replicas)
+/// publish at once. Publishing is the orchestrator's (it makes the release and its audit
+/// record one step, in the way each store allows).
+pub trait Releases: Send + Sync + std::fmt::Debug {
+    /// Every release of a channel, newest first (not verified).
+    ///
+    /// # Errors
+    /// `INVALID_ID`, a release that does not parse, or the store's own failure.
+    fn history(&self, client: &str, profile: &str) -> Result<Vec<Release>>;
+
+    /// The newest release of a channel (not verified).
+    ///
+    /// # Errors
+    /// As [`history`](Self::history).
+    fn latest(&self, client: &str, profile: &str) -> Result<Option<Release>>;
+
+    /// Every release whose artifact id starts with `prefix`, by client, profile and newest
+    /// version first.
+    ///
+    /// # Errors
+    /// `INVALID_ARTIFACT_ID`, or the store's own failure.
+    fn releases_matching(&self, prefix: &str) -> Result<Vec<Release>>;
+
+    /// The full artifact id that `id_or_prefix` names, among payloads and releases.
+    ///
+    /// # Errors
+    /// `ARTIFACT_NOT_FOUND`, `INVALID_ARTIFACT_ID` (also when ambiguous).
+    fn resolve(&self, id_or_prefix: &str) -> Result<String>;
+
+    /// A payload (full id), after checking that it hashes to its id.
+    ///
+    /// # Errors
+    /// `ARTIFACT_NOT_FOUND`, `ARTIFACT_TAMPERED`, `UNSUPPORTED_SCHEMA`.
+    fn load_payload(&self, artifact_id: &str) -> Result<Payload>;
+
+    /// Verifies a release with the trusted keys `key_for` finds, and its payload.
+    ///
+    /// # Errors
+    /// As [`artifact::verify`].
+    fn verify(
+        &self,
+        release: &Release,
+        key_for: &dyn Fn(&str) -> Result<VerifyingKey>,
+    ) -> Result<Verified> {
+        artifact::verify(release, key_for, &|id| self.load_payload(id))
+    }
+}
+
+impl Releases for ArtifactStore {
+    fn history(&self, client: &str, profile: &str) -> Result<Vec<Release>> {
+        ArtifactStore::history(self, client, profile)
+    }
+
+    fn latest(&self, client: &str, profile: &str) -> Result<Option<Release>> {
+        ArtifactStore::latest(self, client, profile)
+    }
+
+    fn releases_matching(&self, prefix: &str) -> Result<Vec<Release>> {
+        ArtifactStore::releases_matching(self, prefix)
+    }
+
+    fn resolve(&self, id_or_prefix: &str) -> Result<String> {
+        ArtifactStore::resolve(self, id_or_prefix)
+    }
+
+    fn load_payload(&self, artifact_id: &str) -> Result<Payload> {
+        let bytes = self.payload_bytes(artifact_id)?;
+        artifact::parse_payload(artifact_id, &bytes, &self.payload_path(artifact_id)?)
     }
 }
 

@@ -4,12 +4,16 @@
 //! to it could (editing the files; SQL as the database owner, past the append-only trigger).
 
 use std::fmt::Write as _;
+use std::path::Path;
 use std::sync::Arc;
 
 use chrono::{Duration, Utc};
 use ed25519_dalek::SigningKey;
+use mcp_orch::core::artifact::Release;
 use mcp_orch::core::audit::{AuditEvent, AuditLog, AuditRecord, Checkpoint, Filter, GENESIS};
+use mcp_orch::core::env::{Environment, Os};
 use mcp_orch::core::keys::Signer;
+use mcp_orch::core::orchestrator::{AddServer, Options, Orchestrator, SystemClock};
 use mcp_orch::core::store::Ledger;
 use mcp_orch::core::store::postgres::{PgLedger, PgStore};
 use sha2::{Digest, Sha256};
@@ -26,6 +30,49 @@ trait Harness {
     fn replace_records(&self, records: &[AuditRecord]);
     /// Puts `head` back as the signed head.
     fn put_head(&self, head: &Checkpoint);
+    /// `n` orchestrators on the store (processes, replicas), sharing one signing key, each
+    /// with memory in the draft of cursor/default.
+    fn orchestrators(&self, n: usize) -> Vec<Orchestrator>;
+    /// Overwrites the stored bytes of a payload.
+    fn tamper_payload(&self, artifact_id: &str, bytes: &[u8]);
+}
+
+/// A prepared state directory: a signing key and a draft to publish.
+fn prepared_home(root: &Path, store: Option<&str>) -> Orchestrator {
+    let orch = open_at(root, store);
+    orch.init_keys(false, "test").unwrap();
+    orch.add_server(&AddServer {
+        client: "cursor".into(),
+        profile: "default".into(),
+        server_id: "memory".into(),
+        ..AddServer::default()
+    })
+    .unwrap();
+    orch
+}
+
+fn open_at(root: &Path, store: Option<&str>) -> Orchestrator {
+    Orchestrator::open(Options {
+        home: root.join("state"),
+        env: Environment::synthetic(root.join("home"), Os::Linux, &[]),
+        launcher: "/usr/local/bin/mcp-orch".into(),
+        clock: Arc::new(SystemClock),
+        store: store.map(str::to_owned),
+    })
+    .unwrap()
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
 }
 
 struct Files {
@@ -48,6 +95,20 @@ impl Files {
 }
 
 impl Harness for Files {
+    fn orchestrators(&self, n: usize) -> Vec<Orchestrator> {
+        let mut out = vec![prepared_home(self.dir.path(), None)];
+        out.extend((1..n).map(|_| open_at(self.dir.path(), None)));
+        out
+    }
+
+    fn tamper_payload(&self, artifact_id: &str, bytes: &[u8]) {
+        let path = self
+            .dir
+            .path()
+            .join(format!("state/artifacts/payloads/{artifact_id}.json"));
+        std::fs::write(path, bytes).unwrap();
+    }
+
     fn ledger(&self) -> Arc<dyn Ledger> {
         Arc::new(self.log())
     }
@@ -86,6 +147,8 @@ struct Postgres {
     pg: TestPg,
     url: String,
     seed: [u8; 32],
+    /// The homes of the orchestrators opened on it.
+    homes: std::sync::Mutex<Vec<tempfile::TempDir>>,
 }
 
 impl Postgres {
@@ -96,6 +159,7 @@ impl Postgres {
             pg,
             url,
             seed: SigningKey::generate(&mut rand_core::OsRng).to_bytes(),
+            homes: std::sync::Mutex::default(),
         }
     }
 
@@ -113,6 +177,33 @@ fn quote(text: &str) -> String {
 }
 
 impl Harness for Postgres {
+    /// Replicas each have their own home; the first one's (keys, draft) is copied to the
+    /// others, as an operator does (docs/TEAM.md).
+    fn orchestrators(&self, n: usize) -> Vec<Orchestrator> {
+        let mut homes = self.homes.lock().unwrap();
+        let first = tempfile::tempdir().unwrap();
+        let mut out = vec![prepared_home(first.path(), Some(&self.url))];
+        for _ in 1..n {
+            let home = tempfile::tempdir().unwrap();
+            copy_dir(&first.path().join("state"), &home.path().join("state"));
+            out.push(open_at(home.path(), Some(&self.url)));
+            homes.push(home);
+        }
+        homes.push(first);
+        out
+    }
+
+    fn tamper_payload(&self, artifact_id: &str, bytes: &[u8]) {
+        let hex = hex::encode(bytes);
+        self.pg.sql(
+            "orch",
+            &format!(
+                "BEGIN; ALTER TABLE payloads DISABLE TRIGGER USER; UPDATE payloads SET body = '\\x{hex}' WHERE artifact_id = {}; ALTER TABLE payloads ENABLE TRIGGER USER; COMMIT",
+                quote(artifact_id)
+            ),
+        );
+    }
+
     fn ledger(&self) -> Arc<dyn Ledger> {
         let store = PgStore::connect(&self.url).unwrap();
         Arc::new(PgLedger::new(
@@ -311,6 +402,111 @@ fn concurrent_appends_make_one_chain(store: &impl Harness) {
     assert_eq!(report.records, 50);
 }
 
+/// Two handles publish 50 releases of one channel at once: 50 versions, none reused, each
+/// with its audit record on one verifying chain; every handle reads and verifies them all.
+fn concurrent_publishes_get_distinct_versions(store: &impl Harness) {
+    let handles = store.orchestrators(2);
+    std::thread::scope(|scope| {
+        for t in 0..10 {
+            let orch = &handles[t % 2];
+            scope.spawn(move || {
+                for _ in 0..5 {
+                    orch.publish("cursor", "default", Some(&format!("t{t}")), "test")
+                        .unwrap();
+                }
+            });
+        }
+    });
+    for orch in &handles {
+        let history = orch.history("cursor", "default").unwrap();
+        assert_eq!(
+            history.iter().map(Release::version).collect::<Vec<_>>(),
+            (1..=50).rev().collect::<Vec<_>>()
+        );
+        assert_eq!(
+            orch.latest_release("cursor", "default")
+                .unwrap()
+                .unwrap()
+                .version(),
+            50
+        );
+        for verdict in orch.verify_releases(&history).unwrap() {
+            verdict.unwrap();
+        }
+        let id = history[0].artifact_id();
+        assert_eq!(orch.resolve_artifact(&id[..8]).unwrap(), id);
+        assert_eq!(
+            orch.releases_of(id).unwrap().len(),
+            50,
+            "one payload, 50 releases"
+        );
+    }
+    let records = handles[1].audit_records(&Filter::default()).unwrap();
+    let mut versions: Vec<u64> = records
+        .iter()
+        .filter(|r| r.event.action == "publish")
+        .map(|r| r.event.version.unwrap())
+        .collect();
+    versions.sort_unstable();
+    assert_eq!(versions, (1..=50).collect::<Vec<_>>());
+    let report = handles[0].verify_audit(None).unwrap();
+    assert!(report.ok, "{:?}", report.problems);
+}
+
+/// A release is bound to its channel and its payload to its id, in either store.
+fn releases_are_bound_and_payloads_checked(store: &impl Harness) {
+    let handles = store.orchestrators(2);
+    let release = handles[0]
+        .publish("cursor", "default", None, "test")
+        .unwrap();
+    let id = release.artifact_id().to_owned();
+    let other = &handles[1];
+    assert_eq!(
+        other.find_release("cursor", "default", &id[..8]).unwrap(),
+        release
+    );
+    assert_eq!(
+        other
+            .find_release("cursor", "work", &id)
+            .unwrap_err()
+            .code(),
+        "ARTIFACT_CLIENT_MISMATCH"
+    );
+    assert_eq!(
+        other
+            .find_release("cursor", "default", &"0".repeat(64))
+            .unwrap_err()
+            .code(),
+        "ARTIFACT_NOT_FOUND"
+    );
+    assert_eq!(
+        other.history("cursor", "../x").unwrap_err().code(),
+        "INVALID_ID"
+    );
+    let payload = other.load_payload(&id).unwrap();
+    assert_eq!(payload.client_id, "cursor");
+    let mut altered = payload.canonical_bytes().unwrap();
+    let at = altered.len() / 2;
+    altered[at] ^= 1;
+    store.tamper_payload(&id, &altered);
+    assert_eq!(
+        other.load_payload(&id).unwrap_err().code(),
+        "ARTIFACT_TAMPERED"
+    );
+    assert_eq!(
+        other.verify_release(&release).unwrap_err().code(),
+        "ARTIFACT_TAMPERED"
+    );
+    // A publish of the same payload refuses to build on the altered bytes.
+    assert_eq!(
+        handles[0]
+            .publish("cursor", "default", None, "test")
+            .unwrap_err()
+            .code(),
+        "ARTIFACT_TAMPERED"
+    );
+}
+
 macro_rules! both_stores {
     ($($name:ident),* $(,)?) => {
         mod files {
@@ -328,6 +524,8 @@ both_stores!(
     a_rewritten_chain_with_recomputed_hashes_is_caught,
     an_older_head_put_back_is_caught,
     concurrent_appends_make_one_chain,
+    concurrent_publishes_get_distinct_versions,
+    releases_are_bound_and_payloads_checked,
 );
 
 /// PostgreSQL only: the application cannot edit the log, and every record has its event row

@@ -14,14 +14,10 @@ use crate::core::audit::AuditEvent;
 use crate::core::error::{Error, Result};
 use crate::core::intent::{Evidence, Intent};
 use crate::core::render::SecretStyle;
+use crate::core::store::postgres::PgReleases;
 use crate::core::validate::Diagnostic;
 
 impl Orchestrator {
-    /// The artifact store of this state directory.
-    pub(crate) fn artifact_store(&self) -> ArtifactStore {
-        ArtifactStore::for_state(self.state())
-    }
-
     // ---- publish --------------------------------------------------------------------------
 
     /// Publishes the draft of a (client, profile) as a signed, immutable artifact: refuses an
@@ -74,32 +70,46 @@ impl Orchestrator {
         let signer = self.key_store().signer()?;
         let payload = self.draft_payload(client, profile)?;
         let now = self.now();
-        self.artifact_store().publish_with(
+        let req = NewRelease {
+            client_id: client,
+            profile_id: profile,
+            changelog,
+            created_at: now,
+        };
+        let (owned_actor, owned_changelog) = (actor.to_owned(), changelog.map(str::to_owned));
+        let event = move |release: &Release| {
+            AuditEvent::ok("publish", &owned_actor)
+                .target(release.client_id(), release.profile_id())
+                .artifact(release.artifact_id(), release.version())
+                .details(json!({
+                    "key_id": release.key_id,
+                    "server_count": release.envelope.metadata.server_count,
+                    "changelog": owned_changelog,
+                }))
+        };
+        if let Some(ledger) = &self.shared {
+            // One transaction holds the release and its record.
+            return PgReleases::new(ledger.store().clone()).publish(
+                &payload,
+                &req,
+                std::sync::Arc::new(signer),
+                ledger,
+                Box::new(event),
+            );
+        }
+        ArtifactStore::for_state(self.state()).publish_with(
             &payload,
-            &NewRelease {
-                client_id: client,
-                profile_id: profile,
-                changelog,
-                created_at: now,
-            },
+            &req,
             &signer,
             |release, path, lock| {
                 self.recover_held(lock)?;
-                let event = AuditEvent::ok("publish", actor)
-                    .target(client, profile)
-                    .artifact(release.artifact_id(), release.version())
-                    .details(json!({
-                        "key_id": release.key_id,
-                        "server_count": release.envelope.metadata.server_count,
-                        "changelog": changelog,
-                    }));
                 let intent = Intent::new(
                     lock.to_path_buf(),
                     Evidence::Release {
                         path: path.to_path_buf(),
                     },
                     Vec::new(),
-                    vec![event],
+                    vec![event(release)],
                     now,
                 );
                 self.intents().begin(&intent)?;
@@ -117,13 +127,13 @@ impl Orchestrator {
     /// Every release of a (client, profile), newest first (not verified).
     pub fn history(&self, client: &str, profile: &str) -> Result<Vec<Release>> {
         self.client(client)?;
-        self.artifact_store().history(client, profile)
+        self.releases.history(client, profile)
     }
 
     /// The newest release of a (client, profile), if any (not verified).
     pub fn latest_release(&self, client: &str, profile: &str) -> Result<Option<Release>> {
         self.client(client)?;
-        match self.artifact_store().latest(client, profile)? {
+        match self.releases.latest(client, profile)? {
             Some(release) => {
                 check_binding(&release, client, profile)?;
                 Ok(Some(release))
@@ -158,9 +168,7 @@ impl Orchestrator {
             check_binding(release, client, profile)?;
             return Ok((*release).clone());
         }
-        let elsewhere = self
-            .artifact_store()
-            .releases_matching(artifact_id_or_prefix)?;
+        let elsewhere = self.releases.releases_matching(artifact_id_or_prefix)?;
         match elsewhere.first() {
             Some(other) => Err(mismatch(other, client, profile)),
             None => Err(artifact::not_found(artifact_id_or_prefix)),
@@ -169,14 +177,13 @@ impl Orchestrator {
 
     /// The full id of an artifact given by id or unique prefix.
     pub fn resolve_artifact(&self, artifact_id_or_prefix: &str) -> Result<String> {
-        self.artifact_store().resolve(artifact_id_or_prefix)
+        self.releases.resolve(artifact_id_or_prefix)
     }
 
     /// Every release of one artifact (by id or unique prefix), for any client and profile.
     pub fn releases_of(&self, artifact_id_or_prefix: &str) -> Result<Vec<Release>> {
-        let store = self.artifact_store();
-        let id = store.resolve(artifact_id_or_prefix)?;
-        store.releases_matching(&id)
+        let id = self.releases.resolve(artifact_id_or_prefix)?;
+        self.releases.releases_matching(&id)
     }
 
     /// Verifies a release: its signature with the trusted key it names, and its payload's
@@ -194,16 +201,15 @@ impl Orchestrator {
         releases: impl IntoIterator<Item = &'a Release>,
     ) -> Result<Vec<Result<Verified>>> {
         let trust = self.key_store().trust_store()?;
-        let store = self.artifact_store();
         Ok(releases
             .into_iter()
-            .map(|r| store.verify(r, |id| trust.verifying_key(id)))
+            .map(|r| self.releases.verify(r, &|id| trust.verifying_key(id)))
             .collect())
     }
 
     /// The payload of an artifact (full id), after checking its hash.
     pub fn load_payload(&self, artifact_id: &str) -> Result<Payload> {
-        self.artifact_store().load_payload(artifact_id)
+        self.releases.load_payload(artifact_id)
     }
 }
 

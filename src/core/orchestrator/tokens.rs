@@ -17,9 +17,9 @@ impl Orchestrator {
     /// verifier too.
     pub fn token_store(&self) -> TokenStore {
         match &self.shared {
-            Some(store) => {
-                TokenStore::with_backend(std::sync::Arc::new(super::PgTokens::new(store.clone())))
-            }
+            Some(ledger) => TokenStore::with_backend(std::sync::Arc::new(super::PgTokens::new(
+                ledger.store().clone(),
+            ))),
             None => TokenStore::new(
                 self.state().join("tokens.json"),
                 self.state().locks().join("tokens.lock"),

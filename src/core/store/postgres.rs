@@ -17,6 +17,10 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::types::Json;
 use sqlx::{Postgres, Transaction};
 
+mod releases;
+
+pub use releases::PgReleases;
+
 use super::Ledger;
 use crate::core::audit::{
     self, AuditEvent, AuditRecord, ChainWalk, Checkpoint, Filter, GENESIS, VerifyReport,
@@ -216,6 +220,81 @@ impl PgLedger {
             store,
             signer: Arc::new(signer),
         }
+    }
+
+    /// Appends `events` inside `tx` (the caller commits): a publish commits its release and
+    /// its audit record together.
+    pub(crate) async fn append_in(
+        &self,
+        tx: &mut Transaction<'_, Postgres>,
+        events: Vec<(AuditEvent, DateTime<Utc>)>,
+    ) -> Result<Vec<AuditRecord>> {
+        let store = &self.store;
+        // The one lock every append takes: the next appender reads this one's tip.
+        let head = read_head(tx, true).await.map_err(|e| store.failed(&e))?;
+        if let Some((_, problem)) = self.head_problem(&head) {
+            return Err(self.corrupt(&problem));
+        }
+        let records = audit::chain(events, head.last.0, head.last.1)?;
+        for record in &records {
+            let text = serde_json::to_string(record).map_err(|e| Error::Internal(e.to_string()))?;
+            sqlx::query(
+                "INSERT INTO audit (seq, prev_hash, hash, at, action, actor, client_id, profile_id, record) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            )
+            .bind(seq_column(record.seq))
+            .bind(&record.prev_hash)
+            .bind(&record.hash)
+            .bind(record.ts)
+            .bind(&record.event.action)
+            .bind(&record.event.actor)
+            .bind(&record.event.client_id)
+            .bind(&record.event.profile_id)
+            .bind(&text)
+            .execute(&mut **tx)
+            .await
+            .map_err(|e| store.failed(&e))?;
+            sqlx::query("INSERT INTO events (id, at, kind, data) VALUES ($1, $2, $3, $4::jsonb)")
+                .bind(seq_column(record.seq))
+                .bind(record.ts)
+                .bind(&record.event.action)
+                .bind(&text)
+                .execute(&mut **tx)
+                .await
+                .map_err(|e| store.failed(&e))?;
+        }
+        let last = records
+            .last()
+            .ok_or_else(|| Error::Internal("an append made no record".into()))?;
+        let mut checkpoint = Checkpoint {
+            seq: last.seq,
+            hash: last.hash.clone(),
+            // Records and head commit together: there is no append in progress to name.
+            prev_seq: last.seq,
+            prev_hash: last.hash.clone(),
+            ts: last.ts,
+            key_id: String::new(),
+            public_key: String::new(),
+            signature: String::new(),
+        };
+        checkpoint.sign(&self.signer)?;
+        sqlx::query("UPDATE chain_head SET checkpoint = $1 WHERE id = 1")
+            .bind(Json(&checkpoint))
+            .execute(&mut **tx)
+            .await
+            .map_err(|e| store.failed(&e))?;
+        sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(EVENTS_CHANNEL)
+            .bind(format!("{{\"id\":{}}}", last.seq))
+            .execute(&mut **tx)
+            .await
+            .map_err(|e| store.failed(&e))?;
+        Ok(records)
+    }
+
+    /// The store it appends to.
+    pub fn store(&self) -> &PgStore {
+        &self.store
     }
 
     fn corrupt(&self, what: &str) -> Error {
@@ -420,68 +499,7 @@ impl Ledger for PgLedger {
         self.store.run(async move {
             let store = &this.store;
             let mut tx = store.pool.begin().await.map_err(|e| store.failed(&e))?;
-            // The one lock every append takes: the next appender reads this one's tip.
-            let head = read_head(&mut tx, true)
-                .await
-                .map_err(|e| store.failed(&e))?;
-            if let Some((_, problem)) = this.head_problem(&head) {
-                return Err(this.corrupt(&problem));
-            }
-            let records = audit::chain(events, head.last.0, head.last.1)?;
-            for record in &records {
-                let text =
-                    serde_json::to_string(record).map_err(|e| Error::Internal(e.to_string()))?;
-                sqlx::query(
-                    "INSERT INTO audit (seq, prev_hash, hash, at, action, actor, client_id, profile_id, record) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-                )
-                .bind(seq_column(record.seq))
-                .bind(&record.prev_hash)
-                .bind(&record.hash)
-                .bind(record.ts)
-                .bind(&record.event.action)
-                .bind(&record.event.actor)
-                .bind(&record.event.client_id)
-                .bind(&record.event.profile_id)
-                .bind(&text)
-                .execute(&mut *tx)
-                .await
-                .map_err(|e| store.failed(&e))?;
-                sqlx::query("INSERT INTO events (id, at, kind, data) VALUES ($1, $2, $3, $4::jsonb)")
-                    .bind(seq_column(record.seq))
-                    .bind(record.ts)
-                    .bind(&record.event.action)
-                    .bind(&text)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(|e| store.failed(&e))?;
-            }
-            let last = records
-                .last()
-                .ok_or_else(|| Error::Internal("an append made no record".into()))?;
-            let mut checkpoint = Checkpoint {
-                seq: last.seq,
-                hash: last.hash.clone(),
-                // Records and head commit together: there is no append in progress to name.
-                prev_seq: last.seq,
-                prev_hash: last.hash.clone(),
-                ts: last.ts,
-                key_id: String::new(),
-                public_key: String::new(),
-                signature: String::new(),
-            };
-            checkpoint.sign(&this.signer)?;
-            sqlx::query("UPDATE chain_head SET checkpoint = $1 WHERE id = 1")
-                .bind(Json(&checkpoint))
-                .execute(&mut *tx)
-                .await
-                .map_err(|e| store.failed(&e))?;
-            sqlx::query("SELECT pg_notify($1, $2)")
-                .bind(EVENTS_CHANNEL)
-                .bind(format!("{{\"id\":{}}}", last.seq))
-                .execute(&mut *tx)
-                .await
-                .map_err(|e| store.failed(&e))?;
+            let records = this.append_in(&mut tx, events).await?;
             tx.commit().await.map_err(|e| store.failed(&e))?;
             Ok(records)
         })
