@@ -33,8 +33,8 @@ use crate::core::render::{self, RenderOptions, SecretDelivery, SecretStyle, Self
 use crate::core::search::SearchIndex;
 use crate::core::secrets::{self, SecretStore};
 use crate::core::state::StateDir;
-use crate::core::store::postgres::{PgLedger, PgReleases, PgStore, PgTokens};
-use crate::core::store::{Ledger, Releases, StoreUrl};
+use crate::core::store::postgres::{PgDrafts, PgLedger, PgReleases, PgStore, PgTokens};
+use crate::core::store::{Drafts, Ledger, Releases, StoreUrl};
 use crate::core::validate::{self, Diagnostic};
 use crate::core::writer;
 
@@ -163,7 +163,7 @@ pub struct Orchestrator {
     catalog: Catalog,
     /// Built on the first search: most commands never search.
     index: std::sync::OnceLock<SearchIndex>,
-    drafts: DraftStore,
+    drafts: Arc<dyn Drafts>,
     profiles: ProfileStore,
     secrets: SecretStore,
     registry: RegistryLoad,
@@ -180,6 +180,44 @@ pub struct Orchestrator {
     shared: Option<PgLedger>,
     /// Concurrent audit records of this process become one append.
     audit_appends: Batcher<(AuditEvent, DateTime<Utc>), Result<AuditRecord>>,
+}
+
+/// Where the state that a team shares lives: the state directory's files, or PostgreSQL.
+struct Stores {
+    ledger: Arc<dyn Ledger>,
+    releases: Arc<dyn Releases>,
+    drafts: Arc<dyn Drafts>,
+    shared: Option<PgLedger>,
+}
+
+impl Stores {
+    fn open(state: &StateDir, store: Option<&str>, now: DateTime<Utc>) -> Result<Self> {
+        let locks = state.locks();
+        Ok(match StoreUrl::parse(store.unwrap_or_default())? {
+            StoreUrl::Files => Self {
+                ledger: Arc::new(AuditLog::new(
+                    state.join("audit.jsonl"),
+                    locks.join("audit.lock"),
+                )),
+                releases: Arc::new(ArtifactStore::for_state(state)),
+                drafts: Arc::new(DraftStore::new(state.join("drafts"), locks)),
+                shared: None,
+            },
+            StoreUrl::Postgres(url) => {
+                let store = PgStore::shared(&url)?;
+                let ledger = PgLedger::new(
+                    store.clone(),
+                    crate::core::audit::key_at(&state.join("audit.key"), now)?,
+                );
+                Self {
+                    ledger: Arc::new(ledger.clone()),
+                    releases: Arc::new(PgReleases::new(store.clone())),
+                    drafts: Arc::new(PgDrafts::new(store)),
+                    shared: Some(ledger),
+                }
+            }
+        })
+    }
 }
 
 /// The next [`Orchestrator::id`].
@@ -356,33 +394,14 @@ impl Orchestrator {
         let mut catalog = Catalog::load(&state.join("catalog.toml"))?;
         let registry = RegistryLoad::merge(&state, &mut catalog);
         let locks = state.locks();
-        let shared = match StoreUrl::parse(store.as_deref().unwrap_or_default())? {
-            StoreUrl::Files => None,
-            StoreUrl::Postgres(url) => Some(PgStore::shared(&url)?),
-        };
-        let (ledger, releases, shared): (Arc<dyn Ledger>, Arc<dyn Releases>, _) = match shared {
-            None => (
-                Arc::new(AuditLog::new(
-                    state.join("audit.jsonl"),
-                    locks.join("audit.lock"),
-                )),
-                Arc::new(ArtifactStore::for_state(&state)),
-                None,
-            ),
-            Some(store) => {
-                let ledger = PgLedger::new(
-                    store.clone(),
-                    crate::core::audit::key_at(&state.join("audit.key"), clock.now())?,
-                );
-                (
-                    Arc::new(ledger.clone()),
-                    Arc::new(PgReleases::new(store)),
-                    Some(ledger),
-                )
-            }
-        };
+        let Stores {
+            ledger,
+            releases,
+            drafts,
+            shared,
+        } = Stores::open(&state, store.as_deref(), clock.now())?;
         let orch = Self {
-            drafts: DraftStore::new(state.join("drafts"), locks.clone()),
+            drafts,
             profiles: ProfileStore::new(state.join("profiles.json"), locks.join("profiles.lock")),
             secrets: SecretStore::new(state.join("secrets.json"), locks.join("secrets.lock")),
             state,

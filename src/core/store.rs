@@ -12,6 +12,7 @@ use ed25519_dalek::VerifyingKey;
 use crate::core::artifact::{self, ArtifactStore, Payload, Release, Verified};
 use crate::core::audit::{AuditEvent, AuditLog, AuditRecord, Checkpoint, Filter, VerifyReport};
 use crate::core::code::Code;
+use crate::core::draft::{Draft, DraftStore};
 use crate::core::error::{Error, Result};
 
 /// The audit chain: append-only records, each carrying the hash of the one before, under a
@@ -169,6 +170,86 @@ impl Releases for ArtifactStore {
     fn load_payload(&self, artifact_id: &str) -> Result<Payload> {
         let bytes = self.payload_bytes(artifact_id)?;
         artifact::parse_payload(artifact_id, &bytes, &self.payload_path(artifact_id)?)
+    }
+}
+
+/// The drafts, one per (client, profile): read by anyone, changed one writer at a time.
+pub trait Drafts: Send + Sync + std::fmt::Debug {
+    /// Whether a draft was ever stored for the (client, profile) (possibly emptied since).
+    fn exists(&self, client: &str, profile: &str) -> bool;
+
+    /// The draft, or an empty one.
+    ///
+    /// # Errors
+    /// `INVALID_ID`, or the store's own failure.
+    fn load(&self, client: &str, profile: &str) -> Result<Draft>;
+
+    /// Applies `change` (once) while no other writer can change the draft, and stores the
+    /// result, its revision one higher, only when `change` succeeds.
+    ///
+    /// # Errors
+    /// What `change` returns, `INVALID_ID`, or the store's own failure; nothing is stored
+    /// then.
+    fn update(
+        &self,
+        client: &str,
+        profile: &str,
+        now: DateTime<Utc>,
+        change: &mut dyn FnMut(&mut Draft) -> Result<()>,
+    ) -> Result<Draft>;
+
+    /// Deletes the draft of a (client, profile).
+    ///
+    /// # Errors
+    /// `INVALID_ID`, or the store's own failure.
+    fn delete(&self, client: &str, profile: &str) -> Result<()>;
+}
+
+/// [`Drafts::update`] with a change that returns something.
+///
+/// # Errors
+/// As [`Drafts::update`].
+pub fn update_draft<T>(
+    drafts: &dyn Drafts,
+    client: &str,
+    profile: &str,
+    now: DateTime<Utc>,
+    change: impl FnOnce(&mut Draft) -> Result<T>,
+) -> Result<(T, Draft)> {
+    let mut change = Some(change);
+    let mut out = None;
+    let draft = drafts.update(client, profile, now, &mut |draft| {
+        let change = change
+            .take()
+            .ok_or_else(|| Error::Internal("a draft change was run twice".into()))?;
+        out = Some(change(draft)?);
+        Ok(())
+    })?;
+    let out = out.ok_or_else(|| Error::Internal("a draft change was not run".into()))?;
+    Ok((out, draft))
+}
+
+impl Drafts for DraftStore {
+    fn exists(&self, client: &str, profile: &str) -> bool {
+        DraftStore::exists(self, client, profile)
+    }
+
+    fn load(&self, client: &str, profile: &str) -> Result<Draft> {
+        DraftStore::load(self, client, profile)
+    }
+
+    fn update(
+        &self,
+        client: &str,
+        profile: &str,
+        now: DateTime<Utc>,
+        change: &mut dyn FnMut(&mut Draft) -> Result<()>,
+    ) -> Result<Draft> {
+        DraftStore::update(self, client, profile, now, change).map(|((), draft)| draft)
+    }
+
+    fn delete(&self, client: &str, profile: &str) -> Result<()> {
+        DraftStore::delete(self, client, profile)
     }
 }
 

@@ -507,6 +507,58 @@ fn releases_are_bound_and_payloads_checked(store: &impl Harness) {
     );
 }
 
+/// Ten writers on two handles change one draft at once: no change is lost, the revision
+/// counts every change, and a refused change stores nothing.
+fn concurrent_draft_changes_are_all_kept(store: &impl Harness) {
+    let handles = store.orchestrators(2);
+    let before = handles[0].draft("cursor", "default").unwrap();
+    assert_eq!(before.servers.keys().collect::<Vec<_>>(), ["memory"]);
+    std::thread::scope(|scope| {
+        for t in 0..10 {
+            let orch = &handles[t % 2];
+            scope.spawn(move || {
+                for i in 0..3 {
+                    orch.add_server(&AddServer {
+                        client: "cursor".into(),
+                        profile: "default".into(),
+                        server_id: "memory".into(),
+                        name: Some(format!("memory-{t}-{i}")),
+                        ..AddServer::default()
+                    })
+                    .unwrap();
+                }
+            });
+        }
+    });
+    let after = handles[1].draft("cursor", "default").unwrap();
+    assert_eq!(after.servers.len(), 31);
+    assert_eq!(after.revision, before.revision + 30);
+    assert_eq!(
+        handles[1]
+            .remove_server("cursor", "default", "absent")
+            .unwrap_err()
+            .code(),
+        "SERVER_NOT_IN_DRAFT"
+    );
+    assert_eq!(handles[0].draft("cursor", "default").unwrap(), after);
+    assert_eq!(handles[0].clear_draft("cursor", "default").unwrap(), 31);
+    assert!(
+        handles[1]
+            .draft("cursor", "default")
+            .unwrap()
+            .servers
+            .is_empty()
+    );
+    // Another client's draft was never stored.
+    assert!(
+        handles[1]
+            .draft("vscode", "default")
+            .unwrap()
+            .servers
+            .is_empty()
+    );
+}
+
 macro_rules! both_stores {
     ($($name:ident),* $(,)?) => {
         mod files {
@@ -526,6 +578,7 @@ both_stores!(
     concurrent_appends_make_one_chain,
     concurrent_publishes_get_distinct_versions,
     releases_are_bound_and_payloads_checked,
+    concurrent_draft_changes_are_all_kept,
 );
 
 /// PostgreSQL only: the application cannot edit the log, and every record has its event row

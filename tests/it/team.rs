@@ -25,6 +25,18 @@ fn replica(url: &str, key_from: Option<&Sandbox>) -> Sandbox {
     sb
 }
 
+/// Gives `to` the signing keys (and trust store) of `from`: every replica signs with the
+/// team's key (docs/TEAM.md).
+fn share_keys(from: &Sandbox, to: &Sandbox) {
+    let keys = to.state.join("keys");
+    std::fs::create_dir_all(&keys).unwrap();
+    for entry in std::fs::read_dir(from.state.join("keys")).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), keys.join(entry.file_name())).unwrap();
+    }
+    std::fs::copy(from.state.join("trust.json"), to.state.join("trust.json")).unwrap();
+}
+
 fn token(sb: &Sandbox, scope: &str, name: &str) -> String {
     sb.json_ok(&["token", "create", "--scope", scope, "--name", name])["token"]
         .as_str()
@@ -185,14 +197,15 @@ fn a_replica_killed_under_load_leaves_the_others_serving_and_the_chain_intact() 
     let pg = TestPg::start();
     let url = pg.database("team");
     let first = replica(&url, None);
-    first.json_ok(&["audit"]);
+    first.json_ok(&["keys", "init"]);
+    first.json_ok(&["draft", "add", "memory", "--client", "cursor"]);
     let (second, third) = (replica(&url, Some(&first)), replica(&url, Some(&first)));
+    share_keys(&first, &second);
+    share_keys(&first, &third);
     let homes = [first, second, third];
     let mut servers = Vec::new();
     let mut tokens = Vec::new();
     for home in &homes {
-        home.json_ok(&["keys", "init"]);
-        home.json_ok(&["draft", "add", "memory", "--client", "cursor"]);
         tokens.push(token(home, "write", &format!("w{}", tokens.len())));
         servers.push(Server::start(home, &["--rate-limit", "0"]));
     }
@@ -280,4 +293,70 @@ fn a_replica_killed_under_load_leaves_the_others_serving_and_the_chain_intact() 
     );
     // No lock is left: another append goes through at once.
     homes[2].json_ok(&["token", "create", "--scope", "read", "--name", "after"]);
+}
+
+/// Fifty publishes at once through two replicas, of a draft made through one of them: fifty
+/// versions, none reused, each release visible and verifying through the other replica, and
+/// one verifying chain holding every publish.
+#[test]
+fn concurrent_publishes_through_two_replicas_get_distinct_versions() {
+    let pg = TestPg::start();
+    let url = pg.database("team");
+    let a = replica(&url, None);
+    a.json_ok(&["keys", "init"]);
+    a.json_ok(&["draft", "add", "memory", "--client", "cursor"]);
+    let b = replica(&url, Some(&a));
+    share_keys(&a, &b);
+    let tokens = [token(&a, "write", "a"), token(&b, "write", "b")];
+    let servers = [
+        Server::start(&a, &["--rate-limit", "0"]),
+        Server::start(&b, &["--rate-limit", "0"]),
+    ];
+    let mut versions: Vec<u64> = std::thread::scope(|scope| {
+        let threads: Vec<_> = (0..10)
+            .map(|t| {
+                let (server, token) = (&servers[t % 2], &tokens[t % 2]);
+                scope.spawn(move || {
+                    (0..5)
+                        .map(|_| {
+                            let r = server.post_empty("/v1/config/cursor/default/publish", token);
+                            assert_eq!(r.status, 201, "{}", r.text());
+                            r.json()["version"].as_u64().unwrap()
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        threads
+            .into_iter()
+            .flat_map(|t| t.join().unwrap())
+            .collect()
+    });
+    versions.sort_unstable();
+    assert_eq!(versions, (1..=50).collect::<Vec<_>>());
+    // Every release is visible, and verifies, through either replica.
+    for (server, token) in servers.iter().zip(&tokens) {
+        let history = server.get("/v1/config/cursor/default/history", token);
+        assert_eq!(history.status, 200, "{}", history.text());
+        let releases = history.json()["releases"].as_array().unwrap().clone();
+        assert_eq!(releases.len(), 50);
+        assert!(
+            releases.iter().all(|r| r["verified"] == json!(true)),
+            "{releases:?}"
+        );
+    }
+    let report = b.json_ok(&["audit", "--verify"]);
+    assert_eq!(report["ok"], json!(true), "{report}");
+    assert_eq!(
+        pg.sql(
+            "team",
+            "SELECT count(*) || ',' || count(DISTINCT record::jsonb ->> 'version') FROM audit WHERE action = 'publish'"
+        ),
+        "50,50"
+    );
+    // Nothing of it is in the replicas' own directories.
+    for home in [&a, &b] {
+        assert!(!home.state.join("artifacts").exists());
+        assert!(!home.state.join("drafts").exists());
+    }
 }

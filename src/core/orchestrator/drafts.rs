@@ -9,6 +9,17 @@ use super::{
 };
 
 impl Orchestrator {
+    /// Applies `change` to a draft, one writer at a time, and stores the result when it
+    /// succeeds.
+    pub(super) fn update_draft<T>(
+        &self,
+        client: &str,
+        profile: &str,
+        change: impl FnOnce(&mut Draft) -> Result<T>,
+    ) -> Result<(T, Draft)> {
+        crate::core::store::update_draft(&*self.drafts, client, profile, self.now(), change)
+    }
+
     /// The names of the stored secrets (never their values).
     pub fn secret_names(&self) -> Result<Vec<String>> {
         self.secrets.names()
@@ -65,20 +76,18 @@ impl Orchestrator {
             ..
         } = self.resolve_server(req, resolve::Missing::Refuse)?;
         let mut stored_secrets = Vec::new();
-        let ((), draft) = self
-            .drafts
-            .update(&req.client, &req.profile, self.now(), |draft| {
-                if draft.servers.contains_key(&name) {
-                    return Err(resolve::duplicate_name(&name));
-                }
-                // Only once the add cannot be rejected: a failed add leaves the secret store as it was.
-                for (key, value) in &pending_secrets {
-                    self.secrets.set(key, value)?;
-                    stored_secrets.push(key.clone());
-                }
-                draft.servers.insert(name.clone(), server.clone());
-                Ok(())
-            })?;
+        let ((), draft) = self.update_draft(&req.client, &req.profile, |draft| {
+            if draft.servers.contains_key(&name) {
+                return Err(resolve::duplicate_name(&name));
+            }
+            // Only once the add cannot be rejected: a failed add leaves the secret store as it was.
+            for (key, value) in &pending_secrets {
+                self.secrets.set(key, value)?;
+                stored_secrets.push(key.clone());
+            }
+            draft.servers.insert(name.clone(), server.clone());
+            Ok(())
+        })?;
         Ok(AddOutcome {
             diagnostics: self.validate_draft(&draft),
             server_count: draft.servers.len(),
@@ -91,7 +100,7 @@ impl Orchestrator {
     /// Removes a server from a draft.
     pub fn remove_server(&self, client: &str, profile: &str, name: &str) -> Result<Draft> {
         self.check_target(client, profile)?;
-        let ((), draft) = self.drafts.update(client, profile, self.now(), |draft| {
+        let ((), draft) = self.update_draft(client, profile, |draft| {
             draft
                 .servers
                 .remove(name)
@@ -108,7 +117,7 @@ impl Orchestrator {
     /// Empties a draft; returns how many servers it had.
     pub fn clear_draft(&self, client: &str, profile: &str) -> Result<usize> {
         self.check_target(client, profile)?;
-        let (count, _) = self.drafts.update(client, profile, self.now(), |draft| {
+        let (count, _) = self.update_draft(client, profile, |draft| {
             let count = draft.servers.len();
             draft.servers.clear();
             Ok(count)
@@ -178,17 +187,15 @@ impl Orchestrator {
                         *secret = key;
                     }
                 }
-                let (count, _) =
-                    self.drafts
-                        .update(target, target_profile, self.now(), |draft| {
-                            for (name, server) in &servers {
-                                if on_clash == OnClash::Skip && draft.servers.contains_key(name) {
-                                    continue;
-                                }
-                                draft.servers.insert(name.clone(), server.clone());
-                            }
-                            Ok(draft.servers.len())
-                        })?;
+                let (count, _) = self.update_draft(target, target_profile, |draft| {
+                    for (name, server) in &servers {
+                        if on_clash == OnClash::Skip && draft.servers.contains_key(name) {
+                            continue;
+                        }
+                        draft.servers.insert(name.clone(), server.clone());
+                    }
+                    Ok(draft.servers.len())
+                })?;
                 Ok((target.clone(), count))
             })
             .collect()
@@ -225,7 +232,7 @@ impl Orchestrator {
         for (key, value) in &to_store {
             self.secrets.set(key, value)?;
         }
-        let (imported, draft) = self.drafts.update(client, profile, self.now(), |draft| {
+        let (imported, draft) = self.update_draft(client, profile, |draft| {
             let mut imported = Vec::new();
             for (name, server) in converted {
                 if draft.servers.contains_key(&name) {

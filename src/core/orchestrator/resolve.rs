@@ -251,7 +251,7 @@ impl Orchestrator {
         if !validate::is_valid_server_name(to) {
             return Err(invalid_name(to));
         }
-        let ((), draft) = self.drafts.update(client, profile, self.now(), |draft| {
+        let ((), draft) = self.update_draft(client, profile, |draft| {
             if from != to && draft.servers.contains_key(to) {
                 return Err(super::resolve::duplicate_name(to));
             }

@@ -17,8 +17,10 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::types::Json;
 use sqlx::{Postgres, Transaction};
 
+mod drafts;
 mod releases;
 
+pub use drafts::PgDrafts;
 pub use releases::PgReleases;
 
 use super::Ledger;
