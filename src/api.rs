@@ -18,6 +18,7 @@ pub mod drafts;
 pub mod next;
 pub mod releases;
 pub mod schema;
+pub mod team;
 
 pub use audit::{AuditPage, AuditQuery};
 pub use catalog::{ServerDetail, ServerList, ServerSummary};
@@ -25,6 +26,7 @@ pub use clients::{ClientInfo, ClientList, ProfileInfo, ProfileList};
 pub use deploy::{DeployOutcome, FilePlan, HealthReport, StatusReport};
 pub use drafts::{DraftChange, DraftCleared, DraftView, ImportOutcome, Validation};
 pub use releases::{KeyInitialized, Published, ReleaseDetail, ReleaseList, ReleaseSummary};
+pub use team::{PullReport, PulledRelease, RemoteList, RootList, Signed, TeamStatus};
 
 /// The JSON of an answer, for faces that pass JSON on.
 pub fn to_json<T: serde::Serialize>(value: &T) -> crate::core::Result<serde_json::Value> {

@@ -31,7 +31,9 @@ pub mod output;
 mod probe;
 mod profiles;
 mod publish;
+mod pull;
 mod registry;
+mod remote;
 mod restore;
 mod run;
 mod secrets;
@@ -39,6 +41,7 @@ mod serve;
 mod servers;
 mod show;
 mod status;
+mod team;
 mod token;
 mod tui;
 mod validate;
@@ -146,6 +149,14 @@ pub enum Command {
     /// Create, list and revoke API tokens for the HTTP server.
     #[command(subcommand)]
     Token(token::Command),
+    /// The team's root of trust, on the team's server (team mode).
+    #[command(subcommand)]
+    Team(team::Command),
+    /// The team servers this machine pulls releases from.
+    #[command(subcommand)]
+    Remote(remote::Command),
+    /// Fetch, verify and deploy the team's releases (--watch: keep following).
+    Pull(pull::Args),
     /// Print shell completions.
     Completions(completions::Args),
     /// Alias of `servers search` (the original's command name).
@@ -215,6 +226,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Probe(a) => probe::run(&a, &ctx),
         Command::Doctor(a) => doctor::run(&a, &ctx),
         Command::Token(c) => token::run(c, &ctx),
+        Command::Team(c) => team::run(c, &ctx),
+        Command::Remote(c) => remote::run(c, &ctx),
+        Command::Pull(a) => pull::run(&a, &ctx),
         Command::Manifest(a) => manifest::run(&a, &ctx),
         Command::Completions(a) => {
             completions::run(&a, &mut Cli::command())?;
@@ -229,7 +243,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 
 /// Prints an error (JSON on stdout with `--json`, text on stderr otherwise) and returns its
 /// exit code: 1 for the user's errors, 2 for ours. A closed stdout is not an error.
-fn report(err: &anyhow::Error, json: bool) -> ExitCode {
+pub(crate) fn report(err: &anyhow::Error, json: bool) -> ExitCode {
     if let Some(io) = err.downcast_ref::<std::io::Error>()
         && io.kind() == std::io::ErrorKind::BrokenPipe
     {

@@ -10,8 +10,9 @@ use serde_json::{Map, Value};
 
 use super::{
     AuditPage, ClientList, DeployOutcome, DraftChange, DraftCleared, DraftView, FilePlan,
-    HealthReport, ImportOutcome, KeyInitialized, ProfileList, Published, ReleaseDetail,
-    ReleaseList, ServerDetail, ServerList, StatusReport, Validation,
+    HealthReport, ImportOutcome, KeyInitialized, ProfileList, Published, PullReport, PulledRelease,
+    ReleaseDetail, ReleaseList, RemoteList, RootList, ServerDetail, ServerList, Signed,
+    StatusReport, TeamStatus, Validation,
 };
 use crate::core::audit::VerifyReport;
 use crate::core::error::ErrorBody;
@@ -32,12 +33,18 @@ macro_rules! for_each_wire_type {
             ImportOutcome,
             KeyInitialized,
             ProfileList,
+            PullReport,
+            PulledRelease,
             Published,
             ReleaseDetail,
             ReleaseList,
+            RemoteList,
+            RootList,
             ServerDetail,
             ServerList,
+            Signed,
             StatusReport,
+            TeamStatus,
             Validation,
             VerifyReport
         );

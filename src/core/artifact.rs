@@ -451,14 +451,7 @@ impl ArtifactStore {
             .checked_add(1)
             .ok_or_else(|| Error::Internal("release version overflow".into()))?;
         let release = sign_release(payload, &artifact_id, version, req, signer)?;
-        let stored = StoredRelease {
-            envelope: release.signed.clone(),
-            signature: release.signature.clone(),
-            key_id: release.key_id.clone(),
-        };
-        let mut bytes = serde_json::to_vec_pretty(&stored)
-            .map_err(|e| Error::Internal(format!("serialising a release: {e}")))?;
-        bytes.push(b'\n');
+        let bytes = stored_bytes(&release)?;
         fsutil::ensure_private_dir(&dir)?;
         let path = dir.join(release_file_name(version));
         let intended = intend(&release, &path, &lock)?;
@@ -488,6 +481,58 @@ impl ArtifactStore {
         Ok(release)
     }
 
+    /// Stores a release verified elsewhere (a team's, pulled) exactly as it was signed, with
+    /// its payload, at its own version; the next local publish of the channel goes above it.
+    /// Storing the same release twice is harmless; another release at its version is
+    /// `RELEASE_EXISTS`.
+    pub fn import(&self, verified: &Verified) -> Result<()> {
+        let release = &verified.release;
+        let dir = self.channel_dir(release.client_id(), release.profile_id())?;
+        if self.store_payload(&verified.payload)? != release.artifact_id() {
+            return Err(Error::Internal(
+                "an imported payload does not hash to its release's artifact id".into(),
+            ));
+        }
+        let lock = self.locks.join(format!(
+            "publish-{}-{}.lock",
+            release.client_id(),
+            release.profile_id()
+        ));
+        let _lock = LockGuard::acquire(&lock)?;
+        let path = dir.join(release_file_name(release.version()));
+        if let Some(bytes) = fsutil::read_optional(&path)? {
+            if Release::parse(&bytes, &path).is_ok_and(|r| r.signed == release.signed) {
+                return Ok(());
+            }
+            return Err(Error::invalid(
+                Code::ReleaseExists,
+                "version",
+                format!(
+                    "{}/{} already has another v{} here",
+                    release.client_id(),
+                    release.profile_id(),
+                    release.version()
+                ),
+                "a channel a remote delivers must not also be published here; delete the local profile's releases or pull into another profile",
+            ));
+        }
+        fsutil::ensure_private_dir(&dir)?;
+        create_exclusive(&path, &stored_bytes(release)?)
+            .map_err(|e| Error::io(format!("writing {}", path.display()), e))?;
+        let head_path = dir.join("head.json");
+        let head: Head = fsutil::read_json(&head_path)?.unwrap_or_default();
+        if release.version() > head.version {
+            fsutil::write_json(
+                &head_path,
+                &Head {
+                    version: release.version(),
+                    artifact_id: release.artifact_id().to_owned(),
+                },
+            )?;
+        }
+        Ok(())
+    }
+
     /// Every release of a (client, profile), newest first.
     pub fn history(&self, client: &str, profile: &str) -> Result<Vec<Release>> {
         let dir = self.channel_dir(client, profile)?;
@@ -515,6 +560,22 @@ impl ArtifactStore {
             return Ok(Some(release));
         }
         Ok(self.history(client, profile)?.into_iter().next())
+    }
+
+    /// The newest release of every channel, by client and profile.
+    pub fn channels(&self) -> Result<Vec<Release>> {
+        let mut out = Vec::new();
+        for client in sorted_dirs(&self.releases())? {
+            for profile in sorted_dirs(&client)? {
+                let name = |p: &Path| p.file_name().map(|n| n.to_string_lossy().into_owned());
+                if let (Some(c), Some(p)) = (name(&client), name(&profile))
+                    && let Some(release) = self.latest(&c, &p)?
+                {
+                    out.push(release);
+                }
+            }
+        }
+        Ok(out)
     }
 
     fn all_release_files(&self) -> Result<Vec<PathBuf>> {
@@ -674,6 +735,34 @@ pub fn verify(
     key_for: &dyn Fn(&str) -> Result<VerifyingKey>,
     load: &dyn Fn(&str) -> Result<Payload>,
 ) -> Result<Verified> {
+    let envelope = verify_signature(release, key_for)?;
+    let payload = load(&envelope.artifact_id)?;
+    if payload.client_id != envelope.client_id {
+        return Err(Error::invalid(
+            Code::ArtifactClientMismatch,
+            "client_id",
+            format!(
+                "artifact {} holds entries for {}, but its release is for {}",
+                envelope.artifact_id, payload.client_id, envelope.client_id
+            ),
+            "publish again from the draft of the right client",
+        ));
+    }
+    Ok(Verified {
+        release: release.clone(),
+        payload,
+    })
+}
+
+/// The first half of [`verify`]: the signature over the exact stored text with the trusted
+/// key it names, and that the text is the envelope shown.
+///
+/// # Errors
+/// `SIGNATURE_INVALID`, `UNTRUSTED_KEY` (from `key_for`).
+pub fn verify_signature(
+    release: &Release,
+    key_for: &dyn Fn(&str) -> Result<VerifyingKey>,
+) -> Result<Envelope> {
     let what = format!(
         "release {} of {}/{}",
         release.envelope.version, release.envelope.client_id, release.envelope.profile_id
@@ -701,22 +790,20 @@ pub fn verify(
             "the signed key id differs from the one stored beside it",
         ));
     }
-    let payload = load(&envelope.artifact_id)?;
-    if payload.client_id != envelope.client_id {
-        return Err(Error::invalid(
-            Code::ArtifactClientMismatch,
-            "client_id",
-            format!(
-                "artifact {} holds entries for {}, but its release is for {}",
-                envelope.artifact_id, payload.client_id, envelope.client_id
-            ),
-            "publish again from the draft of the right client",
-        ));
-    }
-    Ok(Verified {
-        release: release.clone(),
-        payload,
-    })
+    Ok(envelope)
+}
+
+/// A release file's bytes.
+fn stored_bytes(release: &Release) -> Result<Vec<u8>> {
+    let stored = StoredRelease {
+        envelope: release.signed.clone(),
+        signature: release.signature.clone(),
+        key_id: release.key_id.clone(),
+    };
+    let mut bytes = serde_json::to_vec_pretty(&stored)
+        .map_err(|e| Error::Internal(format!("serialising a release: {e}")))?;
+    bytes.push(b'\n');
+    Ok(bytes)
 }
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {

@@ -108,6 +108,10 @@ codes! {
     UnknownKey => "UNKNOWN_KEY", NotFound, "`keys untrust` of a key that is not trusted";
     NotApproved => "NOT_APPROVED", NotFound, "nothing is approved for the team registry under that name";
     TokenNotFound => "TOKEN_NOT_FOUND", NotFound, "no API token with that id";
+    UnknownRemote => "UNKNOWN_REMOTE", NotFound, "no remote of that name (`remote add` one)";
+    TeamNotInitialized => "TEAM_NOT_INITIALIZED", Conflict, "the server has no team root yet (`team init`)";
+    TeamExists => "TEAM_EXISTS", Conflict, "`team init` when the team has a root (use `team rotate`)";
+    RemoteExists => "REMOTE_EXISTS", Conflict, "`remote add` of a name that is taken (`remote remove` it first)";
     ProfileExists => "PROFILE_EXISTS", Conflict, "a profile of that name exists";
     ProfileProtected => "PROFILE_PROTECTED", Conflict, "the default profile cannot be deleted";
     NoProjectScope => "NO_PROJECT_SCOPE", Invalid, "the client has no project-scope file";
@@ -138,6 +142,8 @@ codes! {
     UntrustedKey => "UNTRUSTED_KEY", Unprocessable, "the release names a key that is not in the trust store";
     ArtifactClientMismatch => "ARTIFACT_CLIENT_MISMATCH", Unprocessable, "the artifact was published for another client or profile";
     UnsupportedSchema => "UNSUPPORTED_SCHEMA", Unprocessable, "an artifact of a newer format";
+    MetadataExpired => "METADATA_EXPIRED", Unprocessable, "`pull`: the team's snapshot or root is past its expiry (a frozen server, or a replayed answer)";
+    SnapshotMismatch => "SNAPSHOT_MISMATCH", Unprocessable, "`pull`: a release that is not the one the team's snapshot lists (mix-and-match), or a snapshot of another root";
     KeyIdMismatch => "KEY_ID_MISMATCH", Unprocessable, "`keys trust FILE`: the key id is not the key's fingerprint";
     InvalidKeyFile => "INVALID_KEY_FILE", Invalid, "`keys trust FILE`: not an exported Ed25519 key";
     InsecureKeyPermissions => "INSECURE_KEY_PERMISSIONS", Invalid, "the private key file or its directory can be accessed by group or others";
@@ -176,6 +182,7 @@ codes! {
     RegistryUnreachable => "REGISTRY_UNREACHABLE", Invalid, "`registry sync`: no answer after the retries (the cache is left as it was)";
     RegistryHttpError => "REGISTRY_HTTP_ERROR", Invalid, "`registry sync`: the registry answered 4xx";
     RegistryBadResponse => "REGISTRY_BAD_RESPONSE", Invalid, "`registry sync`: a page that is not v0.1 JSON";
+    RemoteUnreachable => "REMOTE_UNREACHABLE", Unavailable, "`remote add`, `pull`: the team's server did not answer, or answered with an error (its status and code are in the message)";
     InvalidDuration => "INVALID_DURATION", Invalid, "a duration that is not like `10s`, `500ms` or `2m`, or a time that is neither";
     InvalidArgument => "INVALID_ARGUMENT", Invalid, "a combination of flags that does not go together";
     InvalidArguments => "INVALID_ARGUMENTS", Invalid, "MCP: tool arguments that do not match the tool's schema";

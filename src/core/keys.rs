@@ -381,6 +381,13 @@ impl Signer {
         )
     }
 
+    /// Generates a key into a new private file in `dir` named after its key id.
+    pub fn create_in(dir: &Path, now: DateTime<Utc>) -> Result<Self> {
+        let key = SigningKey::generate(&mut rand_core::OsRng);
+        let path = dir.join(format!("{}.key", key_id(&key.verifying_key())));
+        Self::write_new(key, path, now)
+    }
+
     fn write_new(key: SigningKey, path: PathBuf, now: DateTime<Utc>) -> Result<Self> {
         let public = key.verifying_key();
         let id = key_id(&public);

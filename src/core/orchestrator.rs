@@ -33,8 +33,8 @@ use crate::core::render::{self, RenderOptions, SecretDelivery, SecretStyle, Self
 use crate::core::search::SearchIndex;
 use crate::core::secrets::{self, SecretStore};
 use crate::core::state::StateDir;
-use crate::core::store::postgres::{PgDrafts, PgLedger, PgReleases, PgStore, PgTokens};
-use crate::core::store::{Drafts, Ledger, Releases, StoreUrl};
+use crate::core::store::postgres::{PgDrafts, PgLedger, PgReleases, PgRoots, PgStore, PgTokens};
+use crate::core::store::{Drafts, Ledger, Releases, RootFile, StoreUrl, TeamRoots};
 use crate::core::validate::{self, Diagnostic};
 use crate::core::writer;
 
@@ -48,8 +48,10 @@ pub mod outcome;
 mod recover;
 mod registry;
 mod release;
+mod remote;
 mod resolve;
 mod targets;
+mod team;
 mod tokens;
 
 pub use deploy::{
@@ -60,7 +62,9 @@ pub use registry::{
     any_probe_failed,
 };
 pub use release::nothing_published;
+pub use remote::{ChannelPull, PullReport, PullStatus, RemoteView};
 pub use resolve::{Missing, Resolved};
+pub use team::{RootPlan, TeamStatus};
 
 /// A source of the current time, injected so tests control it.
 pub trait Clock: Send + Sync {
@@ -175,6 +179,8 @@ pub struct Orchestrator {
     ledger: Arc<dyn Ledger>,
     /// Published releases and payloads (the state directory's, or a shared store's).
     releases: Arc<dyn Releases>,
+    /// The team's roots (team trust, docs/TEAM.md).
+    roots: Arc<dyn TeamRoots>,
     /// The shared store's chain, in team mode (a publish appends to it in its own
     /// transaction).
     shared: Option<PgLedger>,
@@ -187,6 +193,7 @@ struct Stores {
     ledger: Arc<dyn Ledger>,
     releases: Arc<dyn Releases>,
     drafts: Arc<dyn Drafts>,
+    roots: Arc<dyn TeamRoots>,
     shared: Option<PgLedger>,
 }
 
@@ -201,6 +208,7 @@ impl Stores {
                 )),
                 releases: Arc::new(ArtifactStore::for_state(state)),
                 drafts: Arc::new(DraftStore::new(state.join("drafts"), locks)),
+                roots: Arc::new(RootFile::for_state(state)),
                 shared: None,
             },
             StoreUrl::Postgres(url) => {
@@ -212,7 +220,8 @@ impl Stores {
                 Self {
                     ledger: Arc::new(ledger.clone()),
                     releases: Arc::new(PgReleases::new(store.clone())),
-                    drafts: Arc::new(PgDrafts::new(store)),
+                    drafts: Arc::new(PgDrafts::new(store.clone())),
+                    roots: Arc::new(PgRoots::new(store)),
                     shared: Some(ledger),
                 }
             }
@@ -398,6 +407,7 @@ impl Orchestrator {
             ledger,
             releases,
             drafts,
+            roots,
             shared,
         } = Stores::open(&state, store.as_deref(), clock.now())?;
         let orch = Self {
@@ -416,6 +426,7 @@ impl Orchestrator {
             applies: writer::FileQueues::default(),
             ledger,
             releases,
+            roots,
             shared,
             audit_appends: Batcher::default(),
         };

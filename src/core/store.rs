@@ -14,6 +14,10 @@ use crate::core::audit::{AuditEvent, AuditLog, AuditRecord, Checkpoint, Filter, 
 use crate::core::code::Code;
 use crate::core::draft::{Draft, DraftStore};
 use crate::core::error::{Error, Result};
+use crate::core::fsutil;
+use crate::core::state::StateDir;
+use crate::core::team::Signed;
+use std::path::PathBuf;
 
 /// The audit chain: append-only records, each carrying the hash of the one before, under a
 /// head signed with the audit key. Appends from any number of processes (or replicas) make
@@ -137,6 +141,12 @@ pub trait Releases: Send + Sync + std::fmt::Debug {
     /// `ARTIFACT_NOT_FOUND`, `ARTIFACT_TAMPERED`, `UNSUPPORTED_SCHEMA`.
     fn load_payload(&self, artifact_id: &str) -> Result<Payload>;
 
+    /// The newest release of every channel, by client and profile.
+    ///
+    /// # Errors
+    /// A release that does not parse, or the store's own failure.
+    fn channels(&self) -> Result<Vec<Release>>;
+
     /// Verifies a release with the trusted keys `key_for` finds, and its payload.
     ///
     /// # Errors
@@ -171,6 +181,71 @@ impl Releases for ArtifactStore {
         let bytes = self.payload_bytes(artifact_id)?;
         artifact::parse_payload(artifact_id, &bytes, &self.payload_path(artifact_id)?)
     }
+
+    fn channels(&self) -> Result<Vec<Release>> {
+        ArtifactStore::channels(self)
+    }
+}
+
+/// The versions of the team's root (docs/TEAM.md), oldest first; a version is added once and
+/// never changed.
+pub trait TeamRoots: Send + Sync + std::fmt::Debug {
+    /// Every root, oldest first.
+    ///
+    /// # Errors
+    /// The store's own failure.
+    fn roots(&self) -> Result<Vec<Signed>>;
+
+    /// Adds the root of `version`, which must be the next one.
+    ///
+    /// # Errors
+    /// `TEAM_EXISTS` when that version exists (another `team init` or `team rotate` won), or
+    /// the store's own failure.
+    fn add_root(&self, version: u64, doc: &Signed) -> Result<()>;
+}
+
+/// `<home>/team/roots.json`.
+#[derive(Debug, Clone)]
+pub struct RootFile {
+    path: PathBuf,
+    lock: PathBuf,
+}
+
+impl RootFile {
+    /// The roots of a state directory.
+    pub fn for_state(state: &StateDir) -> Self {
+        Self {
+            path: state.join("team/roots.json"),
+            lock: state.locks().join("team-roots.lock"),
+        }
+    }
+}
+
+impl TeamRoots for RootFile {
+    fn roots(&self) -> Result<Vec<Signed>> {
+        Ok(fsutil::read_json(&self.path)?.unwrap_or_default())
+    }
+
+    fn add_root(&self, version: u64, doc: &Signed) -> Result<()> {
+        let _lock = fsutil::LockGuard::acquire(&self.lock)?;
+        let mut roots = self.roots()?;
+        let expected = u64::try_from(roots.len()).unwrap_or(u64::MAX) + 1;
+        if version != expected {
+            return Err(team_exists(version));
+        }
+        roots.push(doc.clone());
+        fsutil::write_json(&self.path, &roots)
+    }
+}
+
+/// `TEAM_EXISTS` for a root version that is taken.
+pub fn team_exists(version: u64) -> Error {
+    Error::invalid(
+        Code::TeamExists,
+        "version",
+        format!("the team already has root version {version}"),
+        "see the team's root with `mcp-orch team show`; change it with `mcp-orch team rotate`",
+    )
 }
 
 /// The drafts, one per (client, profile): read by anyone, changed one writer at a time.

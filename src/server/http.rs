@@ -27,6 +27,7 @@ pub mod registry;
 pub mod rest;
 pub mod resume;
 pub mod sessions;
+pub mod team;
 
 use crate::core::code::Code;
 use std::sync::Arc;
@@ -332,6 +333,12 @@ pub fn router(state: AppState) -> Router {
         .route("/audit", get(rest::audit))
         .route("/audit/verify", get(rest::audit_verify))
         .route("/events/recent", get(events::recent))
+        .route("/team/roots", get(team::roots))
+        .route("/team/snapshot", get(team::snapshot))
+        .route(
+            "/team/releases/{client_id}/{profile}/{version}",
+            get(team::release),
+        )
         .layer(timeout);
     let authed = Router::new()
         .nest("/v1", v1.route("/events", get(events::events)))

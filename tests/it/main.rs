@@ -22,6 +22,7 @@ mod mcp_stdio;
 mod probe;
 mod props;
 mod publish;
+mod pull;
 mod real_clients;
 mod registry;
 mod schemathesis;

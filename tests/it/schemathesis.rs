@@ -64,5 +64,5 @@ fn schemathesis_finds_no_server_errors_and_no_schema_violations() {
         "schemathesis failed:\n{text}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(text.contains("Selected: 27/28"), "{text}");
+    assert!(text.contains("Selected: 30/31"), "{text}");
 }

@@ -15,7 +15,7 @@ use crate::pg::TestPg;
 const WITHIN: Duration = Duration::from_secs(5);
 
 /// A replica's home on the shared store; the first one's audit key is copied to the others.
-fn replica(url: &str, key_from: Option<&Sandbox>) -> Sandbox {
+pub(crate) fn replica(url: &str, key_from: Option<&Sandbox>) -> Sandbox {
     let mut sb = Sandbox::new();
     sb.set_env("MCP_ORCH_STORE", url);
     if let Some(first) = key_from {
@@ -27,7 +27,7 @@ fn replica(url: &str, key_from: Option<&Sandbox>) -> Sandbox {
 
 /// Gives `to` the signing keys (and trust store) of `from`: every replica signs with the
 /// team's key (docs/TEAM.md).
-fn share_keys(from: &Sandbox, to: &Sandbox) {
+pub(crate) fn share_keys(from: &Sandbox, to: &Sandbox) {
     let keys = to.state.join("keys");
     std::fs::create_dir_all(&keys).unwrap();
     for entry in std::fs::read_dir(from.state.join("keys")).unwrap() {
@@ -37,7 +37,7 @@ fn share_keys(from: &Sandbox, to: &Sandbox) {
     std::fs::copy(from.state.join("trust.json"), to.state.join("trust.json")).unwrap();
 }
 
-fn token(sb: &Sandbox, scope: &str, name: &str) -> String {
+pub(crate) fn token(sb: &Sandbox, scope: &str, name: &str) -> String {
     sb.json_ok(&["token", "create", "--scope", scope, "--name", name])["token"]
         .as_str()
         .unwrap()

@@ -47,12 +47,23 @@ pub fn client_builder() -> reqwest::ClientBuilder {
 
 /// Checks a registry base URL: http(s) only, and plain http only to a loopback address.
 pub fn check_base_url(raw: &str) -> Result<Url> {
+    check_url(
+        raw,
+        Code::InvalidRegistryUrl,
+        "registry",
+        "https://registry.modelcontextprotocol.io",
+    )
+}
+
+/// Checks the base URL of a server of kind `what` (`registry`, `team server`): http(s) only,
+/// plain http only to a loopback address, no credentials; `INVALID_REGISTRY_URL` or `code`.
+pub fn check_url(raw: &str, code: Code, what: &str, example: &str) -> Result<Url> {
     let bad = |why: &str| {
         Error::invalid(
-            Code::InvalidRegistryUrl,
+            code,
             "url",
-            format!("`{raw}` cannot be used as a registry URL: {why}"),
-            "give an https:// URL, e.g. https://registry.modelcontextprotocol.io (plain http only to localhost)",
+            format!("`{raw}` cannot be used as a {what} URL: {why}"),
+            format!("give an https:// URL, e.g. {example} (plain http only to localhost)"),
         )
     };
     let mut url = Url::parse(raw.trim()).map_err(|e| bad(&e.to_string()))?;

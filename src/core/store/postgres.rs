@@ -19,9 +19,11 @@ use sqlx::{Postgres, Transaction};
 
 mod drafts;
 mod releases;
+mod roots;
 
 pub use drafts::PgDrafts;
 pub use releases::PgReleases;
+pub use roots::PgRoots;
 
 use super::Ledger;
 use crate::core::audit::{

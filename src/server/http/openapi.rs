@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{events, rest};
+use super::{events, rest, team};
 
 struct Security;
 
@@ -74,6 +74,9 @@ impl Modify for Security {
         rest::audit_verify,
         events::events,
         events::recent,
+        team::roots,
+        team::snapshot,
+        team::release,
     ),
     modifiers(&Security),
     tags(
@@ -87,6 +90,7 @@ impl Modify for Security {
         (name = "keys", description = "The signing key"),
         (name = "audit", description = "The audit log"),
         (name = "events", description = "Live domain events"),
+        (name = "team", description = "Team mode: the root, snapshot and releases that machines pull"),
     )
 )]
 pub struct ApiDoc;

@@ -233,6 +233,18 @@ impl Releases for PgReleases {
         }
     }
 
+    fn channels(&self) -> Result<Vec<Release>> {
+        Ok(self
+            .query_releases(
+                "SELECT DISTINCT ON (client_id, profile_id) version, envelope, signature, key_id \
+                 FROM releases ORDER BY client_id, profile_id, version DESC",
+                Vec::new(),
+            )?
+            .into_iter()
+            .map(|(_, release)| release)
+            .collect())
+    }
+
     fn load_payload(&self, artifact_id: &str) -> Result<Payload> {
         artifact::check_artifact_id(artifact_id)?;
         let store = self.store.clone();
