@@ -198,7 +198,13 @@ struct Stores {
 }
 
 impl Stores {
-    fn open(state: &StateDir, store: Option<&str>, now: DateTime<Utc>) -> Result<Self> {
+    /// `actor` is who changes drafts through this handle (a shared store audits them).
+    fn open(
+        state: &StateDir,
+        store: Option<&str>,
+        now: DateTime<Utc>,
+        actor: String,
+    ) -> Result<Self> {
         let locks = state.locks();
         Ok(match StoreUrl::parse(store.unwrap_or_default())? {
             StoreUrl::Files => Self {
@@ -220,7 +226,7 @@ impl Stores {
                 Self {
                     ledger: Arc::new(ledger.clone()),
                     releases: Arc::new(PgReleases::new(store.clone())),
-                    drafts: Arc::new(PgDrafts::new(store.clone())),
+                    drafts: Arc::new(PgDrafts::new(ledger.clone(), actor)),
                     roots: Arc::new(PgRoots::new(store)),
                     shared: Some(ledger),
                 }
@@ -409,7 +415,12 @@ impl Orchestrator {
             drafts,
             roots,
             shared,
-        } = Stores::open(&state, store.as_deref(), clock.now())?;
+        } = Stores::open(
+            &state,
+            store.as_deref(),
+            clock.now(),
+            audit::actor_of(&env, "local"),
+        )?;
         let orch = Self {
             drafts,
             profiles: ProfileStore::new(state.join("profiles.json"), locks.join("profiles.lock")),

@@ -304,7 +304,6 @@ fn concurrent_publishes_through_two_replicas_get_distinct_versions() {
     let url = pg.database("team");
     let a = replica(&url, None);
     a.json_ok(&["keys", "init"]);
-    a.json_ok(&["draft", "add", "memory", "--client", "cursor"]);
     let b = replica(&url, Some(&a));
     share_keys(&a, &b);
     let tokens = [token(&a, "write", "a"), token(&b, "write", "b")];
@@ -312,6 +311,15 @@ fn concurrent_publishes_through_two_replicas_get_distinct_versions() {
         Server::start(&a, &["--rate-limit", "0"]),
         Server::start(&b, &["--rate-limit", "0"]),
     ];
+    // The draft is made through A's command line; B's subscribers hear of it.
+    let mut on_b = stream(&servers[1], &tokens[1], None);
+    a.json_ok(&["draft", "add", "memory", "--client", "cursor"]);
+    let (_, kind, action) = next(&mut on_b);
+    assert_eq!(
+        (kind.as_str(), action.as_str()),
+        ("draft_changed", "draft.change")
+    );
+    drop(on_b);
     let mut versions: Vec<u64> = std::thread::scope(|scope| {
         let threads: Vec<_> = (0..10)
             .map(|t| {

@@ -75,13 +75,7 @@ impl Orchestrator {
     /// The actor a local front-end records: `face:user` (`cli:alice`, `tui:alice`), the user
     /// from `USER` or `LOGNAME`.
     pub fn local_actor(&self, face: &str) -> String {
-        let user = self
-            .env
-            .var("USER")
-            .or_else(|| self.env.var("LOGNAME"))
-            .filter(|u| !u.is_empty())
-            .unwrap_or("unknown");
-        format!("{face}:{user}")
+        actor_of(&self.env, face)
     }
 
     /// Runs `op` and appends its audit record: `ok` builds the success event from the result;
@@ -113,4 +107,14 @@ impl Orchestrator {
         self.audit_log()
             .append_all(events.into_iter().map(|e| (e, now)).collect())
     }
+}
+
+/// `face:user`, the user from `USER` or `LOGNAME`.
+pub(super) fn actor_of(env: &crate::core::env::Environment, face: &str) -> String {
+    let user = env
+        .var("USER")
+        .or_else(|| env.var("LOGNAME"))
+        .filter(|u| !u.is_empty())
+        .unwrap_or("unknown");
+    format!("{face}:{user}")
 }

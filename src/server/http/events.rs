@@ -391,6 +391,8 @@ pub fn audit_event(record: &AuditRecord) -> Option<(&'static str, Value)> {
         "deploy" => "deployed",
         "rollback" => "rolled_back",
         "restore" => "restored",
+        // A shared store's draft changes (a state directory's are watched as files).
+        "draft.change" => "draft_changed",
         a if a.starts_with("key.") => "keys_changed",
         a if a.starts_with("token.") => "tokens_changed",
         _ => "audit",

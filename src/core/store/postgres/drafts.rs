@@ -1,12 +1,15 @@
 //! Drafts in PostgreSQL (`migrations/0004_drafts.sql`). A change holds the draft's row lock
 //! from its read to its write, so changes through any number of replicas take turns and none
-//! is lost; the change itself runs on the caller's thread, between the two.
+//! is lost; the change itself runs on the caller's thread, between the two. Each change is
+//! also a `draft.change` record on the audit chain, in the same transaction: that is how the
+//! other replicas' event streams learn of it (`draft_changed`, resumable like every event).
 
 use chrono::{DateTime, Utc};
 use sqlx::types::Json;
 use sqlx::{Postgres, Transaction};
 
-use super::PgStore;
+use super::{PgLedger, PgStore};
+use crate::core::audit::AuditEvent;
 use crate::core::draft::{Draft, check_id};
 use crate::core::error::Result;
 use crate::core::store::Drafts;
@@ -15,12 +18,19 @@ use crate::core::store::Drafts;
 #[derive(Debug, Clone)]
 pub struct PgDrafts {
     store: PgStore,
+    ledger: PgLedger,
+    /// Who changes drafts through this handle, as the audit records it.
+    actor: String,
 }
 
 impl PgDrafts {
-    /// The drafts of `store`.
-    pub fn new(store: PgStore) -> Self {
-        Self { store }
+    /// The drafts of `ledger`'s store, each change recorded on its chain as `actor`'s.
+    pub fn new(ledger: PgLedger, actor: String) -> Self {
+        Self {
+            store: ledger.store().clone(),
+            ledger,
+            actor,
+        }
     }
 
     fn stored(&self, client: &str, profile: &str) -> Result<Option<Draft>> {
@@ -93,7 +103,9 @@ impl Drafts for PgDrafts {
             draft
         });
         let store = self.store.clone();
+        let ledger = self.ledger.clone();
         let (c, p) = (client.to_owned(), profile.to_owned());
+        let event = AuditEvent::ok("draft.change", &self.actor).target(client, profile);
         // The transaction ends on the store's runtime, committed or rolled back.
         self.store.run(async move {
             let failed = |e: sqlx::Error| store.failed(&e);
@@ -109,6 +121,11 @@ impl Drafts for PgDrafts {
                     .execute(&mut *tx)
                     .await
                     .map_err(failed)?;
+                    let event = event.details(serde_json::json!({
+                        "revision": draft.revision,
+                        "server_count": draft.servers.len(),
+                    }));
+                    ledger.append_in(&mut tx, vec![(event, now)]).await?;
                     tx.commit().await.map_err(failed)?;
                     Ok(draft)
                 }
