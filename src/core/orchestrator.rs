@@ -15,6 +15,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::core::approvals::ApprovalStore;
 use crate::core::artifact::ArtifactStore;
 use crate::core::audit::{AuditEvent, AuditLog, AuditRecord};
 use crate::core::batch::Batcher;
@@ -33,8 +34,10 @@ use crate::core::render::{self, RenderOptions, SecretDelivery, SecretStyle, Self
 use crate::core::search::SearchIndex;
 use crate::core::secrets::{self, SecretStore};
 use crate::core::state::StateDir;
-use crate::core::store::postgres::{PgDrafts, PgLedger, PgReleases, PgRoots, PgStore, PgTokens};
-use crate::core::store::{Drafts, Ledger, Releases, RootFile, StoreUrl, TeamRoots};
+use crate::core::store::postgres::{
+    PgApprovals, PgDrafts, PgLedger, PgReleases, PgRoots, PgStore, PgTokens,
+};
+use crate::core::store::{Approvals, Drafts, Ledger, Releases, RootFile, StoreUrl, TeamRoots};
 use crate::core::validate::{self, Diagnostic};
 use crate::core::writer;
 
@@ -181,6 +184,8 @@ pub struct Orchestrator {
     releases: Arc<dyn Releases>,
     /// The team's roots (team trust, docs/TEAM.md).
     roots: Arc<dyn TeamRoots>,
+    /// The approvals of the team's registry.
+    approvals: Arc<dyn Approvals>,
     /// The shared store's chain, in team mode (a publish appends to it in its own
     /// transaction).
     shared: Option<PgLedger>,
@@ -194,6 +199,7 @@ struct Stores {
     releases: Arc<dyn Releases>,
     drafts: Arc<dyn Drafts>,
     roots: Arc<dyn TeamRoots>,
+    approvals: Arc<dyn Approvals>,
     shared: Option<PgLedger>,
 }
 
@@ -215,6 +221,10 @@ impl Stores {
                 releases: Arc::new(ArtifactStore::for_state(state)),
                 drafts: Arc::new(DraftStore::new(state.join("drafts"), locks)),
                 roots: Arc::new(RootFile::for_state(state)),
+                approvals: Arc::new(ApprovalStore::new(
+                    state.join("registry/approved.json"),
+                    state.locks().join("approved.lock"),
+                )),
                 shared: None,
             },
             StoreUrl::Postgres(url) => {
@@ -227,7 +237,8 @@ impl Stores {
                     ledger: Arc::new(ledger.clone()),
                     releases: Arc::new(PgReleases::new(store.clone())),
                     drafts: Arc::new(PgDrafts::new(ledger.clone(), actor)),
-                    roots: Arc::new(PgRoots::new(store)),
+                    roots: Arc::new(PgRoots::new(store.clone())),
+                    approvals: Arc::new(PgApprovals::new(store)),
                     shared: Some(ledger),
                 }
             }
@@ -414,6 +425,7 @@ impl Orchestrator {
             releases,
             drafts,
             roots,
+            approvals,
             shared,
         } = Stores::open(
             &state,
@@ -438,6 +450,7 @@ impl Orchestrator {
             ledger,
             releases,
             roots,
+            approvals,
             shared,
             audit_appends: Batcher::default(),
         };

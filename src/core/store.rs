@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 
 use ed25519_dalek::VerifyingKey;
 
+use crate::core::approvals::{Approval, ApprovalStore};
 use crate::core::artifact::{self, ArtifactStore, Payload, Release, Verified};
 use crate::core::audit::{AuditEvent, AuditLog, AuditRecord, Checkpoint, Filter, VerifyReport};
 use crate::core::code::Code;
@@ -187,6 +188,32 @@ impl Releases for ArtifactStore {
     }
 }
 
+/// The approvals of the team's registry (`registry approve`), as one list changed by one
+/// writer at a time.
+pub trait Approvals: Send + Sync + std::fmt::Debug {
+    /// Every approval, in the order they were made.
+    ///
+    /// # Errors
+    /// The store's own failure.
+    fn all(&self) -> Result<Vec<Approval>>;
+
+    /// Changes the approvals with `change` (once; nothing is stored when it fails).
+    ///
+    /// # Errors
+    /// What `change` returns, or the store's own failure.
+    fn update(&self, change: &mut dyn FnMut(&mut Vec<Approval>) -> Result<()>) -> Result<()>;
+}
+
+impl Approvals for ApprovalStore {
+    fn all(&self) -> Result<Vec<Approval>> {
+        ApprovalStore::all(self)
+    }
+
+    fn update(&self, change: &mut dyn FnMut(&mut Vec<Approval>) -> Result<()>) -> Result<()> {
+        ApprovalStore::update(self, change)
+    }
+}
+
 /// The versions of the team's root (docs/TEAM.md), oldest first; a version is added once and
 /// never changed.
 pub trait TeamRoots: Send + Sync + std::fmt::Debug {
@@ -291,17 +318,37 @@ pub fn update_draft<T>(
     now: DateTime<Utc>,
     change: impl FnOnce(&mut Draft) -> Result<T>,
 ) -> Result<(T, Draft)> {
+    run_once(change, |f| drafts.update(client, profile, now, f))
+}
+
+/// [`Approvals::update`] with a change that returns something.
+///
+/// # Errors
+/// As [`Approvals::update`].
+pub fn update_approvals<T>(
+    approvals: &dyn Approvals,
+    change: impl FnOnce(&mut Vec<Approval>) -> Result<T>,
+) -> Result<T> {
+    run_once(change, |f| approvals.update(f)).map(|(out, ())| out)
+}
+
+/// Runs a one-shot `change` through `run`, which takes a change it may call (once), and
+/// returns what the change returned with what `run` did.
+fn run_once<A, T, R>(
+    change: impl FnOnce(&mut A) -> Result<T>,
+    run: impl FnOnce(&mut dyn FnMut(&mut A) -> Result<()>) -> Result<R>,
+) -> Result<(T, R)> {
     let mut change = Some(change);
     let mut out = None;
-    let draft = drafts.update(client, profile, now, &mut |draft| {
+    let ran = run(&mut |value| {
         let change = change
             .take()
-            .ok_or_else(|| Error::Internal("a draft change was run twice".into()))?;
-        out = Some(change(draft)?);
+            .ok_or_else(|| Error::Internal("a change was run twice".into()))?;
+        out = Some(change(value)?);
         Ok(())
     })?;
-    let out = out.ok_or_else(|| Error::Internal("a draft change was not run".into()))?;
-    Ok((out, draft))
+    let out = out.ok_or_else(|| Error::Internal("a change was not run".into()))?;
+    Ok((out, ran))
 }
 
 impl Drafts for DraftStore {

@@ -285,3 +285,53 @@ fn the_registry_takes_a_read_token_unless_public() {
         ["local/memory@1.0.0 active"]
     );
 }
+
+/// Team mode: approvals made against the shared store (from two machines at once) are all
+/// kept, and every replica serves the same approved set.
+#[test]
+fn every_replica_serves_the_approvals_made_against_the_store() {
+    let pg = crate::pg::TestPg::start();
+    let url = pg.database("team");
+    let a = crate::team::replica(&url, None);
+    a.json_ok(&["audit"]); // makes the audit key the replicas share
+    let b = crate::team::replica(&url, Some(&a));
+    std::thread::scope(|scope| {
+        for (home, ids) in [
+            (&a, ["github", "git", "memory"]),
+            (&b, ["filesystem", "postgres", "fetch"]),
+        ] {
+            scope.spawn(move || {
+                for id in ids {
+                    approve(home, &[id]);
+                }
+            });
+        }
+    });
+    b.json_ok(&[
+        "registry",
+        "deprecate",
+        "local/git",
+        "--message",
+        "use github",
+    ]);
+    let token = crate::team::token(&a, "read", "registry");
+    let expected = [
+        "local/fetch@1.0.0 active",
+        "local/filesystem@1.0.0 active",
+        "local/git@1.0.0 deprecated",
+        "local/github@1.0.0 active",
+        "local/memory@1.0.0 active",
+        "local/postgres@1.0.0 active",
+    ];
+    for home in [&a, &b] {
+        let server = Server::start(home, &[]);
+        let list = server.get("/v0.1/servers", &token);
+        assert_eq!(list.status, 200, "{}", list.text());
+        let mut names = server_names(&list.json());
+        names.sort();
+        assert_eq!(names, expected);
+    }
+    // Nothing of it in the machines' own directories.
+    assert!(!a.state.join("registry/approved.json").exists());
+    assert!(!b.state.join("registry/approved.json").exists());
+}

@@ -6,29 +6,23 @@
 use serde_json::{Value, json};
 
 use super::Orchestrator;
-use crate::core::approvals::{Approval, ApprovalStore, Status};
+use crate::core::approvals::{Approval, Status};
 use crate::core::audit::AuditEvent;
 use crate::core::code::Code;
 use crate::core::error::{Error, Result};
 use crate::core::registry::{export, is_valid_registry_name};
+use crate::core::store::update_approvals;
 
 /// The namespace of names given to approved entries that have no registry name of their own.
 pub const LOCAL_NAMESPACE: &str = "local";
 
 impl Orchestrator {
-    fn approval_store(&self) -> ApprovalStore {
-        ApprovalStore::new(
-            self.state().join("registry/approved.json"),
-            self.state().locks().join("approved.lock"),
-        )
-    }
-
     /// Every approval, in the order they were made.
     ///
     /// # Errors
     /// The approvals file cannot be read.
     pub fn approvals(&self) -> Result<Vec<Approval>> {
-        self.approval_store().all()
+        self.approvals.all()
     }
 
     /// Approves the catalog entry `server_id` for the team's registry, under `name` (default:
@@ -75,7 +69,7 @@ impl Orchestrator {
                 .map_or_else(|| format!("{LOCAL_NAMESPACE}/{}", entry.id), str::to_owned),
         };
         let now = self.now();
-        self.approval_store().update(|approvals| {
+        update_approvals(&*self.approvals, |approvals| {
             let versions = approvals.iter().filter(|a| a.name == name).count();
             // A registry entry is served as its publisher wrote it.
             let (version, document) =
@@ -149,7 +143,7 @@ impl Orchestrator {
             |code| AuditEvent::failed(action, actor, code).details(json!({ "name": name })),
             || {
                 let now = self.now();
-                self.approval_store().update(|approvals| {
+                update_approvals(&*self.approvals, |approvals| {
                     let changed: Vec<Approval> = approvals
                         .iter_mut()
                         .filter(|a| a.name == name)

@@ -21,6 +21,38 @@ mod drafts;
 mod releases;
 mod roots;
 
+/// The approvals of the team's registry in PostgreSQL (`migrations/0006_approvals.sql`): one
+/// document, changed under its row lock.
+#[derive(Debug, Clone)]
+pub struct PgApprovals {
+    store: PgStore,
+}
+
+impl PgApprovals {
+    /// The approvals of `store`.
+    pub fn new(store: PgStore) -> Self {
+        Self { store }
+    }
+}
+
+impl super::Approvals for PgApprovals {
+    fn all(&self) -> Result<Vec<crate::core::approvals::Approval>> {
+        self.store
+            .read_document("SELECT body FROM approval_file WHERE id = 1")
+    }
+
+    fn update(
+        &self,
+        change: &mut dyn FnMut(&mut Vec<crate::core::approvals::Approval>) -> Result<()>,
+    ) -> Result<()> {
+        self.store.update_document(
+            "SELECT body FROM approval_file WHERE id = 1 FOR UPDATE",
+            "UPDATE approval_file SET body = $1 WHERE id = 1",
+            change,
+        )
+    }
+}
+
 pub use drafts::PgDrafts;
 pub use releases::PgReleases;
 pub use roots::PgRoots;
@@ -174,6 +206,67 @@ impl PgStore {
         });
         rx.recv()
             .map_err(|_| Error::Internal("a database task ended without an answer".into()))?
+    }
+
+    /// Changes the one JSON document `select` reads (`... FOR UPDATE`) with `change`, on the
+    /// caller's thread while the open transaction holds the row, and stores it with `update`
+    /// (`$1` the document); nothing is stored when `change` fails.
+    ///
+    /// # Errors
+    /// What `change` returns, or `DB_UNAVAILABLE`.
+    pub(crate) fn update_document<T>(
+        &self,
+        select: &'static str,
+        update: &'static str,
+        change: &mut dyn FnMut(&mut T) -> Result<()>,
+    ) -> Result<()>
+    where
+        T: serde::Serialize + serde::de::DeserializeOwned + Send + Unpin + 'static,
+    {
+        let store = self.clone();
+        let (tx, mut document): (Transaction<'static, Postgres>, T) = self.run(async move {
+            let mut tx = store.pool.begin().await.map_err(|e| store.failed(&e))?;
+            let (Json(document),): (Json<T>,) = sqlx::query_as(select)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(|e| store.failed(&e))?;
+            Ok((tx, document))
+        })?;
+        let changed = change(&mut document);
+        let store = self.clone();
+        // Back on the runtime whatever happened: the transaction (and its connection) must be
+        // rolled back or committed where its socket lives.
+        self.run(async move {
+            let mut tx = tx;
+            if let Err(e) = changed {
+                tx.rollback().await.map_err(|e| store.failed(&e))?;
+                return Err(e);
+            }
+            sqlx::query(update)
+                .bind(Json(&document))
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| store.failed(&e))?;
+            tx.commit().await.map_err(|e| store.failed(&e))
+        })
+    }
+
+    /// Reads the one JSON document `select` reads.
+    ///
+    /// # Errors
+    /// `DB_UNAVAILABLE`.
+    pub(crate) fn read_document<T>(&self, select: &'static str) -> Result<T>
+    where
+        T: serde::de::DeserializeOwned + Send + Unpin + 'static,
+    {
+        let store = self.clone();
+        self.run(async move {
+            let (Json(document),): (Json<T>,) = sqlx::query_as(select)
+                .fetch_one(&store.pool)
+                .await
+                .map_err(|e| store.failed(&e))?;
+            Ok(document)
+        })
     }
 
     /// `DB_UNAVAILABLE` for a failed query, naming the database but not its password.
@@ -608,47 +701,16 @@ impl PgTokens {
 
 impl TokenBackend for PgTokens {
     fn load(&self) -> Result<TokenFile> {
-        let store = self.store.clone();
-        self.store.run(async move {
-            let (Json(file),): (Json<TokenFile>,) =
-                sqlx::query_as("SELECT body FROM token_file WHERE id = 1")
-                    .fetch_one(&store.pool)
-                    .await
-                    .map_err(|e| store.failed(&e))?;
-            Ok(file)
-        })
+        self.store
+            .read_document("SELECT body FROM token_file WHERE id = 1")
     }
 
     fn update(&self, change: &mut dyn FnMut(&mut TokenFile) -> Result<()>) -> Result<()> {
-        // The change runs on this thread, between two steps on the store's runtime: the row
-        // stays locked by the open transaction in between.
-        let store = self.store.clone();
-        let (tx, mut file) = self.store.run(async move {
-            let mut tx = store.pool.begin().await.map_err(|e| store.failed(&e))?;
-            let (Json(file),): (Json<TokenFile>,) =
-                sqlx::query_as("SELECT body FROM token_file WHERE id = 1 FOR UPDATE")
-                    .fetch_one(&mut *tx)
-                    .await
-                    .map_err(|e| store.failed(&e))?;
-            Ok((tx, file))
-        })?;
-        let changed = change(&mut file);
-        let store = self.store.clone();
-        // Back on the runtime whatever happened: the transaction (and its connection) must be
-        // rolled back or committed where its socket lives.
-        self.store.run(async move {
-            let mut tx = tx;
-            if let Err(e) = changed {
-                tx.rollback().await.map_err(|e| store.failed(&e))?;
-                return Err(e);
-            }
-            sqlx::query("UPDATE token_file SET body = $1, revision = revision + 1 WHERE id = 1")
-                .bind(Json(&file))
-                .execute(&mut *tx)
-                .await
-                .map_err(|e| store.failed(&e))?;
-            tx.commit().await.map_err(|e| store.failed(&e))
-        })
+        self.store.update_document(
+            "SELECT body FROM token_file WHERE id = 1 FOR UPDATE",
+            "UPDATE token_file SET body = $1, revision = revision + 1 WHERE id = 1",
+            change,
+        )
     }
 
     fn stamp(&self) -> Option<Stamp> {
