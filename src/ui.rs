@@ -11,6 +11,7 @@ pub mod help;
 pub mod history;
 pub mod root;
 pub mod server;
+pub mod team;
 pub mod theme;
 pub mod toast;
 

@@ -4,6 +4,8 @@
 use crossterm::event::KeyEvent;
 
 use super::command::Command;
+use crate::core::orchestrator::{PullReport, RemoteView};
+
 use super::state::{
     ClientRow, DiffView, DraftSnapshot, Health, HistoryData, ServerStatus, Target, UiError,
 };
@@ -110,4 +112,8 @@ pub enum Action {
     ServerStatus(ServerStatus),
     /// The servers of a draft were probed.
     HealthChecked(Target, Result<Vec<(String, Health)>, UiError>),
+    /// The remotes were loaded.
+    RemotesLoaded(Result<Vec<RemoteView>, UiError>),
+    /// A pull from a remote ended.
+    Pulled(String, Result<PullReport, UiError>),
 }

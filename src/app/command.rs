@@ -24,6 +24,8 @@ pub enum Command {
     ScreenHistory,
     /// Go to the Server panel.
     ScreenServer,
+    /// Go to the Team screen.
+    ScreenTeam,
     /// Next screen.
     NextScreen,
     /// Previous screen.
@@ -86,6 +88,8 @@ pub enum Command {
     StopServer,
     /// Copy the background server's token to the clipboard.
     CopyToken,
+    /// Pull the selected remote's releases (verify, then deploy).
+    Pull,
     /// Check that the draft's servers really start (probe them).
     CheckHealth,
     /// Next form field.

@@ -98,6 +98,10 @@ pub enum Effect {
     ServerStatus,
     /// Probe every server of a draft.
     CheckHealth(Target),
+    /// Load the remotes.
+    LoadRemotes,
+    /// Pull from a remote.
+    Pull(String),
     /// Put this text on the terminal's clipboard (OSC 52).
     Clipboard(String),
     /// Draw again.
@@ -156,6 +160,7 @@ impl Effect {
             Self::Poll(_) => Some("poll"),
             Self::ServerStatus => Some("server-status"),
             Self::CheckHealth(_) => Some("health"),
+            Self::LoadRemotes => Some("remotes"),
             _ => None,
         }
     }
@@ -332,6 +337,11 @@ pub fn perform(effect: Effect, svc: &Services) -> Option<Action> {
         Effect::CheckHealth(t) => {
             let result = check_health(orch, &t).map_err(UiError::from);
             Action::HealthChecked(t, result)
+        }
+        Effect::LoadRemotes => Action::RemotesLoaded(orch.remotes().map_err(UiError::from)),
+        Effect::Pull(remote) => {
+            let report = orch.pull(Some(&remote), None, &orch.local_actor(ACTOR));
+            Action::Pulled(remote, report.map_err(UiError::from))
         }
         Effect::Redraw | Effect::Quit | Effect::Clipboard(_) => return None,
     })

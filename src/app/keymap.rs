@@ -40,13 +40,15 @@ pub enum Layer {
     History,
     /// The Server panel.
     Server,
+    /// The Team screen.
+    Team,
     /// Everywhere, unless a dialog or input is open.
     Global,
 }
 
 impl Layer {
     /// Every layer, top first.
-    pub const ALL: [Self; 13] = [
+    pub const ALL: [Self; 14] = [
         Self::Help,
         Self::Confirm,
         Self::Prompt,
@@ -59,6 +61,7 @@ impl Layer {
         Self::Diff,
         Self::History,
         Self::Server,
+        Self::Team,
         Self::Global,
     ];
 
@@ -77,6 +80,7 @@ impl Layer {
             Self::Diff => "diff",
             Self::History => "history",
             Self::Server => "server",
+            Self::Team => "team",
             Self::Global => "global",
         }
     }

@@ -9,6 +9,7 @@ use crate::core::audit::{AuditRecord, VerifyReport};
 use crate::core::backup::BackupInfo;
 use crate::core::catalog::{ServerEntry, Transport};
 use crate::core::draft::Draft;
+use crate::core::orchestrator::{PullReport, RemoteView};
 use crate::core::validate::Diagnostic;
 
 use super::keymap::{KeyChord, Keymap, Layer};
@@ -32,17 +33,20 @@ pub enum Screen {
     History,
     /// The background MCP HTTP server.
     Server,
+    /// The team servers this machine pulls from (team mode).
+    Team,
 }
 
 impl Screen {
     /// Every screen in tab order.
-    pub const ALL: [Self; 6] = [
+    pub const ALL: [Self; 7] = [
         Self::Clients,
         Self::Catalog,
         Self::Draft,
         Self::Diff,
         Self::History,
         Self::Server,
+        Self::Team,
     ];
 
     /// The tab title.
@@ -54,6 +58,7 @@ impl Screen {
             Self::Diff => "Diff",
             Self::History => "History",
             Self::Server => "Server",
+            Self::Team => "Team",
         }
     }
 
@@ -66,6 +71,7 @@ impl Screen {
             Self::Diff => Layer::Diff,
             Self::History => Layer::History,
             Self::Server => Layer::Server,
+            Self::Team => Layer::Team,
         }
     }
 
@@ -774,6 +780,29 @@ pub struct Toast {
     pub ttl: u8,
 }
 
+/// The Team screen: the remotes, and what a pull in flight or just done said.
+#[derive(Debug, Clone, Default)]
+pub struct TeamState {
+    /// The remotes, once loaded.
+    pub remotes: Option<Result<Vec<RemoteView>, UiError>>,
+    /// The selected remote.
+    pub selected: usize,
+    /// The remote being pulled from.
+    pub pulling: Option<String>,
+    /// The last pull made here, by remote.
+    pub reports: BTreeMap<String, Result<PullReport, UiError>>,
+}
+
+impl TeamState {
+    /// The selected remote.
+    pub fn selected_remote(&self) -> Option<&RemoteView> {
+        self.remotes
+            .as_ref()
+            .and_then(|r| r.as_ref().ok())
+            .and_then(|list| list.get(self.selected))
+    }
+}
+
 /// Everything the TUI shows.
 #[derive(Debug, Clone, Default)]
 pub struct State {
@@ -793,6 +822,8 @@ pub struct State {
     pub history: HistoryState,
     /// Server panel.
     pub server: ServerStatus,
+    /// Team screen.
+    pub team: TeamState,
     /// The open dialog.
     pub modal: Option<Modal>,
     /// Notices, oldest first.

@@ -17,6 +17,7 @@ use super::state::{
 };
 use crate::core::catalog::Transport;
 use crate::core::events::{DomainEvent, changes};
+use crate::core::orchestrator::{PullReport, PullStatus};
 use crate::core::validate::is_valid_server_name;
 
 /// The effects to run when the TUI starts.
@@ -211,6 +212,14 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             }
         }
         Action::HealthChecked(target, result) => on_health_checked(state, target, result),
+        Action::RemotesLoaded(result) => {
+            if let Ok(list) = &result {
+                state.team.selected = state.team.selected.min(list.len().saturating_sub(1));
+            }
+            state.team.remotes = Some(result);
+            Vec::new()
+        }
+        Action::Pulled(remote, result) => on_pulled(state, remote, result),
         Action::ServerStatus(status) => {
             state.server_polling = false;
             if state.server == status {
@@ -507,6 +516,9 @@ fn run_filter(state: &mut State, cmd: Command) -> Vec<Effect> {
 
 fn switch(state: &mut State, screen: Screen) -> Vec<Effect> {
     state.screen = screen;
+    if screen == Screen::Team {
+        return vec![Effect::LoadRemotes];
+    }
     let Some(t) = state.target.clone() else {
         return Vec::new();
     };
@@ -534,6 +546,7 @@ fn run_screen(state: &mut State, cmd: Command) -> Vec<Effect> {
         Command::ScreenDiff => switch(state, Screen::Diff),
         Command::ScreenHistory => switch(state, Screen::History),
         Command::ScreenServer => switch(state, Screen::Server),
+        Command::ScreenTeam => switch(state, Screen::Team),
         Command::NextScreen => switch(state, state.screen.next()),
         Command::PrevScreen => switch(state, state.screen.prev()),
         Command::Up => move_by(state, -1),
@@ -570,6 +583,7 @@ fn run_screen(state: &mut State, cmd: Command) -> Vec<Effect> {
             Screen::Draft => run_draft(state, cmd),
             Screen::History => run_history(state, cmd),
             Screen::Server => run_server(state, cmd),
+            Screen::Team => run_team(state, cmd),
             Screen::Diff => Vec::new(),
         },
     }
@@ -608,9 +622,76 @@ fn move_by(state: &mut State, delta: isize) -> Vec<Effect> {
                 HistoryPane::Backups => h.backup_selected = step(h.backup_selected, backups, delta),
             }
         }
+        Screen::Team => {
+            let len = state
+                .team
+                .remotes
+                .as_ref()
+                .and_then(|r| r.as_ref().ok())
+                .map_or(0, Vec::len);
+            state.team.selected = step(state.team.selected, len, delta);
+        }
         Screen::Server => {}
     }
     Vec::new()
+}
+
+fn run_team(state: &mut State, cmd: Command) -> Vec<Effect> {
+    if cmd != Command::Pull {
+        return Vec::new();
+    }
+    if let Some(name) = &state.team.pulling {
+        state.toast(ToastLevel::Warn, format!("already pulling from {name}"));
+        return Vec::new();
+    }
+    let Some(remote) = state.team.selected_remote().map(|r| r.name.clone()) else {
+        state.toast(
+            ToastLevel::Warn,
+            "no remote: add one with `mcp-orch remote add NAME URL --token TOKEN`",
+        );
+        return Vec::new();
+    };
+    state.toast(ToastLevel::Info, format!("pulling from {remote}"));
+    state.team.pulling = Some(remote.clone());
+    vec![Effect::Pull(remote)]
+}
+
+fn on_pulled(
+    state: &mut State,
+    remote: String,
+    result: Result<PullReport, UiError>,
+) -> Vec<Effect> {
+    state.team.pulling = None;
+    match &result {
+        Ok(report) => {
+            let deployed = report
+                .channels
+                .iter()
+                .filter(|c| c.status == PullStatus::Deployed)
+                .count();
+            let failed = report
+                .channels
+                .iter()
+                .filter(|c| c.status == PullStatus::Failed)
+                .count();
+            if failed > 0 {
+                state.toast(
+                    ToastLevel::Error,
+                    format!("pulled {remote}: {deployed} deployed, {failed} failed"),
+                );
+            } else {
+                state.toast(
+                    ToastLevel::Info,
+                    format!("pulled {remote}: {deployed} deployed"),
+                );
+            }
+        }
+        Err(e) => error_toast(state, e),
+    }
+    state.team.reports.insert(remote, result);
+    let mut effects = reload(state);
+    effects.push(Effect::LoadRemotes);
+    effects
 }
 
 fn run_clients(state: &mut State, cmd: Command) -> Vec<Effect> {

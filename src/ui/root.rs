@@ -7,7 +7,9 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, Paragraph};
 
 use super::theme::{Role, Theme};
-use super::{ViewState, catalog, clients, dialog, diff, editor, help, history, server, toast};
+use super::{
+    ViewState, catalog, clients, dialog, diff, editor, help, history, server, team, toast,
+};
 use crate::app::state::{Modal, Screen, State};
 
 /// Draws the whole frame.
@@ -28,6 +30,7 @@ pub fn root(frame: &mut Frame<'_>, state: &State, view: &mut ViewState, theme: &
         Screen::Diff => diff::draw(frame, body, state, theme),
         Screen::History => history::draw(frame, body, state, view, theme),
         Screen::Server => server::draw(frame, body, state, theme),
+        Screen::Team => team::draw(frame, body, state, theme),
     }
     draw_status(frame, status, state, theme);
     toast::draw(frame, body, state, theme);
@@ -42,6 +45,19 @@ pub fn root(frame: &mut Frame<'_>, state: &State, view: &mut ViewState, theme: &
 }
 
 fn draw_tabs(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
+    let target = state.target.as_ref().map_or_else(
+        || "no client chosen".to_owned(),
+        |t| format!("{}/{}", t.client, t.profile),
+    );
+    let width = u16::try_from(target.chars().count() + 1).unwrap_or(u16::MAX);
+    // ` 1 Clients ` per tab; on a narrow terminal ` 1 Clients` keeps room for the target.
+    let used = |pad: usize| -> u16 {
+        Screen::ALL
+            .iter()
+            .map(|s| u16::try_from(s.title().len() + 3 + pad).unwrap_or(0))
+            .sum()
+    };
+    let pad = usize::from(area.width > used(1) + width);
     let mut spans = Vec::new();
     for (i, s) in Screen::ALL.iter().enumerate() {
         let role = if *s == state.screen {
@@ -50,21 +66,12 @@ fn draw_tabs(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
             Role::Muted
         };
         spans.push(Span::styled(
-            format!(" {} {} ", i + 1, s.title()),
+            format!(" {} {}{}", i + 1, s.title(), " ".repeat(pad)),
             theme.style(role),
         ));
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
-    let target = state.target.as_ref().map_or_else(
-        || "no client chosen".to_owned(),
-        |t| format!("{}/{}", t.client, t.profile),
-    );
-    let width = u16::try_from(target.chars().count() + 1).unwrap_or(u16::MAX);
-    let used: u16 = Screen::ALL
-        .iter()
-        .map(|s| u16::try_from(s.title().len() + 4).unwrap_or(0))
-        .sum();
-    if area.width > used + width {
+    if area.width > used(pad) + width {
         let r = Rect {
             x: area.x + area.width - width,
             width,

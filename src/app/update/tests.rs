@@ -807,3 +807,43 @@ fn h_checks_every_server_of_the_draft_and_keeps_the_results_per_target() {
     };
     assert_eq!(s.draft.health_of(&other, "a"), None);
 }
+
+fn remote(name: &str) -> crate::core::orchestrator::RemoteView {
+    crate::core::orchestrator::RemoteView {
+        name: name.into(),
+        url: "https://orch.example.com/".into(),
+        fingerprint: "ab".repeat(32),
+        root_version: 1,
+        snapshot_version: 7,
+        added_at: chrono::DateTime::UNIX_EPOCH,
+        last_pull: None,
+    }
+}
+
+#[test]
+fn the_team_screen_loads_remotes_and_pulls_the_selected_one() {
+    let mut s = state();
+    assert_eq!(update(&mut s, ch('7')), vec![Effect::LoadRemotes]);
+    assert_eq!(s.screen, Screen::Team);
+    // Nothing to pull yet: a notice, no effect.
+    assert!(update(&mut s, ch('p')).is_empty());
+    update(
+        &mut s,
+        Action::RemotesLoaded(Ok(vec![remote("lab"), remote("team")])),
+    );
+    update(&mut s, ch('j'));
+    assert_eq!(update(&mut s, ch('p')), vec![Effect::Pull("team".into())]);
+    assert_eq!(s.team.pulling.as_deref(), Some("team"));
+    // A second p while it runs does nothing.
+    assert!(update(&mut s, ch('p')).is_empty());
+    let report = crate::core::orchestrator::PullReport {
+        remote: "team".into(),
+        root_version: 1,
+        snapshot_version: 8,
+        channels: Vec::new(),
+    };
+    let effects = update(&mut s, Action::Pulled("team".into(), Ok(report)));
+    assert!(effects.contains(&Effect::LoadRemotes), "{effects:?}");
+    assert_eq!(s.team.pulling, None);
+    assert!(matches!(s.team.reports.get("team"), Some(Ok(_))));
+}

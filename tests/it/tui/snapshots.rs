@@ -160,6 +160,65 @@ fn server_panel() {
 }
 
 #[test]
+fn team_screen() {
+    use mcp_orch::core::error::ErrorBody;
+    use mcp_orch::core::orchestrator::{ChannelPull, PullReport, PullStatus, RemoteView};
+    use mcp_orch::core::remote::LastPull;
+
+    let root = fixed_root("team");
+    let mut h = Harness::new(&root);
+    h.press(KeyCode::Char('7'));
+    snap(&mut h, "team_empty");
+    let at = chrono::DateTime::parse_from_rfc3339("2026-01-02T03:04:05Z")
+        .unwrap()
+        .to_utc();
+    let channel =
+        |client: &str, version: u64, status: PullStatus, code: Option<&'static str>| ChannelPull {
+            client_id: client.into(),
+            profile_id: "default".into(),
+            version,
+            artifact_id: "c".repeat(64),
+            status,
+            error: code.map(|code| ErrorBody {
+                code,
+                message: String::new(),
+                field: None,
+                hint: String::new(),
+                next: Vec::new(),
+                details: serde_json::json!({}),
+            }),
+        };
+    h.state.team.remotes = Some(Ok(vec![RemoteView {
+        name: "team".into(),
+        url: "https://orch.example.com/".into(),
+        fingerprint: "3f9a1c0e5b7d2a64".repeat(4),
+        root_version: 2,
+        snapshot_version: 41,
+        added_at: at,
+        last_pull: Some(LastPull {
+            at,
+            error_code: None,
+            deployed: vec!["cursor/default v3".into()],
+            pending: vec!["zed/default v1".into()],
+        }),
+    }]));
+    h.state.team.reports.insert(
+        "team".into(),
+        Ok(PullReport {
+            remote: "team".into(),
+            root_version: 2,
+            snapshot_version: 41,
+            channels: vec![
+                channel("cursor", 3, PullStatus::Deployed, None),
+                channel("vscode", 2, PullStatus::UpToDate, None),
+                channel("zed", 1, PullStatus::Skipped, Some("UNKNOWN_PROFILE")),
+            ],
+        }),
+    );
+    snap(&mut h, "team_pulled");
+}
+
+#[test]
 fn draft_health() {
     let mut h = with_two_servers("health");
     // The harness's npx and uvx are empty scripts: the real probes see them exit at once.
