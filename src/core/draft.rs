@@ -193,6 +193,25 @@ impl DraftStore {
         Ok((out, draft))
     }
 
+    /// Every draft stored (one that does not parse is left out).
+    pub fn all(&self) -> Vec<Draft> {
+        let mut out = Vec::new();
+        let Ok(clients) = std::fs::read_dir(&self.dir) else {
+            return out;
+        };
+        for dir in clients.flatten() {
+            let Ok(files) = std::fs::read_dir(dir.path()) else {
+                continue;
+            };
+            for file in files.flatten() {
+                if let Ok(Some(draft)) = fsutil::read_json::<Draft>(&file.path()) {
+                    out.push(draft);
+                }
+            }
+        }
+        out
+    }
+
     /// Deletes every draft of a profile.
     pub fn delete(&self, client: &str, profile: &str) -> Result<()> {
         let path = self.path(client, profile)?;

@@ -136,11 +136,35 @@ pub trait Releases: Send + Sync + std::fmt::Debug {
     /// `ARTIFACT_NOT_FOUND`, `INVALID_ARTIFACT_ID` (also when ambiguous).
     fn resolve(&self, id_or_prefix: &str) -> Result<String>;
 
+    /// Release `version` of a channel (not verified).
+    ///
+    /// # Errors
+    /// As [`history`](Self::history).
+    fn release(&self, client: &str, profile: &str, version: u64) -> Result<Option<Release>> {
+        Ok(self
+            .history(client, profile)?
+            .into_iter()
+            .find(|r| r.version() == version))
+    }
+
+    /// A payload's stored bytes (full id), after checking that they hash to its id.
+    ///
+    /// # Errors
+    /// `ARTIFACT_NOT_FOUND`, `ARTIFACT_TAMPERED`, `INVALID_ARTIFACT_ID`.
+    fn payload_bytes(&self, artifact_id: &str) -> Result<Vec<u8>>;
+
     /// A payload (full id), after checking that it hashes to its id.
     ///
     /// # Errors
     /// `ARTIFACT_NOT_FOUND`, `ARTIFACT_TAMPERED`, `UNSUPPORTED_SCHEMA`.
-    fn load_payload(&self, artifact_id: &str) -> Result<Payload>;
+    fn load_payload(&self, artifact_id: &str) -> Result<Payload> {
+        let bytes = self.payload_bytes(artifact_id)?;
+        artifact::parse_payload(
+            artifact_id,
+            &bytes,
+            &PathBuf::from(format!("payload {artifact_id}")),
+        )
+    }
 
     /// The newest release of every channel, by client and profile.
     ///
@@ -176,6 +200,10 @@ impl Releases for ArtifactStore {
 
     fn resolve(&self, id_or_prefix: &str) -> Result<String> {
         ArtifactStore::resolve(self, id_or_prefix)
+    }
+
+    fn payload_bytes(&self, artifact_id: &str) -> Result<Vec<u8>> {
+        ArtifactStore::payload_bytes(self, artifact_id)
     }
 
     fn load_payload(&self, artifact_id: &str) -> Result<Payload> {
@@ -305,6 +333,12 @@ pub trait Drafts: Send + Sync + std::fmt::Debug {
     /// # Errors
     /// `INVALID_ID`, or the store's own failure.
     fn delete(&self, client: &str, profile: &str) -> Result<()>;
+
+    /// Every stored draft (one that does not parse is left out).
+    ///
+    /// # Errors
+    /// The store's own failure.
+    fn all(&self) -> Result<Vec<Draft>>;
 }
 
 /// [`Drafts::update`] with a change that returns something.
@@ -372,6 +406,10 @@ impl Drafts for DraftStore {
 
     fn delete(&self, client: &str, profile: &str) -> Result<()> {
         DraftStore::delete(self, client, profile)
+    }
+
+    fn all(&self) -> Result<Vec<Draft>> {
+        Ok(DraftStore::all(self))
     }
 }
 

@@ -465,27 +465,17 @@ impl Orchestrator {
     /// The commands of every stored draft.
     fn draft_commands(&self) -> BTreeSet<String> {
         let mut out = BTreeSet::new();
-        let Ok(clients) = std::fs::read_dir(self.state.join("drafts")) else {
-            return out;
-        };
-        for dir in clients.flatten() {
-            let Ok(files) = std::fs::read_dir(dir.path()) else {
-                continue;
-            };
-            for file in files.flatten() {
-                if let Ok(Some(draft)) = crate::core::fsutil::read_json::<Draft>(&file.path()) {
-                    out.extend(draft.servers.values().filter_map(|s| {
-                        s.command.as_deref().map(|c| {
-                            Path::new(c)
-                                .file_name()
-                                .map_or_else(|| c.to_owned(), |n| n.to_string_lossy().into_owned())
-                        })
-                    }));
-                    if draft.servers.values().any(|s| s.transport.is_remote()) {
-                        // Bridged remotes run through `npx mcp-remote` in some clients.
-                        out.insert("npx".into());
-                    }
-                }
+        for draft in self.drafts.all().unwrap_or_default() {
+            out.extend(draft.servers.values().filter_map(|s| {
+                s.command.as_deref().map(|c| {
+                    Path::new(c)
+                        .file_name()
+                        .map_or_else(|| c.to_owned(), |n| n.to_string_lossy().into_owned())
+                })
+            }));
+            if draft.servers.values().any(|s| s.transport.is_remote()) {
+                // Bridged remotes run through `npx mcp-remote` in some clients.
+                out.insert("npx".into());
             }
         }
         out

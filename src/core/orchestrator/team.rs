@@ -232,7 +232,7 @@ impl Orchestrator {
         }
         // Read before the channels: a publish in between only makes the content newer than
         // the version says, never older.
-        let version = self.audit_log().export_head().map_or(0, |head| head.seq);
+        let version = self.audit_log().export_head()?.seq;
         let mut channels = BTreeMap::new();
         for release in self.releases.channels()? {
             channels.insert(
@@ -260,10 +260,10 @@ impl Orchestrator {
     /// # Errors
     /// `ARTIFACT_NOT_FOUND`, `UNKNOWN_CLIENT`, `INVALID_ID`.
     pub fn team_release(&self, client: &str, profile: &str, version: u64) -> Result<PulledRelease> {
+        self.client(client)?;
         let release = self
-            .history(client, profile)?
-            .into_iter()
-            .find(|r| r.version() == version)
+            .releases
+            .release(client, profile, version)?
             .ok_or_else(|| {
                 Error::invalid(
                     Code::ArtifactNotFound,
@@ -272,8 +272,8 @@ impl Orchestrator {
                     "pull again: the snapshot lists the versions that exist",
                 )
             })?;
-        let payload = self.load_payload(release.artifact_id())?;
-        Ok(PulledRelease::of(&release, &payload.canonical_bytes()?))
+        let payload = self.releases.payload_bytes(release.artifact_id())?;
+        Ok(PulledRelease::of(&release, &payload))
     }
 }
 

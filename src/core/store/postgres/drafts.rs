@@ -137,6 +137,17 @@ impl Drafts for PgDrafts {
         })
     }
 
+    fn all(&self) -> Result<Vec<Draft>> {
+        let store = self.store.clone();
+        let rows: Vec<(Json<Option<Draft>>,)> = self.store.run(async move {
+            sqlx::query_as("SELECT body FROM drafts ORDER BY client_id, profile_id")
+                .fetch_all(store.pool())
+                .await
+                .map_err(|e| store.failed(&e))
+        })?;
+        Ok(rows.into_iter().filter_map(|(Json(d),)| d).collect())
+    }
+
     fn delete(&self, client: &str, profile: &str) -> Result<()> {
         check_id("client", client)?;
         check_id("profile", profile)?;

@@ -4,7 +4,6 @@
 //! replicas that publish at the same moment get two versions and one chain.
 
 use std::collections::BTreeSet;
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -245,7 +244,22 @@ impl Releases for PgReleases {
             .collect())
     }
 
-    fn load_payload(&self, artifact_id: &str) -> Result<Payload> {
+    fn release(&self, client: &str, profile: &str, version: u64) -> Result<Option<Release>> {
+        check_id("client", client)?;
+        check_id("profile", profile)?;
+        let found = self.query_releases(
+            "SELECT version, envelope, signature, key_id FROM releases \
+             WHERE client_id = $1 AND profile_id = $2 AND version = $3::text::bigint",
+            vec![client.to_owned(), profile.to_owned(), version.to_string()],
+        )?;
+        Ok(found
+            .into_iter()
+            .map(|(_, release)| release)
+            // The signed version decides, as in the history.
+            .find(|r| r.version() == version))
+    }
+
+    fn payload_bytes(&self, artifact_id: &str) -> Result<Vec<u8>> {
         artifact::check_artifact_id(artifact_id)?;
         let store = self.store.clone();
         let id = artifact_id.to_owned();
@@ -257,10 +271,7 @@ impl Releases for PgReleases {
                 .map_err(|e| store.failed(&e))
         })?;
         let (bytes,) = body.ok_or_else(|| artifact::not_found(artifact_id))?;
-        artifact::parse_payload(
-            artifact_id,
-            &bytes,
-            &PathBuf::from(format!("{}#payloads/{artifact_id}", self.store.shown())),
-        )
+        artifact::check_payload_hash(artifact_id, &bytes)?;
+        Ok(bytes)
     }
 }
