@@ -13,9 +13,10 @@ use mcp_orch::core::artifact::Release;
 use mcp_orch::core::audit::{AuditEvent, AuditLog, AuditRecord, Checkpoint, Filter, GENESIS};
 use mcp_orch::core::env::{Environment, Os};
 use mcp_orch::core::keys::Signer;
-use mcp_orch::core::orchestrator::{AddServer, Options, Orchestrator, SystemClock};
+use mcp_orch::core::orchestrator::{AddServer, Options, Orchestrator, RootPlan, SystemClock};
 use mcp_orch::core::store::Ledger;
 use mcp_orch::core::store::postgres::{PgLedger, PgStore};
+use mcp_orch::core::team;
 use sha2::{Digest, Sha256};
 
 use crate::pg::TestPg;
@@ -35,6 +36,8 @@ trait Harness {
     fn orchestrators(&self, n: usize) -> Vec<Orchestrator>;
     /// Overwrites the stored bytes of a payload.
     fn tamper_payload(&self, artifact_id: &str, bytes: &[u8]);
+    /// Whether its orchestrators have homes of their own (replicas on other machines).
+    fn separate_homes(&self) -> bool;
 }
 
 /// A prepared state directory: a signing key and a draft to publish.
@@ -95,6 +98,10 @@ impl Files {
 }
 
 impl Harness for Files {
+    fn separate_homes(&self) -> bool {
+        false
+    }
+
     fn orchestrators(&self, n: usize) -> Vec<Orchestrator> {
         let mut out = vec![prepared_home(self.dir.path(), None)];
         out.extend((1..n).map(|_| open_at(self.dir.path(), None)));
@@ -177,6 +184,10 @@ fn quote(text: &str) -> String {
 }
 
 impl Harness for Postgres {
+    fn separate_homes(&self) -> bool {
+        true
+    }
+
     /// Replicas each have their own home; the first one's (keys, draft) is copied to the
     /// others, as an operator does (docs/TEAM.md).
     fn orchestrators(&self, n: usize) -> Vec<Orchestrator> {
@@ -559,6 +570,75 @@ fn concurrent_draft_changes_are_all_kept(store: &impl Harness) {
     );
 }
 
+/// Two handles create the team's root at once: one wins, the other is told the team exists;
+/// a rotation adds the next version, signed by the first, which every handle reads.
+fn team_roots_are_added_once_in_order(store: &impl Harness) {
+    let handles = store.orchestrators(2);
+    let plan = RootPlan {
+        new_root_keys: Some(1),
+        threshold: Some(1),
+        expires_in: chrono::Duration::days(30),
+        snapshot_ttl: chrono::Duration::hours(1),
+    };
+    let outcomes: Vec<_> = std::thread::scope(|scope| {
+        let runs: Vec<_> = handles
+            .iter()
+            .map(|orch| scope.spawn(|| orch.team_init(&plan, "test")))
+            .collect();
+        runs.into_iter().map(|r| r.join().unwrap()).collect()
+    });
+    let won: Vec<_> = outcomes.iter().filter(|o| o.is_ok()).collect();
+    assert_eq!(won.len(), 1, "{outcomes:?}");
+    let lost = outcomes.iter().find_map(|o| o.as_ref().err()).unwrap();
+    assert_eq!(lost.code(), "TEAM_EXISTS");
+    let winner = outcomes.iter().position(Result::is_ok).unwrap();
+    let rotated = handles[winner]
+        .team_rotate(
+            &RootPlan {
+                new_root_keys: None,
+                threshold: None,
+                ..plan.clone()
+            },
+            "test",
+        )
+        .unwrap();
+    assert_eq!(rotated.root.version, 2);
+    let other = &handles[1 - winner];
+    let roots = other.team_roots().unwrap();
+    assert_eq!(roots.len(), 2);
+    let (newest, _) = team::newest_root(Some(&roots[0]), &roots, Utc::now()).unwrap();
+    assert_eq!(newest, rotated.root);
+    // Without the root keys, the other handle (another machine) cannot rotate.
+    if store.separate_homes() {
+        assert_eq!(
+            other.team_rotate(&plan, "test").unwrap_err().code(),
+            "KEY_NOT_FOUND"
+        );
+    }
+}
+
+/// Approvals made through two handles at once are all kept.
+fn concurrent_approvals_are_all_kept(store: &impl Harness) {
+    let handles = store.orchestrators(2);
+    let ids = ["github", "git", "memory", "filesystem", "postgres", "fetch"];
+    std::thread::scope(|scope| {
+        for (i, id) in ids.iter().enumerate() {
+            let orch = &handles[i % 2];
+            scope.spawn(move || orch.approve_server(id, None, "test").unwrap());
+        }
+    });
+    let mut names: Vec<String> = handles[1]
+        .approvals()
+        .unwrap()
+        .into_iter()
+        .map(|a| a.name)
+        .collect();
+    names.sort();
+    let mut expected: Vec<String> = ids.iter().map(|id| format!("local/{id}")).collect();
+    expected.sort();
+    assert_eq!(names, expected);
+}
+
 macro_rules! both_stores {
     ($($name:ident),* $(,)?) => {
         mod files {
@@ -579,6 +659,8 @@ both_stores!(
     concurrent_publishes_get_distinct_versions,
     releases_are_bound_and_payloads_checked,
     concurrent_draft_changes_are_all_kept,
+    team_roots_are_added_once_in_order,
+    concurrent_approvals_are_all_kept,
 );
 
 /// PostgreSQL only: the application cannot edit the log, and every record has its event row
