@@ -215,7 +215,7 @@ struct StoredRelease {
 
 /// One published release: the signed envelope text, its parsed form, the signature and the
 /// key id that selects the verifying key. Loading a release does not verify it; call
-/// `Orchestrator::verify_release` (or [`ArtifactStore::verify`]).
+/// `Orchestrator::verify_release` (or [`verify`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Release {
     /// The envelope parsed from `signed`.
