@@ -133,6 +133,20 @@ impl Team {
         self.home.json_ok(&["publish", "--client", client]);
     }
 
+    /// `remote add team URL --token … --root ROOT`.
+    fn add_remote<'a>(&'a self, url: &'a str, root: &'a str) -> [&'a str; 8] {
+        [
+            "remote",
+            "add",
+            "team",
+            url,
+            "--token",
+            &self.token,
+            "--root",
+            root,
+        ]
+    }
+
     fn get<T: serde::de::DeserializeOwned>(&self, path: &str) -> T {
         let r = self.server.get(path, &self.token);
         assert_eq!(r.status, 200, "{path}: {}", r.text());
@@ -184,16 +198,7 @@ fn a_developer_pulls_verifies_and_deploys_and_every_attack_is_refused() {
 
     // Pinning: a wrong fingerprint is refused, the right one (a prefix) accepted.
     let wrong = dev.user_error(
-        &[
-            "remote",
-            "add",
-            "team",
-            &proxy.url(),
-            "--token",
-            &team.token,
-            "--root",
-            &"0".repeat(16),
-        ],
+        &team.add_remote(&proxy.url(), &"0".repeat(16)),
         "UNTRUSTED_KEY",
     );
     assert!(
@@ -203,16 +208,7 @@ fn a_developer_pulls_verifies_and_deploys_and_every_attack_is_refused() {
             .contains(&team.fingerprint),
         "{wrong}"
     );
-    let added = dev.json_ok(&[
-        "remote",
-        "add",
-        "team",
-        &proxy.url(),
-        "--token",
-        &team.token,
-        "--root",
-        &team.fingerprint[..16],
-    ]);
+    let added = dev.json_ok(&team.add_remote(&proxy.url(), &team.fingerprint[..16]));
     assert_eq!(added["fingerprint"], json!(team.fingerprint));
     assert!(
         !dev.run(&["remote", "list", "--json"])
@@ -373,16 +369,7 @@ fn a_developer_pulls_verifies_and_deploys_and_every_attack_is_refused() {
 fn pull_watch_applies_a_publish_within_a_second() {
     let team = Team::start();
     let (dev, files) = developer();
-    dev.json_ok(&[
-        "remote",
-        "add",
-        "team",
-        &team.server.base(),
-        "--token",
-        &team.token,
-        "--root",
-        &team.fingerprint,
-    ]);
+    dev.json_ok(&team.add_remote(&team.server.base(), &team.fingerprint));
     let mut watch = dev
         .std_cmd(&["pull", "--watch", "--json", "--client", "cursor"])
         .stdout(std::process::Stdio::piped())

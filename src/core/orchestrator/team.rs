@@ -81,13 +81,18 @@ impl Orchestrator {
         self.roots.roots()
     }
 
+    /// The team's newest root, checked against itself, and its document.
+    fn current_root(&self) -> Result<(Root, Signed)> {
+        let doc = self.team_roots()?.pop().ok_or_else(team_not_initialized)?;
+        Ok((Root::from_signed(&doc)?, doc))
+    }
+
     /// The team's current root, as this machine sees it.
     ///
     /// # Errors
     /// `TEAM_NOT_INITIALIZED`, or a root that does not verify.
     pub fn team_status(&self) -> Result<TeamStatus> {
-        let doc = self.team_roots()?.pop().ok_or_else(team_not_initialized)?;
-        let root = Root::from_signed(&doc)?;
+        let (root, doc) = self.current_root()?;
         let held = self
             .held_root_keys(&root.root_keys)?
             .iter()
@@ -146,11 +151,7 @@ impl Orchestrator {
         self.audited(
             |code| AuditEvent::failed("team.rotate", actor, code),
             || {
-                let doc = self
-                    .team_roots()?
-                    .pop()
-                    .ok_or_else(team_not_initialized)?;
-                let current = Root::from_signed(&doc)?;
+                let (current, _) = self.current_root()?;
                 let held = self.held_root_keys(&current.root_keys)?;
                 if held.len() < current.threshold {
                     return Err(Error::invalid(
@@ -212,8 +213,7 @@ impl Orchestrator {
     /// `TEAM_NOT_INITIALIZED`, `KEY_NOT_FOUND`, `UNTRUSTED_KEY` (the signing key is not one
     /// of the root's release keys: `team rotate` after `keys rotate`).
     pub fn team_snapshot(&self) -> Result<Signed> {
-        let doc = self.team_roots()?.pop().ok_or_else(team_not_initialized)?;
-        let root = Root::from_signed(&doc)?;
+        let (root, _) = self.current_root()?;
         let signer = self.key_store().signer()?;
         if !root
             .release_keys
