@@ -32,6 +32,7 @@ pub mod registry;
 pub mod remote;
 pub mod render;
 pub mod search;
+pub mod secret_shape;
 pub mod secrets;
 pub mod sse_client;
 pub mod state;

@@ -195,6 +195,11 @@ pub struct ClientDef {
     /// Facts and pitfalls.
     #[serde(default)]
     pub notes: Vec<String>,
+    /// What a file the client reads must hold before any server is added, for a file that
+    /// is missing or empty (Continue refuses a `config.yaml` without `name`, `version` and
+    /// `schema`); "" = nothing.
+    #[serde(default)]
+    pub new_file: String,
     /// Candidate paths.
     pub paths: ClientPaths,
     /// stdio entry spelling.

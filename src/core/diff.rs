@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::core::secret_shape;
 use crate::core::validate::{is_reference, looks_secret};
 
 /// The mask shown instead of a secret value.
@@ -154,9 +155,12 @@ impl Redactor {
         Self { values }
     }
 
-    /// Also masks the literal secret-looking values found in these entries.
+    /// Also masks the literal secret-looking values found in these entries: values of
+    /// secret-named env vars and of headers, and anywhere a value shaped like a credential
+    /// (a token, a JWT, a password or key in a URL, a credential argument).
     pub fn learn_from_entries<'a>(&mut self, entries: impl IntoIterator<Item = &'a Value>) {
         for entry in entries {
+            self.learn_shapes(entry);
             let Some(obj) = entry.as_object() else {
                 continue;
             };
@@ -178,6 +182,45 @@ impl Redactor {
             }
         }
         self.values.sort_by_key(|v| std::cmp::Reverse(v.len()));
+    }
+
+    fn learn(&mut self, secret: &str) {
+        if secret.len() >= 4 && !self.values.iter().any(|x| x == secret) {
+            self.values.push(secret.to_owned());
+        }
+    }
+
+    /// Secrets recognised by their shape anywhere in `value`.
+    fn learn_shapes(&mut self, value: &Value) {
+        match value {
+            Value::String(text) => {
+                for found in secret_shape::find(text) {
+                    self.learn(found.secret);
+                }
+            }
+            Value::Array(items) => {
+                let args: Vec<String> = items
+                    .iter()
+                    .filter_map(|v| v.as_str().map(str::to_owned))
+                    .collect();
+                let found: Vec<String> = secret_shape::in_args(&args)
+                    .into_iter()
+                    .map(|f| f.secret.to_owned())
+                    .collect();
+                for secret in found {
+                    self.learn(&secret);
+                }
+                for item in items {
+                    self.learn_shapes(item);
+                }
+            }
+            Value::Object(map) => {
+                for item in map.values() {
+                    self.learn_shapes(item);
+                }
+            }
+            _ => {}
+        }
     }
 
     /// Masks every known secret inside `text`.
@@ -286,6 +329,27 @@ mod tests {
         assert_eq!(
             r.text("x hunter22 abcd1234 fast"),
             format!("x {REDACTED} {REDACTED} fast")
+        );
+    }
+
+    #[test]
+    fn redacts_secrets_by_their_shape_wherever_they_stand() {
+        let token = "ghp_16C7e42F292c6912E7710c838347Ae178B4a";
+        let mut r = Redactor::default();
+        r.learn_from_entries([&json!({
+            "command": "npx",
+            "args": ["-y", "server", "--api-key", "k3y-v4lue-1", token],
+            "url": "https://mcp.example.com/sse?access_token=qwerty123&limit=5",
+            "env": {"NOT_NAMED_LIKE_ONE": "xoxb-1234567890-abcdefghij", "MODE": "fast"},
+        })]);
+        let shown = r.text(&format!(
+            "--api-key k3y-v4lue-1 {token} ?access_token=qwerty123&limit=5 xoxb-1234567890-abcdefghij fast server"
+        ));
+        assert_eq!(
+            shown,
+            format!(
+                "--api-key {REDACTED} {REDACTED} ?access_token={REDACTED}&limit=5 {REDACTED} fast server"
+            )
         );
     }
 }

@@ -84,12 +84,18 @@ impl ShapeProblem {
 }
 
 /// Parses `text` (the file's current content; empty for a missing file) with the client's
-/// format and layout. `origin` names the file in errors.
+/// format and layout; a missing or empty file starts as the client's `new_file`. `origin`
+/// names the file in errors.
 pub fn open(
     client: &ClientDef,
     text: &str,
     origin: &std::path::Path,
 ) -> Result<Box<dyn ConfigDocument>> {
+    let text = if text.trim().is_empty() && !client.new_file.is_empty() {
+        client.new_file.as_str()
+    } else {
+        text
+    };
     let layout = Layout {
         container: client.container.clone(),
         entries: client.entries,

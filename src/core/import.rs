@@ -445,7 +445,8 @@ pub fn move_secrets(
         let EnvValue::Plain(literal) = value else {
             continue;
         };
-        if !looks_secret(key) || is_reference(literal) || literal.is_empty() {
+        let secret = looks_secret(key) || !crate::core::secret_shape::find(literal).is_empty();
+        if !secret || is_reference(literal) || literal.is_empty() {
             continue;
         }
         let name = if taken(&format!("{scope}{key}"), literal, to_store) {

@@ -8,6 +8,7 @@ use crate::core::catalog::{Catalog, ServerEntry, Transport};
 use crate::core::clients::{ClientDef, RemoteSupport};
 use crate::core::draft::{Draft, DraftServer, EnvValue};
 use crate::core::render;
+use crate::core::secret_shape;
 
 pub use crate::core::diagnostic::{Diagnostic, Severity};
 
@@ -52,6 +53,41 @@ pub fn looks_secret(name: &str) -> bool {
     .any(|needle| upper.contains(needle))
         || upper.ends_with("_KEY")
         || upper.ends_with("_PAT")
+}
+
+/// `PLAINTEXT_SECRET` for secrets recognised by their shape in the arguments, the URL and
+/// the header values of a server (env vars are judged with their names).
+fn plaintext_in_fields(server: &DraftServer, base: &str, name: &str, push: &mut Push<'_>) {
+    let mut found: Vec<(String, &'static str, String)> = secret_shape::in_args(&server.args)
+        .into_iter()
+        .map(|f| ("args".to_owned(), f.kind, "an argument".to_owned()))
+        .collect();
+    if let Some(url) = &server.url {
+        found.extend(
+            secret_shape::find(url)
+                .into_iter()
+                .map(|f| ("url".to_owned(), f.kind, "the URL".to_owned())),
+        );
+    }
+    for (header, value) in &server.headers {
+        found.extend(secret_shape::find(value).into_iter().map(|f| {
+            (
+                format!("headers.{header}"),
+                f.kind,
+                format!("header `{header}`"),
+            )
+        }));
+    }
+    for (field, kind, place) in found {
+        push(
+            "PLAINTEXT_SECRET",
+            Severity::Warning,
+            format!("{base}.{field}"),
+            Some(name),
+            format!("{place} of `{name}` holds a {kind} in plain text"),
+            "move it to the secret store (`mcp-orch secrets set NAME`) and refer to it as {secret:NAME} (headers) or through an env var (--secret NAME)".to_owned(),
+        );
+    }
 }
 
 /// Finds `{name}` placeholders left in a string (not `${...}` env references, not `{}` or JSON).
@@ -315,6 +351,7 @@ fn check_server<'a>(
             );
         }
     }
+    plaintext_in_fields(server, base, name, push);
     if let Some(client) = ctx.client {
         let max = client.limits.max_env_vars_per_server;
         if max > 0 && server.env.len() > max {
@@ -343,16 +380,21 @@ fn check_server<'a>(
                 format!("env var `{key}` of `{name}` is empty"),
                 format!("set it with --env {key}=VALUE, or remove it"),
             ),
-            EnvValue::Plain(v) if looks_secret(key) && !is_reference(v) => push(
-                "PLAINTEXT_SECRET",
-                Severity::Warning,
-                path,
-                Some(name),
-                format!(
-                    "env var `{key}` of `{name}` looks like a secret but is stored in plain text"
-                ),
-                format!("move it to the secret store with --secret {key}"),
-            ),
+            EnvValue::Plain(v)
+                if !is_reference(v) && (looks_secret(key) || !secret_shape::find(v).is_empty()) =>
+            {
+                let what = secret_shape::find(v)
+                    .first()
+                    .map_or_else(|| "a secret".to_owned(), |f| format!("a {}", f.kind));
+                push(
+                    "PLAINTEXT_SECRET",
+                    Severity::Warning,
+                    path,
+                    Some(name),
+                    format!("env var `{key}` of `{name}` holds {what} in plain text"),
+                    format!("move it to the secret store with --secret {key}"),
+                );
+            }
             EnvValue::Secret { secret } if !ctx.secret_names.contains(secret) => push(
                 "MISSING_SECRET",
                 Severity::Error,
@@ -415,17 +457,7 @@ fn check_server<'a>(
     }
 }
 
-/// Whether a value is an env reference rather than a literal (`${X}`, `${env:X}`, `{env:X}`, `$X`).
-pub fn is_reference(value: &str) -> bool {
-    let v = value.trim();
-    (v.starts_with("${") && v.ends_with('}'))
-        || (v.starts_with("{env:") && v.ends_with('}'))
-        || (v.starts_with('$')
-            && v[1..]
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_')
-            && v.len() > 1)
-}
+pub use crate::core::secret_shape::is_reference;
 
 /// A server whose secrets are written as the client's own env references works only when the
 /// user exported each variable where the client is started (CLIENTS.md section 8): say which.
@@ -468,6 +500,64 @@ mod tests {
         assert!(placeholders("Bearer ${TOKEN}").is_empty());
         assert!(placeholders("{}").is_empty());
         assert!(placeholders(r#"{"a": 1}"#).is_empty());
+    }
+
+    #[test]
+    fn plaintext_secrets_are_found_by_shape_in_args_urls_and_headers() {
+        let server = DraftServer {
+            server_id: None,
+            transport: Transport::Http,
+            command: None,
+            args: vec![
+                "--token".into(),
+                "abcd1234efgh".into(),
+                "--port".into(),
+                "80".into(),
+            ],
+            url: Some("https://mcp.example.com/mcp?api_key=k3y-v4lue-1".into()),
+            headers: [
+                ("X-Api".to_owned(), "xoxb-1234567890-abcdefghij".to_owned()),
+                (
+                    "Authorization".to_owned(),
+                    "Bearer {secret:GITHUB}".to_owned(),
+                ),
+            ]
+            .into(),
+            env: std::collections::BTreeMap::new(),
+            params: std::collections::BTreeMap::new(),
+            secret_delivery: None,
+            origin: crate::core::draft::Origin::Catalog,
+            extra: std::collections::BTreeMap::new(),
+        };
+        let mut found = Vec::new();
+        plaintext_in_fields(
+            &server,
+            "servers.x",
+            "x",
+            &mut |code, _, path, _, message, _| {
+                found.push((code.to_owned(), path, message));
+            },
+        );
+        assert_eq!(
+            found,
+            [
+                (
+                    "PLAINTEXT_SECRET".to_owned(),
+                    "servers.x.args".to_owned(),
+                    "an argument of `x` holds a credential argument in plain text".to_owned()
+                ),
+                (
+                    "PLAINTEXT_SECRET".to_owned(),
+                    "servers.x.url".to_owned(),
+                    "the URL of `x` holds a secret in a URL query in plain text".to_owned()
+                ),
+                (
+                    "PLAINTEXT_SECRET".to_owned(),
+                    "servers.x.headers.X-Api".to_owned(),
+                    "header `X-Api` of `x` holds a Slack token in plain text".to_owned()
+                ),
+            ]
+        );
     }
 
     #[test]

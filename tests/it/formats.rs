@@ -842,9 +842,21 @@ fn rendering_into_a_missing_file_creates_a_minimal_document() {
             "{}",
             case.id
         );
-        // Nothing but the container is created.
-        let top: Vec<&String> = parsed.as_object().unwrap().keys().collect();
-        assert_eq!(top, vec![&client.container[0]], "{}", case.id);
+        // Nothing but the container is created (and what the client requires of a new
+        // file: Continue's `name`, `version` and `schema`).
+        let mut top: Vec<&str> = parsed
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        top.sort_unstable();
+        let mut expected = vec![client.container[0].as_str()];
+        if case.id == "continue" {
+            expected.extend(["name", "schema", "version"]);
+        }
+        expected.sort_unstable();
+        assert_eq!(top, expected, "{}", case.id);
         assert!(
             plan.new_text.ends_with('\n'),
             "{}: {:?}",
@@ -1006,6 +1018,27 @@ fn an_emptied_yaml_container_is_written_as_an_empty_collection() {
         assert_eq!(doc.text(), after, "{id}");
         assert!(doc.notes().is_empty());
     }
+}
+
+/// Continue refuses a `config.yaml` without `name`, `version` and `schema`
+/// (continuedev/continue:packages/config-yaml/src/schemas/index.ts): a file mcp-orch creates
+/// has them; an existing file is left as it is.
+#[test]
+fn a_new_continue_file_has_the_keys_continue_requires() {
+    let client = client_def("continue");
+    for empty in ["", "\n"] {
+        let mut doc = document::open(&client, empty, Path::new("/x")).unwrap();
+        doc.set_entry("memory", &serde_json::json!({"name": "memory", "command": "npx", "args": ["-y", "@modelcontextprotocol/server-memory"]}))
+            .unwrap();
+        assert_eq!(
+            doc.text(),
+            "name: Local config\nversion: 1.0.0\nschema: v1\nmcpServers:\n  - name: memory\n    command: npx\n    args:\n    - -y\n    - '@modelcontextprotocol/server-memory'\n"
+        );
+    }
+    let mut doc = document::open(&client, "mcpServers: []\n", Path::new("/x")).unwrap();
+    doc.set_entry("a", &serde_json::json!({"name": "a", "command": "x"}))
+        .unwrap();
+    assert!(!doc.text().contains("schema"), "{}", doc.text());
 }
 
 macro_rules! golden_tests {
