@@ -145,6 +145,34 @@ const CASES: &[Case] = &[
         skipped: &[],
         linux_home_path: ".lmstudio/mcp.json",
     },
+    Case {
+        id: "copilot-cli",
+        ext: "json",
+        hand_added: "playwright",
+        skipped: &[],
+        linux_home_path: ".copilot/mcp-config.json",
+    },
+    Case {
+        id: "antigravity-cli",
+        ext: "json",
+        hand_added: "bigquery",
+        skipped: &[],
+        linux_home_path: ".gemini/antigravity-cli/mcp_config.json",
+    },
+    Case {
+        id: "factory",
+        ext: "json",
+        hand_added: "linear",
+        skipped: &[],
+        linux_home_path: ".factory/mcp.json",
+    },
+    Case {
+        id: "kimi-code",
+        ext: "json",
+        hand_added: "context7",
+        skipped: &[],
+        linux_home_path: ".kimi-code/mcp.json",
+    },
 ];
 
 /// The servers every golden adds, by name (the draft keeps them sorted).
@@ -665,7 +693,7 @@ fn every_registry_client_has_a_golden_case() {
     let ids: BTreeSet<String> = registry().ids().into_iter().collect();
     let cases: BTreeSet<String> = CASES.iter().map(|c| c.id.to_owned()).collect();
     assert_eq!(ids, cases);
-    assert_eq!(ids.len(), 14);
+    assert_eq!(ids.len(), 18);
     for case in CASES {
         assert_eq!(
             client_def(case.id).format.as_str(),
@@ -1070,6 +1098,10 @@ golden_tests! {
     opencode => "opencode",
     kiro => "kiro",
     lm_studio => "lm-studio",
+    copilot_cli => "copilot-cli",
+    antigravity_cli => "antigravity-cli",
+    factory => "factory",
+    kimi_code => "kimi-code",
 }
 
 #[test]
