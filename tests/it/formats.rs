@@ -173,6 +173,55 @@ const CASES: &[Case] = &[
         skipped: &[],
         linux_home_path: ".kimi-code/mcp.json",
     },
+    Case {
+        id: "roo-code",
+        ext: "json",
+        hand_added: "puppeteer",
+        skipped: &[],
+        linux_home_path: ".config/Code/User/globalStorage/rooveterinaryinc.roo-cline/settings/mcp_settings.json",
+    },
+    Case {
+        id: "trae",
+        ext: "json",
+        hand_added: "figma",
+        skipped: &[],
+        linux_home_path: ".config/Trae/User/mcp.json",
+    },
+    Case {
+        id: "junie",
+        ext: "json",
+        hand_added: "vaadin",
+        skipped: &[],
+        linux_home_path: ".junie/mcp/mcp.json",
+    },
+    Case {
+        id: "qoder",
+        ext: "json",
+        hand_added: "time",
+        skipped: &[],
+        linux_home_path: ".qoder/mcp.json",
+    },
+    Case {
+        id: "amazon-q",
+        ext: "json",
+        hand_added: "aws-docs",
+        skipped: &[],
+        linux_home_path: ".aws/amazonq/mcp.json",
+    },
+    Case {
+        id: "warp",
+        ext: "json",
+        hand_added: "sqlite",
+        skipped: &[],
+        linux_home_path: ".warp/.mcp.json",
+    },
+    Case {
+        id: "augment",
+        ext: "json",
+        hand_added: "git",
+        skipped: &[],
+        linux_home_path: ".augment/settings.json",
+    },
 ];
 
 /// The servers every golden adds, by name (the draft keeps them sorted).
@@ -693,7 +742,7 @@ fn every_registry_client_has_a_golden_case() {
     let ids: BTreeSet<String> = registry().ids().into_iter().collect();
     let cases: BTreeSet<String> = CASES.iter().map(|c| c.id.to_owned()).collect();
     assert_eq!(ids, cases);
-    assert_eq!(ids.len(), 18);
+    assert_eq!(ids.len(), 25);
     for case in CASES {
         assert_eq!(
             client_def(case.id).format.as_str(),
@@ -1102,6 +1151,13 @@ golden_tests! {
     antigravity_cli => "antigravity-cli",
     factory => "factory",
     kimi_code => "kimi-code",
+    roo_code => "roo-code",
+    trae => "trae",
+    junie => "junie",
+    qoder => "qoder",
+    amazon_q => "amazon-q",
+    warp => "warp",
+    augment => "augment",
 }
 
 #[test]
