@@ -1,6 +1,7 @@
 //! `mcp-orch secrets list|set|remove`.
 
 use crate::core::code::Code;
+use std::fmt::Write as _;
 use std::io::{IsTerminal, Read};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -26,6 +27,20 @@ pub enum Command {
         /// Read the value from this file, byte for byte (a PEM key, a JSON credential).
         #[arg(long, value_name = "PATH")]
         from_file: Option<PathBuf>,
+    },
+    /// Find plaintext secrets in every client's files (or one client's): values of
+    /// secret-named env vars and headers, and anything shaped like a credential (tokens,
+    /// JWTs, passwords and keys in URLs, credential arguments). Never prints a value.
+    #[command(
+        after_help = "Examples:\n  mcp-orch secrets scan\n  mcp-orch secrets scan --client cursor --check   # exit 1 when one is found"
+    )]
+    Scan {
+        /// Only this client.
+        #[arg(long, short = 'c')]
+        client: Option<String>,
+        /// Exit 1 when a secret is found.
+        #[arg(long)]
+        check: bool,
     },
     /// Remove a secret.
     Remove {
@@ -124,6 +139,33 @@ pub fn run(cmd: Command, ctx: &Ctx) -> anyhow::Result<ExitCode> {
                 ctx.print_json(&serde_json::json!({ "status": "stored", "name": name }))?;
             } else {
                 ctx.print(&format!("stored secret {name}"))?;
+            }
+        }
+        Command::Scan { client, check } => {
+            let scan = orch.scan_secrets(client.as_deref())?;
+            if ctx.json {
+                ctx.print_json(&scan)?;
+            } else {
+                let mut out = String::new();
+                for file in &scan.files {
+                    let _ = writeln!(out, "{}  {}", file.client_id, file.path.display());
+                    if let Some(e) = &file.error {
+                        let _ = writeln!(out, "  cannot read it: {e}");
+                    }
+                    for f in &file.findings {
+                        let _ = writeln!(out, "  {}  {}: {}", f.server, f.at.field, f.at.kind);
+                    }
+                }
+                let _ = writeln!(
+                    out,
+                    "{} plaintext secret(s) in {} file(s)",
+                    scan.count,
+                    scan.files.len()
+                );
+                ctx.print(&out)?;
+            }
+            if check && scan.count > 0 {
+                return Ok(ExitCode::from(1));
             }
         }
         Command::Remove { name, scope } => {

@@ -67,6 +67,7 @@ pub use registry::{
 pub use release::nothing_published;
 pub use remote::{ChannelPull, PullReport, PullStatus, RemoteView};
 pub use resolve::{Missing, Resolved};
+pub use targets::{FileScan, SecretFinding, SecretScan};
 pub use team::{RootPlan, TeamStatus};
 
 /// A source of the current time, injected so tests control it.

@@ -238,6 +238,85 @@ pub fn in_args(args: &[String]) -> Vec<Found<'_>> {
     out
 }
 
+/// A plaintext secret inside one client entry: where (a JSON path within the entry) and
+/// what kind; never the value.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
+pub struct InEntry {
+    /// Where in the entry (`env.GITHUB_TOKEN`, `args`, `url`, `headers.Authorization`).
+    pub field: String,
+    /// What kind of secret.
+    pub kind: &'static str,
+}
+
+/// Every plaintext secret in a client entry, in any client's spelling: values shaped like a
+/// credential anywhere, credential arguments in any list of strings, and literal values of
+/// secret-named keys inside maps (`env`, `envs`, `environment`, `headers`, ...).
+pub fn in_entry(entry: &serde_json::Value, secret_name: &dyn Fn(&str) -> bool) -> Vec<InEntry> {
+    let mut out = Vec::new();
+    walk(entry, "", secret_name, &mut out);
+    out
+}
+
+fn walk(
+    value: &serde_json::Value,
+    path: &str,
+    secret_name: &dyn Fn(&str) -> bool,
+    out: &mut Vec<InEntry>,
+) {
+    use serde_json::Value;
+    let push = |out: &mut Vec<InEntry>, field: String, kind: &'static str| {
+        if !out.iter().any(|f| f.field == field && f.kind == kind) {
+            out.push(InEntry { field, kind });
+        }
+    };
+    match value {
+        Value::String(text) => {
+            for found in find(text) {
+                push(out, path.to_owned(), found.kind);
+            }
+        }
+        Value::Array(items) => {
+            let args: Vec<String> = items
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect();
+            for found in in_args(&args) {
+                push(out, path.to_owned(), found.kind);
+            }
+            for item in items.iter().filter(|v| !v.is_string()) {
+                walk(item, path, secret_name, out);
+            }
+        }
+        Value::Object(map) => {
+            for (key, item) in map {
+                let at = if path.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{path}.{key}")
+                };
+                if let Value::String(text) = item
+                    && secret_name(key)
+                    && !text.trim().is_empty()
+                    && !is_placeholder(text)
+                    && !is_scheme_and_reference(text)
+                    && find(text).is_empty()
+                {
+                    push(out, at.clone(), "value of a secret-named key");
+                }
+                walk(item, &at, secret_name, out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// `Bearer ${TOKEN}`: an auth scheme before a reference names a secret without holding one.
+fn is_scheme_and_reference(text: &str) -> bool {
+    text.trim().split_once(' ').is_some_and(|(scheme, rest)| {
+        scheme.chars().all(|c| c.is_ascii_alphabetic()) && is_placeholder(rest.trim())
+    }) || text.contains("{secret:")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -314,6 +393,34 @@ mod tests {
             kinds("https://user@example.com/path?q=1"),
             [],
             "a user without a password"
+        );
+    }
+
+    #[test]
+    fn entries_of_any_spelling_are_scanned() {
+        let named = |k: &str| k.to_ascii_uppercase().contains("TOKEN") || k == "Authorization";
+        let entry = serde_json::json!({
+            "cmd": "npx",
+            "args": ["-y", "srv", "--api-key", "k3y-v4lue-1"],
+            "envs": {"GITHUB_TOKEN": "plain-value", "OTHER": "xoxb-1234567890-abcdefghij", "MODE": "x"},
+            "uri": "https://mcp.example.com/mcp?token=abcdef123",
+            "headers": {"Authorization": "Bearer ${TOKEN}", "X-Key": "Bearer {secret:K}"},
+        });
+        let found: Vec<(String, &str)> = in_entry(&entry, &named)
+            .into_iter()
+            .map(|f| (f.field, f.kind))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                ("args".to_owned(), "credential argument"),
+                (
+                    "envs.GITHUB_TOKEN".to_owned(),
+                    "value of a secret-named key"
+                ),
+                ("envs.OTHER".to_owned(), "Slack token"),
+                ("uri".to_owned(), "secret in a URL query"),
+            ]
         );
     }
 

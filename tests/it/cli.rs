@@ -2762,3 +2762,77 @@ env = [{ name = "PROJECT", required = false }]
     let added = sb.json_ok(&add(&["--param", "team=a-team", "--env", "PROJECT=p"]));
     assert_eq!(added["server"]["headers"]["X-Team"], "a-team");
 }
+
+/// `secrets scan` finds plaintext secrets in env, args, headers and URLs in JSON, TOML and
+/// YAML client files, by name and by shape, and never prints a value.
+#[test]
+fn secrets_scan_finds_plaintext_secrets_in_every_format_and_prints_no_value() {
+    let sb = Sandbox::new();
+    let values = [
+        "ghp_16C7e42F292c6912E7710c838347Ae178B4a",
+        "plain-pat-value",
+        "k3y-v4lue-1",
+        "qwerty123456",
+        "xoxb-1234567890-abcdefghij",
+        "hunter2hunter2",
+    ];
+    sb.write(
+        "home/.cursor/mcp.json",
+        r#"{"mcpServers": {
+  "github": {"command": "npx", "args": ["-y", "@modelcontextprotocol/server-github"], "env": {"GITHUB_PERSONAL_ACCESS_TOKEN": "ghp_16C7e42F292c6912E7710c838347Ae178B4a"}},
+  "search": {"command": "npx", "args": ["-y", "search-mcp", "--api-key", "k3y-v4lue-1"]},
+  "safe": {"command": "npx", "args": ["-y", "@modelcontextprotocol/server-memory"], "env": {"TOKEN": "${env:TOKEN}"}}
+}}"#,
+    );
+    sb.write(
+        "home/.codex/config.toml",
+        "[mcp_servers.remote]\nurl = \"https://mcp.example.com/mcp?access_token=qwerty123456\"\n\n[mcp_servers.local]\ncommand = \"uvx\"\nargs = [\"srv\"]\nenv = { API_PAT = \"plain-pat-value\" }\n",
+    );
+    sb.write(
+        "home/.config/goose/config.yaml",
+        "extensions:\n  slack:\n    type: stdio\n    cmd: npx\n    args: [\"-y\", \"slack-mcp\"]\n    envs:\n      SLACK_BOT: xoxb-1234567890-abcdefghij\n  db:\n    type: streamable_http\n    uri: postgres://orch:hunter2hunter2@db.internal/orch\n    headers:\n      Authorization: Bearer ${DB_TOKEN}\n",
+    );
+    let run = sb.run(&["secrets", "scan", "--json", "--check"]);
+    assert_eq!(run.code, 1, "{run}");
+    let scan = run.json();
+    let mut found: Vec<String> = scan["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|f| {
+            let client = f["client_id"].as_str().unwrap().to_owned();
+            f["findings"].as_array().unwrap().iter().map(move |x| {
+                format!(
+                    "{client} {} {}: {}",
+                    x["server"].as_str().unwrap(),
+                    x["field"].as_str().unwrap(),
+                    x["kind"].as_str().unwrap()
+                )
+            })
+        })
+        .collect();
+    found.sort();
+    assert_eq!(
+        found,
+        [
+            "codex local env.API_PAT: value of a secret-named key",
+            "codex remote url: secret in a URL query",
+            "cursor github env.GITHUB_PERSONAL_ACCESS_TOKEN: GitHub token",
+            "cursor search args: credential argument",
+            "goose db uri: password in a URL",
+            "goose slack envs.SLACK_BOT: Slack token",
+        ]
+    );
+    assert_eq!(scan["count"], 6);
+    let text = sb.run(&["secrets", "scan"]);
+    assert_eq!(text.code, 0, "{text}");
+    for value in values {
+        assert!(!run.stdout.contains(value), "{value} printed");
+        assert!(!text.stdout.contains(value), "{value} printed");
+        assert!(!text.stderr.contains(value), "{value} printed");
+    }
+    assert!(
+        text.stdout.contains("6 plaintext secret(s) in 3 file(s)"),
+        "{text}"
+    );
+}

@@ -198,3 +198,95 @@ impl Orchestrator {
         self.profiles.get(client, profile).map(|_| ())
     }
 }
+
+/// One client file's plaintext secrets (`secrets scan`).
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
+pub struct FileScan {
+    /// The client.
+    pub client_id: String,
+    /// The file.
+    pub path: std::path::PathBuf,
+    /// What was found, by server; never a value.
+    pub findings: Vec<SecretFinding>,
+    /// Why the file could not be read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// One plaintext secret in a client file.
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
+pub struct SecretFinding {
+    /// The server entry.
+    pub server: String,
+    /// Where in the entry, and what kind of secret.
+    #[serde(flatten)]
+    pub at: crate::core::secret_shape::InEntry,
+}
+
+/// `secrets scan --json`: every client file that exists, with the plaintext secrets in it.
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
+pub struct SecretScan {
+    /// The files read, by client.
+    pub files: Vec<FileScan>,
+    /// How many secrets were found.
+    pub count: usize,
+}
+
+impl Orchestrator {
+    /// Finds plaintext secrets in the files of every client (or one), for each of its
+    /// profiles' files that exists: values of secret-named env vars and headers, and anything
+    /// shaped like a credential (`core::secret_shape`). Reads only; values are never returned.
+    ///
+    /// # Errors
+    /// `UNKNOWN_CLIENT`.
+    pub fn scan_secrets(&self, client: Option<&str>) -> Result<SecretScan> {
+        let clients: Vec<&ClientDef> = match client {
+            Some(id) => vec![self.client(id)?],
+            None => self.clients.all().iter().collect(),
+        };
+        let secret_name = |key: &str| {
+            let lower = key.to_ascii_lowercase();
+            crate::core::validate::looks_secret(key)
+                || lower == "authorization"
+                || lower.contains("api-key")
+                || lower.contains("token")
+        };
+        let mut files = Vec::new();
+        for def in clients {
+            let mut paths = std::collections::BTreeSet::new();
+            for profile in self.profiles.list(&def.id)? {
+                if let Ok(resolved) = self.target(&def.id, &profile.id)
+                    && let Some(path) = resolved.path.filter(|_| resolved.exists)
+                {
+                    paths.insert(path);
+                }
+            }
+            for path in paths {
+                let mut scan = FileScan {
+                    client_id: def.id.clone(),
+                    path: path.clone(),
+                    findings: Vec::new(),
+                    error: None,
+                };
+                match self.read_entries(def, &path) {
+                    Ok((_, entries)) => {
+                        for (server, entry) in entries {
+                            scan.findings.extend(
+                                crate::core::secret_shape::in_entry(&entry, &secret_name)
+                                    .into_iter()
+                                    .map(|at| SecretFinding {
+                                        server: server.clone(),
+                                        at,
+                                    }),
+                            );
+                        }
+                    }
+                    Err(e) => scan.error = Some(e.to_string()),
+                }
+                files.push(scan);
+            }
+        }
+        let count = files.iter().map(|f| f.findings.len()).sum();
+        Ok(SecretScan { files, count })
+    }
+}
