@@ -98,6 +98,15 @@ pub struct PullReport {
 }
 
 impl PullReport {
+    /// `client/profile vN` of each channel whose status `wanted` accepts.
+    fn labels(&self, wanted: impl Fn(PullStatus) -> bool) -> Vec<String> {
+        self.channels
+            .iter()
+            .filter(|c| wanted(c.status))
+            .map(|c| format!("{}/{} v{}", c.client_id, c.profile_id, c.version))
+            .collect()
+    }
+
     /// Whether a channel failed to deploy.
     pub fn failed(&self) -> bool {
         self.channels.iter().any(|c| c.status == PullStatus::Failed)
@@ -294,18 +303,8 @@ impl Orchestrator {
                     .iter()
                     .find_map(|c| c.error.as_ref().filter(|_| c.status == PullStatus::Failed))
                     .map(|e| e.code.to_owned()),
-                deployed: report
-                    .channels
-                    .iter()
-                    .filter(|c| c.status == PullStatus::Deployed)
-                    .map(|c| format!("{}/{} v{}", c.client_id, c.profile_id, c.version))
-                    .collect(),
-                pending: report
-                    .channels
-                    .iter()
-                    .filter(|c| matches!(c.status, PullStatus::Failed | PullStatus::Skipped))
-                    .map(|c| format!("{}/{} v{}", c.client_id, c.profile_id, c.version))
-                    .collect(),
+                deployed: report.labels(|s| s == PullStatus::Deployed),
+                pending: report.labels(|s| matches!(s, PullStatus::Failed | PullStatus::Skipped)),
             },
             Err(e) => LastPull {
                 at: now,
