@@ -18,7 +18,7 @@ use crate::server::bridge::{self, RemoteTransport};
   mcp-orch connect https://mcp.example.com/mcp --header 'Authorization: Bearer {secret:claude-code/default/EXAMPLE_TOKEN}'
   mcp-orch connect http://127.0.0.1:5678/mcp/sse --transport sse")]
 pub struct Args {
-    /// The remote server's URL.
+    /// The remote server's URL; `{secret:KEY}` in it is read from the secret store.
     pub url: String,
     /// The remote server's transport: `http` (Streamable HTTP) or `sse` (HTTP+SSE, 2024-11-05).
     #[arg(long, default_value = "http", value_parser = ["http", "sse"])]
@@ -31,6 +31,21 @@ pub struct Args {
 
 /// Runs `connect`.
 pub fn run(args: &Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
+    // A secret in the URL: filled from the store, and masked again in every error (HTTP
+    // errors quote the URL).
+    let mut in_url = Vec::new();
+    let url = if render::has_placeholder(&args.url) {
+        let secrets = SecretStore::at_home(&ctx.home_dir()).all()?;
+        render::fill_placeholders(&args.url, |key| {
+            let value = secrets.get(key).cloned();
+            in_url.extend(value.clone());
+            value
+        })
+        .map_err(|key| missing_secret(&args.url, "url", &key))?
+    } else {
+        args.url.clone()
+    };
+    // Named in errors as written, so a filled-in secret never reaches a message.
     let headers = resolve_headers(ctx, &args.headers, &args.url)?;
     let transport = if args.transport == "sse" {
         RemoteTransport::Sse
@@ -40,7 +55,14 @@ pub fn run(args: &Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    runtime.block_on(bridge::run(&args.url, transport, headers))?;
+    runtime
+        .block_on(bridge::run(&url, transport, headers))
+        .map_err(|e| {
+            let message = in_url
+                .iter()
+                .fold(e.to_string(), |m, secret| m.replace(secret.as_str(), "***"));
+            anyhow::anyhow!(message)
+        })?;
     Ok(ExitCode::SUCCESS)
 }
 

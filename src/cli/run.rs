@@ -1,5 +1,6 @@
 //! `mcp-orch run`: the launcher written into client files for stdio servers that need
-//! secrets. It fills env vars from the secret store and execs the real server, so no secret
+//! secrets. It fills env vars (and `{secret:KEY}` in arguments) from the secret store and
+//! execs the real server, so no secret
 //! value is stored in a client's file and nothing has to be exported into the client's
 //! environment.
 
@@ -20,6 +21,7 @@ pub struct Args {
     /// The server's name (for messages).
     pub name: String,
     /// VAR=TEMPLATE: sets VAR, replacing each {secret:KEY} in TEMPLATE with the stored secret.
+    /// A `{secret:KEY}` in the command's arguments is replaced the same way.
     #[arg(long = "env", value_name = "VAR=TEMPLATE")]
     pub env: Vec<String>,
     /// The command and its arguments.
@@ -32,7 +34,11 @@ pub fn run(args: &Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
     // Only the secret store: the client waits for this on every start of the server.
     let secrets = SecretStore::at_home(&ctx.home_dir()).all()?;
     let mut command = std::process::Command::new(&args.command[0]);
-    command.args(&args.command[1..]);
+    for (i, arg) in args.command[1..].iter().enumerate() {
+        let arg = render::fill_placeholders(arg, |key| secrets.get(key).cloned())
+            .map_err(|key| missing_secret(&args.name, &format!("args[{i}]"), &key))?;
+        command.arg(arg);
+    }
     for pair in &args.env {
         let (var, template) = parse_pair("--env", pair)?;
         let value = render::fill_secrets(&template, |key| secrets.get(key).cloned())

@@ -1,4 +1,4 @@
-//! `mcp-orch secrets list|set|remove`.
+//! `mcp-orch secrets list|set|scan|sweep|remove`.
 
 use crate::core::code::Code;
 use std::fmt::Write as _;
@@ -41,6 +41,22 @@ pub enum Command {
         /// Exit 1 when a secret is found.
         #[arg(long)]
         check: bool,
+    },
+    /// Move the plaintext secrets `scan` finds into the secret store and rewrite each entry
+    /// that held one to have mcp-orch fill it in when the client starts the server (the
+    /// launcher for stdio servers, the bridge or header helper for remote ones). Only those
+    /// entries change; the rest of each file stays byte for byte, and a backup is kept.
+    /// Without --yes it shows the plan (masked diffs) and writes nothing.
+    #[command(
+        after_help = "Examples:\n  mcp-orch secrets sweep                 # the plan\n  mcp-orch secrets sweep --client cursor --yes"
+    )]
+    Sweep {
+        /// Only this client.
+        #[arg(long, short = 'c')]
+        client: Option<String>,
+        /// Move the secrets and rewrite the files.
+        #[arg(long, short = 'y')]
+        yes: bool,
     },
     /// Remove a secret.
     Remove {
@@ -168,6 +184,17 @@ pub fn run(cmd: Command, ctx: &Ctx) -> anyhow::Result<ExitCode> {
                 return Ok(ExitCode::from(1));
             }
         }
+        Command::Sweep { client, yes } => {
+            let report = orch.sweep_secrets(client.as_deref(), yes, &orch.local_actor("cli"))?;
+            if ctx.json {
+                ctx.print_json(&report)?;
+            } else {
+                ctx.print(&sweep_text(&report))?;
+            }
+            if report.files.iter().any(|f| f.error.is_some()) {
+                return Ok(ExitCode::from(1));
+            }
+        }
         Command::Remove { name, scope } => {
             let name = scope.key(&name);
             orch.remove_secret(&name)?;
@@ -179,4 +206,50 @@ pub fn run(cmd: Command, ctx: &Ctx) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The human form of a sweep: each file, what moves where, what stays and why, the diff.
+fn sweep_text(report: &core::orchestrator::SweepReport) -> String {
+    let mut out = String::new();
+    for file in &report.files {
+        let _ = writeln!(out, "{}  {}", file.client_id, file.path.display());
+        if let Some(e) = &file.error {
+            let _ = writeln!(out, "  not swept: {e}");
+        }
+        for server in &file.servers {
+            let fields: Vec<&str> = server.found.iter().map(|f| f.field.as_str()).collect();
+            let _ = writeln!(
+                out,
+                "  {}  {} -> {}",
+                server.server,
+                fields.join(", "),
+                server.keys.join(", ")
+            );
+        }
+        for skip in &file.skipped {
+            let _ = writeln!(out, "  {}  left as it is: {}", skip.server, skip.reason);
+        }
+        if !report.applied && !file.diff.is_empty() {
+            out.push_str(&file.diff);
+        }
+        if let Some(id) = &file.backup_id {
+            let _ = writeln!(out, "  backup {id}");
+        }
+    }
+    let _ = if report.files.is_empty() {
+        writeln!(out, "no plaintext secrets in any client file")
+    } else if report.applied {
+        writeln!(
+            out,
+            "moved {} secret(s) into the secret store; {} entry(ies) left as they are",
+            report.moved, report.skipped
+        )
+    } else {
+        writeln!(
+            out,
+            "{} secret(s) to move; nothing written: run again with --yes to sweep",
+            report.moved
+        )
+    };
+    out
 }

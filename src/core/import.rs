@@ -424,37 +424,69 @@ fn upper_snake(name: &str) -> String {
         .collect()
 }
 
-/// Moves literal secrets found in an imported entry into `to_store` and replaces them with
-/// references: env values of secret-looking variables, and credential headers (a `Bearer`,
-/// `Basic` or `Token` scheme is kept in front of the reference). Keys start with `scope`
-/// (`CLIENT/PROFILE/`); a key already used for a different value gets a server-specific name.
+/// Where [`move_secrets`] puts the values it takes out of entries: the secret store's current
+/// keys (`stored`) and the new ones it adds (`to_store`).
+pub struct SecretSink<'a> {
+    /// The store's keys and values now.
+    pub stored: &'a BTreeMap<String, String>,
+    /// New keys and values to store.
+    pub to_store: &'a mut BTreeMap<String, String>,
+}
+
+impl SecretSink<'_> {
+    /// Parks `literal` under `name` (or `name_2`, ... when `name` holds another value) and
+    /// returns the key.
+    fn park(&mut self, name: &str, literal: &str) -> String {
+        let mut key = name.to_owned();
+        let mut n = 2;
+        while self.holds_other(&key, literal) {
+            key = format!("{name}_{n}");
+            n += 1;
+        }
+        self.to_store.insert(key.clone(), literal.to_owned());
+        key
+    }
+
+    /// Whether `key` already holds a value other than `literal`.
+    fn holds_other(&self, key: &str, literal: &str) -> bool {
+        (self.stored.get(key))
+            .or_else(|| self.to_store.get(key))
+            .is_some_and(|v| v != literal)
+    }
+}
+
+/// Moves literal secrets found in an imported entry into the secret store and replaces them
+/// with references: env values of secret-looking variables or of a credential's shape, and
+/// credential headers (a `Bearer`, `Basic` or `Token` scheme is kept in front of the
+/// reference), both as secret references the client's delivery renders; credentials in
+/// arguments and in the URL become `{secret:KEY}` placeholders, which the launcher and the
+/// bridge fill. Keys start with `scope` (`CLIENT/PROFILE/`); a key already used for a
+/// different value gets a numbered name.
 pub fn move_secrets(
     server_name: &str,
     scope: &str,
     server: &mut DraftServer,
-    stored: &BTreeMap<String, String>,
-    to_store: &mut BTreeMap<String, String>,
+    sink: &mut SecretSink<'_>,
 ) {
-    let taken = |name: &str, value: &str, to_store: &BTreeMap<String, String>| {
-        stored
-            .get(name)
-            .or_else(|| to_store.get(name))
-            .is_some_and(|v| v != value)
-    };
+    use crate::core::render::secret_placeholder;
+    use crate::core::secret_shape;
+    let prefix = format!("{scope}{}_", upper_snake(server_name));
     for (key, value) in &mut server.env {
         let EnvValue::Plain(literal) = value else {
             continue;
         };
-        let secret = looks_secret(key) || !crate::core::secret_shape::find(literal).is_empty();
+        let secret = looks_secret(key) || !secret_shape::find(literal).is_empty();
         if !secret || is_reference(literal) || literal.is_empty() {
             continue;
         }
-        let name = if taken(&format!("{scope}{key}"), literal, to_store) {
-            format!("{scope}{}_{key}", upper_snake(server_name))
+        // The variable's own name, unless another server's value already has it.
+        let plain = format!("{scope}{key}");
+        let name = if sink.holds_other(&plain, literal) {
+            format!("{prefix}{key}")
         } else {
-            format!("{scope}{key}")
+            plain
         };
-        to_store.insert(name.clone(), literal.clone());
+        let name = sink.park(&name, literal);
         *value = EnvValue::Secret { secret: name };
     }
     for (header, value) in &mut server.headers {
@@ -462,7 +494,8 @@ pub fn move_secrets(
         let credential = lower == "authorization"
             || lower.contains("key")
             || lower.contains("token")
-            || looks_secret(header);
+            || looks_secret(header)
+            || !secret_shape::find(value).is_empty();
         if !credential || value.contains("${") || value.trim().is_empty() {
             continue;
         }
@@ -477,15 +510,119 @@ pub fn move_secrets(
             }
             _ => (String::new(), value.clone()),
         };
-        let mut name = format!(
-            "{scope}{}_{}",
-            upper_snake(server_name),
-            upper_snake(header)
-        );
-        if taken(&name, &literal, to_store) {
-            name.push_str("_2");
-        }
-        to_store.insert(name.clone(), literal);
+        let name = sink.park(&format!("{prefix}{}", upper_snake(header)), &literal);
         *value = format!("{scheme}${{{name}}}");
+    }
+    let found: Vec<String> = secret_shape::in_args(&server.args)
+        .iter()
+        .map(|f| f.secret.to_owned())
+        .collect();
+    for secret in found {
+        let Some(i) = server.args.iter().position(|a| a.contains(&secret)) else {
+            continue;
+        };
+        let name = arg_name(&server.args, i).unwrap_or_else(|| format!("ARG{i}"));
+        let key = sink.park(&format!("{prefix}{name}"), &secret);
+        server.args[i] = server.args[i].replace(&secret, &secret_placeholder(&key));
+    }
+    if let Some(url) = &mut server.url {
+        let found: Vec<(String, String)> = secret_shape::find(url)
+            .iter()
+            .map(|f| (f.secret.to_owned(), url_secret_name(url, f.secret)))
+            .collect();
+        for (secret, name) in found {
+            let key = sink.park(&format!("{prefix}URL_{name}"), &secret);
+            *url = url.replace(&secret, &secret_placeholder(&key));
+        }
+    }
+}
+
+/// The name of the credential flag argument `i` belongs to: `--api-key=V` or `--api-key V` →
+/// `API_KEY`.
+fn arg_name(args: &[String], i: usize) -> Option<String> {
+    let flag = |a: &str| {
+        let bare = a.trim_start_matches('-');
+        (a.starts_with('-') && !bare.is_empty()).then(|| upper_snake(bare))
+    };
+    match args[i].split_once('=') {
+        Some((name, _)) if name.starts_with('-') => flag(name),
+        _ => (i.checked_sub(1))
+            .map(|p| &args[p])
+            .filter(|prev| !prev.contains('='))
+            .and_then(|prev| flag(prev)),
+    }
+}
+
+/// What a secret in a URL is: its query parameter's name, `PASSWORD` in the authority, else
+/// `SECRET`.
+fn url_secret_name(url: &str, secret: &str) -> String {
+    let before = url.find(secret).map_or("", |at| &url[..at]);
+    if let Some(param) = before.strip_suffix('=') {
+        let name = param.rsplit(['?', '&', ';']).next().unwrap_or_default();
+        if !name.is_empty() {
+            return upper_snake(name);
+        }
+    }
+    if before.ends_with(':') && url[before.len()..].contains('@') {
+        return "PASSWORD".to_owned();
+    }
+    "SECRET".to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_in_arguments_and_urls_become_placeholders_named_after_their_flag_or_parameter() {
+        let mut server = DraftServer {
+            server_id: None,
+            transport: Transport::Stdio,
+            command: Some("srv".into()),
+            args: [
+                "--api-key",
+                "k3y-v4lue-1",
+                "--token=abcd1234",
+                "ghp_16C7e42F292c6912E7710c838347Ae178B4a",
+            ]
+            .map(str::to_owned)
+            .to_vec(),
+            url: Some("postgres://orch:hunter2@db/x?api_key=abc123def456".into()),
+            headers: BTreeMap::new(),
+            env: BTreeMap::new(),
+            params: BTreeMap::new(),
+            secret_delivery: None,
+            origin: Origin::Imported,
+            extra: BTreeMap::new(),
+        };
+        let stored = BTreeMap::from([("c/p/MY_SRV_API_KEY".to_owned(), "other".to_owned())]);
+        let mut to_store = BTreeMap::new();
+        move_secrets(
+            "my-srv",
+            "c/p/",
+            &mut server,
+            &mut SecretSink {
+                stored: &stored,
+                to_store: &mut to_store,
+            },
+        );
+        assert_eq!(
+            server.args,
+            [
+                "--api-key",
+                "{secret:c/p/MY_SRV_API_KEY_2}",
+                "--token={secret:c/p/MY_SRV_TOKEN}",
+                "{secret:c/p/MY_SRV_ARG3}",
+            ]
+        );
+        assert_eq!(
+            server.url.as_deref(),
+            Some(
+                "postgres://orch:{secret:c/p/MY_SRV_URL_PASSWORD}@db/x?api_key={secret:c/p/MY_SRV_URL_API_KEY}"
+            )
+        );
+        assert_eq!(to_store["c/p/MY_SRV_API_KEY_2"], "k3y-v4lue-1");
+        assert_eq!(to_store["c/p/MY_SRV_URL_PASSWORD"], "hunter2");
+        assert_eq!(to_store.len(), 5);
     }
 }

@@ -48,17 +48,22 @@ mod drafts;
 mod health;
 mod keys;
 pub mod outcome;
+mod plaintext;
 mod recover;
 mod registry;
 mod release;
 mod remote;
 mod resolve;
+mod rewrite;
 mod targets;
 mod team;
 mod tokens;
 
 pub use deploy::{
     Action, DeployReport, DriftState, PlanRequest, RollbackTarget, TargetStatus, entry_hash,
+};
+pub use plaintext::{
+    FileScan, FileSweep, SecretFinding, SecretScan, ServerSweep, SweepReport, SweepSkip,
 };
 pub use registry::{
     CheckStatus, DoctorCheck, DoctorReport, ProbeTarget, RegistryLoad, RegistryStatus,
@@ -67,7 +72,6 @@ pub use registry::{
 pub use release::nothing_published;
 pub use remote::{ChannelPull, PullReport, PullStatus, RemoteView};
 pub use resolve::{Missing, Resolved};
-pub use targets::{FileScan, SecretFinding, SecretScan};
 pub use team::{RootPlan, TeamStatus};
 
 /// A source of the current time, injected so tests control it.

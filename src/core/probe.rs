@@ -242,7 +242,16 @@ fn client_config() -> ClientConfig {
 
 /// Runs a probe. Always returns a report; see the module docs.
 pub async fn run(spec: ProbeSpec, timeout: Duration) -> ProbeReport {
-    let redactor = Redactor::new(spec.secret_values.iter().cloned());
+    let mut redactor = Redactor::new(spec.secret_values.iter().cloned());
+    // Plaintext secrets written into the entry itself (a credential argument, a key in the
+    // URL, a token-shaped env value) are masked as well as those filled in from the store.
+    let argv: Vec<&String> = spec.command.iter().chain(&spec.args).collect();
+    redactor.learn_from_entries([&serde_json::json!({
+        "args": argv,
+        "url": spec.url,
+        "env": spec.env,
+        "headers": spec.headers,
+    })]);
     let mut report = ProbeReport::new(&spec, &redactor);
     let started = Instant::now();
     if let Some((code, message)) = &spec.resolve_error {

@@ -93,15 +93,30 @@ pub fn secret_var(key: &str) -> &str {
 /// `template` with `f(KEY)`; `Err(KEY)` names the first key `f` has no value for.
 pub fn fill_secrets(
     template: &str,
+    f: impl FnMut(&str) -> Option<String>,
+) -> std::result::Result<String, String> {
+    fill(template, true, f)
+}
+
+/// Replaces only `{secret:KEY}` in `template`: for arguments and URLs, where `${...}` is the
+/// server's or the shell's own text and must pass through untouched.
+pub fn fill_placeholders(
+    template: &str,
+    f: impl FnMut(&str) -> Option<String>,
+) -> std::result::Result<String, String> {
+    fill(template, false, f)
+}
+
+fn fill(
+    template: &str,
+    legacy_dollar: bool,
     mut f: impl FnMut(&str) -> Option<String>,
 ) -> std::result::Result<String, String> {
     let mut out = String::new();
     let mut rest = template;
     loop {
-        let next = [rest.find("{secret:"), rest.find("${")]
-            .into_iter()
-            .flatten()
-            .min();
+        let dollar = legacy_dollar.then(|| rest.find("${")).flatten();
+        let next = [rest.find("{secret:"), dollar].into_iter().flatten().min();
         let Some(start) = next else { break };
         let open = if rest[start..].starts_with('$') { 2 } else { 8 };
         let Some(len) = rest[start + open..].find('}') else {
@@ -114,6 +129,11 @@ pub fn fill_secrets(
     }
     out.push_str(rest);
     Ok(out)
+}
+
+/// Whether `text` holds a `{secret:KEY}` placeholder.
+pub fn has_placeholder(text: &str) -> bool {
+    text.contains("{secret:")
 }
 
 /// Whether `value` holds text the launcher would read as a secret reference (`{secret:` or
@@ -178,6 +198,8 @@ struct Process {
     command: String,
     args: Vec<String>,
     env: Vec<(String, Text)>,
+    /// Whether its arguments hold `{secret:KEY}` placeholders only the launcher fills.
+    launch: bool,
 }
 
 /// Renders one server as `client` spells it, with the fields `import` kept that drafts do not
@@ -274,6 +296,18 @@ impl Secrets<'_> {
         }
     }
 
+    /// `text` with its `{secret:KEY}` placeholders filled when values are written inline;
+    /// as it is otherwise.
+    fn inline(&self, text: &str) -> String {
+        if self.opts.secret_style != SecretStyle::Inline || !has_placeholder(text) {
+            return text.to_owned();
+        }
+        fill_placeholders(text, |key| {
+            self.opts.secret_values.and_then(|v| v.get(key).cloned())
+        })
+        .unwrap_or_else(|_| text.to_owned())
+    }
+
     fn env_delivery(&self) -> bool {
         self.opts.secret_style == SecretStyle::AsConfigured && self.delivery == SecretDelivery::Env
     }
@@ -310,15 +344,23 @@ fn render_modelled(
                 .iter()
                 .map(|(k, v)| (k.clone(), env_text(v)))
                 .collect();
+            // A secret in an argument: written inline when asked, else filled by the launcher.
+            let args: Vec<String> = server.args.iter().map(|a| secrets.inline(a)).collect();
+            let launch = args.iter().any(|a| has_placeholder(a));
             let (command, args) = if opts.launcher.is_self(&command) {
-                opts.launcher.argv(server.args.iter().cloned())
+                opts.launcher.argv(args)
             } else {
-                (command, server.args.clone())
+                (command, args)
             };
             Ok(stdio_entry(
                 client,
                 name,
-                Process { command, args, env },
+                Process {
+                    command,
+                    args,
+                    env,
+                    launch,
+                },
                 secrets,
             ))
         }
@@ -336,7 +378,10 @@ fn render_modelled(
                 .iter()
                 .map(|(k, v)| (k.clone(), header_text(v, &server.env)))
                 .collect();
+            // A secret in the URL: written inline when asked, else filled by the bridge.
+            let url = secrets.inline(&url);
             if client.remote.support == RemoteSupport::Native
+                && !has_placeholder(&url)
                 && let Some(entry) =
                     native_remote(client, name, server.transport, &url, &headers, secrets)
             {
@@ -379,6 +424,7 @@ fn bridge(
         command,
         args,
         env: Vec::new(),
+        launch: false,
     }
 }
 
@@ -399,7 +445,7 @@ fn stdio_entry(client: &ClientDef, name: &str, process: Process, secrets: Secret
             },
         }
     }
-    let (command, args) = if launcher_env.is_empty() {
+    let (command, args) = if launcher_env.is_empty() && !process.launch {
         (process.command, process.args)
     } else {
         let mut args = vec!["run".to_owned(), name.to_owned()];

@@ -27,6 +27,7 @@ mod real_clients;
 mod registry;
 mod schemathesis;
 mod store;
+mod sweep;
 mod team;
 mod team_registry;
 

@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 
 /// `dist/index.js` of server-everything, installing it when missing. Fails (never skips)
 /// when it cannot be installed.
-fn everything() -> &'static Path {
+pub(crate) fn everything() -> &'static Path {
     static PATH: OnceLock<PathBuf> = OnceLock::new();
     PATH.get_or_init(|| {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join(".tools/everything");

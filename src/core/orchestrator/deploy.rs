@@ -35,7 +35,7 @@ use crate::core::state::DeployRecord;
 use crate::core::writer::{self, Target};
 
 /// How often a write is retried when another program changes the file meanwhile.
-const MAX_ATTEMPTS: u32 = 5;
+pub(super) const MAX_ATTEMPTS: u32 = 5;
 
 /// Where a rollback goes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

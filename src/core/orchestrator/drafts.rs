@@ -223,7 +223,15 @@ impl Orchestrator {
             }
             match import::parse_entry(def, &value, &self.launcher) {
                 Ok(mut server) => {
-                    import::move_secrets(&name, &scope, &mut server, &stored, &mut to_store);
+                    import::move_secrets(
+                        &name,
+                        &scope,
+                        &mut server,
+                        &mut import::SecretSink {
+                            stored: &stored,
+                            to_store: &mut to_store,
+                        },
+                    );
                     converted.push((name, server));
                 }
                 Err(reason) => skipped.push((name, reason)),

@@ -190,6 +190,27 @@ impl Orchestrator {
                 ));
             }
         }
+        // `{secret:KEY}` in arguments and the URL, as the launcher and the bridge fill them.
+        let mut fill = |field: &str, text: &str| {
+            render::fill_placeholders(text, |key| {
+                let value = secrets.get(key).cloned();
+                secret_values.extend(value.clone());
+                value
+            })
+            .unwrap_or_else(|key| {
+                resolve_error.get_or_insert((
+                    "MISSING_SECRET",
+                    format!(
+                        "{field} of `{name}` needs secret `{key}`, which is not in the secret store: store it with `mcp-orch secrets set {key}`"
+                    ),
+                ));
+                text.to_owned()
+            })
+        };
+        let args: Vec<String> = (server.args.iter().enumerate())
+            .map(|(i, a)| fill(&format!("args[{i}]"), a))
+            .collect();
+        let url = server.url.as_deref().map(|u| fill("the URL", u));
         // The command is looked up, and runs, with the PATH of the environment mcp-orch
         // resolves everything else in (the process's, or a test's), unless the server sets one.
         if let Some(path) = self.env.var("PATH")
@@ -211,10 +232,10 @@ impl Orchestrator {
             resolved_from: from,
             transport: server.transport,
             command: server.command.clone(),
-            args: server.args.clone(),
+            args,
             env,
             clear_env: false,
-            url: server.url.clone(),
+            url,
             headers,
             secret_values,
             resolve_error,
