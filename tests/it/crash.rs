@@ -311,3 +311,108 @@ fn sigkill_in_yaml() {
         |t| serde_yaml_ng::from_str::<serde_yaml_ng::Value>(t).is_ok(),
     );
 }
+
+/// `secrets sweep --yes` killed at random moments: after each kill the next command leaves the
+/// file either as it was or wholly swept (never torn), every secret a swept file names is in
+/// the store with its value, each swept file has exactly one `secrets.sweep` record, and no
+/// intent or temp file is left. The file is put back with its secrets after every run.
+#[test]
+fn sigkill_during_secrets_sweep() {
+    const TOKEN: &str = "ghp_16C7e42F292c6912E7710c838347Ae178B4a";
+    const KEY: &str = "k3y-v4lue-0001";
+    let mut rng = Rng(seed());
+    let home = Home::new();
+    let path = home.root.join(".codex/config.toml");
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let original = format!(
+        "# codex\nmodel = \"o3\"\n\n[mcp_servers.gh]\ncommand = \"npx\"\nargs = [\"-y\", \"gh-mcp\", \"--api-key\", \"{KEY}\"]\nenv = {{ GITHUB_TOKEN = \"{TOKEN}\" }}\n"
+    );
+    let sweep = ["secrets", "sweep", "--client", "codex", "--yes"];
+    let mut runs: Vec<u64> = (0..6)
+        .map(|_| {
+            std::fs::write(&path, &original).unwrap();
+            let started = Instant::now();
+            home.ok(&sweep);
+            u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX)
+        })
+        .collect();
+    runs.sort_unstable();
+    let span = runs[runs.len() / 2].max(1_000);
+    let mut swept_files = 6;
+    let kills = kills_per_format() / 4;
+    let (mut landed, mut runs) = (0, 0);
+    while landed < kills {
+        assert!(
+            runs < kills * 4,
+            "too few kills landed ({landed} of {runs})"
+        );
+        runs += 1;
+        std::fs::write(&path, &original).unwrap();
+        let mut child = home
+            .cmd(&sweep)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_micros(rng.next() % span));
+        if child.try_wait().unwrap().is_none() {
+            landed += 1;
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+
+        let what = format!("kill {landed} during a sweep");
+        let secrets: Value =
+            serde_json::from_str(&home.ok(&["--json", "secrets", "list"])).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            text.parse::<toml::Table>().is_ok(),
+            "{what}: torn file:\n{text}"
+        );
+        if text != original {
+            swept_files += 1;
+            assert!(
+                !text.contains(TOKEN) && !text.contains(KEY),
+                "{what}: half swept:\n{text}"
+            );
+            for key in ["codex/default/GITHUB_TOKEN", "codex/default/GH_API_KEY"] {
+                assert!(
+                    text.contains(&format!("{{secret:{key}}}")),
+                    "{what}:\n{text}"
+                );
+                assert!(
+                    secrets["secrets"]
+                        .as_array()
+                        .unwrap()
+                        .contains(&Value::from(key)),
+                    "{what}: {key} is not stored: {secrets}"
+                );
+            }
+        }
+        let log = std::fs::read_to_string(home.state().join("audit.jsonl")).unwrap();
+        let records = log
+            .lines()
+            .filter(|l| l.contains("\"action\":\"secrets.sweep\""))
+            .count();
+        assert_eq!(
+            records, swept_files,
+            "{what}: one audit record per swept file"
+        );
+        let intents: Vec<_> = std::fs::read_dir(home.state().join("intents"))
+            .map(|d| d.flatten().map(|e| e.path()).collect())
+            .unwrap_or_default();
+        assert_eq!(intents, Vec::<PathBuf>::new(), "{what}: intents left");
+        let temps: Vec<PathBuf> = temp_files(path.parent().unwrap())
+            .into_iter()
+            .chain(temp_files(&home.state()))
+            .collect();
+        assert_eq!(temps, Vec::<PathBuf>::new(), "{what}: temp files left");
+    }
+    let store = std::fs::read_to_string(home.state().join("secrets.json")).unwrap();
+    assert!(store.contains(TOKEN) && store.contains(KEY));
+    let verify = home.cmd(&["audit", "--verify"]).output().unwrap();
+    assert!(verify.status.success());
+    println!(
+        "secrets sweep: {landed} kills landed in {runs} runs; {swept_files} sweeps, 0 torn or half-swept files, 0 unaudited"
+    );
+}
