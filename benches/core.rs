@@ -150,6 +150,7 @@ fn bench_validate(c: &mut Criterion) {
         catalog: &catalog,
         secret_names: &secrets,
         command_exists: &command_exists,
+        policy: None,
     };
     c.bench_function("validate_500_servers", |b| {
         b.iter(|| black_box(validate::validate(&draft, &ctx)));

@@ -28,6 +28,7 @@ mod import;
 mod keys;
 mod manifest;
 pub mod output;
+mod policy;
 mod probe;
 mod profiles;
 mod publish;
@@ -157,6 +158,9 @@ pub enum Command {
     Remote(remote::Command),
     /// Fetch, verify and deploy the team's releases (--watch: keep following).
     Pull(pull::Args),
+    /// Write one organisation policy (allowed and denied servers) into each client's managed
+    /// policy file; `policy plan` shows what each client would block.
+    Policy(policy::Args),
     /// Print shell completions.
     Completions(completions::Args),
     /// Alias of `servers search` (the original's command name).
@@ -229,6 +233,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Team(c) => team::run(c, &ctx),
         Command::Remote(c) => remote::run(c, &ctx),
         Command::Pull(a) => pull::run(&a, &ctx),
+        Command::Policy(a) => policy::run(a, &ctx),
         Command::Manifest(a) => manifest::run(&a, &ctx),
         Command::Completions(a) => {
             completions::run(&a, &mut Cli::command())?;

@@ -26,6 +26,7 @@ pub mod launch;
 pub mod next;
 pub mod orchestrator;
 pub mod overlay;
+pub mod policy;
 pub mod probe;
 pub mod profiles;
 pub mod registry;

@@ -212,6 +212,10 @@ pub struct ClientDef {
     /// How the client starts its servers (their environment, reference expansion).
     #[serde(default)]
     pub launch: LaunchModel,
+    /// The client's managed (enterprise) policy file, when it has one on disk
+    /// (CLIENTS.md section 10).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<ManagedPolicy>,
     /// A path pinned by the user (in `<home>/clients.toml`), checked first.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
@@ -374,6 +378,46 @@ pub enum UnsetReference {
     Literal,
     /// An empty string (Gemini CLI).
     Empty,
+}
+
+/// Which allow and deny syntax a managed policy file speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PolicyDialect {
+    /// Claude Code's `managed-settings.json`: `allowedMcpServers` / `deniedMcpServers`, lists
+    /// of `{serverName}`, `{serverCommand}` (exact argv) or `{serverUrl}` (with `*`).
+    ClaudeSettings,
+    /// VS Code's `policy.json`: the policies `ChatAllowedMcpServers` / `ChatDeniedMcpServers`,
+    /// the same matchers as JSON text.
+    VsCodePolicy,
+    /// Gemini CLI's system `settings.json`: `mcp.allowed` / `mcp.excluded`, names only.
+    GeminiSettings,
+    /// Codex's `requirements.toml`: `[mcp_servers.<name>.identity]` with `command` or `url`,
+    /// an allowlist only.
+    CodexRequirements,
+}
+
+/// A client's managed policy file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ManagedPolicy {
+    /// Its syntax.
+    pub dialect: PolicyDialect,
+    /// The file on macOS ("" = none documented).
+    #[serde(default)]
+    pub macos: String,
+    /// The file on Linux.
+    #[serde(default)]
+    pub linux: String,
+    /// The file on Windows.
+    #[serde(default)]
+    pub windows: String,
+    /// The client's own variable that moves the file, if any.
+    #[serde(default)]
+    pub env_override: String,
+    /// Where these facts come from.
+    #[serde(default)]
+    pub source: String,
 }
 
 /// How a client launches its servers.

@@ -136,6 +136,9 @@ codes! {
     JsonNotStrict => "JSON_NOT_STRICT", Conflict, "a strict-JSON client's file has comments or trailing commas: the client cannot read it";
     HardLinkedFile => "HARD_LINKED_FILE", Conflict, "the client file has other hard links (`--break-hard-link`)";
     FileTooLarge => "FILE_TOO_LARGE", Conflict, "a client file over 64 MiB";
+    PolicyInvalid => "POLICY_INVALID", Invalid, "a policy file that does not parse, or a rule without a field or with both a command and a URL (`field` names it)";
+    NoPolicy => "NO_POLICY", Conflict, "`policy` or `policy plan` without a file when none was set before";
+    NoManagedFile => "NO_MANAGED_FILE", Invalid, "`policy --client` for a client with no managed policy file mcp-orch can write";
     ValidationFailed => "VALIDATION_FAILED", Unprocessable, "publishing or applying an invalid draft (`details.diagnostics`)";
     SignatureInvalid => "SIGNATURE_INVALID", Unprocessable, "a release's envelope or signature was altered after signing";
     ArtifactTampered => "ARTIFACT_TAMPERED", Unprocessable, "an artifact's payload no longer hashes to its id";

@@ -137,6 +137,19 @@ pub fn open(
     }
 }
 
+/// `text` (a JSON or JSONC object; empty for a missing file) with each key path set to its
+/// value, or removed for `None`, every other byte kept: for files that are not server lists
+/// (managed policy files).
+///
+/// # Errors
+/// The parser's message when `text` is not a JSON object.
+pub fn set_json_values(
+    text: &str,
+    changes: &[(&[&str], Option<Value>)],
+) -> std::result::Result<String, String> {
+    json::set_values(text, changes)
+}
+
 /// The shape problem of a JSON-like value tree (YAML), walking the container path.
 fn value_shape_problem(root: &Value, layout: &Layout) -> Option<ShapeProblem> {
     let mut node = root;

@@ -49,6 +49,7 @@ mod health;
 mod keys;
 pub mod outcome;
 mod plaintext;
+mod policy;
 mod recover;
 mod registry;
 mod release;
@@ -65,6 +66,7 @@ pub use deploy::{
 pub use plaintext::{
     FileScan, FileSweep, SecretFinding, SecretScan, ServerSweep, SweepReport, SweepSkip,
 };
+pub use policy::{ClientPolicy, ManagedRoot, PolicyReport, PolicyServer};
 pub use registry::{
     CheckStatus, DoctorCheck, DoctorReport, ProbeTarget, RegistryLoad, RegistryStatus,
     any_probe_failed,

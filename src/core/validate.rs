@@ -22,6 +22,8 @@ pub struct Context<'a> {
     pub secret_names: &'a BTreeSet<String>,
     /// Whether a command resolves on this machine.
     pub command_exists: &'a dyn Fn(&str) -> bool,
+    /// The organisation's policy, when one is set (`mcp-orch policy`).
+    pub policy: Option<&'a crate::core::policy::Policy>,
 }
 
 /// Valid server names: letters, digits, `-`, `_`, `.`; starts with a letter or digit.
@@ -183,6 +185,19 @@ pub fn validate(draft: &Draft, ctx: &Context<'_>) -> Vec<Diagnostic> {
                 Some(name),
                 format!("`{name}` and `{other}` differ only in case; clients treat them as one"),
                 "rename one of them with --name".into(),
+            );
+        }
+        if let Some(why) = ctx
+            .policy
+            .and_then(|p| p.forbids(&crate::core::policy::Identity::of_server(name, server)))
+        {
+            push(
+                "POLICY_DENIED",
+                Severity::Error,
+                base.clone(),
+                Some(name),
+                format!("`{name}` is forbidden by the organisation's policy: {why}"),
+                "remove it from the draft (`mcp-orch draft remove NAME`), or ask for the policy to allow it (`mcp-orch policy plan` shows the rules)".into(),
             );
         }
         if !is_valid_server_name(name) {

@@ -503,6 +503,7 @@ proptest! {
             catalog: &CATALOG,
             secret_names: &secret_names,
             command_exists: &command_exists,
+            policy: None,
         };
         let first = validate::validate(&draft, &ctx);
         let second = validate::validate(&draft, &ctx);

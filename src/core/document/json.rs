@@ -322,6 +322,43 @@ fn top_level_span(text: &str, key: &str) -> Option<(usize, usize)> {
     found
 }
 
+/// `text` (a JSON or JSONC object, or nothing) with each key path set to its value, or
+/// removed for `None`; every other byte as it was. A path's parents are made as objects when
+/// missing.
+pub fn set_values(text: &str, changes: &[(&[&str], Option<Value>)]) -> Result<String, String> {
+    let source = if text.trim().is_empty() { "{}\n" } else { text };
+    let root = CstRootNode::parse(source, &ParseOptions::default()).map_err(|e| e.to_string())?;
+    if root.value().is_some() && root.object_value().is_none() {
+        return Err("the top level is not an object".into());
+    }
+    for (path, value) in changes {
+        let Some((key, parents)) = path.split_last() else {
+            continue;
+        };
+        if let Some(value) = value {
+            let mut obj = root.object_value_or_set();
+            for parent in parents {
+                obj = obj.object_value_or_set(parent);
+            }
+            match obj.get(key) {
+                Some(prop) => prop.set_value(to_input(value)),
+                None => {
+                    obj.append(key, to_input(value));
+                }
+            }
+        } else {
+            let mut obj = root.object_value();
+            for parent in parents {
+                obj = obj.and_then(|o| o.object_value(parent));
+            }
+            if let Some(prop) = obj.and_then(|o| o.get(key)) {
+                prop.remove();
+            }
+        }
+    }
+    Ok(root.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -279,13 +279,30 @@ impl Orchestrator {
         let env = &self.env;
         let launcher = &self.launcher;
         let command_exists = |c: &str| launcher.is_self(c) || env.command_exists(c);
+        // A stored policy that no longer parses fails validation: no draft passes unchecked.
+        let (policy, policy_error) = match self.policy() {
+            Ok(policy) => (policy, None),
+            Err(e) => (None, Some(e)),
+        };
         let ctx = validate::Context {
             client: self.clients.get(&draft.client).ok(),
             catalog: &self.catalog,
             secret_names,
             command_exists: &command_exists,
+            policy: policy.as_ref(),
         };
-        validate::validate(draft, &ctx)
+        let mut diagnostics = validate::validate(draft, &ctx);
+        if let Some(e) = policy_error {
+            diagnostics.push(Diagnostic {
+                code: e.code().to_owned(),
+                severity: crate::core::diagnostic::Severity::Error,
+                path: "policy".into(),
+                server: None,
+                message: e.to_string(),
+                hint: "set the policy again with `mcp-orch policy FILE`".into(),
+            });
+        }
+        diagnostics
     }
 
     /// Validates the stored draft of a (client, profile).

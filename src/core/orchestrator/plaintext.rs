@@ -123,27 +123,6 @@ struct Swept {
 }
 
 impl Orchestrator {
-    /// Every existing file of every client (or one), with the first profile that targets it.
-    fn client_files(&self, client: Option<&str>) -> Result<Vec<(&ClientDef, String, PathBuf)>> {
-        let clients: Vec<&ClientDef> = match client {
-            Some(id) => vec![self.client(id)?],
-            None => self.clients.all().iter().collect(),
-        };
-        let mut files = Vec::new();
-        for def in clients {
-            let mut seen = BTreeSet::new();
-            for profile in self.profiles.list(&def.id)? {
-                if let Ok(resolved) = self.target(&def.id, &profile.id)
-                    && let Some(path) = resolved.path.filter(|_| resolved.exists)
-                    && seen.insert(path.clone())
-                {
-                    files.push((def, profile.id, path));
-                }
-            }
-        }
-        Ok(files)
-    }
-
     /// Finds plaintext secrets in the files of every client (or one), for each of its
     /// profiles' files that exists: values of secret-named env vars and headers, and anything
     /// shaped like a credential (`core::secret_shape`). Reads only; values are never returned.

@@ -197,4 +197,28 @@ impl Orchestrator {
         self.client(client)?;
         self.profiles.get(client, profile).map(|_| ())
     }
+
+    /// Every existing file of every client (or one), with the first profile that targets it.
+    pub(super) fn client_files(
+        &self,
+        client: Option<&str>,
+    ) -> Result<Vec<(&ClientDef, String, PathBuf)>> {
+        let clients: Vec<&ClientDef> = match client {
+            Some(id) => vec![self.client(id)?],
+            None => self.clients.all().iter().collect(),
+        };
+        let mut files = Vec::new();
+        for def in clients {
+            let mut seen = std::collections::BTreeSet::new();
+            for profile in self.profiles.list(&def.id)? {
+                if let Ok(resolved) = self.target(&def.id, &profile.id)
+                    && let Some(path) = resolved.path.filter(|_| resolved.exists)
+                    && seen.insert(path.clone())
+                {
+                    files.push((def, profile.id, path));
+                }
+            }
+        }
+        Ok(files)
+    }
 }
