@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
 use serde::Serialize;
 
-use crate::core::clients::{Candidate, RemoteSupport};
+use crate::core::clients::{Candidate, RemoteSupport, ResolvedVersion};
 use crate::core::env::Os;
 use crate::core::profiles::Scope;
 use crate::core::{Orchestrator, Result};
@@ -37,6 +37,10 @@ pub struct ClientInfo {
     /// Why the file could not be read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// For a client whose accepted shape depends on its version: the version entries are
+    /// written for, how it was found, and what that version range changes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<ResolvedVersion>,
 }
 
 /// `clients --json`, `list_clients`, `GET /v1/clients`.
@@ -67,6 +71,7 @@ pub fn list_clients(orch: &Orchestrator) -> Result<ClientList> {
             project_scope: s.project_scope,
             candidates: s.config.candidates,
             error: s.error,
+            version: s.version,
         })
         .collect();
     Ok(ClientList {

@@ -212,6 +212,15 @@ pub struct ClientDef {
     /// How the client starts its servers (their environment, reference expansion).
     #[serde(default)]
     pub launch: LaunchModel,
+    /// How to find the installed version, for clients whose accepted shape depends on it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<VersionProbe>,
+    /// What changes from one version range to another, applied over this definition.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub variants: Vec<Variant>,
+    /// The version this definition is for, once resolved (by the façade, on first use).
+    #[serde(skip)]
+    pub resolved_version: Option<ResolvedVersion>,
     /// The client's managed (enterprise) policy file, when it has one on disk
     /// (CLIENTS.md section 10).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -378,6 +387,150 @@ pub enum UnsetReference {
     Literal,
     /// An empty string (Gemini CLI).
     Empty,
+}
+
+/// How a client's installed version is found.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VersionProbe {
+    /// The command that prints it (`["gemini", "--version"]`); its first `N.N[.N]` counts.
+    #[serde(default)]
+    pub command: Vec<String>,
+    /// The version assumed when it cannot be found (not installed, no answer in time).
+    pub default: String,
+    /// Why that default.
+    #[serde(default)]
+    pub default_reason: String,
+}
+
+/// Fields of a client's definition that differ in a range of its versions.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Variant {
+    /// The first version it applies to ("" = from the first).
+    #[serde(default)]
+    pub from: String,
+    /// The first version it no longer applies to ("" = to the last).
+    #[serde(default)]
+    pub below: String,
+    /// What that range accepts, and where that is documented.
+    pub note: String,
+    /// The fields that change: top-level fields are replaced, and inside a table (`stdio`,
+    /// `remote`, `paths`) each field given is replaced whole.
+    pub set: serde_json::Map<String, serde_json::Value>,
+}
+
+/// How the version a definition is for was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum VersionSource {
+    /// From the client's own `--version`.
+    Detected,
+    /// From `MCP_ORCH_CLIENT_VERSION_<ID>`.
+    Pinned,
+    /// The documented default: the client was not found.
+    Default,
+}
+
+/// The version a definition is for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+pub struct ResolvedVersion {
+    /// The version.
+    pub version: String,
+    /// How it was found.
+    pub source: VersionSource,
+    /// The notes of the variants that apply.
+    pub variants: Vec<String>,
+}
+
+/// `1.2.3` as numbers (missing parts are 0); `None` when it does not start with a number.
+pub fn parse_version(text: &str) -> Option<(u64, u64, u64)> {
+    let mut parts = text.trim().trim_start_matches('v').split('.').map(|p| {
+        p.chars()
+            .take_while(char::is_ascii_digit)
+            .collect::<String>()
+            .parse::<u64>()
+            .ok()
+    });
+    let major = parts.next()??;
+    Some((
+        major,
+        parts.next().flatten().unwrap_or(0),
+        parts.next().flatten().unwrap_or(0),
+    ))
+}
+
+/// The first `N.N` or `N.N.N` in a program's output (`gemini --version` → `0.61.0`).
+pub fn find_version(output: &str) -> Option<String> {
+    output
+        .split(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .map(|w| w.trim_matches('.'))
+        .find(|w| w.contains('.') && w.split('.').all(|p| !p.is_empty()))
+        .map(str::to_owned)
+}
+
+impl Variant {
+    fn applies(&self, version: (u64, u64, u64)) -> bool {
+        let at_least = parse_version(&self.from).is_none_or(|from| version >= from);
+        let below = parse_version(&self.below).is_none_or(|below| version < below);
+        at_least && below
+    }
+}
+
+impl ClientDef {
+    /// This definition for `version` of the client: every variant whose range holds it laid
+    /// over the base definition.
+    ///
+    /// # Errors
+    /// `DATA_FILE_ERROR` when a variant makes the definition invalid.
+    pub fn for_version(&self, version: &str, source: VersionSource) -> Result<Self> {
+        let parsed = parse_version(version).unwrap_or_default();
+        let applying: Vec<&Variant> = self.variants.iter().filter(|v| v.applies(parsed)).collect();
+        let mut def = if applying.is_empty() {
+            self.clone()
+        } else {
+            let mut value = serde_json::to_value(self)
+                .map_err(|e| Error::Internal(format!("client `{}`: {e}", self.id)))?;
+            for variant in &applying {
+                for (key, field) in &variant.set {
+                    match (value.get_mut(key), field) {
+                        (
+                            Some(serde_json::Value::Object(table)),
+                            serde_json::Value::Object(fields),
+                        ) => {
+                            for (k, v) in fields {
+                                table.insert(k.clone(), v.clone());
+                            }
+                        }
+                        _ => {
+                            value[key] = field.clone();
+                        }
+                    }
+                }
+            }
+            let mut def: Self = serde_json::from_value(value).map_err(|e| Error::Parse {
+                path: PathBuf::from("clients.toml"),
+                message: format!("client `{}`, variant for {version}: {e}", self.id),
+                code: crate::core::code::Code::DataFileError,
+            })?;
+            def.user_defined = self.user_defined;
+            def
+        };
+        def.resolved_version = Some(ResolvedVersion {
+            version: version.to_owned(),
+            source,
+            variants: applying.iter().map(|v| v.note.clone()).collect(),
+        });
+        Ok(def)
+    }
+
+    /// `MCP_ORCH_CLIENT_VERSION_<ID>`: pins the version mcp-orch renders for.
+    pub fn version_var(&self) -> String {
+        format!(
+            "MCP_ORCH_CLIENT_VERSION_{}",
+            self.id.to_ascii_uppercase().replace('-', "_")
+        )
+    }
 }
 
 /// Which allow and deny syntax a managed policy file speaks.

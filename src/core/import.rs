@@ -125,10 +125,17 @@ pub fn raw_entry(client: &ClientDef, entry: &Value) -> Result<RawEntry, String> 
     let shape = &client.stdio;
     let extra = unmodelled(client, obj);
     if let Some((field, url)) = url.filter(|_| !obj.contains_key(&shape.command)) {
-        let transport = if (!remote.sse_type.is_empty()
-            && type_value == remote.sse_type
-            && remote.sse_type != remote.http_type)
-            || (field == remote.sse_url && field != remote.url)
+        // A `type` that names Streamable HTTP wins over the field it came in (Gemini CLI reads
+        // `url` with `type: "http"` as Streamable HTTP, a bare `url` as SSE).
+        let typed_http = matches!(
+            type_value,
+            "http" | "streamable-http" | "streamableHttp" | "streamable_http"
+        );
+        let transport = if !typed_http
+            && ((!remote.sse_type.is_empty()
+                && type_value == remote.sse_type
+                && remote.sse_type != remote.http_type)
+                || (field == remote.sse_url && field != remote.url))
         {
             Transport::Sse
         } else {

@@ -174,6 +174,8 @@ pub struct Orchestrator {
     launcher: SelfCommand,
     clock: Arc<dyn Clock>,
     clients: ClientRegistry,
+    /// Each client's definition for its installed version, found on first use (registry order).
+    resolved: Vec<std::sync::OnceLock<ClientDef>>,
     catalog: Catalog,
     /// Built on the first search: most commands never search.
     index: std::sync::OnceLock<SearchIndex>,
@@ -303,6 +305,8 @@ pub struct ClientStatus {
     pub remote: RemoteSupport,
     /// Whether a project scope exists.
     pub project_scope: bool,
+    /// The version entries are written for, when that matters for this client.
+    pub version: Option<crate::core::clients::ResolvedVersion>,
 }
 
 /// A request to add a catalog server to a draft.
@@ -448,6 +452,11 @@ impl Orchestrator {
             env,
             launcher,
             clock,
+            resolved: clients
+                .all()
+                .iter()
+                .map(|_| std::sync::OnceLock::new())
+                .collect(),
             clients,
             catalog,
             index: std::sync::OnceLock::new(),
@@ -505,8 +514,84 @@ impl Orchestrator {
     }
 
     /// A client by id.
+    ///
+    /// For a client whose accepted shape depends on its version, the definition for the
+    /// installed version: pinned by `MCP_ORCH_CLIENT_VERSION_<ID>`, else the client's own
+    /// `--version`, else the documented default; found once per process.
     pub fn client(&self, id: &str) -> Result<&ClientDef> {
-        self.clients.get(id)
+        let def = self.clients.get(id)?;
+        if def.version.is_none() {
+            return Ok(def);
+        }
+        let index = self
+            .clients
+            .all()
+            .iter()
+            .position(|c| c.id == id)
+            .unwrap_or_default();
+        Ok(self.resolved[index].get_or_init(|| self.for_installed_version(def)))
+    }
+
+    /// Every client, each for its installed version.
+    pub fn all_clients(&self) -> Vec<&ClientDef> {
+        self.clients
+            .all()
+            .iter()
+            .filter_map(|c| self.client(&c.id).ok())
+            .collect()
+    }
+
+    fn for_installed_version(&self, def: &ClientDef) -> ClientDef {
+        use crate::core::clients::VersionSource;
+        let Some(probe) = &def.version else {
+            return def.clone();
+        };
+        let (version, source) =
+            if let Some(pin) = self.env.var(&def.version_var()).filter(|v| !v.is_empty()) {
+                (pin.to_owned(), VersionSource::Pinned)
+            } else if let Some(found) = self.installed_version(&probe.command) {
+                (found, VersionSource::Detected)
+            } else {
+                (probe.default.clone(), VersionSource::Default)
+            };
+        def.for_version(&version, source).unwrap_or_else(|e| {
+            tracing::warn!(client = %def.id, "{e}");
+            def.clone()
+        })
+    }
+
+    /// What `command` prints as its version, within 5 seconds; `None` when it is not
+    /// installed or says nothing that looks like one.
+    fn installed_version(&self, command: &[String]) -> Option<String> {
+        let (program, args) = command.split_first()?;
+        if !self.env.command_exists(program) {
+            return None;
+        }
+        let child = std::process::Command::new(program)
+            .args(args)
+            .env_clear()
+            .envs(self.env.vars())
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .ok()?;
+        let (tx, rx) = std::sync::mpsc::channel();
+        let pid = child.id();
+        std::thread::spawn(move || {
+            let _ = tx.send(child.wait_with_output());
+        });
+        let Ok(Ok(output)) = rx.recv_timeout(std::time::Duration::from_secs(5)) else {
+            #[cfg(unix)]
+            if let Ok(pid) = i32::try_from(pid) {
+                let _ = nix::sys::signal::kill(
+                    nix::unistd::Pid::from_raw(pid),
+                    nix::sys::signal::Signal::SIGKILL,
+                );
+            }
+            return None;
+        };
+        crate::core::clients::find_version(&String::from_utf8_lossy(&output.stdout))
     }
 
     /// The catalog.

@@ -1177,3 +1177,99 @@ fn yaml_keys_keep_their_spelling_when_the_file_is_reserialised() {
     assert_eq!(read["extensions"]["old"]["cmd"], "x", "{text}");
     assert_eq!(doc.notes().len(), 1, "{:?}", doc.notes());
 }
+
+/// Where a client's accepted shape depends on its version, each range has its own golden
+/// (`after-v<version>`), rendered with the version pinned by `MCP_ORCH_CLIENT_VERSION_<ID>`
+/// (with every server's secrets delivered as `delivery` says); the rendered file reads back as
+/// the same entries.
+fn version_case(id: &str, version: &str, before_stem: &str, delivery: Option<SecretDelivery>) {
+    let case = case(id);
+    let base = client_def(id);
+    let before = read_fixture(case, before_stem);
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join(format!("client-file.{}", case.ext));
+    std::fs::write(&file, &before).unwrap();
+    let state = tmp.path().join("state");
+    let (path_var, file_text) = (base.override_var(), file.display().to_string());
+    let version_var = base.version_var();
+    let orch = Orchestrator::open(Options {
+        home: state.clone(),
+        env: Environment::synthetic(
+            tmp.path(),
+            Os::Linux,
+            &[
+                (path_var.as_str(), file_text.as_str()),
+                (version_var.as_str(), version),
+            ],
+        ),
+        launcher: PathBuf::from(LAUNCHER_PLACEHOLDER),
+        clock: crate::common::FixedClock::at("2026-11-22T12:00:00Z"),
+        store: None,
+    })
+    .unwrap();
+    let client = orch.client(id).unwrap().clone();
+    let resolved = client.resolved_version.clone().unwrap();
+    assert_eq!(resolved.version, version);
+    assert_eq!(resolved.variants.len(), 1, "{id} {version}: {resolved:?}");
+    for server in ADDED {
+        orch.add_server(&AddServer {
+            secret_delivery: delivery,
+            ..add_request(id, server)
+        })
+        .unwrap();
+    }
+    let plan = orch.diff(id, "default").unwrap();
+    let after = common::normalize_state(&plan.new_text, &state);
+    assert_golden(
+        case,
+        &format!("after-v{version}"),
+        &after,
+        &format!("{id} {version}"),
+    );
+    let generic_before = parse_generic(client.format, &before);
+    let generic_after = parse_generic(client.format, &plan.new_text);
+    assert_eq!(
+        without_entries(&client, &generic_after, ADDED),
+        generic_before,
+        "{id} {version}: something besides the added entries changed"
+    );
+    std::fs::write(&file, &plan.new_text).unwrap();
+    let again = orch.diff(id, "default").unwrap();
+    assert!(
+        again.servers.is_empty(),
+        "{id} {version}: {:?}",
+        again.servers
+    );
+    assert_eq!(again.servers.unchanged, ADDED);
+}
+
+#[test]
+fn gemini_cli_from_0_24_reads_type_and_gets_it_for_sse_servers() {
+    // With the client's own references, the SSE server is a native entry (with a credential
+    // from the launcher it is bridged, the same in every version).
+    version_case("gemini-cli", "0.24.0", "before", Some(SecretDelivery::Env));
+    let default =
+        std::fs::read_to_string(fixture_dir("gemini-cli").join("after-env.jsonc")).unwrap();
+    let typed =
+        std::fs::read_to_string(fixture_dir("gemini-cli").join("after-v0.24.0.jsonc")).unwrap();
+    // Only the SSE server differs: it gains `type`, which older releases fail on.
+    let diff = similar::TextDiff::from_lines(&default, &typed);
+    let changed: Vec<&str> = diff
+        .iter_all_changes()
+        .filter(|c| c.tag() == similar::ChangeTag::Insert)
+        .map(|c| c.value().trim())
+        .collect();
+    assert_eq!(changed, ["\"type\": \"sse\","], "{typed}");
+}
+
+#[test]
+fn opencode_2_keeps_servers_under_mcp_servers_without_enabled() {
+    version_case("opencode", "2.0.0", "before-v2", None);
+    let v2 = std::fs::read_to_string(fixture_dir("opencode").join("after-v2.0.0.jsonc")).unwrap();
+    let parsed = parse_generic(Format::Jsonc, &v2);
+    for name in ADDED {
+        let entry = &parsed["mcp"]["servers"][*name];
+        assert!(entry.is_object(), "{name}: {v2}");
+        assert!(entry.get("enabled").is_none(), "{name}: {v2}");
+    }
+}

@@ -285,7 +285,7 @@ impl Orchestrator {
             Err(e) => (None, Some(e)),
         };
         let ctx = validate::Context {
-            client: self.clients.get(&draft.client).ok(),
+            client: self.client(&draft.client).ok(),
             catalog: &self.catalog,
             secret_names,
             command_exists: &command_exists,

@@ -110,7 +110,7 @@ impl Orchestrator {
     ) -> Result<ProbeSpec> {
         let mut secrets = self.secrets.all()?;
         let mut resolve_error = None;
-        if let Some(def) = client.and_then(|c| self.clients.get(c).ok()) {
+        if let Some(def) = client.and_then(|c| self.client(c).ok()) {
             let vars = render::client_env_vars(def, server);
             // Keys the client fills itself: their value is the environment's, or none, and the
             // first unset one is the failure to report.
@@ -424,7 +424,7 @@ impl Orchestrator {
         for tool in TOOLS {
             checks.push(self.tool_check(tool, used.contains(tool)).await);
         }
-        for client in self.clients.all() {
+        for client in self.all_clients() {
             let status = match self.client_status(client) {
                 Ok(s) => s,
                 Err(e) => {

@@ -186,7 +186,7 @@ impl Orchestrator {
         let files = self.client_files(client)?;
         let clients: Vec<&ClientDef> = match client {
             Some(id) => vec![self.client(id)?],
-            None => self.clients.all().iter().collect(),
+            None => self.all_clients(),
         };
         let mut out = Vec::new();
         for def in clients {

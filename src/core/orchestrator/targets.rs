@@ -57,9 +57,8 @@ impl Orchestrator {
 
     /// Every client with its detected state.
     pub fn client_statuses(&self) -> Result<Vec<ClientStatus>> {
-        self.clients
-            .all()
-            .iter()
+        self.all_clients()
+            .into_iter()
             .map(|c| self.client_status(c))
             .collect()
     }
@@ -90,6 +89,7 @@ impl Orchestrator {
                 .collect(),
             remote: client.remote.support,
             project_scope: client.has_project_scope(),
+            version: client.resolved_version.clone(),
         })
     }
 
@@ -205,7 +205,7 @@ impl Orchestrator {
     ) -> Result<Vec<(&ClientDef, String, PathBuf)>> {
         let clients: Vec<&ClientDef> = match client {
             Some(id) => vec![self.client(id)?],
-            None => self.clients.all().iter().collect(),
+            None => self.all_clients(),
         };
         let mut files = Vec::new();
         for def in clients {
