@@ -92,8 +92,8 @@ fn clients_json_reports_detection_paths_candidates_counts_and_profiles() {
     sb.json_ok(&["profiles", "create", "work", "--client", "claude-code"]);
 
     let all = sb.json_ok(&["clients"]);
-    assert_eq!(all["count"], 25);
-    assert_eq!(all["clients"].as_array().unwrap().len(), 25);
+    assert_eq!(all["count"], 28);
+    assert_eq!(all["clients"].as_array().unwrap().len(), 28);
 
     let home = sb.home.display().to_string();
     let code = client(&all, "claude-code");
@@ -282,7 +282,7 @@ fn profiles_list_always_has_default_for_every_client() {
     let sb = Sandbox::new();
     let all = sb.json_ok(&["profiles", "list"]);
     let clients = all["clients"].as_array().unwrap();
-    assert_eq!(clients.len(), 25);
+    assert_eq!(clients.len(), 28);
     for c in clients {
         let profiles = c["profiles"].as_array().unwrap();
         assert_eq!(profiles.len(), 1, "{}", c["client_id"]);
@@ -978,7 +978,7 @@ fn draft_add_rejects_bad_input_with_exact_codes_and_changes_nothing() {
         "UNKNOWN_CLIENT",
     );
     assert_eq!(err["details"]["client"], "nope");
-    assert_eq!(err["details"]["known"].as_array().unwrap().len(), 25);
+    assert_eq!(err["details"]["known"].as_array().unwrap().len(), 28);
 }
 
 #[test]

@@ -222,6 +222,27 @@ const CASES: &[Case] = &[
         skipped: &[],
         linux_home_path: ".augment/settings.json",
     },
+    Case {
+        id: "kilo-code",
+        ext: "jsonc",
+        hand_added: "memory",
+        skipped: &[],
+        linux_home_path: ".config/kilo/kilo.jsonc",
+    },
+    Case {
+        id: "crush",
+        ext: "json",
+        hand_added: "filesystem",
+        skipped: &[],
+        linux_home_path: ".config/crush/crush.json",
+    },
+    Case {
+        id: "grok-build",
+        ext: "toml",
+        hand_added: "linear",
+        skipped: &[],
+        linux_home_path: ".grok/config.toml",
+    },
 ];
 
 /// The servers every golden adds, by name (the draft keeps them sorted).
@@ -742,7 +763,7 @@ fn every_registry_client_has_a_golden_case() {
     let ids: BTreeSet<String> = registry().ids().into_iter().collect();
     let cases: BTreeSet<String> = CASES.iter().map(|c| c.id.to_owned()).collect();
     assert_eq!(ids, cases);
-    assert_eq!(ids.len(), 25);
+    assert_eq!(ids.len(), 28);
     for case in CASES {
         assert_eq!(
             client_def(case.id).format.as_str(),
@@ -1158,6 +1179,9 @@ golden_tests! {
     amazon_q => "amazon-q",
     warp => "warp",
     augment => "augment",
+    kilo_code => "kilo-code",
+    crush => "crush",
+    grok_build => "grok-build",
 }
 
 #[test]
