@@ -27,6 +27,7 @@ mod history;
 mod import;
 mod keys;
 mod manifest;
+mod migrate;
 pub mod output;
 mod policy;
 mod probe;
@@ -158,6 +159,9 @@ pub enum Command {
     Remote(remote::Command),
     /// Fetch, verify and deploy the team's releases (--watch: keep following).
     Pull(pull::Args),
+    /// Move servers from a client's old home to its new one (Gemini CLI to Antigravity CLI,
+    /// .vscode/mcp.json to .mcp.json, `OpenCode` 1 to 2); a plan first.
+    Migrate(migrate::Args),
     /// Write one organisation policy (allowed and denied servers) into each client's managed
     /// policy file; `policy plan` shows what each client would block.
     Policy(policy::Args),
@@ -234,6 +238,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Remote(c) => remote::run(c, &ctx),
         Command::Pull(a) => pull::run(&a, &ctx),
         Command::Policy(a) => policy::run(a, &ctx),
+        Command::Migrate(a) => migrate::run(&a, &ctx),
         Command::Manifest(a) => manifest::run(&a, &ctx),
         Command::Completions(a) => {
             completions::run(&a, &mut Cli::command())?;

@@ -47,6 +47,7 @@ mod deploy;
 mod drafts;
 mod health;
 mod keys;
+mod migrate;
 pub mod outcome;
 mod plaintext;
 mod policy;
@@ -63,6 +64,7 @@ mod tokens;
 pub use deploy::{
     Action, DeployReport, DriftState, PlanRequest, RollbackTarget, TargetStatus, entry_hash,
 };
+pub use migrate::{MigratedFile, Migration, MigrationReport, MigrationSkip};
 pub use plaintext::{
     FileScan, FileSweep, SecretFinding, SecretScan, ServerSweep, SweepReport, SweepSkip,
 };

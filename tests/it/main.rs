@@ -19,6 +19,7 @@ mod formats;
 mod http;
 mod mcp_http;
 mod mcp_stdio;
+mod migrate;
 mod policy;
 mod probe;
 mod props;
