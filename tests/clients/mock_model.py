@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""A loopback stand-in for the model APIs of Claude Code, Gemini CLI and Codex.
+"""A loopback stand-in for the model APIs of Claude Code, Gemini CLI, Codex and OpenAI-compatible clients.
 
 Usage: mock_model.py --log FILE
 
@@ -169,6 +169,30 @@ def openai_stream(body):
     ])
 
 
+# --- OpenAI Chat Completions API (Copilot CLI, OpenCode and other OpenAI-compatible clients)
+
+def chat_completion(body):
+    return {
+        "id": "chatcmpl-mock", "object": "chat.completion", "created": int(time.time()),
+        "model": body.get("model", "mock"),
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": TEXT},
+                     "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+    }
+
+
+def chat_stream(body):
+    base = {"id": "chatcmpl-mock", "object": "chat.completion.chunk",
+            "created": int(time.time()), "model": body.get("model", "mock")}
+    chunks = [
+        dict(base, choices=[{"index": 0, "delta": {"role": "assistant", "content": TEXT},
+                             "finish_reason": None}]),
+        dict(base, choices=[{"index": 0, "delta": {}, "finish_reason": "stop"}],
+             usage={"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}),
+    ]
+    return (sse([(None, c) for c in chunks]).decode() + "data: [DONE]\n\n").encode()
+
+
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive; every reply carries a Content-Length
 
@@ -244,6 +268,10 @@ def route(method, path, full, body):
     # OpenAI: the Responses API (Codex streams it) and the model list.
     if path.endswith("/v1/responses"):
         return "openai", 200, openai_stream(body), sse_type
+    if path.endswith("/chat/completions"):
+        if body.get("stream"):
+            return "openai", 200, chat_stream(body), sse_type
+        return "openai", 200, chat_completion(body), json_type
     if path.endswith("/v1/models"):
         return "openai", 200, {"object": "list", "data": []}, json_type
     return "unknown", 404, {"error": {"message": f"mock: no route for {method} {full}"}}, json_type
