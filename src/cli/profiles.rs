@@ -18,7 +18,7 @@ pub enum Command {
     },
     /// Create a profile.
     #[command(
-        after_help = "Examples:\n  mcp-orch profiles create dev --client cursor\n  mcp-orch profiles create work --client vscode --project ~/src/app"
+        after_help = "Examples:\n  mcp-orch profiles create dev --client cursor\n  mcp-orch profiles create work --client vscode --project ~/src/app\n  mcp-orch profiles create app --client claude-code --local ~/src/app   # that project's servers in ~/.claude.json"
     )]
     Create {
         /// Profile id.
@@ -30,8 +30,12 @@ pub enum Command {
         #[arg(long, short = 'd', default_value = "")]
         description: String,
         /// Deploy to this project's config file (project scope) instead of the user file.
-        #[arg(long, value_name = "DIR")]
+        #[arg(long, value_name = "DIR", conflicts_with = "local")]
         project: Option<PathBuf>,
+        /// Deploy to this project's own servers inside the user file (Claude Code's local
+        /// scope: `projects.<DIR>.mcpServers` in ~/.claude.json).
+        #[arg(long, value_name = "DIR")]
+        local: Option<PathBuf>,
         /// Deploy to this file.
         #[arg(long, value_name = "FILE")]
         path: Option<PathBuf>,
@@ -86,14 +90,20 @@ pub fn run(cmd: Command, ctx: &Ctx) -> anyhow::Result<ExitCode> {
             client,
             description,
             project,
+            local,
             path,
         } => {
-            let scope = if project.is_some() {
-                Scope::Project
-            } else {
-                Scope::User
+            let scope = match (&project, &local) {
+                (Some(_), _) => Scope::Project,
+                (_, Some(_)) => Scope::Local,
+                _ => Scope::User,
             };
-            let project_dir = project.map(|p| std::path::absolute(&p).unwrap_or(p));
+            // Claude Code keys a project by its absolute path, symlinks resolved.
+            let project_dir = project.or(local).map(|p| {
+                std::fs::canonicalize(&p)
+                    .or_else(|_| std::path::absolute(&p))
+                    .unwrap_or(p)
+            });
             let profile = orch.create_profile(
                 &client,
                 Profile {

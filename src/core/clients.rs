@@ -212,6 +212,11 @@ pub struct ClientDef {
     /// How the client starts its servers (their environment, reference expansion).
     #[serde(default)]
     pub launch: LaunchModel,
+    /// Where the user-scope file keeps one project's own servers ("local" scope), as a key path
+    /// with `{project}` for the project's absolute directory (Claude Code:
+    /// `["projects", "{project}", "mcpServers"]`); empty when the client has none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub local_container: Vec<String>,
     /// How to find the installed version, for clients whose accepted shape depends on it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version: Option<VersionProbe>,
@@ -522,6 +527,22 @@ impl ClientDef {
             variants: applying.iter().map(|v| v.note.clone()).collect(),
         });
         Ok(def)
+    }
+
+    /// This definition for one project's local-scope servers: the same file, the container
+    /// inside the project's own entry. `None` when the client has no local scope.
+    pub fn for_local_scope(&self, project: &Path) -> Option<Self> {
+        if self.local_container.is_empty() {
+            return None;
+        }
+        let project = project.display().to_string();
+        let mut def = self.clone();
+        def.container = self
+            .local_container
+            .iter()
+            .map(|key| key.replace("{project}", &project))
+            .collect();
+        Some(def)
     }
 
     /// `MCP_ORCH_CLIENT_VERSION_<ID>`: pins the version mcp-orch renders for.

@@ -27,6 +27,9 @@ pub enum Scope {
     User,
     /// A project-scope file.
     Project,
+    /// One project's servers kept inside the user-scope file (Claude Code's "local" scope:
+    /// `projects.<dir>.mcpServers` in `~/.claude.json`).
+    Local,
 }
 
 impl Scope {
@@ -35,6 +38,7 @@ impl Scope {
         match self {
             Self::User => "user",
             Self::Project => "project",
+            Self::Local => "local",
         }
     }
 }
@@ -50,7 +54,7 @@ pub struct Profile {
     /// Scope of the target file.
     #[serde(default)]
     pub scope: Scope,
-    /// Project root, for project scope.
+    /// Project root, for project and local scope.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub project_dir: Option<PathBuf>,
     /// A pinned file, overriding path resolution.

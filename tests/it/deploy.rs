@@ -1014,3 +1014,98 @@ fn a_deploy_keeps_owner_group_and_mode() {
         assert_eq!((made.uid(), made.gid()), (4242, 4343));
     }
 }
+
+fn local_drift(sb: &crate::common::Sandbox) -> String {
+    let status = sb.json_ok(&["status", "--client", "claude-code"]);
+    status["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["profile_id"] == "app")
+        .unwrap_or_else(|| panic!("{status:#}"))["drift"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// Claude Code's local scope as a profile kind: a project's own servers inside the user file
+/// (`projects.<dir>.mcpServers` in `.claude.json`), deployed, checked for drift and removed
+/// without touching the user-scope servers or the file's other keys.
+#[test]
+fn a_local_scope_profile_deploys_into_the_projects_entry_of_the_user_file() {
+    let sb = crate::common::Sandbox::new();
+    let project = sb.root.join("src/app");
+    std::fs::create_dir_all(&project).unwrap();
+    let file = sb.claude_config_dir().join(".claude.json");
+    let before = format!(
+        "{{\n  \"numStartups\": 3,\n  \"mcpServers\": {{\n    \"mine\": {{ \"command\": \"x\" }}\n  }},\n  \"projects\": {{\n    \"{}\": {{ \"allowedTools\": [], \"hasTrustDialogAccepted\": true }}\n  }}\n}}\n",
+        project.display()
+    );
+    sb.write(&file, &before);
+    let dir = project.display().to_string();
+    let created = sb.json_ok(&[
+        "profiles",
+        "create",
+        "app",
+        "--client",
+        "claude-code",
+        "--local",
+        &dir,
+    ]);
+    assert_eq!(created["profile"]["scope"], "local");
+    sb.json_ok(&[
+        "draft",
+        "add",
+        "memory",
+        "--client",
+        "claude-code",
+        "--profile",
+        "app",
+    ]);
+    sb.json_ok(&[
+        "apply",
+        "--client",
+        "claude-code",
+        "--profile",
+        "app",
+        "--yes",
+    ]);
+    let text = std::fs::read_to_string(&file).unwrap();
+    let doc: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(doc["numStartups"], 3);
+    assert_eq!(doc["mcpServers"], json!({"mine": {"command": "x"}}));
+    let local = &doc["projects"][&dir];
+    assert_eq!(local["hasTrustDialogAccepted"], true);
+    assert_eq!(local["mcpServers"]["memory"]["command"], "npx");
+    assert_eq!(local_drift(&sb), "in_sync");
+    // The user scope's own deploy shares the file and leaves the project's servers alone.
+    sb.json_ok(&["draft", "add", "time", "--client", "claude-code"]);
+    sb.json_ok(&["apply", "--client", "claude-code", "--yes"]);
+    let doc: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    assert_eq!(doc["mcpServers"]["time"]["command"], "uvx");
+    assert_eq!(
+        doc["projects"][&dir]["mcpServers"]["memory"]["command"],
+        "npx"
+    );
+    assert_eq!(local_drift(&sb), "in_sync");
+    // Undeploying the project's servers leaves everything else as it was.
+    sb.json_ok(&[
+        "undeploy",
+        "--client",
+        "claude-code",
+        "--profile",
+        "app",
+        "--yes",
+    ]);
+    let doc: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    assert_eq!(doc["projects"][&dir]["mcpServers"], json!({}));
+    assert_eq!(doc["projects"][&dir]["hasTrustDialogAccepted"], true);
+    assert_eq!(doc["mcpServers"]["time"]["command"], "uvx");
+    // A client without a local scope refuses such a profile.
+    sb.user_error(
+        &[
+            "profiles", "create", "x", "--client", "cursor", "--local", &dir,
+        ],
+        "NO_PROJECT_SCOPE",
+    );
+}

@@ -177,7 +177,6 @@ fn gemini_cli_connects_to_the_deployed_server() {
 /// to the model, and the client's file as mcp-orch deployed it.
 fn session_tools(client_id: &str, runner: &str) -> (BTreeSet<String>, String) {
     let home = Home::for_session();
-    let workdir = home.root.parent().unwrap();
     let state = home.root.join("state");
     std::fs::create_dir_all(&state).unwrap();
     let port = free_port();
@@ -315,6 +314,16 @@ args = ["serve"]
         serde_json::from_str(&home.orch(&["--json", "status", "--client", c])).unwrap();
     let deployed = std::fs::read_to_string(status["targets"][0]["path"].as_str().unwrap()).unwrap();
 
+    let tools = run_session(&home, runner);
+    let _ = server.kill();
+    let _ = server.wait();
+    (tools, deployed)
+}
+
+/// One non-interactive turn of `runner` in the session layout of `home`, against the mock
+/// model; the tools it offered the model.
+fn run_session(home: &Home, runner: &str) -> BTreeSet<String> {
+    let workdir = home.root.parent().unwrap();
     let log = workdir.join("model.jsonl");
     let mut mock = Command::new("python3")
         .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients/mock_model.py"))
@@ -338,8 +347,7 @@ args = ["serve"]
         .output()
         .unwrap();
     let _ = mock.kill();
-    let _ = server.kill();
-    let _ = (mock.wait(), server.wait());
+    let _ = mock.wait();
     assert!(
         out.status.success(),
         "{runner} session failed:\n{}{}",
@@ -364,7 +372,7 @@ args = ["serve"]
         !tools.is_empty(),
         "no model request with tools:\n{requests}"
     );
-    (tools, deployed)
+    tools
 }
 
 /// The tools every session must offer, as `(server, tool)`.
@@ -444,5 +452,71 @@ fn codex_session_offers_every_deployed_servers_tools() {
             .iter()
             .any(|a| a.as_str() == Some("connect")),
         "{sse}"
+    );
+}
+
+/// Claude Code's local scope: servers deployed into the session's project entry of
+/// `.claude.json` (`projects.<dir>.mcpServers`) reach the model in a session started there.
+#[test]
+fn claude_code_session_offers_local_scope_servers() {
+    let home = Home::for_session();
+    let project = home.root.parent().unwrap().join("project");
+    std::fs::create_dir_all(&project).unwrap();
+    let everything = tool("everything/node_modules/.bin/mcp-server-everything");
+    std::fs::create_dir_all(home.root.join("state")).unwrap();
+    std::fs::write(
+        home.root.join("state/catalog.toml"),
+        format!(
+            "[[servers]]\nid = \"rc-everything\"\nname = \"Everything (local)\"\ntransport = \"stdio\"\ncommand = {:?}\nargs = [\"stdio\"]\n",
+            everything.display().to_string()
+        ),
+    )
+    .unwrap();
+    let dir = project.display().to_string();
+    home.orch(&[
+        "profiles",
+        "create",
+        "app",
+        "--client",
+        "claude-code",
+        "--local",
+        &dir,
+    ]);
+    home.orch(&[
+        "draft",
+        "add",
+        "rc-everything",
+        "--name",
+        "localeverything",
+        "--client",
+        "claude-code",
+        "--profile",
+        "app",
+    ]);
+    home.orch(&["keys", "init"]);
+    home.orch(&[
+        "apply",
+        "--client",
+        "claude-code",
+        "--profile",
+        "app",
+        "--yes",
+    ]);
+    let file: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(home.root.join(".claude-config/.claude.json")).unwrap(),
+    )
+    .unwrap();
+    assert!(
+        file["projects"][&dir]["mcpServers"]["localeverything"].is_object(),
+        "{file:#}"
+    );
+    assert!(
+        file.get("mcpServers")
+            .is_none_or(|m| m.get("localeverything").is_none())
+    );
+    let tools = run_session(&home, "claude");
+    assert!(
+        tools.contains("mcp__localeverything__echo"),
+        "missing mcp__localeverything__echo among {tools:?}"
     );
 }

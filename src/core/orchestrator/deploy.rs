@@ -555,7 +555,8 @@ impl Orchestrator {
         record: &DeployRecord,
         with_diff: bool,
     ) -> Result<Prepared> {
-        let def = self.client(&req.client)?;
+        let def = self.profile_client(&req.client, &req.profile)?;
+        let def = &*def;
         let Made {
             text: new_text,
             servers,
@@ -659,7 +660,8 @@ impl Orchestrator {
         now: &FileNow<'_>,
         record: &DeployRecord,
     ) -> Result<Made> {
-        let def = self.client(&req.client)?;
+        let def = self.profile_client(&req.client, &req.profile)?;
+        let def = &*def;
         let old_text = now.text.unwrap_or_default();
         let (info, bytes) = self.backup_store().load(&req.client, backup_id)?;
         let text = String::from_utf8(bytes)
@@ -716,7 +718,8 @@ impl Orchestrator {
     /// What merging the wanted entries makes of the file: mcp-orch's entries added, changed
     /// or removed, everything else as it was.
     fn merged(&self, req: &PlanRequest, now: &FileNow<'_>, record: &DeployRecord) -> Result<Made> {
-        let def = self.client(&req.client)?;
+        let def = self.profile_client(&req.client, &req.profile)?;
+        let def = &*def;
         let old_text = now.text.unwrap_or_default();
         let Wanted {
             entries,
@@ -1130,7 +1133,8 @@ impl Orchestrator {
 
     /// Drift status of one (client, profile).
     pub fn target_status(&self, client: &str, profile: &str) -> Result<TargetStatus> {
-        let def = self.client(client)?;
+        let def = self.profile_client(client, profile)?;
+        let def = &*def;
         let record = self.deploy_record(client, profile)?;
         let path = self.target(client, profile)?.path;
         let latest = self.latest_release(client, profile)?;

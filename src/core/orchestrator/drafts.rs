@@ -205,7 +205,8 @@ impl Orchestrator {
     /// moved into the secret store; servers whose names are already in the draft are skipped.
     pub fn import(&self, client: &str, profile: &str) -> Result<ImportReport> {
         self.check_target(client, profile)?;
-        let def = self.client(client)?;
+        let def = self.profile_client(client, profile)?;
+        let def = &*def;
         let path = self.target_path(client, profile)?;
         let (_, entries) = self.read_entries(def, &path)?;
         let stored = self.secrets.all()?;
@@ -359,7 +360,8 @@ impl Orchestrator {
         entries: BTreeMap<String, Value>,
         adoptable: &BTreeSet<String>,
     ) -> Result<FileDiff> {
-        let def = self.client(client)?;
+        let def = self.profile_client(client, profile)?;
+        let def = &*def;
         let path = self.target_path(client, profile)?;
         let target = writer::resolve(&path, true)?;
         let text = writer::read_text(&target.real_path)?;

@@ -269,7 +269,8 @@ impl Orchestrator {
         client_env: &BTreeMap<String, String>,
     ) -> Result<Vec<ProbeSpec>> {
         self.check_target(client, profile)?;
-        let def = self.client(client)?;
+        let def = self.profile_client(client, profile)?;
+        let def = &*def;
         let path = self.target_path(client, profile)?;
         let (_, entries) = self.read_entries(def, &path)?;
         let owned = self.deploy_record(client, profile)?.owned;

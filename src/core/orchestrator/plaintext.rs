@@ -131,14 +131,14 @@ impl Orchestrator {
     /// `UNKNOWN_CLIENT`.
     pub fn scan_secrets(&self, client: Option<&str>) -> Result<SecretScan> {
         let mut files = Vec::new();
-        for (def, _, path) in self.client_files(client)? {
+        for (def, _, path) in &self.client_files(client)? {
             let mut scan = FileScan {
                 client_id: def.id.clone(),
                 path: path.clone(),
                 findings: Vec::new(),
                 error: None,
             };
-            match self.read_entries(def, &path) {
+            match self.read_entries(def, path) {
                 Ok((_, entries)) => {
                     for (server, entry) in entries {
                         scan.findings.extend(
@@ -180,8 +180,8 @@ impl Orchestrator {
         actor: &str,
     ) -> Result<SweepReport> {
         let mut files = Vec::new();
-        for (def, profile, path) in self.client_files(client)? {
-            let owned = self.deploy_record(&def.id, &profile)?.owned;
+        for (def, profile, path) in &self.client_files(client)? {
+            let owned = self.deploy_record(&def.id, profile)?.owned;
             let mut file = FileSweep {
                 client_id: def.id.clone(),
                 profile_id: profile.clone(),
@@ -194,10 +194,10 @@ impl Orchestrator {
             };
             let mut sweep = |text: Option<&str>| -> Result<Option<Swept>> {
                 let Some(text) = text else { return Ok(None) };
-                let swept = self.sweep_text(def, &profile, &path, text, &owned)?;
+                let swept = self.sweep_text(def, profile, path, text, &owned)?;
                 let mut redactor = Redactor::new(swept.to_store.values().cloned());
                 redactor.learn_from_entries(
-                    document::open(def, text, &path)?
+                    document::open(def, text, path)?
                         .entries()
                         .iter()
                         .map(|(_, e)| e),
@@ -212,7 +212,7 @@ impl Orchestrator {
                 Ok(Some(swept))
             };
             let outcome = if apply {
-                self.rewrite_file(&def.id, &path, |text| {
+                self.rewrite_file(&def.id, path, |text| {
                     let Some(swept) = sweep(text)? else {
                         return Ok(None);
                     };
@@ -226,7 +226,7 @@ impl Orchestrator {
                     let servers: Vec<&str> =
                         swept.servers.iter().map(|s| s.server.as_str()).collect();
                     let event = AuditEvent::ok("secrets.sweep", actor)
-                        .target(&def.id, &profile)
+                        .target(&def.id, profile)
                         .details(json!({"path": path, "servers": servers, "keys": keys}));
                     Ok(Some(Edit {
                         text: swept.text,
@@ -236,7 +236,7 @@ impl Orchestrator {
                 })
                 .map(|done| file.backup_id = done.backup_id)
             } else {
-                std::fs::read_to_string(&path)
+                std::fs::read_to_string(path)
                     .map_err(|e| crate::core::Error::io(format!("reading {}", path.display()), e))
                     .and_then(|text| sweep(Some(&text)).map(drop))
             };

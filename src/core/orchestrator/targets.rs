@@ -116,6 +116,19 @@ impl Orchestrator {
                 "use the user scope, or pin a file with --path",
             ));
         }
+        if profile.scope == Scope::Local
+            && (def.local_container.is_empty() || profile.project_dir.is_none())
+        {
+            return Err(Error::invalid(
+                Code::NoProjectScope,
+                "scope",
+                format!(
+                    "{} keeps no servers per project in its user file (local scope)",
+                    def.name
+                ),
+                "use --project for the project's own file, or the user scope",
+            ));
+        }
         self.profiles.create(client, profile, self.now())
     }
 
@@ -146,7 +159,24 @@ impl Orchestrator {
             (None, Scope::Project) => {
                 def.resolve_project(profile.project_dir.as_deref().unwrap_or(&self.env.cwd))
             }
-            (None, Scope::User) => def.resolve_user(&self.env),
+            (None, Scope::User | Scope::Local) => def.resolve_user(&self.env),
+        })
+    }
+
+    /// The client's definition as a profile's file is laid out: for a local-scope profile,
+    /// the servers sit inside the project's own entry of the user file.
+    pub fn profile_client(
+        &self,
+        client: &str,
+        profile: &str,
+    ) -> Result<std::borrow::Cow<'_, ClientDef>> {
+        let def = self.client(client)?;
+        let profile = self.profiles.get(client, profile)?;
+        Ok(match (profile.scope, &profile.project_dir) {
+            (Scope::Local, Some(dir)) => def
+                .for_local_scope(dir)
+                .map_or(std::borrow::Cow::Borrowed(def), std::borrow::Cow::Owned),
+            _ => std::borrow::Cow::Borrowed(def),
         })
     }
 
@@ -202,20 +232,23 @@ impl Orchestrator {
     pub(super) fn client_files(
         &self,
         client: Option<&str>,
-    ) -> Result<Vec<(&ClientDef, String, PathBuf)>> {
+    ) -> Result<Vec<(ClientDef, String, PathBuf)>> {
         let clients: Vec<&ClientDef> = match client {
             Some(id) => vec![self.client(id)?],
             None => self.all_clients(),
         };
         let mut files = Vec::new();
         for def in clients {
+            // A local-scope profile reads the user file at another container: one visit per
+            // file and container.
             let mut seen = std::collections::BTreeSet::new();
             for profile in self.profiles.list(&def.id)? {
                 if let Ok(resolved) = self.target(&def.id, &profile.id)
                     && let Some(path) = resolved.path.filter(|_| resolved.exists)
-                    && seen.insert(path.clone())
+                    && let Ok(laid_out) = self.profile_client(&def.id, &profile.id)
+                    && seen.insert((path.clone(), laid_out.container.clone()))
                 {
-                    files.push((def, profile.id, path));
+                    files.push((laid_out.into_owned(), profile.id, path));
                 }
             }
         }
