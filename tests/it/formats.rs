@@ -1297,3 +1297,15 @@ fn opencode_2_keeps_servers_under_mcp_servers_without_enabled() {
         assert!(entry.get("enabled").is_none(), "{name}: {v2}");
     }
 }
+
+#[test]
+fn kilo_code_before_7_gets_roos_shape() {
+    version_case("kilo-code", "6.0.0", "before-v6", None);
+    let v6 = std::fs::read_to_string(fixture_dir("kilo-code").join("after-v6.0.0.jsonc")).unwrap();
+    let parsed = parse_generic(Format::Jsonc, &v6);
+    assert_eq!(
+        parsed["mcpServers"]["custom-api"]["type"], "streamable-http",
+        "{v6}"
+    );
+    assert!(parsed.get("mcp").is_none(), "{v6}");
+}
