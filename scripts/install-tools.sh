@@ -5,11 +5,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p .tools
 
-npm_tool() { # npm_tool DIR PACKAGE@VERSION
+npm_tool() { # npm_tool DIR PACKAGE@VERSION [NPM ARGS...]
   local dir=".tools/$1" spec="$2" name="${2%@*}"
+  shift 2
   if [ ! -f "$dir/node_modules/$name/package.json" ] || \
      [ "$(node -p "require('./$dir/node_modules/$name/package.json').version")" != "${spec##*@}" ]; then
-    npm install --prefix "$dir" --no-audit --no-fund --loglevel=error "$spec" >/dev/null
+    npm install --prefix "$dir" --no-audit --no-fund --loglevel=error "$@" "$spec" >/dev/null
   fi
 }
 
@@ -18,6 +19,12 @@ npm_tool claude '@anthropic-ai/claude-code@2.1.197'
 npm_tool gemini '@google/gemini-cli@0.61.0'
 npm_tool codex '@openai/codex@0.171.0'
 npm_tool everything '@modelcontextprotocol/server-everything@2026.8.31'
+# The clients of issue 15 that install from the npm registry (tests/clients/README.md).
+npm_tool copilot '@github/copilot@1.0.102'
+npm_tool opencode 'opencode-ai@1.18.33'
+# Cline's install script renames files in the real ~/.cline; the binary needs none of it.
+npm_tool cline 'cline@3.0.65' --ignore-scripts
+npm_tool continue '@continuedev/cli@1.5.47'
 
 # Independent MCP clients that drive `mcp-orch serve` (tests/mcp_stdio.rs, issue 4): Node 22
 # from npm (the Inspector needs Node >= 22), the MCP Inspector CLI, and the Python SDK in a venv.

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # run_client.sh CLIENT PORT WORKDIR
 #
-# Runs one real AI client (claude | gemini | codex) for one non-interactive turn ("hello")
+# Runs one real AI client (claude | gemini | codex | copilot | opencode | cline | continue) for
+# one non-interactive turn ("hello")
 # against the loopback mock model (mock_model.py) listening on PORT, with HOME=WORKDIR/home.
 # The caller writes the client's MCP config under WORKDIR/home first (see README.md).
 # Prints the client's stdout and stderr and exits with its status (124 on timeout).
@@ -120,8 +121,79 @@ PY
   fi
   args+=(hello)
   ;;
+copilot)
+  bin="$tools/copilot/node_modules/.bin/copilot"
+  # BYOK: an OpenAI-compatible provider instead of GitHub's, no GitHub login. Offline mode
+  # stops every other request (GitHub API, telemetry, its own MCP server, updates).
+  client_env=(
+    "COPILOT_OFFLINE=true" "COPILOT_AUTO_UPDATE=false" "COPILOT_PROVIDER_BASE_URL=$url/v1"
+    "COPILOT_PROVIDER_TYPE=openai" "COPILOT_PROVIDER_API_KEY=mock" "COPILOT_MODEL=mock-model"
+  )
+  # -p waits for every MCP server before the first request; tools must be allowed in -p mode.
+  args=(-p hello --allow-all-tools -s)
+  ;;
+opencode)
+  bin="$tools/opencode/node_modules/.bin/opencode"
+  # OpenCode installs @opencode-ai/plugin from the npm registry into each config folder unless
+  # it finds it there: an empty install of it stops that traffic.
+  config="$home/.config/opencode"
+  mkdir -p "$config/node_modules"
+  plugin='{"dependencies":{"@opencode-ai/plugin":"1.18.33"}}'
+  [ -f "$config/package.json" ] || printf '%s\n' "$plugin" >"$config/package.json"
+  [ -f "$config/package-lock.json" ] ||
+    printf '{"lockfileVersion":3,"packages":{"":%s}}\n' "$plugin" >"$config/package-lock.json"
+  # The provider comes from the environment (merged last), so the file mcp-orch wrote holds
+  # only its servers; @ai-sdk/openai-compatible is built into the binary.
+  provider="{\"model\":\"mock/mock-model\",\"provider\":{\"mock\":{\"npm\":\"@ai-sdk/openai-compatible\",\"name\":\"Mock\",\"options\":{\"baseURL\":\"$url/v1\",\"apiKey\":\"mock\"},\"models\":{\"mock-model\":{\"name\":\"Mock\"}}}}}"
+  client_env=(
+    "OPENCODE_DISABLE_MODELS_FETCH=true" "OPENCODE_DISABLE_AUTOUPDATE=true"
+    "OPENCODE_CONFIG_CONTENT=$provider"
+  )
+  args=(run hello)
+  ;;
+cline)
+  bin="$tools/cline/node_modules/.bin/cline"
+  # Cline's CLI keeps everything under ~/.cline/data; its MCP servers are in
+  # settings/cline_mcp_settings.json (written by mcp-orch). The provider file needs
+  # `updatedAt`, or Cline replaces it with its own account-based provider.
+  settings="$home/.cline/data/settings"
+  mkdir -p "$settings"
+  cat >"$settings/providers.json" <<JSON
+{"version": 1, "lastUsedProvider": "openai-compatible", "providers": {"openai-compatible": {
+  "settings": {"provider": "openai-compatible", "apiKey": "mock", "model": "mock-model", "baseUrl": "$url/v1"},
+  "updatedAt": "2026-01-01T00:00:00.000Z"}}}
+JSON
+  printf '%s\n' '{"telemetryOptOut": true, "autoUpdateEnabled": false}' >"$settings/global-settings.json"
+  client_env=(
+    # No detached hub daemon (it outlives the run on a fixed port); no feature-flag service.
+    "CLINE_SESSION_BACKEND_MODE=local" "CLINE_NO_AUTO_UPDATE=1" "IS_TEST=true"
+  )
+  # A one-word prompt is read as a subcommand.
+  args=("hello ")
+  ;;
+continue)
+  bin="$tools/continue/node_modules/.bin/cn"
+  # The model is added to a copy of the config.yaml mcp-orch wrote, so its servers are read
+  # exactly as written.
+  cfg="$workdir/cn-config.yaml"
+  cat "$home/.continue/config.yaml" >"$cfg"
+  cat >>"$cfg" <<YAML
+models:
+  - name: mock
+    provider: openai
+    model: mock-model
+    apiBase: $url/v1
+    apiKey: mock
+    roles:
+      - chat
+YAML
+  # cn reports the machine's id to api.continue.dev on every start, with no switch: a preload
+  # refuses fetches to anything but loopback.
+  client_env=("NODE_OPTIONS=--import=${tools%/.tools}/tests/clients/loopback_only.mjs")
+  args=(--config "$cfg" -p hello)
+  ;;
 *)
-  echo "run_client.sh: unknown client '$client' (claude | gemini | codex)" >&2
+  echo "run_client.sh: unknown client '$client' (claude | gemini | codex | copilot | opencode | cline | continue)" >&2
   exit 2
   ;;
 esac

@@ -230,6 +230,15 @@ args = ["serve"]
         ),
     )
     .unwrap();
+    // Cline's CLI reads ~/.cline/data/settings/cline_mcp_settings.json; mcp-orch writes the
+    // first of Cline's files that exists, so that one is made first.
+    if client_id == "cline" {
+        let cli_file = home
+            .root
+            .join(".cline/data/settings/cline_mcp_settings.json");
+        std::fs::create_dir_all(cli_file.parent().unwrap()).unwrap();
+        std::fs::write(&cli_file, "{\"mcpServers\": {}}\n").unwrap();
+    }
     let mut server = home.spawn_orch(&["serve", "--http", "--port", &port.to_string()]);
     wait_for_listening(&mut server);
     let token: serde_json::Value = serde_json::from_str(&home.orch(&[
@@ -355,17 +364,26 @@ fn run_session(home: &Home, runner: &str) -> BTreeSet<String> {
         text(&out.stderr)
     );
     let requests = std::fs::read_to_string(&log).unwrap();
+    // A name offered n times in one request (servers with the same tool, in a client that does
+    // not prefix them) is counted: `name`, `name#2`, ... `name#n`.
     let tools: BTreeSet<String> = requests
         .lines()
         .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
         .filter(|r| r["api"] != "unknown")
         .flat_map(|r| {
+            let mut seen: std::collections::BTreeMap<String, usize> = Default::default();
             r["tools"]
                 .as_array()
                 .cloned()
                 .unwrap_or_default()
                 .into_iter()
                 .filter_map(|t| t.as_str().map(str::to_owned))
+                .map(move |name| {
+                    let n = seen.entry(name.clone()).or_default();
+                    *n += 1;
+                    if *n == 1 { name } else { format!("{name}#{n}") }
+                })
+                .collect::<Vec<_>>()
         })
         .collect();
     assert!(
@@ -519,4 +537,42 @@ fn claude_code_session_offers_local_scope_servers() {
         tools.contains("mcp__localeverything__echo"),
         "missing mcp__localeverything__echo among {tools:?}"
     );
+}
+
+#[test]
+fn copilot_cli_session_offers_every_deployed_servers_tools() {
+    let (tools, _) = session_tools("copilot-cli", "copilot");
+    assert_offers(&tools, |s, t| format!("{s}-{t}"));
+}
+
+#[test]
+fn opencode_session_offers_every_deployed_servers_tools() {
+    let (tools, _) = session_tools("opencode", "opencode");
+    assert_offers(&tools, |s, t| format!("{s}_{t}"));
+}
+
+#[test]
+fn cline_session_offers_every_deployed_servers_tools() {
+    let (tools, deployed) = session_tools("cline", "cline");
+    assert_offers(&tools, |s, t| format!("{s}__{t}"));
+    // Cline's own spelling of Streamable HTTP (`type: "http"` would void the whole file).
+    let file: serde_json::Value = serde_json::from_str(&deployed).unwrap();
+    assert!(
+        file["mcpServers"]
+            .as_object()
+            .unwrap()
+            .values()
+            .all(|e| e["type"] != "http")
+    );
+}
+
+#[test]
+fn continue_session_offers_every_deployed_servers_tools() {
+    // Continue offers MCP tools under their own names: each expected tool is there, and
+    // mcp-orch's own `list_clients` once per server that serves it (HTTP, SSE, stdio).
+    let (tools, _) = session_tools("continue", "continue");
+    assert_offers(&tools, |_, t| t.to_owned());
+    for counted in ["list_clients#2", "list_clients#3"] {
+        assert!(tools.contains(counted), "missing {counted} among {tools:?}");
+    }
 }
