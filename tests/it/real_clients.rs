@@ -371,7 +371,7 @@ fn run_session(home: &Home, runner: &str) -> BTreeSet<String> {
         .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
         .filter(|r| r["api"] != "unknown")
         .flat_map(|r| {
-            let mut seen: std::collections::BTreeMap<String, usize> = Default::default();
+            let mut seen = std::collections::BTreeMap::<String, usize>::new();
             r["tools"]
                 .as_array()
                 .cloned()

@@ -28,7 +28,7 @@ use crate::core::backup::{BackupInfo, BackupStore, Owner};
 use crate::core::document;
 use crate::core::draft::Origin;
 use crate::core::error::{Error, Result};
-use crate::core::fsutil::{self, LockGuard, Replace};
+use crate::core::fsutil::{self, Replace};
 use crate::core::intent::{Evidence, Intent};
 use crate::core::render::{self, SecretStyle};
 use crate::core::state::DeployRecord;
@@ -349,22 +349,10 @@ impl Orchestrator {
 
     fn apply_locked(&self, target: &Target, jobs: &[Job]) -> Result<Vec<Result<DeployReport>>> {
         let real = &target.real_path;
-        let lock = self.state.locks().join(writer::lock_name(real));
-        let _guard = LockGuard::acquire(&lock)?;
-        self.recover_held(&lock)?;
-        fsutil::remove_temp_files_of(real);
+        let (lock, _guard) = self.lock_file(real)?;
         for _ in 0..MAX_ATTEMPTS {
             let old = writer::read(real)?;
-            let old_text = old
-                .as_deref()
-                .map(|bytes| {
-                    std::str::from_utf8(bytes).map_err(|_| Error::Parse {
-                        path: real.clone(),
-                        message: "the file is not UTF-8".into(),
-                        code: Code::ConfigParseError,
-                    })
-                })
-                .transpose()?;
+            let old_text = super::rewrite::utf8_text(real, old.as_deref())?;
             let mut new_text: Option<String> = None;
             let mut originals: BTreeMap<(String, String), DeployRecord> = BTreeMap::new();
             let mut records: BTreeMap<(String, String), DeployRecord> = BTreeMap::new();

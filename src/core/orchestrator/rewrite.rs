@@ -3,7 +3,7 @@
 //! process's successor finish or undo it, a backup of what was there, an atomic replace only
 //! when nobody changed the file since it was read, and the audit records appended with it.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::core::audit::AuditEvent;
 use crate::core::code::Code;
@@ -34,7 +34,30 @@ pub(super) struct Edit {
     pub private: bool,
 }
 
+/// A file's bytes as text, or `CONFIG_PARSE_ERROR` when they are not UTF-8.
+pub(super) fn utf8_text<'a>(path: &Path, bytes: Option<&'a [u8]>) -> Result<Option<&'a str>> {
+    bytes
+        .map(|bytes| {
+            std::str::from_utf8(bytes).map_err(|_| Error::Parse {
+                path: path.to_path_buf(),
+                message: "the file is not UTF-8".into(),
+                code: Code::ConfigParseError,
+            })
+        })
+        .transpose()
+}
+
 impl Orchestrator {
+    /// Takes the lock of the file at `real` (its real path), finishes or undoes what a killed
+    /// writer of it left, and removes that writer's temp files. Held until the guard drops.
+    pub(super) fn lock_file(&self, real: &Path) -> Result<(PathBuf, LockGuard)> {
+        let lock = self.state.locks().join(writer::lock_name(real));
+        let guard = LockGuard::acquire(&lock)?;
+        self.recover_held(&lock)?;
+        fsutil::remove_temp_files_of(real);
+        Ok((lock, guard))
+    }
+
     /// Rewrites `path` with what `edit` makes of its current text (`None`: it does not exist),
     /// under its lock; `edit` returning `None` leaves the file alone. A backup of the old bytes
     /// is kept under `client`'s backups.
@@ -46,22 +69,10 @@ impl Orchestrator {
     ) -> Result<Rewritten> {
         let target = writer::resolve(path, false)?;
         let real = &target.real_path;
-        let lock = self.state.locks().join(writer::lock_name(real));
-        let _guard = LockGuard::acquire(&lock)?;
-        self.recover_held(&lock)?;
-        fsutil::remove_temp_files_of(real);
+        let (lock, _guard) = self.lock_file(real)?;
         for _ in 0..MAX_ATTEMPTS {
             let old = writer::read(real)?;
-            let old_text = old
-                .as_deref()
-                .map(|bytes| {
-                    std::str::from_utf8(bytes).map_err(|_| Error::Parse {
-                        path: real.clone(),
-                        message: "the file is not UTF-8".into(),
-                        code: Code::ConfigParseError,
-                    })
-                })
-                .transpose()?;
+            let old_text = utf8_text(real, old.as_deref())?;
             let Some(change) = edit(old_text)? else {
                 return Ok(Rewritten::default());
             };
