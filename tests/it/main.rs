@@ -20,6 +20,7 @@ mod http;
 mod mcp_http;
 mod mcp_stdio;
 mod migrate;
+mod n8n;
 mod policy;
 mod probe;
 mod props;
