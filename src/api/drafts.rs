@@ -72,7 +72,7 @@ pub fn view_draft(orch: &Orchestrator, client: &str, profile: &str) -> Result<Dr
 /// What a change of one server did to the draft.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct DraftChange {
-    /// `added` or `removed`.
+    /// `added`, `unchanged` (`if_exists: keep` found the same server there) or `removed`.
     pub status: String,
     /// The server's name in the draft.
     pub server_name: String,
@@ -98,7 +98,12 @@ pub fn add_server(orch: &Orchestrator, add: &AddServer) -> Result<DraftChange> {
     let outcome = orch.add_server(add)?;
     let draft = orch.draft(&add.client, &add.profile)?;
     Ok(DraftChange {
-        status: "added".into(),
+        status: if outcome.unchanged {
+            "unchanged"
+        } else {
+            "added"
+        }
+        .into(),
         server_name: outcome.name,
         client_id: draft.client,
         profile_id: draft.profile,

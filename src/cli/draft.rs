@@ -63,6 +63,10 @@ pub struct AddArgs {
     /// reference: export VAR in the client's environment).
     #[arg(long, value_name = "launcher|env")]
     pub secret_delivery: Option<SecretDelivery>,
+    /// When the draft already has a server of that name: `error` (`DUPLICATE_NAME`) or `keep`
+    /// (the same server, defined the same way, stays and nothing changes).
+    #[arg(long, value_name = "error|keep", default_value = "error")]
+    pub if_exists: crate::core::draft::IfExists,
 }
 
 /// Arguments of `draft remove`.
@@ -187,14 +191,28 @@ pub fn run(cmd: Command, ctx: &Ctx) -> anyhow::Result<ExitCode> {
                     secrets,
                     shared_secrets,
                     secret_delivery: args.secret_delivery,
+                    if_exists: args.if_exists,
                 },
             )?;
             if ctx.json {
                 ctx.print_json(&change)?;
             } else {
                 let mut text = format!(
-                    "added `{}` to {}/{} ({} servers)",
-                    change.server_name, change.client_id, change.profile_id, change.server_count
+                    "{} `{}` {} {}/{} ({} servers)",
+                    if change.status == "unchanged" {
+                        "kept"
+                    } else {
+                        "added"
+                    },
+                    change.server_name,
+                    if change.status == "unchanged" {
+                        "already in"
+                    } else {
+                        "to"
+                    },
+                    change.client_id,
+                    change.profile_id,
+                    change.server_count
                 );
                 if !change.stored_secrets.is_empty() {
                     let _ = write!(

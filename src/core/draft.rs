@@ -50,6 +50,20 @@ pub enum Origin {
     Imported,
 }
 
+/// What adding a server does when the draft already has one of that name.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum IfExists {
+    /// Refuse it (`DUPLICATE_NAME`).
+    #[default]
+    Error,
+    /// Keep the one there when it is the same server, defined the same way (nothing changes;
+    /// an automation can run the same add again); a different one is still `DUPLICATE_NAME`.
+    Keep,
+}
+
 /// One server in a draft, fully resolved (placeholders substituted, defaults applied).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct DraftServer {
@@ -259,6 +273,18 @@ impl std::str::FromStr for SecretDelivery {
             other => Err(format!(
                 "`{other}` is not a secret delivery: use `launcher` or `env`"
             )),
+        }
+    }
+}
+
+impl std::str::FromStr for IfExists {
+    type Err = String;
+
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "error" => Ok(Self::Error),
+            "keep" => Ok(Self::Keep),
+            other => Err(format!("`{other}` is not a choice: use `error` or `keep`")),
         }
     }
 }

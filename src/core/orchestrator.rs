@@ -334,6 +334,8 @@ pub struct AddServer {
     pub shared_secrets: Vec<(String, String)>,
     /// How the secrets reach the server (`None`: the client's default, the launcher).
     pub secret_delivery: Option<SecretDelivery>,
+    /// What to do when the draft already has a server of that name.
+    pub if_exists: crate::core::draft::IfExists,
 }
 
 /// What adding did.
@@ -349,6 +351,10 @@ pub struct AddOutcome {
     pub stored_secrets: Vec<String>,
     /// The draft's validation result after the change.
     pub diagnostics: Vec<Diagnostic>,
+    /// The same server was there already and nothing changed ([`IfExists::Keep`]).
+    ///
+    /// [`IfExists::Keep`]: crate::core::draft::IfExists::Keep
+    pub unchanged: bool,
 }
 
 /// A validation result.

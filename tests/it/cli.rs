@@ -2836,3 +2836,40 @@ fn secrets_scan_finds_plaintext_secrets_in_every_format_and_prints_no_value() {
         "{text}"
     );
 }
+
+#[test]
+fn adding_the_same_server_again_with_if_exists_keep_changes_nothing() {
+    let sb = Sandbox::new();
+    let first = sb.json_ok(&["draft", "add", "memory", "--client", "cursor"]);
+    assert_eq!(first["status"], "added");
+    let again = sb.json_ok(&[
+        "draft",
+        "add",
+        "memory",
+        "--client",
+        "cursor",
+        "--if-exists",
+        "keep",
+    ]);
+    assert_eq!(again["status"], "unchanged");
+    assert_eq!(again["server_count"], 1);
+    // Another definition under the same name is still refused.
+    sb.user_error(
+        &[
+            "draft",
+            "add",
+            "time",
+            "--name",
+            "memory",
+            "--client",
+            "cursor",
+            "--if-exists",
+            "keep",
+        ],
+        "DUPLICATE_NAME",
+    );
+    sb.user_error(
+        &["draft", "add", "memory", "--client", "cursor"],
+        "DUPLICATE_NAME",
+    );
+}

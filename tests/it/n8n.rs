@@ -192,6 +192,19 @@ fn n8n_runs_the_three_workflows_against_mcp_orch() {
         history["releases"][0]["changelog"], "onboarding (n8n)",
         "{history:#}"
     );
+    // Run again, it changes nothing (`if_exists: keep`): no new release, the same file.
+    let before = std::fs::read_to_string(&cursor).unwrap();
+    let (code, out) = n8n.execute(
+        "mcpOrchOnboard",
+        &[
+            ("ONBOARD_CLIENT", "cursor"),
+            ("ONBOARD_SERVERS", "memory,time"),
+        ],
+    );
+    assert_eq!(code, Some(0), "{out}");
+    assert_eq!(std::fs::read_to_string(&cursor).unwrap(), before);
+    let again = sb.json_ok(&["history", "--client", "cursor"]);
+    assert_eq!(again["releases"].as_array().unwrap().len(), 1, "{again:#}");
     // An invalid draft (a server the organisation's policy denies) stops the workflow with
     // the validation errors, before anything is published.
     let policy = sb.write("deny.toml", "[[deny]]\nname = \"rc-everything\"\n");

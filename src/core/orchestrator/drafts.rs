@@ -76,8 +76,13 @@ impl Orchestrator {
             ..
         } = self.resolve_server(req, resolve::Missing::Refuse)?;
         let mut stored_secrets = Vec::new();
+        let mut unchanged = false;
         let ((), draft) = self.update_draft(&req.client, &req.profile, |draft| {
-            if draft.servers.contains_key(&name) {
+            if let Some(there) = draft.servers.get(&name) {
+                if req.if_exists == crate::core::draft::IfExists::Keep && *there == server {
+                    unchanged = true;
+                    return Ok(());
+                }
                 return Err(resolve::duplicate_name(&name));
             }
             // Only once the add cannot be rejected: a failed add leaves the secret store as it was.
@@ -94,6 +99,7 @@ impl Orchestrator {
             name,
             server,
             stored_secrets,
+            unchanged,
         })
     }
 

@@ -259,6 +259,11 @@ pub struct AddRequest {
     #[serde(default)]
     #[schema(value_type = Option<String>, example = "launcher")]
     pub secret_delivery: Option<crate::core::render::SecretDelivery>,
+    /// When the draft already has a server of that name: `error` (default, 409
+    /// `DUPLICATE_NAME`) or `keep` (the same server is kept, `status: "unchanged"`).
+    #[serde(default)]
+    #[schema(value_type = Option<String>, example = "keep")]
+    pub if_exists: crate::core::draft::IfExists,
 }
 
 /// `POST …/draft/remove` body.
@@ -712,6 +717,7 @@ pub async fn draft_add(
             .collect(),
         env: req.env_vars.into_iter().collect(),
         secret_delivery: req.secret_delivery,
+        if_exists: req.if_exists,
         ..AddServer::default()
     };
     let change = state

@@ -219,6 +219,12 @@ pub struct AddArgs {
     /// must export in the client's environment). Default: the client's, `launcher`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secret_delivery: Option<SecretDelivery>,
+    /// When the draft already has a server of that name: `error` (the default,
+    /// `DUPLICATE_NAME`) or `keep` (the same server defined the same way is kept and the call
+    /// answers `status: "unchanged"`, so an automation can run it again; a different one is
+    /// still `DUPLICATE_NAME`).
+    #[serde(default)]
+    pub if_exists: crate::core::draft::IfExists,
     /// Client id (see `list_clients`).
     #[serde(default = "default_client")]
     pub client_id: String,
@@ -993,6 +999,7 @@ pub fn add_server_to_config(orch: &Orchestrator, a: AddArgs) -> Outcome {
             params,
             env,
             secret_delivery: a.secret_delivery,
+            if_exists: a.if_exists,
             ..AddServer::default()
         },
     )?)
