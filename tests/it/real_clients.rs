@@ -176,6 +176,17 @@ fn gemini_cli_connects_to_the_deployed_server() {
 /// reaches the servers comes from the deployed entries alone. Returns the tool names offered
 /// to the model, and the client's file as mcp-orch deployed it.
 fn session_tools(client_id: &str, runner: &str) -> (BTreeSet<String>, String) {
+    let (home, mut server, deployed) = deploy_for_session(client_id);
+    let tools = run_session(&home, runner);
+    let _ = server.kill();
+    let _ = server.wait();
+    (tools, deployed)
+}
+
+/// Deploys the five servers of EXPECTED for `client_id` into a session home (the stdio, HTTP
+/// and SSE ones behind mcp-orch's launcher and bridge, the HTTP ones served by a running
+/// `mcp-orch serve --http`); the home, that server, and the deployed file's text.
+fn deploy_for_session(client_id: &str) -> (Home, Child, String) {
     let home = Home::for_session();
     let state = home.root.join("state");
     std::fs::create_dir_all(&state).unwrap();
@@ -232,12 +243,16 @@ args = ["serve"]
     .unwrap();
     // Cline's CLI reads ~/.cline/data/settings/cline_mcp_settings.json; mcp-orch writes the
     // first of Cline's files that exists, so that one is made first.
-    if client_id == "cline" {
-        let cli_file = home
-            .root
-            .join(".cline/data/settings/cline_mcp_settings.json");
-        std::fs::create_dir_all(cli_file.parent().unwrap()).unwrap();
-        std::fs::write(&cli_file, "{\"mcpServers\": {}}\n").unwrap();
+    // So does the Qoder CLI with ~/.qoder/settings.json.
+    let cli_file = match client_id {
+        "cline" => Some(".cline/data/settings/cline_mcp_settings.json"),
+        "qoder" => Some(".qoder/settings.json"),
+        _ => None,
+    };
+    if let Some(rel) = cli_file {
+        let file = home.root.join(rel);
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(&file, "{\"mcpServers\": {}}\n").unwrap();
     }
     let mut server = home.spawn_orch(&["serve", "--http", "--port", &port.to_string()]);
     wait_for_listening(&mut server);
@@ -322,11 +337,7 @@ args = ["serve"]
     let status: serde_json::Value =
         serde_json::from_str(&home.orch(&["--json", "status", "--client", c])).unwrap();
     let deployed = std::fs::read_to_string(status["targets"][0]["path"].as_str().unwrap()).unwrap();
-
-    let tools = run_session(&home, runner);
-    let _ = server.kill();
-    let _ = server.wait();
-    (tools, deployed)
+    (home, server, deployed)
 }
 
 /// One non-interactive turn of `runner` in the session layout of `home`, against the mock
@@ -574,5 +585,48 @@ fn continue_session_offers_every_deployed_servers_tools() {
     assert_offers(&tools, |_, t| t.to_owned());
     for counted in ["list_clients#2", "list_clients#3"] {
         assert!(tools.contains(counted), "missing {counted} among {tools:?}");
+    }
+}
+
+#[test]
+fn kimi_code_session_offers_every_deployed_servers_tools() {
+    let (tools, _) = session_tools("kimi-code", "kimi");
+    assert_offers(&tools, |s, t| format!("mcp__{s}__{t}"));
+}
+
+#[test]
+fn kilo_code_session_offers_every_deployed_servers_tools() {
+    let (tools, _) = session_tools("kilo-code", "kilo");
+    assert_offers(&tools, |s, t| format!("{s}_{t}"));
+}
+
+#[test]
+fn factory_droid_session_offers_every_deployed_servers_tools() {
+    // droid holds MCP tools behind its tool search and names them in the prompt.
+    let (tools, _) = session_tools("factory", "droid");
+    assert_offers(&tools, |s, t| format!("{s}___{t}"));
+}
+
+/// Qoder runs no session without its own account: its `mcp list` starts every server of the
+/// file mcp-orch wrote and reports each one connected.
+#[test]
+fn qoder_cli_connects_every_deployed_server() {
+    let (home, mut server, _) = deploy_for_session("qoder");
+    let workdir = home.root.parent().unwrap();
+    let out = Command::new("bash")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients/run_client.sh"))
+        .args(["qoder", "0", workdir.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let _ = server.kill();
+    let _ = server.wait();
+    let listed = text(&out.stdout) + &text(&out.stderr);
+    assert!(out.status.success(), "qodercli mcp list failed:\n{listed}");
+    for (name, _) in EXPECTED {
+        let line = listed
+            .lines()
+            .find(|l| l.contains(&format!(" {name}: ")))
+            .unwrap_or_else(|| panic!("{name} not listed:\n{listed}"));
+        assert!(line.contains(" - Connected"), "{line}");
     }
 }
