@@ -195,7 +195,7 @@ async def check_tools(c: Client, env: dict[str, str], root: Path) -> None:
         check(f"description {t.name}", bool(t.description))
     add = next(t for t in listed if t.name == "add_server_to_config")
     props = add.input_schema["properties"]
-    eq("add schema properties", sorted(props), ["client_id", "env_vars", "params", "profile_id", "secret_delivery", "server_id", "server_name"])
+    eq("add schema properties", sorted(props), ["client_id", "env_vars", "if_exists", "params", "profile_id", "secret_delivery", "server_id", "server_name"])
     eq("add schema required", add.input_schema.get("required"), ["server_id"])
     eq("add schema client default", props["client_id"].get("default"), "claude-desktop")
     eq("add schema profile default", props["profile_id"].get("default"), "default")
