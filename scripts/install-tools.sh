@@ -27,6 +27,7 @@ npm_tool cline 'cline@3.0.65' --ignore-scripts
 npm_tool continue '@continuedev/cli@1.5.47'
 npm_tool kimi '@moonshot-ai/kimi-code@2.1.0'
 npm_tool droid 'droid@0.215.0'
+npm_tool auggie '@augmentcode/auggie@0.36.0'
 # Qoder's install script edits the real ~/.bashrc; Kilo's writes into ~/.cache and ~/.config:
 # neither runs with the real HOME (Kilo 7.8.1 has no linux-x64 build in the registry).
 npm_tool qoder '@qoder-ai/qodercli@1.1.52' --ignore-scripts

@@ -99,6 +99,9 @@ pub enum CommandStyle {
     String,
     /// `command` is the argv array.
     Argv,
+    /// `command` is one shell line: the client joins `command` and `args` with spaces and runs
+    /// them with `sh -c` (Auggie), so each word is written quoted and `args` stays empty.
+    Shell,
 }
 
 /// Whether the client's file can declare remote servers.

@@ -191,6 +191,22 @@ pub fn raw_entry(client: &ClientDef, entry: &Value) -> Result<RawEntry, String> 
             let command = argv.remove(0);
             (command, argv)
         }
+        CommandStyle::Shell => {
+            // The client runs `command` and `args` joined as one `sh -c` line: read them back
+            // as the words that line holds (a line with shell syntax stays one command).
+            let line = obj
+                .get(&shape.command)
+                .and_then(Value::as_str)
+                .ok_or("no command (MISSING_COMMAND)")?;
+            let mut words = crate::core::render::shell_split(line)
+                .filter(|w| !w.is_empty())
+                .unwrap_or_else(|| vec![line.to_owned()]);
+            if !shape.args.is_empty() {
+                words.extend(strings(obj.get(&shape.args))?);
+            }
+            let command = words.remove(0);
+            (command, words)
+        }
     };
     Ok(RawEntry {
         transport: Transport::Stdio,

@@ -476,6 +476,13 @@ fn stdio_entry(client: &ClientDef, name: &str, process: Process, secrets: Secret
             let full_argv: Vec<String> = std::iter::once(command).chain(args).collect();
             entry.insert(shape.command.clone(), json!(full_argv));
         }
+        CommandStyle::Shell => {
+            let line: Vec<String> = std::iter::once(command)
+                .chain(args)
+                .map(|word| shell_quote(&word))
+                .collect();
+            entry.insert(shape.command.clone(), json!(line.join(" ")));
+        }
     }
     if !env.is_empty() {
         entry.insert(shape.env.clone(), Value::Object(env));

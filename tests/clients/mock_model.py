@@ -57,6 +57,7 @@ def tool_names(body):
 
     if isinstance(body, dict):
         walk(body.get("tools"))
+        walk(body.get("tool_definitions"))  # Augment's chat-stream
         # Tools a client holds back behind a search tool (Factory droid) are listed to the
         # model in the prompt instead: "Deferred tools:" and one name per line.
         text = json.dumps(body)
@@ -283,6 +284,19 @@ def route(method, path, full, body):
         return "openai", 200, chat_completion(body), json_type
     if path.endswith("/v1/models"):
         return "openai", 200, {"object": "list", "data": []}, json_type
+    # Augment's own API (Auggie, with a session token whose tenant URL is the mock): one JSON
+    # line per chat-stream reply; the rest of its start-up calls want an empty answer.
+    if path == "/chat-stream":
+        return "augment", 200, (json.dumps({"text": TEXT}) + "\n").encode(), json_type
+    if path == "/get-models":
+        return "augment", 200, {"default_model": "mock", "models": [], "feature_flags": {}}, json_type
+    if path.startswith("/settings/get-mcp-"):
+        return "augment", 200, {"configs": []}, json_type
+    if path == "/agents/list-remote-tools":
+        return "augment", 200, {"tools": []}, json_type
+    if path in ("/report-error", "/record-session-events", "/record-request-events",
+                "/client-metrics", "/report-feature-vector"):
+        return "augment", 200, {}, json_type
     return "unknown", 404, {"error": {"message": f"mock: no route for {method} {full}"}}, json_type
 
 

@@ -2,7 +2,7 @@
 # run_client.sh CLIENT PORT WORKDIR
 #
 # Runs one real AI client (claude | gemini | codex | copilot | opencode | cline | continue |
-# kimi | kilo | droid) for one non-interactive turn ("hello"), or Qoder's `mcp list`
+# kimi | kilo | droid | auggie) for one non-interactive turn ("hello"), or Qoder's `mcp list`
 # against the loopback mock model (mock_model.py) listening on PORT, with HOME=WORKDIR/home.
 # The caller writes the client's MCP config under WORKDIR/home first (see README.md).
 # Prints the client's stdout and stderr and exits with its status (124 on timeout).
@@ -233,6 +233,20 @@ JSON
   fi
   args+=(hello)
   ;;
+auggie)
+  bin="$tools/auggie/node_modules/.bin/auggie"
+  # Augment's API is the mock: a session token whose tenant URL points at it, no login. Auggie
+  # downloads ripgrep from GitHub unless it finds one: a stand-in that never runs here.
+  rg="$home/.augment/binaries/ripgrep/v14.1.1-linux-x64/rg"
+  mkdir -p "$(dirname "$rg")"
+  printf '#!/bin/sh\nexit 1\n' >"$rg"
+  chmod +x "$rg"
+  client_env=(
+    "AUGMENT_SESSION_AUTH={\"accessToken\":\"mock\",\"tenantURL\":\"$url/\",\"scopes\":[\"email\"]}"
+    "AUGMENT_DISABLE_AUTO_UPDATE=1"
+  )
+  args=(--print --dont-save-session hello)
+  ;;
 qoder)
   bin="$tools/qoder/node_modules/.bin/qodercli"
   # Qoder needs its own account for any session, so only its list command runs: it starts
@@ -241,7 +255,7 @@ qoder)
   args=(mcp list)
   ;;
 *)
-  echo "run_client.sh: unknown client '$client' (claude | gemini | codex | copilot | opencode | cline | continue | kimi | kilo | droid | qoder)" >&2
+  echo "run_client.sh: unknown client '$client' (claude | gemini | codex | copilot | opencode | cline | continue | kimi | kilo | droid | auggie | qoder)" >&2
   exit 2
   ;;
 esac

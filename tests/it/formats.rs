@@ -677,6 +677,11 @@ fn cli_case(id: &str) {
     match (hand.get(&client.stdio.command), client.stdio.command_style) {
         (Some(argv), CommandStyle::Argv) => assert_eq!(imported["command"], argv[0], "{id}"),
         (Some(command), CommandStyle::String) => assert_eq!(imported["command"], *command),
+        (Some(line), CommandStyle::Shell) => assert_eq!(
+            imported["command"],
+            line.as_str().unwrap().split(' ').next().unwrap(),
+            "{id}"
+        ),
         (None, _) => assert_eq!(imported["url"], hand[&client.remote.url], "{id}"),
     }
 

@@ -630,3 +630,16 @@ fn qoder_cli_connects_every_deployed_server() {
         assert!(line.contains(" - Connected"), "{line}");
     }
 }
+
+#[test]
+fn augment_auggie_session_offers_every_deployed_servers_tools() {
+    // Auggie runs each stdio entry as one `sh -c` line: the bridge's quoted header arguments
+    // must reach mcp-orch whole for the HTTP and SSE servers to answer.
+    let (tools, deployed) = session_tools("augment", "auggie");
+    assert_offers(&tools, |s, t| format!("{t}_{s}"));
+    let file: serde_json::Value = serde_json::from_str(&deployed).unwrap();
+    assert!(
+        file["mcpServers"]["orchhttp"].get("args").is_none(),
+        "{file:#}"
+    );
+}

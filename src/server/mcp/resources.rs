@@ -302,7 +302,7 @@ fn client_capabilities(orch: &Orchestrator) -> core::Result<Value> {
             "config_location": c.resolve_user(orch.env()).path,
             "supports": {
                 "environment_variables": !c.stdio.env.is_empty(),
-                "command_args": !c.stdio.args.is_empty() || c.stdio.command_style == crate::core::clients::CommandStyle::Argv,
+                "command_args": !c.stdio.args.is_empty() || c.stdio.command_style != crate::core::clients::CommandStyle::String,
                 "remote_servers": c.remote.support,
                 "project_scope": c.has_project_scope(),
                 "env_references": !c.env_reference.is_empty(),
