@@ -172,6 +172,47 @@ fn value_shape_problem(root: &Value, layout: &Layout) -> Option<ShapeProblem> {
     None
 }
 
+/// The line ending of a file, kept on output: the editors' libraries write `\n`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum LineEnding {
+    Lf,
+    Crlf,
+}
+
+impl LineEnding {
+    /// The ending most of the file's lines use.
+    fn of(text: &str) -> Self {
+        let crlf = text.matches("\r\n").count();
+        if crlf > text.matches('\n').count() - crlf {
+            Self::Crlf
+        } else {
+            Self::Lf
+        }
+    }
+
+    /// `text` (an editor's output) with each `\n` that is not already `\r\n` written in the
+    /// file's ending, except inside the `verbatim` byte ranges (sorted): there a line break is
+    /// data (a TOML multi-line string), which converting would change (found by `edit_toml`).
+    fn apply(self, text: &str, verbatim: &[std::ops::Range<usize>]) -> String {
+        if self == Self::Lf {
+            return text.to_owned();
+        }
+        let mut out = String::with_capacity(text.len() + text.len() / 16);
+        let mut ranges = verbatim.iter().peekable();
+        let mut previous = '\0';
+        for (at, c) in text.char_indices() {
+            while ranges.next_if(|r| r.end <= at).is_some() {}
+            let inside = ranges.peek().is_some_and(|r| r.contains(&at));
+            if c == '\n' && previous != '\r' && !inside {
+                out.push('\r');
+            }
+            out.push(c);
+            previous = c;
+        }
+        out
+    }
+}
+
 /// Where the entries live inside a document.
 #[derive(Debug, Clone)]
 pub struct Layout {

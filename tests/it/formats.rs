@@ -1314,3 +1314,27 @@ fn kilo_code_before_7_gets_roos_shape() {
     );
     assert!(parsed.get("mcp").is_none(), "{v6}");
 }
+
+/// A file's line breaks get its ending, but a lone `\n` inside a TOML multi-line string is
+/// data, which turning into `\r\n` would change (found by `edit_toml`).
+#[test]
+fn a_file_mixing_line_endings_keeps_its_multi_line_strings() {
+    let client = client_def("codex");
+    let before = "model = \"gpt-5\"\r\n\r\n[mcp_servers.docs]\r\ncommand = \"docs\"\r\n\
+                  description = \"\"\"first\nsecond\r\nthird\"\"\"\r\n";
+    let mut doc = document::open(&client, before, Path::new("/virtual/config.toml")).unwrap();
+    doc.set_entry("added", &json!({"command": "added-server"}))
+        .unwrap();
+    let after = doc.text();
+    assert_eq!(
+        after,
+        format!("{before}\r\n[mcp_servers.added]\r\ncommand = \"added-server\"\r\n"),
+        "every byte of the file kept, the new table after it"
+    );
+    let description =
+        toml::from_str::<toml::Table>(&after).unwrap()["mcp_servers"]["docs"]["description"]
+            .clone();
+    assert_eq!(description.as_str(), Some("first\nsecond\r\nthird"));
+    assert!(doc.remove_entry("added").unwrap());
+    assert_eq!(doc.text(), before);
+}

@@ -6,14 +6,13 @@ use crate::core::code::Code;
 use serde_json::{Map, Number, Value};
 use toml_edit::{Array, DocumentMut, InlineTable, Item, Table, TableLike};
 
-use super::{ConfigDocument, Layout, ShapeProblem};
+use super::{ConfigDocument, Layout, LineEnding, ShapeProblem};
 use crate::core::error::{Error, Result};
 
 pub struct TomlDocument {
     doc: DocumentMut,
     layout: Layout,
-    /// The file's line ending, kept on output (`toml_edit` writes `\n`).
-    crlf: bool,
+    line_ending: LineEnding,
 }
 
 impl TomlDocument {
@@ -21,8 +20,11 @@ impl TomlDocument {
         let doc: DocumentMut = text
             .parse()
             .map_err(|e: toml_edit::TomlError| e.to_string())?;
-        let crlf = text.contains("\r\n");
-        Ok(Self { doc, layout, crlf })
+        Ok(Self {
+            doc,
+            layout,
+            line_ending: LineEnding::of(text),
+        })
     }
 
     /// A key on the container path holding something else than a table (arrays of tables
@@ -78,6 +80,34 @@ impl TomlDocument {
         }
         Ok(Some(table))
     }
+}
+
+/// The byte ranges of every string value in `text` (a document `toml_edit` wrote), sorted.
+fn string_spans(text: &str) -> Vec<std::ops::Range<usize>> {
+    fn in_value(value: &toml_edit::Value, spans: &mut Vec<std::ops::Range<usize>>) {
+        match value {
+            toml_edit::Value::String(s) => spans.extend(s.span()),
+            toml_edit::Value::Array(items) => items.iter().for_each(|v| in_value(v, spans)),
+            toml_edit::Value::InlineTable(t) => t.iter().for_each(|(_, v)| in_value(v, spans)),
+            _ => {}
+        }
+    }
+    fn in_table(table: &Table, spans: &mut Vec<std::ops::Range<usize>>) {
+        for (_, item) in table {
+            match item {
+                Item::Value(v) => in_value(v, spans),
+                Item::Table(t) => in_table(t, spans),
+                Item::ArrayOfTables(a) => a.iter().for_each(|t| in_table(t, spans)),
+                Item::None => {}
+            }
+        }
+    }
+    let mut spans = Vec::new();
+    if let Ok(doc) = toml_edit::Document::parse(text) {
+        in_table(doc.as_table(), &mut spans);
+    }
+    spans.sort_by_key(|r| r.start);
+    spans
 }
 
 fn item_to_json(item: &Item) -> Value {
@@ -219,10 +249,6 @@ impl ConfigDocument for TomlDocument {
 
     fn text(&self) -> String {
         let text = self.doc.to_string();
-        if self.crlf {
-            text.replace("\r\n", "\n").replace('\n', "\r\n")
-        } else {
-            text
-        }
+        self.line_ending.apply(&text, &string_spans(&text))
     }
 }

@@ -6,7 +6,7 @@
 
 use serde_json::Value;
 
-use super::{ConfigDocument, Layout, ShapeProblem};
+use super::{ConfigDocument, Layout, LineEnding, ShapeProblem};
 use crate::core::clients::EntriesKind;
 use crate::core::error::{Error, Result};
 
@@ -14,8 +14,8 @@ pub struct YamlDocument {
     text: String,
     layout: Layout,
     notes: Vec<String>,
-    /// The file's line ending, kept on output (the line edits work with `\n`).
-    crlf: bool,
+    /// The file's line ending, kept on output (the line edits write `\n`).
+    line_ending: LineEnding,
 }
 
 fn parse_json(text: &str) -> Result<Value, String> {
@@ -61,7 +61,7 @@ impl YamlDocument {
             text: text.to_owned(),
             layout,
             notes: Vec::new(),
-            crlf: text.contains("\r\n"),
+            line_ending: LineEnding::of(text),
         })
     }
 
@@ -352,11 +352,8 @@ impl ConfigDocument for YamlDocument {
     }
 
     fn text(&self) -> String {
-        if self.crlf {
-            self.text.replace("\r\n", "\n").replace('\n', "\r\n")
-        } else {
-            self.text.clone()
-        }
+        // YAML reads every line break in a scalar as `\n`: converting them all is safe.
+        self.line_ending.apply(&self.text, &[])
     }
 
     fn notes(&self) -> Vec<String> {
