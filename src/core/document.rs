@@ -191,12 +191,18 @@ impl LineEnding {
     }
 
     /// `text` (an editor's output) with each `\n` that is not already `\r\n` written in the
-    /// file's ending, except inside the `verbatim` byte ranges (sorted): there a line break is
-    /// data (a TOML multi-line string), which converting would change (found by `edit_toml`).
-    fn apply(self, text: &str, verbatim: &[std::ops::Range<usize>]) -> String {
+    /// file's ending, except inside the byte ranges `verbatim` finds in it (sorted): there a
+    /// line break is data (a TOML multi-line string), which converting would change (found by
+    /// `edit_toml`). `verbatim` runs only for a CRLF file.
+    fn apply(
+        self,
+        text: String,
+        verbatim: impl FnOnce(&str) -> Vec<std::ops::Range<usize>>,
+    ) -> String {
         if self == Self::Lf {
-            return text.to_owned();
+            return text;
         }
+        let verbatim = verbatim(&text);
         let mut out = String::with_capacity(text.len() + text.len() / 16);
         let mut ranges = verbatim.iter().peekable();
         let mut previous = '\0';

@@ -248,7 +248,6 @@ impl ConfigDocument for TomlDocument {
     }
 
     fn text(&self) -> String {
-        let text = self.doc.to_string();
-        self.line_ending.apply(&text, &string_spans(&text))
+        self.line_ending.apply(self.doc.to_string(), string_spans)
     }
 }

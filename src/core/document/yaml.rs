@@ -353,7 +353,7 @@ impl ConfigDocument for YamlDocument {
 
     fn text(&self) -> String {
         // YAML reads every line break in a scalar as `\n`: converting them all is safe.
-        self.line_ending.apply(&self.text, &[])
+        self.line_ending.apply(self.text.clone(), |_| Vec::new())
     }
 
     fn notes(&self) -> Vec<String> {
